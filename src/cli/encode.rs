@@ -1,0 +1,57 @@
+//! `framekit encode IMAGE... [--datauri] [--keep-format]`: files to base64, `|`-joined.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use clap::Args;
+use framekit::codec::{self, TextForm};
+use framekit::{MediaSource, OpenOptions};
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// Image files (a video gives its first frame).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write data URIs (data:image/png;base64,...).
+    #[arg(long)]
+    pub datauri: bool,
+    /// Encode each file's bytes as they are (JPEG stays JPEG) instead of as a PNG.
+    #[arg(long)]
+    pub keep_format: bool,
+}
+
+pub fn run(args: &EncodeArgs) -> anyhow::Result<()> {
+    let mut texts = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let text = if args.keep_format {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let format = image::guess_format(&bytes).map_err(|_| {
+                anyhow::anyhow!("{}: not an image format framekit knows", path.display())
+            })?;
+            let body = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            if args.datauri {
+                format!("data:{};base64,{body}", format.to_mime_type())
+            } else {
+                body
+            }
+        } else {
+            let mut source = MediaSource::open(path, &OpenOptions::default())?;
+            let frame = source.frame(0)?;
+            let png = codec::encode_png(&frame)
+                .with_context(|| format!("{}: cannot encode PNG", path.display()))?;
+            codec::png_to_text(
+                &png,
+                if args.datauri {
+                    TextForm::DataUri
+                } else {
+                    TextForm::Base64
+                },
+            )
+        };
+        texts.push(text);
+    }
+    println!("{}", texts.join("|"));
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `framekit frames FILE --ids LIST [--out DIR] [--format b64|datauri]`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use framekit::codec::{self, TextForm, frames::frames_to_text};
+use framekit::{OpenOptions, output};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputForm {
+    /// Plain base64 PNG.
+    B64,
+    /// data:image/png;base64,...
+    Datauri,
+}
+
+#[derive(Debug, Args)]
+pub struct FramesArgs {
+    /// Video or image file.
+    pub file: PathBuf,
+    /// Comma list of 1-based frame ids, e.g. "1,30" (see README for the exact syntax).
+    #[arg(long, allow_hyphen_values = true)]
+    pub ids: String,
+    /// Write PNG files named <stem>_f<id>.png into DIR instead, and print their paths.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Text form on stdout.
+    #[arg(long, value_enum, default_value = "b64")]
+    pub format: OutputForm,
+    /// Keep the stored orientation instead of applying the display matrix.
+    #[arg(long)]
+    pub no_autorotate: bool,
+}
+
+pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
+    let options = OpenOptions {
+        autorotate: !args.no_autorotate,
+    };
+    let extracted = codec::extract_frames(&args.file, &args.ids, &options)?;
+    if let Some(warning) = extracted.warning(&args.file) {
+        eprintln!("{warning}");
+    }
+    let mut stdout = std::io::stdout().lock();
+    match &args.out {
+        None => {
+            let form = match args.format {
+                OutputForm::B64 => TextForm::Base64,
+                OutputForm::Datauri => TextForm::DataUri,
+            };
+            let text = frames_to_text(&extracted.frames, form)?;
+            writeln!(stdout, "{text}")?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+            let stem = args
+                .file
+                .file_stem()
+                .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
+            for frame in &extracted.frames {
+                let png = codec::encode_png(frame)?;
+                let path = dir.join(format!("{stem}_f{}.png", frame.index + 1));
+                output::write_atomically(&path, &png)
+                    .with_context(|| format!("{}: cannot write", path.display()))?;
+                writeln!(stdout, "{}", path.display())?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Command-line parsing (clap) and dispatch. Each subcommand lives in its own file; errors are
+//! printed once, on one line, as `framekit: <reason>`, with exit code 1 (2 for usage errors).
+
+mod decode;
+mod encode;
+mod frames;
+mod probe;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Frame-exact video frames as base64 PNGs, and back.
+#[derive(Debug, Parser)]
+#[command(name = "framekit", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A video or image to open in the app (when no subcommand is given).
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a video or image holds: codec, size, frame rates, exact frame count, colour.
+    Probe(probe::ProbeArgs),
+    /// Extract frames by 1-based id as base64 PNGs joined by '|' (the get_frames rules).
+    Frames(frames::FramesArgs),
+    /// Turn base64 text (one image or a '|' list) into image files.
+    Decode(decode::DecodeArgs),
+    /// Turn image files into base64 PNG text, joined by '|'.
+    Encode(encode::EncodeArgs),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Probe(args)) => probe::run(&args),
+        Some(Command::Frames(args)) => frames::run(&args),
+        Some(Command::Decode(args)) => decode::run(&args),
+        Some(Command::Encode(args)) => encode::run(&args),
+        None => return launch_app(cli.file),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("framekit: {}", one_line(&e));
+            1
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause already in the message.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text.replace('\n', " ")
+}
+
+fn launch_app(file: Option<PathBuf>) -> i32 {
+    if let Some(path) = file {
+        // Until the app lands, show what the file is.
+        return match probe::run(&probe::ProbeArgs {
+            file: path,
+            json: false,
+            no_autorotate: false,
+        }) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("framekit: {}", one_line(&e));
+                1
+            }
+        };
+    }
+    eprintln!("framekit: no file given; see `framekit --help` for the subcommands");
+    2
+}

@@ -1,0 +1,226 @@
+//! `get_frames`: the reference helper's rules (`shared/reference/get_frames.py`).
+//!
+//! - ids are a comma list of integers, 1-based; spaces around each id are fine;
+//! - frames come out in ascending order, each once, whatever the order of the ids;
+//! - ids that name no frame (0, negative, past the end) are skipped;
+//! - when no id named a frame, the first frame is returned;
+//! - stills are one-frame videos; output is lossless PNG, base64, joined by `|`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::frame::Frame;
+use crate::media::{MediaError, MediaSource, OpenOptions};
+
+use super::{TextForm, png_to_text};
+
+/// Why an id list was refused (the same lists the reference refuses).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdListError {
+    #[error("empty frame id list")]
+    Empty,
+    #[error("frame id {position} is empty in \"{list}\" (write ids like 1,30)")]
+    EmptyItem { position: usize, list: String },
+    #[error("frame id {position} (\"{item}\") is not an integer")]
+    NotInteger { position: usize, item: String },
+}
+
+/// Parses `"1, 30"` into `[1, 30]`. Accepts what Python's `int()` accepts for plain integers:
+/// optional surrounding whitespace, an optional sign, ASCII digits (underscores between digits
+/// too). Values beyond the 64-bit range saturate (they name no frame either way).
+pub fn parse_frame_ids(list: &str) -> Result<Vec<i64>, IdListError> {
+    if list.trim().is_empty() {
+        return Err(IdListError::Empty);
+    }
+    list.split(',')
+        .enumerate()
+        .map(|(i, raw)| {
+            let item = raw.trim();
+            if item.is_empty() {
+                return Err(IdListError::EmptyItem {
+                    position: i + 1,
+                    list: list.to_string(),
+                });
+            }
+            parse_python_int(item).ok_or_else(|| IdListError::NotInteger {
+                position: i + 1,
+                item: item.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn parse_python_int(item: &str) -> Option<i64> {
+    let (negative, digits) = match item.as_bytes().first()? {
+        b'-' => (true, &item[1..]),
+        b'+' => (false, &item[1..]),
+        _ => (false, item),
+    };
+    let bytes = digits.as_bytes();
+    let valid = !bytes.is_empty()
+        && bytes.first().is_some_and(u8::is_ascii_digit)
+        && bytes.last().is_some_and(u8::is_ascii_digit)
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_')
+        && !digits.contains("__");
+    if !valid {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for b in bytes.iter().filter(|b| b.is_ascii_digit()) {
+        value = value.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// Errors of `get_frames`.
+#[derive(Debug, thiserror::Error)]
+pub enum GetFramesError {
+    #[error(transparent)]
+    Ids(#[from] IdListError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("cannot encode frame {id} as PNG: {reason}")]
+    Png { id: usize, reason: String },
+}
+
+/// The frames a request produced, plus what it skipped.
+#[derive(Debug)]
+pub struct ExtractedFrames {
+    /// In ascending frame order, each once.
+    pub frames: Vec<Frame>,
+    /// Requested ids that named no frame (0, negative or past the end), ascending, once each.
+    pub skipped: Vec<i64>,
+    /// No requested id named a frame, so frame 1 was returned.
+    pub fell_back_to_first: bool,
+    pub frame_count: usize,
+}
+
+impl ExtractedFrames {
+    /// One line for stderr when ids were skipped, naming what happened.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let ids: Vec<String> = self.skipped.iter().map(i64::to_string).collect();
+        let noun = if self.skipped.len() == 1 { "id" } else { "ids" };
+        let tail = if self.fell_back_to_first {
+            "; returning frame 1 instead"
+        } else {
+            ""
+        };
+        Some(format!(
+            "warning: {}: frame {noun} {} name no frame (valid: 1..={}); skipped{tail}",
+            path.display(),
+            ids.join(", "),
+            self.frame_count
+        ))
+    }
+}
+
+/// Opens `path` and extracts the frames the id list names, by the reference rules.
+pub fn extract_frames(
+    path: &Path,
+    ids: &str,
+    options: &OpenOptions,
+) -> Result<ExtractedFrames, GetFramesError> {
+    let requested = parse_frame_ids(ids)?;
+    let mut source = MediaSource::open(path, options)?;
+    extract_from_source(&mut source, &requested)
+}
+
+/// The reference rules over an already open source.
+pub fn extract_from_source(
+    source: &mut MediaSource,
+    requested: &[i64],
+) -> Result<ExtractedFrames, GetFramesError> {
+    let frame_count = source.frame_count();
+    let mut wanted = BTreeSet::new();
+    let mut skipped = BTreeSet::new();
+    for &id in requested {
+        if id >= 1 && (id as u64) <= frame_count as u64 {
+            wanted.insert(id as usize);
+        } else {
+            skipped.insert(id);
+        }
+    }
+    let fell_back_to_first = wanted.is_empty();
+    if fell_back_to_first {
+        wanted.insert(1);
+    }
+    let mut frames = Vec::with_capacity(wanted.len());
+    for id in wanted {
+        frames.push(source.frame(id - 1)?);
+    }
+    Ok(ExtractedFrames {
+        frames,
+        skipped: skipped.into_iter().collect(),
+        fell_back_to_first,
+        frame_count,
+    })
+}
+
+/// Frames as text (base64 PNG or data URI), joined by `|`.
+pub fn frames_to_text(frames: &[Frame], form: TextForm) -> Result<String, GetFramesError> {
+    let texts: Result<Vec<String>, GetFramesError> = frames
+        .iter()
+        .map(|f| {
+            super::encode_png(f)
+                .map(|png| png_to_text(&png, form))
+                .map_err(|e| GetFramesError::Png {
+                    id: f.index + 1,
+                    reason: e.to_string(),
+                })
+        })
+        .collect();
+    Ok(texts?.join("|"))
+}
+
+/// `getFrames(url, frame_ids)`: base64 PNGs joined by `|`.
+pub fn get_frames(path: &Path, ids: &str) -> Result<String, GetFramesError> {
+    let extracted = extract_frames(path, ids, &OpenOptions::default())?;
+    frames_to_text(&extracted.frames, TextForm::Base64)
+}
+
+/// The original contract: `""` on any failure.
+pub fn get_frames_or_empty(path: &Path, ids: &str) -> String {
+    get_frames(path, ids).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_like_python_int() {
+        assert_eq!(parse_frame_ids(" 3 , 7 "), Ok(vec![3, 7]));
+        assert_eq!(parse_frame_ids("12,3,5,5"), Ok(vec![12, 3, 5, 5]));
+        assert_eq!(parse_frame_ids("0,-3,+4"), Ok(vec![0, -3, 4]));
+        assert_eq!(parse_frame_ids("1_000"), Ok(vec![1000]));
+        assert_eq!(
+            parse_frame_ids("99999999999999999999999"),
+            Ok(vec![i64::MAX])
+        );
+    }
+
+    #[test]
+    fn ids_the_reference_rejects_are_rejected() {
+        assert_eq!(parse_frame_ids(""), Err(IdListError::Empty));
+        assert_eq!(parse_frame_ids("  "), Err(IdListError::Empty));
+        assert!(matches!(
+            parse_frame_ids("a,2"),
+            Err(IdListError::NotInteger { position: 1, .. })
+        ));
+        assert!(matches!(
+            parse_frame_ids("1,,2"),
+            Err(IdListError::EmptyItem { position: 2, .. })
+        ));
+        assert!(matches!(
+            parse_frame_ids("3,"),
+            Err(IdListError::EmptyItem { position: 2, .. })
+        ));
+        assert!(parse_frame_ids("1.5").is_err());
+        assert!(parse_frame_ids("1__0").is_err());
+        assert!(parse_frame_ids("_1").is_err());
+        assert!(parse_frame_ids("- 1").is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! Tolerant, honest reading of base64 images from pasted text (`parseB64`, grown up).
+//!
+//! Accepts: a `data:image/...;base64,` prefix, surrounding quotes, whitespace and line breaks
+//! anywhere, the URL-safe alphabet, missing padding, and `|`-separated lists. Decodes any
+//! format the `image` crate reads. Errors say where and what. Hostile input is bounded: the
+//! decoded size is checked before decoding, and the pixel count is read from the image header
+//! before any pixel memory is allocated.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use image::ImageFormat;
+
+use crate::frame::Frame;
+use crate::media::StillImage;
+
+/// Caps against hostile input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest decoded (binary) size of one image, in bytes.
+    pub max_decoded_bytes: usize,
+    /// Largest width x height of one image.
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    /// 256 MiB of image data and 100 megapixels: more than an 8K frame, less than a bomb.
+    fn default() -> Self {
+        DecodeLimits {
+            max_decoded_bytes: 256 << 20,
+            max_pixels: 100_000_000,
+        }
+    }
+}
+
+/// One decoded image from the text.
+#[derive(Debug, Clone)]
+pub struct DecodedImage {
+    pub format: ImageFormat,
+    /// The decoded bytes, exactly as they were encoded (the original file).
+    pub bytes: Vec<u8>,
+    /// Its frames (one for stills, several for animations).
+    pub frames: Vec<Frame>,
+}
+
+/// What was wrong with pasted text. `part` is 1-based and only shown for `|` lists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasteError {
+    #[error("nothing to decode: the text is empty")]
+    Empty,
+    #[error("{}not base64: character '{character}' at position {position}", part_prefix(*.part))]
+    NotBase64 {
+        part: Option<usize>,
+        character: String,
+        position: usize,
+    },
+    #[error("{}not base64: {chars} characters cannot be a whole base64 text (one character too many, or cut short)", part_prefix(*.part))]
+    BadLength { part: Option<usize>, chars: usize },
+    #[error("{}the data URI is not base64 (no ';base64,' before the data)", part_prefix(*.part))]
+    DataUriNotBase64 { part: Option<usize> },
+    #[error("{}decodes to {bytes} bytes, over the {limit}-byte limit", part_prefix(*.part))]
+    TooLarge {
+        part: Option<usize>,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("{}decoded {} bytes, but they are not an image (starts with {head}: {guess})", part_prefix(*.part), thousands(*.bytes))]
+    NotImage {
+        part: Option<usize>,
+        bytes: usize,
+        head: String,
+        guess: String,
+    },
+    #[error("{}the {format} image is {width}x{height}, over the limit of {limit} pixels", part_prefix(*.part))]
+    TooManyPixels {
+        part: Option<usize>,
+        format: String,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+    #[error("{}decoded {} bytes of {format}, but the image is damaged: {reason}", part_prefix(*.part), thousands(*.bytes))]
+    BadImage {
+        part: Option<usize>,
+        bytes: usize,
+        format: String,
+        reason: String,
+    },
+}
+
+fn part_prefix(part: Option<usize>) -> String {
+    part.map_or(String::new(), |p| format!("image {p}: "))
+}
+
+/// `2048` as `2,048`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lenient decoder: padding optional, trailing bits ignored.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Decodes text holding one base64 image or several joined by `|`.
+pub fn decode_base64_images(
+    text: &str,
+    limits: &DecodeLimits,
+) -> Result<Vec<DecodedImage>, PasteError> {
+    let parts = split_parts(text);
+    if parts.is_empty() {
+        return Err(PasteError::Empty);
+    }
+    let numbered = parts.len() > 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, (offset, part))| decode_one(part, *offset, numbered.then_some(i + 1), limits))
+        .collect()
+}
+
+/// Splits on `|` and drops empty pieces (a trailing newline or `|`). Returns each piece with
+/// its character offset in the whole text.
+fn split_parts(text: &str) -> Vec<(usize, &str)> {
+    let mut parts = Vec::new();
+    let mut offset = 0;
+    for piece in text.split('|') {
+        if !piece.trim().is_empty() {
+            parts.push((offset, piece));
+        }
+        offset += piece.chars().count() + 1;
+    }
+    parts
+}
+
+fn decode_one(
+    part: &str,
+    offset: usize,
+    number: Option<usize>,
+    limits: &DecodeLimits,
+) -> Result<DecodedImage, PasteError> {
+    let payload_start = payload_start(part, number)?;
+    let mut cleaned = String::with_capacity(part.len());
+    let mut padding_seen = false;
+    for (char_index, (byte_index, c)) in part.char_indices().enumerate() {
+        if byte_index < payload_start || c.is_whitespace() {
+            continue;
+        }
+        let trailing_quote = matches!(c, '"' | '\'' | '`')
+            && part[byte_index + c.len_utf8()..]
+                .trim_matches(|q: char| {
+                    q.is_whitespace() || matches!(q, '"' | '\'' | '`' | ',' | ';')
+                })
+                .is_empty();
+        if trailing_quote {
+            break;
+        }
+        let mapped = match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '+' | '/' if !padding_seen => c,
+            '-' if !padding_seen => '+',
+            '_' if !padding_seen => '/',
+            '=' => {
+                padding_seen = true;
+                continue;
+            }
+            _ => {
+                return Err(PasteError::NotBase64 {
+                    part: number,
+                    character: c.escape_default().to_string(),
+                    position: offset + char_index + 1,
+                });
+            }
+        };
+        cleaned.push(mapped);
+    }
+    if cleaned.is_empty() {
+        return Err(PasteError::Empty);
+    }
+    if cleaned.len() % 4 == 1 {
+        return Err(PasteError::BadLength {
+            part: number,
+            chars: cleaned.len(),
+        });
+    }
+    let decoded_len = cleaned.len() / 4 * 3 + (cleaned.len() % 4).saturating_sub(1);
+    if decoded_len > limits.max_decoded_bytes {
+        return Err(PasteError::TooLarge {
+            part: number,
+            bytes: decoded_len,
+            limit: limits.max_decoded_bytes,
+        });
+    }
+    let bytes = LENIENT
+        .decode(cleaned.as_bytes())
+        .map_err(|_| PasteError::BadLength {
+            part: number,
+            chars: cleaned.len(),
+        })?;
+    decode_image_bytes(bytes, number, limits)
+}
+
+/// Where the base64 payload starts: after leading quotes/whitespace and any data-URI prefix.
+fn payload_start(part: &str, number: Option<usize>) -> Result<usize, PasteError> {
+    let trimmed_start = part.len()
+        - part
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+            .len();
+    let rest = &part[trimmed_start..];
+    if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case("data:") {
+        let Some(comma) = rest.find(',') else {
+            return Err(PasteError::DataUriNotBase64 { part: number });
+        };
+        if !rest[..comma].to_ascii_lowercase().ends_with(";base64") {
+            return Err(PasteError::DataUriNotBase64 { part: number });
+        }
+        return Ok(trimmed_start + comma + 1);
+    }
+    Ok(trimmed_start)
+}
+
+/// Turns decoded bytes into an image, checking the header's size before decoding pixels.
+pub fn decode_image_bytes(
+    bytes: Vec<u8>,
+    number: Option<usize>,
+    limits: &DecodeLimits,
+) -> Result<DecodedImage, PasteError> {
+    let Ok(format) = image::guess_format(&bytes) else {
+        return Err(PasteError::NotImage {
+            part: number,
+            bytes: bytes.len(),
+            head: hex_head(&bytes),
+            guess: describe_non_image(&bytes).to_string(),
+        });
+    };
+    let damaged = |reason: String| PasteError::BadImage {
+        part: number,
+        bytes: bytes.len(),
+        format: format_name(format),
+        reason,
+    };
+    let reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| damaged(e.to_string()))?;
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(PasteError::TooManyPixels {
+            part: number,
+            format: format_name(format),
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    let label = number.map_or("pasted image".to_string(), |n| format!("pasted image {n}"));
+    let still = StillImage::decode(Path::new(&label), &bytes, format)
+        .map_err(|e| damaged(e.kind.to_string()))?;
+    let frames = (0..still.frame_count())
+        .filter_map(|i| still.frame(i).cloned())
+        .collect();
+    Ok(DecodedImage {
+        format,
+        bytes,
+        frames,
+    })
+}
+
+/// Upper-case name of an image format ("PNG", "JPEG").
+pub fn format_name(format: ImageFormat) -> String {
+    format!("{format:?}").to_uppercase()
+}
+
+fn hex_head(bytes: &[u8]) -> String {
+    let mut hex: Vec<String> = bytes.iter().take(3).map(|b| format!("{b:02X}")).collect();
+    if bytes.len() > 3 {
+        hex.push("...".to_string());
+    }
+    if hex.is_empty() {
+        "nothing".to_string()
+    } else {
+        hex.join(" ")
+    }
+}
+
+fn describe_non_image(bytes: &[u8]) -> &'static str {
+    let text_start = bytes
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .copied()
+        .next();
+    let printable = bytes
+        .iter()
+        .take(512)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    match (text_start, bytes) {
+        (_, [0x1F, 0x8B, ..]) => "looks like gzip data",
+        (_, [b'P', b'K', 3, 4, ..]) => "looks like a ZIP archive",
+        (_, [b'%', b'P', b'D', b'F', ..]) => "looks like a PDF",
+        (_, [_, _, _, _, b'f', b't', b'y', b'p', ..]) => {
+            "looks like an MP4/MOV video, not an image"
+        }
+        (_, [0x1A, 0x45, 0xDF, 0xA3, ..]) => "looks like a Matroska/WebM video, not an image",
+        (Some(b'{' | b'['), _) if printable => "looks like JSON",
+        (Some(b'<'), _) if printable => "looks like XML, HTML or SVG (SVG is not supported)",
+        _ if printable => "looks like plain text; was it base64-encoded twice?",
+        _ => "unknown binary data",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(2048), "2,048");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn json_is_named() {
+        let err =
+            decode_image_bytes(b"{\"a\": 1}".to_vec(), None, &DecodeLimits::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decoded 8 bytes, but they are not an image (starts with 7B 22 61 ...: looks like JSON)"
+        );
+    }
+
+    #[test]
+    fn bad_character_position_is_reported() {
+        let err = decode_base64_images("iVBO#w0K", &DecodeLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            PasteError::NotBase64 {
+                part: None,
+                character: "#".into(),
+                position: 5
+            }
+        );
+    }
+}

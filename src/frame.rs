@@ -1,0 +1,72 @@
+//! `Frame`: decoded RGB or RGBA pixels plus where they came from (frame index, timestamp).
+//!
+//! Pixels are always 8 bits per channel, rows packed without padding, already converted to
+//! sRGB-encoded RGB with the stream's own matrix and range, and already rotated for display.
+
+/// How the pixels of a [`Frame`] are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// Three bytes per pixel: red, green, blue.
+    Rgb8,
+    /// Four bytes per pixel: red, green, blue, alpha (straight, not premultiplied).
+    Rgba8,
+}
+
+impl PixelLayout {
+    /// Bytes per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PixelLayout::Rgb8 => 3,
+            PixelLayout::Rgba8 => 4,
+        }
+    }
+}
+
+/// One decoded picture, ready to show or to encode losslessly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// 0-based position in presentation order (the CLI's frame id is `index + 1`).
+    pub index: usize,
+    /// Presentation time in seconds from the start of the stream, when known.
+    pub time_seconds: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    pub layout: PixelLayout,
+    /// `width * height * layout.channels()` bytes, row-major, top row first.
+    pub pixels: Vec<u8>,
+}
+
+impl Frame {
+    /// The pixel at (x, y) as RGBA; alpha is 255 for RGB frames. `None` outside the frame.
+    pub fn rgba_at(&self, x: u32, y: u32) -> Option<[u8; 4]> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let channels = self.layout.channels();
+        let offset = (y as usize * self.width as usize + x as usize) * channels;
+        let px = self.pixels.get(offset..offset + channels)?;
+        Some(match self.layout {
+            PixelLayout::Rgb8 => [px[0], px[1], px[2], 255],
+            PixelLayout::Rgba8 => [px[0], px[1], px[2], px[3]],
+        })
+    }
+
+    /// The pixels as tightly packed RGBA, converting from RGB when needed.
+    pub fn to_rgba(&self) -> Vec<u8> {
+        match self.layout {
+            PixelLayout::Rgba8 => self.pixels.clone(),
+            PixelLayout::Rgb8 => {
+                let mut rgba = Vec::with_capacity(self.pixels.len() / 3 * 4);
+                for px in self.pixels.chunks_exact(3) {
+                    rgba.extend_from_slice(&[px[0], px[1], px[2], 255]);
+                }
+                rgba
+            }
+        }
+    }
+
+    /// Size of the pixel buffer in bytes (for cache budgets).
+    pub fn byte_size(&self) -> usize {
+        self.pixels.len()
+    }
+}

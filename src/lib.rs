@@ -1,0 +1,20 @@
+//! framekit: frame-exact video frames in true colour, base64 PNG round trips, and batch
+//! transcoding to MP4.
+//!
+//! The library knows nothing about egui; the CLI (`cli`) and the app (`gui`) are two thin
+//! faces on it.
+//!
+//! - [`media`]: a path to frames — probe, frame index, frame-exact video access, stills,
+//!   colour conversion and rotation.
+//! - [`frame`]: the decoded RGB(A) frame type.
+//! - [`codec`]: PNG, base64, data URIs, `|` lists, tolerant paste parsing, `get_frames`.
+//! - [`output`]: writing files so no partial file is ever visible at a final path.
+
+pub mod codec;
+pub mod frame;
+pub mod media;
+pub mod output;
+
+pub use codec::{get_frames, get_frames_or_empty};
+pub use frame::{Frame, PixelLayout};
+pub use media::{MediaError, MediaInfo, MediaSource, OpenOptions};

@@ -1,0 +1,194 @@
+//! Everything that turns a path into frames: probing, the frame index, frame-exact video
+//! access, still and animated images, and colour conversion.
+//!
+//! [`MediaSource::open`] decides between the `image` crate (content or extension says image)
+//! and FFmpeg (everything else), and both answer the same questions: how many frames, what is
+//! frame n, what is the file.
+
+pub mod color;
+pub mod index;
+pub mod probe;
+pub mod still;
+pub mod video;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+pub use probe::MediaInfo;
+pub use still::StillImage;
+pub use video::VideoReader;
+
+use crate::frame::Frame;
+
+/// A media error, always naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {kind}", path.display())]
+pub struct MediaError {
+    pub path: PathBuf,
+    pub kind: MediaErrorKind,
+}
+
+impl MediaError {
+    pub fn new(path: &Path, kind: MediaErrorKind) -> MediaError {
+        MediaError {
+            path: path.to_path_buf(),
+            kind,
+        }
+    }
+}
+
+/// What went wrong with a media file.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaErrorKind {
+    #[error("no such file")]
+    NotFound,
+    #[error("is a directory, not a media file")]
+    IsDirectory,
+    #[error("file is empty (0 bytes)")]
+    Empty,
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
+    #[error("not a video or image framekit can read ({0})")]
+    Unrecognized(String),
+    #[error("not a valid {format} image: {reason}")]
+    BadImage { format: String, reason: String },
+    #[error("no video stream (streams found: {0})")]
+    NoVideoStream(String),
+    #[error("the video stream has no decodable frames")]
+    NoFrames,
+    #[error("cannot decode video: {0}")]
+    Decode(String),
+    #[error("frame {0} could not be decoded")]
+    FrameUnavailable(usize),
+    #[error("frame {requested} is past the end ({count} frames)")]
+    OutOfRange { requested: usize, count: usize },
+    #[error(transparent)]
+    Convert(#[from] color::ConvertError),
+}
+
+/// Options for opening media.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Apply the display matrix (rotation, flips). On by default.
+    pub autorotate: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { autorotate: true }
+    }
+}
+
+/// Initialises FFmpeg once and silences its own logging: framekit reports errors itself, in
+/// one line. Set `FRAMEKIT_FFMPEG_LOG=1` to see FFmpeg's messages.
+pub fn init_ffmpeg() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg_next::init();
+        let level = if std::env::var_os("FRAMEKIT_FFMPEG_LOG").is_some() {
+            ffmpeg_next::util::log::Level::Info
+        } else {
+            ffmpeg_next::util::log::Level::Quiet
+        };
+        ffmpeg_next::util::log::set_level(level);
+    });
+}
+
+/// A video or an image, opened for frame access.
+pub enum MediaSource {
+    Video(Box<VideoReader>),
+    Still(StillImage),
+}
+
+/// How many leading bytes are enough to recognise an image format.
+const SNIFF_BYTES: usize = 64;
+
+impl MediaSource {
+    /// Opens a path: images through the `image` crate, everything else through FFmpeg.
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<MediaSource, MediaError> {
+        init_ffmpeg();
+        let metadata = std::fs::metadata(path).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                MediaErrorKind::NotFound
+            } else {
+                MediaErrorKind::Io(e)
+            };
+            MediaError::new(path, kind)
+        })?;
+        if metadata.is_dir() {
+            return Err(MediaError::new(path, MediaErrorKind::IsDirectory));
+        }
+        if metadata.len() == 0 {
+            return Err(MediaError::new(path, MediaErrorKind::Empty));
+        }
+        let head = read_head(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
+        let sniffed = image::guess_format(&head)
+            .ok()
+            .filter(|f| still::is_supported_format(*f));
+        if let Some(format) = sniffed.or_else(|| still::format_from_extension(path)) {
+            let bytes =
+                std::fs::read(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
+            return StillImage::decode(path, &bytes, format).map(MediaSource::Still);
+        }
+        VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)))
+    }
+
+    pub fn info(&self) -> &MediaInfo {
+        match self {
+            MediaSource::Video(v) => v.info(),
+            MediaSource::Still(s) => s.info(),
+        }
+    }
+
+    pub fn frame_count(&self) -> usize {
+        match self {
+            MediaSource::Video(v) => v.frame_count(),
+            MediaSource::Still(s) => s.frame_count(),
+        }
+    }
+
+    /// Frame `index` (0-based, presentation order).
+    pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
+        match self {
+            MediaSource::Video(v) => v.frame(index),
+            MediaSource::Still(s) => {
+                let count = s.frame_count();
+                s.frame(index).cloned().ok_or_else(|| {
+                    MediaError::new(
+                        Path::new(&s.info().path),
+                        MediaErrorKind::OutOfRange {
+                            requested: index + 1,
+                            count,
+                        },
+                    )
+                })
+            }
+        }
+    }
+
+    /// Presentation time of frame `index` in seconds, when known.
+    pub fn frame_time(&self, index: usize) -> Option<f64> {
+        match self {
+            MediaSource::Video(v) => v.frame_time(index),
+            MediaSource::Still(s) => s.frame(index).and_then(|f| f.time_seconds),
+        }
+    }
+
+    /// Whether frame `index` is a keyframe (every image frame is).
+    pub fn is_keyframe(&self, index: usize) -> bool {
+        match self {
+            MediaSource::Video(v) => v.index().is_keyframe(index),
+            MediaSource::Still(_) => true,
+        }
+    }
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    file.by_ref()
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}

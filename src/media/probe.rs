@@ -1,0 +1,261 @@
+//! `MediaInfo`: what `framekit probe` reports and the GUI's info panel shows — container,
+//! codec, size, frame rates, the exact frame count from the index, pixel format and bit depth,
+//! colour tags as tagged and as used, rotation, audio streams.
+//!
+//! The JSON form (`serde`) is the stable `probe --json` schema documented in the README.
+
+use std::path::Path;
+
+use ffmpeg_next as ffmpeg;
+use serde::Serialize;
+
+use super::color::{self, ColorDecision, ColorTags, Orientation};
+use super::index::FrameIndex;
+
+/// Everything framekit knows about a file.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MediaInfo {
+    pub path: String,
+    /// "video", "image" or "animation".
+    pub kind: String,
+    /// Container (FFmpeg demuxer name) or image format.
+    pub container: String,
+    pub duration_seconds: Option<f64>,
+    pub frame_count: usize,
+    pub video: Option<VideoInfo>,
+    pub audio: Vec<AudioInfo>,
+}
+
+/// The video stream (or image) that frames come from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VideoInfo {
+    pub codec: String,
+    /// Stored size, before rotation.
+    pub width: u32,
+    pub height: u32,
+    /// Size of the frames framekit outputs (after rotation).
+    pub display_width: u32,
+    pub display_height: u32,
+    /// Sample (pixel) aspect ratio, "1:1" when square or unknown.
+    pub sample_aspect_ratio: String,
+    /// Average frame rate (frames / duration) as a fraction and as a number.
+    pub avg_frame_rate: String,
+    pub avg_fps: Option<f64>,
+    /// Nominal ("r_frame_rate") rate.
+    pub nominal_frame_rate: String,
+    pub frame_count: usize,
+    pub keyframe_count: usize,
+    pub pixel_format: String,
+    pub bit_depth: u8,
+    pub has_alpha: bool,
+    pub color: ColorInfo,
+    pub rotation: Orientation,
+}
+
+/// Colour as the stream is tagged and as framekit converts it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColorInfo {
+    pub tagged: ColorTags,
+    pub used: ColorDecision,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AudioInfo {
+    pub index: usize,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+fn fraction(r: ffmpeg::Rational) -> String {
+    format!("{}/{}", r.numerator(), r.denominator())
+}
+
+fn rate_value(r: ffmpeg::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0).then(|| f64::from(r))
+}
+
+/// Display orientation from the stream's display-matrix side data.
+pub fn stream_orientation(stream: &ffmpeg::format::stream::Stream) -> Orientation {
+    stream
+        .side_data()
+        .find(|sd| sd.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix)
+        .map(|sd| Orientation::from_display_matrix(sd.data()))
+        .unwrap_or_default()
+}
+
+/// Builds the info for a video file from its open input, decoder and index.
+pub fn video_info(
+    path: &Path,
+    input: &ffmpeg::format::context::Input,
+    stream_index: usize,
+    decoder: &ffmpeg::decoder::Video,
+    index: &FrameIndex,
+    orientation: Orientation,
+) -> MediaInfo {
+    let stream = input.stream(stream_index);
+    let (avg, nominal) = stream.as_ref().map_or(
+        (ffmpeg::Rational::new(0, 1), ffmpeg::Rational::new(0, 1)),
+        |s| (s.avg_frame_rate(), s.rate()),
+    );
+    let format = decoder.format();
+    let (bit_depth, has_alpha) = color::pixel_format_depth(format);
+    let (width, height) = (decoder.width(), decoder.height());
+    let (display_width, display_height) = orientation.display_size(width, height);
+    let sar = decoder.aspect_ratio();
+    let sample_aspect_ratio = if sar.numerator() > 0 && sar.denominator() > 0 {
+        format!("{}:{}", sar.numerator(), sar.denominator())
+    } else {
+        "1:1".to_string()
+    };
+    let tagged = ColorTags {
+        matrix: color::matrix_tag_name(decoder.color_space()),
+        range: decoder
+            .color_range()
+            .name()
+            .unwrap_or("unknown")
+            .to_string(),
+        primaries: decoder
+            .color_primaries()
+            .name()
+            .unwrap_or("unknown")
+            .to_string(),
+        transfer: decoder
+            .color_transfer_characteristic()
+            .name()
+            .unwrap_or("unknown")
+            .to_string(),
+    };
+    let used = color::decide(format, decoder.color_space(), decoder.color_range(), height);
+    let duration = input.duration();
+    let duration_seconds =
+        (duration > 0).then(|| duration as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+    let audio = input
+        .streams()
+        .filter(|s| s.parameters().medium() == ffmpeg::media::Type::Audio)
+        .map(|s| {
+            let params = s.parameters();
+            // SAFETY: codecpar of a stream of an open input is valid for the stream's lifetime.
+            let (sample_rate, channels) = unsafe {
+                let raw = &*params.as_ptr();
+                (
+                    raw.sample_rate.max(0) as u32,
+                    raw.ch_layout.nb_channels.max(0) as u16,
+                )
+            };
+            AudioInfo {
+                index: s.index(),
+                codec: params.id().name().to_string(),
+                sample_rate,
+                channels,
+            }
+        })
+        .collect();
+    MediaInfo {
+        path: path.display().to_string(),
+        kind: "video".to_string(),
+        container: input.format().name().to_string(),
+        duration_seconds,
+        frame_count: index.len(),
+        video: Some(VideoInfo {
+            codec: decoder.id().name().to_string(),
+            width,
+            height,
+            display_width,
+            display_height,
+            sample_aspect_ratio,
+            avg_frame_rate: fraction(avg),
+            avg_fps: rate_value(avg),
+            nominal_frame_rate: fraction(nominal),
+            frame_count: index.len(),
+            keyframe_count: index.keyframe_count(),
+            pixel_format: color::pixel_format_name(format),
+            bit_depth,
+            has_alpha,
+            color: ColorInfo { tagged, used },
+            rotation: orientation,
+        }),
+        audio,
+    }
+}
+
+impl MediaInfo {
+    /// Human-readable multi-line summary for `framekit probe`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("{k:<18}{v}\n"));
+        line("file", self.path.clone());
+        line("kind", self.kind.clone());
+        line("container", self.container.clone());
+        line(
+            "duration",
+            self.duration_seconds
+                .map_or("unknown".to_string(), |d| format!("{d:.3} s")),
+        );
+        line("frames", self.frame_count.to_string());
+        if let Some(v) = &self.video {
+            line("video codec", v.codec.clone());
+            let rotated = if (v.display_width, v.display_height) != (v.width, v.height) {
+                format!(" (shown as {}x{})", v.display_width, v.display_height)
+            } else {
+                String::new()
+            };
+            line("size", format!("{}x{}{rotated}", v.width, v.height));
+            line("sample aspect", v.sample_aspect_ratio.clone());
+            line(
+                "frame rate",
+                format!(
+                    "{} avg ({}), {} nominal",
+                    v.avg_fps
+                        .map_or("unknown".to_string(), |f| format!("{f:.3} fps")),
+                    v.avg_frame_rate,
+                    v.nominal_frame_rate
+                ),
+            );
+            line("keyframes", v.keyframe_count.to_string());
+            line(
+                "pixel format",
+                format!(
+                    "{} ({}-bit{})",
+                    v.pixel_format,
+                    v.bit_depth,
+                    if v.has_alpha { ", alpha" } else { "" }
+                ),
+            );
+            let t = &v.color.tagged;
+            line(
+                "colour tagged",
+                format!(
+                    "matrix {}, range {}, primaries {}, transfer {}",
+                    t.matrix, t.range, t.primaries, t.transfer
+                ),
+            );
+            line(
+                "colour used",
+                format!(
+                    "matrix {}, range {}",
+                    v.color.used.matrix.label(),
+                    v.color.used.range.label()
+                ),
+            );
+            let r = v.rotation;
+            let flips = match (r.hflip, r.vflip) {
+                (true, true) => " + hflip + vflip",
+                (true, false) => " + hflip",
+                (false, true) => " + vflip",
+                (false, false) => "",
+            };
+            line("rotation", format!("{} deg clockwise{flips}", r.rotate_cw));
+        }
+        if self.audio.is_empty() {
+            line("audio", "none".to_string());
+        }
+        for a in &self.audio {
+            line(
+                &format!("audio #{}", a.index),
+                format!("{}, {} Hz, {} ch", a.codec, a.sample_rate, a.channels),
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,362 @@
+//! `VideoReader`: frame-exact random access to one video stream over FFmpeg.
+//!
+//! `frame(n)` returns the frame a sequential decode would output as the (n+1)th frame. It picks
+//! the nearest keyframe from the index, seeks, decodes forward and confirms by timestamp that
+//! the frame it hands back is frame n. If the decoder skips past the target (open GOP, leading
+//! pictures), it retries from earlier keyframes; if the frame still cannot be confirmed, it
+//! decodes linearly from the start. Within `DECODE_ON_LIMIT` frames ahead of the decoder, or
+//! inside the GOP being decoded, it decodes on instead of seeking.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg::util::color;
+use ffmpeg_next as ffmpeg;
+
+use super::color::{ColorDecision, Converter, Orientation};
+use super::index::FrameIndex;
+use super::probe::{self, MediaInfo};
+use super::{MediaError, MediaErrorKind, OpenOptions};
+use crate::frame::Frame;
+
+/// How far ahead of the decoder's position a request is served by decoding on, not seeking.
+pub const DECODE_ON_LIMIT: usize = 10;
+
+/// How many keyframes, nearest first, a request tries before falling back to a linear decode.
+const KEYFRAME_ATTEMPTS: usize = 3;
+
+/// Counters that show how requests were served (for tests and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderStats {
+    pub seeks: usize,
+    pub linear_restarts: usize,
+    pub frames_decoded: usize,
+}
+
+/// Decoder state for one open video stream.
+struct DecodeSession {
+    input: ffmpeg::format::context::Input,
+    decoder: ffmpeg::decoder::Video,
+    /// End of input reached and the decoder told so.
+    draining: bool,
+}
+
+/// What decoding forward toward a target found.
+enum Forward {
+    Found(ffmpeg::frame::Video),
+    /// The decoder passed the target or ended without it.
+    Missed,
+}
+
+/// Frame-exact reader over one video stream.
+pub struct VideoReader {
+    path: PathBuf,
+    stream_index: usize,
+    session: DecodeSession,
+    index: FrameIndex,
+    info: MediaInfo,
+    converter: Converter,
+    stream_space: color::Space,
+    stream_range: color::Range,
+    orientation: Orientation,
+    autorotate: bool,
+    time_base: f64,
+    /// Presentation position of the last frame the decoder output since the last seek.
+    last_output: Option<usize>,
+    /// Frames output since decoding started at the beginning of the file (linear mode only).
+    outputs_since_start: Option<usize>,
+    stats: ReaderStats,
+}
+
+fn open_session(path: &Path) -> Result<(DecodeSession, usize), MediaError> {
+    let fail = |kind| MediaError::new(path, kind);
+    let input = ffmpeg::format::input(&path)
+        .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| {
+            let kinds: Vec<String> = input
+                .streams()
+                .map(|s| format!("{:?}", s.parameters().medium()).to_lowercase())
+                .collect();
+            let list = if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            };
+            fail(MediaErrorKind::NoVideoStream(list))
+        })?;
+    let stream_index = stream.index();
+    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| fail(MediaErrorKind::Decode(e.to_string())))?;
+    context.set_threading(ffmpeg::codec::threading::Config {
+        kind: ffmpeg::codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let decoder = context.decoder().video().map_err(|e| {
+        fail(MediaErrorKind::Decode(format!(
+            "no decoder for {}: {e}",
+            stream.parameters().id().name()
+        )))
+    })?;
+    Ok((
+        DecodeSession {
+            input,
+            decoder,
+            draining: false,
+        },
+        stream_index,
+    ))
+}
+
+impl VideoReader {
+    /// Opens `path`, builds the frame index with a demux pass, and reads the stream's metadata.
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
+        let (mut session, stream_index) = open_session(path)?;
+        let index = FrameIndex::build(&mut session.input, stream_index);
+        if index.is_empty() {
+            return Err(MediaError::new(path, MediaErrorKind::NoFrames));
+        }
+        let stream = session
+            .input
+            .stream(stream_index)
+            .ok_or_else(|| MediaError::new(path, MediaErrorKind::NoFrames))?;
+        let time_base = f64::from(stream.time_base());
+        let orientation = probe::stream_orientation(&stream);
+        let stream_space = session.decoder.color_space();
+        let stream_range = session.decoder.color_range();
+        let info = probe::video_info(
+            path,
+            &session.input,
+            stream_index,
+            &session.decoder,
+            &index,
+            orientation,
+        );
+        let mut reader = VideoReader {
+            path: path.to_path_buf(),
+            stream_index,
+            session,
+            index,
+            info,
+            converter: Converter::default(),
+            stream_space,
+            stream_range,
+            orientation,
+            autorotate: options.autorotate,
+            time_base,
+            last_output: None,
+            outputs_since_start: None,
+            stats: ReaderStats::default(),
+        };
+        reader.restart_from_beginning()?;
+        Ok(reader)
+    }
+
+    pub fn info(&self) -> &MediaInfo {
+        &self.info
+    }
+
+    pub fn index(&self) -> &FrameIndex {
+        &self.index
+    }
+
+    pub fn frame_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn stats(&self) -> ReaderStats {
+        self.stats
+    }
+
+    /// Presentation time of frame `index` in seconds from the first frame.
+    pub fn frame_time(&self, index: usize) -> Option<f64> {
+        let first = self.index.first_pts()?;
+        self.index
+            .frame(index)
+            .map(|f| (f.pts - first) as f64 * self.time_base)
+    }
+
+    /// The colour decision the last conversion used (matrix and range).
+    pub fn color_decision(&self) -> Option<ColorDecision> {
+        self.info.video.as_ref().map(|v| v.color.used)
+    }
+
+    fn error(&self, kind: MediaErrorKind) -> MediaError {
+        MediaError::new(&self.path, kind)
+    }
+
+    /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
+    pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
+        if index >= self.index.len() {
+            return Err(self.error(MediaErrorKind::OutOfRange {
+                requested: index + 1,
+                count: self.index.len(),
+            }));
+        }
+        let decoded = self.decoded_frame(index)?;
+        let time = self.frame_time(index);
+        let (frame, _decision) = self
+            .converter
+            .convert(&decoded, index, time, self.stream_space, self.stream_range)
+            .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
+        Ok(if self.autorotate {
+            self.orientation.apply(frame)
+        } else {
+            frame
+        })
+    }
+
+    fn decoded_frame(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
+        if !self.index.timestamps_identify_frames() {
+            return self.decode_by_counting(index);
+        }
+        if let Some(last) = self.last_output {
+            let same_gop = self.index.keyframe_for(index).is_some_and(|k| k <= last);
+            if index > last && (index - last <= DECODE_ON_LIMIT || same_gop) {
+                if let Forward::Found(frame) = self.decode_forward_to(index)? {
+                    return Ok(frame);
+                }
+            }
+        }
+        let candidates: Vec<usize> = self
+            .index
+            .keyframes_at_or_before(index)
+            .take(KEYFRAME_ATTEMPTS)
+            .collect();
+        for keyframe in candidates {
+            self.seek_to(keyframe)?;
+            if let Forward::Found(frame) = self.decode_forward_to(index)? {
+                return Ok(frame);
+            }
+        }
+        self.decode_by_counting(index)
+    }
+
+    /// Seeks the demuxer to keyframe `keyframe` (presentation position) and resets the decoder.
+    fn seek_to(&mut self, keyframe: usize) -> Result<(), MediaError> {
+        let entry = *self
+            .index
+            .frame(keyframe)
+            .ok_or_else(|| self.error(MediaErrorKind::NoFrames))?;
+        // A keyframe's dts is at or before its pts; seeking backward from the smaller of the two
+        // lands on this keyframe or an earlier one, whichever timestamp the demuxer indexes by.
+        let target = entry.dts.map_or(entry.pts, |d| d.min(entry.pts));
+        // SAFETY: the input context is open and owned by this reader; the stream index is valid.
+        let result = unsafe {
+            ffmpeg::ffi::av_seek_frame(
+                self.session.input.as_mut_ptr(),
+                self.stream_index as i32,
+                target,
+                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        self.stats.seeks += 1;
+        self.last_output = None;
+        self.outputs_since_start = None;
+        if result < 0 {
+            // Not seekable here: start over from the beginning instead.
+            return self.restart_from_beginning();
+        }
+        self.session.decoder.flush();
+        self.session.draining = false;
+        Ok(())
+    }
+
+    /// Reopens the file so decoding starts at its very first packet.
+    fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
+        let (session, _) = open_session(&self.path)?;
+        self.session = session;
+        self.last_output = None;
+        self.outputs_since_start = Some(0);
+        self.stats.linear_restarts += 1;
+        Ok(())
+    }
+
+    /// Decodes frames in order until the (index+1)th output since the start of the file.
+    fn decode_by_counting(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
+        if self.outputs_since_start.is_none_or(|n| n > index) {
+            self.restart_from_beginning()?;
+        }
+        loop {
+            let Some(frame) = self.next_decoded()? else {
+                return Err(self.error(MediaErrorKind::FrameUnavailable(index + 1)));
+            };
+            let produced = self.outputs_since_start.map_or(0, |n| n + 1);
+            self.outputs_since_start = Some(produced);
+            self.last_output = frame_pts(&frame).and_then(|p| self.index.position_of_pts(p));
+            if produced == index + 1 {
+                return Ok(frame);
+            }
+        }
+    }
+
+    /// Decodes on until the frame with frame `index`'s timestamp comes out.
+    fn decode_forward_to(&mut self, index: usize) -> Result<Forward, MediaError> {
+        let target = self.index.frame(index).map(|f| f.pts);
+        loop {
+            let Some(frame) = self.next_decoded()? else {
+                return Ok(Forward::Missed);
+            };
+            if let Some(n) = self.outputs_since_start.as_mut() {
+                *n += 1;
+            }
+            let pts = frame_pts(&frame);
+            if let Some(position) = pts.and_then(|p| self.index.position_of_pts(p)) {
+                self.last_output = Some(position);
+            }
+            match (pts, target) {
+                (Some(p), Some(t)) if p == t => return Ok(Forward::Found(frame)),
+                (Some(p), Some(t)) if p > t => return Ok(Forward::Missed),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next frame out of the decoder, feeding it packets as needed; `None` at the end.
+    fn next_decoded(&mut self) -> Result<Option<ffmpeg::frame::Video>, MediaError> {
+        let session = &mut self.session;
+        loop {
+            let mut frame = ffmpeg::frame::Video::empty();
+            match session.decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    self.stats.frames_decoded += 1;
+                    return Ok(Some(frame));
+                }
+                Err(ffmpeg::Error::Eof) => return Ok(None),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
+                Err(e) => {
+                    return Err(MediaError::new(
+                        &self.path,
+                        MediaErrorKind::Decode(e.to_string()),
+                    ));
+                }
+            }
+            if session.draining {
+                return Ok(None);
+            }
+            // Feed the next packet of our stream, or signal the end.
+            let mut packet = ffmpeg::Packet::empty();
+            loop {
+                match packet.read(&mut session.input) {
+                    Ok(()) if packet.stream() == self.stream_index => {
+                        // A damaged packet is skipped; the frame check above catches the gap.
+                        let _ = session.decoder.send_packet(&packet);
+                        break;
+                    }
+                    Ok(()) => continue,
+                    Err(_) => {
+                        let _ = session.decoder.send_eof();
+                        session.draining = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn frame_pts(frame: &ffmpeg::frame::Video) -> Option<i64> {
+    frame.pts().or_else(|| frame.timestamp())
+}

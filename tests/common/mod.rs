@@ -1,0 +1,304 @@
+//! Test fixtures: small clips with known content, made once per build with the `ffmpeg`
+//! command line (a test-only tool; the product itself never runs it) and cached in
+//! `CARGO_TARGET_TMPDIR/fixtures`. Also an independent sequential decoder to compare against.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use ffmpeg_next as ffmpeg;
+use framekit::Frame;
+use framekit::media::color::{Converter, Orientation};
+
+static GENERATION: Mutex<()> = Mutex::new(());
+
+pub fn fixtures_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures");
+    std::fs::create_dir_all(&dir).expect("create fixtures dir");
+    dir
+}
+
+/// Runs `ffmpeg -v error -y <args> <out>` unless `name` already exists; returns its path.
+pub fn fixture(name: &str, args: &[&str]) -> PathBuf {
+    let path = fixtures_dir().join(name);
+    let _guard = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
+    if path.exists() {
+        return path;
+    }
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("bin");
+    let temp = fixtures_dir().join(format!("partial-{}-{name}.{ext}", std::process::id()));
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(&temp)
+        .output()
+        .expect("run ffmpeg (scripts/install-deps.sh installs it)");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed for {name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::rename(&temp, &path).expect("move fixture into place");
+    path
+}
+
+/// A moving test pattern (every frame differs), 132 frames at 30 fps.
+pub const PATTERN: &str = "testsrc2=size=176x144:rate=30:duration=4.4";
+
+pub fn h264_mp4() -> PathBuf {
+    fixture(
+        "h264_bframes.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4.4",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "3",
+            "-g",
+            "24",
+            "-keyint_min",
+            "24",
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    )
+}
+
+pub fn h264_mkv() -> PathBuf {
+    fixture(
+        "h264_bframes.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-c:v",
+            "libx264",
+            "-bf",
+            "3",
+            "-b_strategy",
+            "2",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
+pub fn hevc_open_gop() -> PathBuf {
+    fixture(
+        "hevc_open_gop.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-c:v",
+            "libx265",
+            "-pix_fmt",
+            "yuv420p",
+            "-x265-params",
+            "keyint=24:min-keyint=24:open-gop=1:bframes=4:scenecut=0:log-level=error",
+        ],
+    )
+}
+
+pub fn vp9_webm() -> PathBuf {
+    fixture(
+        "vp9.webm",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-c:v",
+            "libvpx-vp9",
+            "-g",
+            "30",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "300k",
+        ],
+    )
+}
+
+pub fn mpeg4_avi_mp3() -> PathBuf {
+    fixture(
+        "mpeg4_mp3.avi",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4.4",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "5",
+            "-g",
+            "24",
+            "-c:a",
+            "libmp3lame",
+            "-shortest",
+        ],
+    )
+}
+
+pub fn mjpeg() -> PathBuf {
+    fixture(
+        "mjpeg.avi",
+        &["-f", "lavfi", "-i", PATTERN, "-c:v", "mjpeg", "-q:v", "5"],
+    )
+}
+
+pub fn vfr_mp4() -> PathBuf {
+    fixture(
+        "vfr.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-vf",
+            "setpts='(N+N*N/200)/30/TB'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "2",
+            "-g",
+            "24",
+            "-video_track_timescale",
+            "90000",
+        ],
+    )
+}
+
+pub fn h264_10bit() -> PathBuf {
+    fixture(
+        "h264_10bit.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-bf",
+            "2",
+            "-g",
+            "24",
+        ],
+    )
+}
+
+/// 64x32: left half red, right half blue, tagged to display rotated 90 degrees clockwise.
+pub fn rotated_mp4() -> PathBuf {
+    fixture(
+        "rotated90.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=32x32:r=25:d=0.4[l];color=c=blue:s=32x32:r=25:d=0.4[r];[l][r]hstack",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv444p",
+            "-qp",
+            "0",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    )
+}
+
+/// Decodes every frame of `path` in order with plain FFmpeg calls (no seeking, no index) and
+/// converts each with framekit's converter. The reference the random-access reader must match.
+pub fn sequential_frames(path: &Path, orientation: Orientation) -> Vec<Frame> {
+    framekit::media::init_ffmpeg();
+    let mut input = ffmpeg::format::input(&path).expect("open input");
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .expect("video stream");
+    let stream_index = stream.index();
+    let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .expect("codec context");
+    let mut decoder = context.decoder().video().expect("video decoder");
+    let (space, range) = (decoder.color_space(), decoder.color_range());
+    let mut converter = Converter::default();
+    let mut frames = Vec::new();
+    let mut receive = |decoder: &mut ffmpeg::decoder::Video, frames: &mut Vec<Frame>| {
+        let mut decoded = ffmpeg::frame::Video::empty();
+        while decoder.receive_frame(&mut decoded).is_ok() {
+            let (frame, _) = converter
+                .convert(&decoded, frames.len(), None, space, range)
+                .expect("convert");
+            frames.push(orientation.apply(frame));
+        }
+    };
+    for (stream, packet) in input.packets() {
+        if stream.index() == stream_index {
+            decoder.send_packet(&packet).expect("send packet");
+            receive(&mut decoder, &mut frames);
+        }
+    }
+    decoder.send_eof().expect("send eof");
+    receive(&mut decoder, &mut frames);
+    frames
+}
+
+/// FNV-1a over a frame's size and pixels.
+pub fn frame_hash(frame: &Frame) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let size = [frame.width.to_le_bytes(), frame.height.to_le_bytes()].concat();
+    for byte in size.iter().chain(frame.pixels.iter()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A deterministic shuffle (no rand dependency needed).
+pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = seed | 1;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+pub fn framekit_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_framekit"))
+}

@@ -1,0 +1,120 @@
+//! Frame-exact random access: for every frame n, fetching it in shuffled order and in reverse
+//! order gives the same pixels as the nth frame of one plain sequential decode.
+
+mod common;
+
+use std::path::Path;
+
+use framekit::media::color::Orientation;
+use framekit::media::{OpenOptions, VideoReader};
+
+fn assert_frame_exact(path: &Path) {
+    let expected: Vec<u64> = common::sequential_frames(path, Orientation::default())
+        .iter()
+        .map(common::frame_hash)
+        .collect();
+    assert!(
+        expected.len() >= 120,
+        "{}: fixture too short ({} frames)",
+        path.display(),
+        expected.len()
+    );
+    let distinct: std::collections::HashSet<u64> = expected.iter().copied().collect();
+    assert!(
+        distinct.len() > expected.len() * 9 / 10,
+        "fixture frames must differ from each other"
+    );
+
+    let mut reader = VideoReader::open(path, &OpenOptions::default()).expect("open");
+    assert_eq!(
+        reader.frame_count(),
+        expected.len(),
+        "{}: index frame count vs sequential decode",
+        path.display()
+    );
+
+    let orders = [
+        ("shuffled", common::shuffled(expected.len(), 0x5eed)),
+        ("reverse", (0..expected.len()).rev().collect::<Vec<_>>()),
+    ];
+    for (name, order) in orders {
+        for &n in &order {
+            let frame = reader
+                .frame(n)
+                .unwrap_or_else(|e| panic!("{name} frame {n}: {e}"));
+            assert_eq!(frame.index, n);
+            assert_eq!(
+                common::frame_hash(&frame),
+                expected[n],
+                "{}: frame {} ({name} order) differs from sequential decode",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+    assert!(reader.stats().seeks > 0, "random access must have seeked");
+}
+
+#[test]
+fn h264_bframes_mp4() {
+    assert_frame_exact(&common::h264_mp4());
+}
+
+#[test]
+fn h264_bframes_mkv() {
+    assert_frame_exact(&common::h264_mkv());
+}
+
+#[test]
+fn hevc_open_gop_mkv() {
+    assert_frame_exact(&common::hevc_open_gop());
+}
+
+#[test]
+fn vp9_webm() {
+    assert_frame_exact(&common::vp9_webm());
+}
+
+#[test]
+fn mpeg4_avi_with_mp3() {
+    assert_frame_exact(&common::mpeg4_avi_mp3());
+}
+
+#[test]
+fn mjpeg_avi() {
+    assert_frame_exact(&common::mjpeg());
+}
+
+#[test]
+fn variable_frame_rate_mp4() {
+    let path = common::vfr_mp4();
+    let reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
+    // Frame times follow the stream, not n / fps: intervals grow.
+    let early = reader.frame_time(1).unwrap() - reader.frame_time(0).unwrap();
+    let late = reader.frame_time(120).unwrap() - reader.frame_time(119).unwrap();
+    assert!(
+        late > early * 1.5,
+        "VFR intervals: early {early}, late {late}"
+    );
+    assert_frame_exact(&path);
+}
+
+#[test]
+fn h264_10bit() {
+    assert_frame_exact(&common::h264_10bit());
+}
+
+#[test]
+fn stepping_forward_decodes_on_without_seeking() {
+    let mut reader = VideoReader::open(&common::h264_mp4(), &OpenOptions::default()).expect("open");
+    reader.frame(40).expect("frame 41");
+    let seeks = reader.stats().seeks;
+    for n in 41..50 {
+        reader.frame(n).expect("frame");
+    }
+    assert_eq!(
+        reader.stats().seeks,
+        seeks,
+        "stepping forward must not seek"
+    );
+}
