@@ -70,3 +70,55 @@ impl Frame {
         self.pixels.len()
     }
 }
+
+impl Frame {
+    /// A downscaled copy at most `max_width` x `max_height` (box filter), for thumbnails.
+    pub fn thumbnail(&self, max_width: u32, max_height: u32) -> Frame {
+        let scale = (f64::from(max_width) / f64::from(self.width.max(1)))
+            .min(f64::from(max_height) / f64::from(self.height.max(1)))
+            .min(1.0);
+        let width = ((f64::from(self.width) * scale).round() as u32).max(1);
+        let height = ((f64::from(self.height) * scale).round() as u32).max(1);
+        let channels = self.layout.channels();
+        let mut pixels = Vec::with_capacity(width as usize * height as usize * channels);
+        for ty in 0..height {
+            let y0 = ty * self.height / height;
+            let y1 = ((ty + 1) * self.height / height).max(y0 + 1);
+            for tx in 0..width {
+                let x0 = tx * self.width / width;
+                let x1 = ((tx + 1) * self.width / width).max(x0 + 1);
+                let mut sum = [0u32; 4];
+                for y in y0..y1 {
+                    let row = (y as usize * self.width as usize) * channels;
+                    for x in x0..x1 {
+                        let at = row + x as usize * channels;
+                        for (c, total) in sum.iter_mut().enumerate().take(channels) {
+                            *total += u32::from(self.pixels[at + c]);
+                        }
+                    }
+                }
+                let count = (y1 - y0) * (x1 - x0);
+                for total in sum.iter().take(channels) {
+                    pixels.push((total / count) as u8);
+                }
+            }
+        }
+        Frame {
+            width,
+            height,
+            pixels,
+            ..self.clone_header()
+        }
+    }
+
+    fn clone_header(&self) -> Frame {
+        Frame {
+            index: self.index,
+            time_seconds: self.time_seconds,
+            width: 0,
+            height: 0,
+            layout: self.layout,
+            pixels: Vec::new(),
+        }
+    }
+}

@@ -12,6 +12,7 @@
 
 pub mod codec;
 pub mod frame;
+pub mod gui;
 pub mod media;
 pub mod output;
 

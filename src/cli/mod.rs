@@ -51,11 +51,20 @@ pub fn run() -> i32 {
     };
     match result {
         Ok(()) => 0,
+        // A closed pipe (`framekit frames ... | head`) is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("framekit: {}", one_line(&e));
             1
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, without repeating a cause already in the message.
@@ -72,20 +81,5 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 fn launch_app(file: Option<PathBuf>) -> i32 {
-    if let Some(path) = file {
-        // Until the app lands, show what the file is.
-        return match probe::run(&probe::ProbeArgs {
-            file: path,
-            json: false,
-            no_autorotate: false,
-        }) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("framekit: {}", one_line(&e));
-                1
-            }
-        };
-    }
-    eprintln!("framekit: no file given; see `framekit --help` for the subcommands");
-    2
+    framekit::gui::run(file)
 }

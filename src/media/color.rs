@@ -362,10 +362,11 @@ impl Converter {
         };
 
         if self.cached.as_ref().map(|(k, _)| *k) != Some(key) {
-            self.cached = Some((key, build_context(key)?));
+            self.cached = None;
         }
-        let Some((_, context)) = self.cached.as_mut() else {
-            unreachable!("converter context was just stored");
+        let (_, context) = match &mut self.cached {
+            Some(cached) => cached,
+            empty => empty.insert((key, build_context(key)?)),
         };
 
         let mut converted = ffmpeg::frame::Video::empty();

@@ -97,7 +97,7 @@ pub fn init_ffmpeg() {
 /// A video or an image, opened for frame access.
 pub enum MediaSource {
     Video(Box<VideoReader>),
-    Still(StillImage),
+    Still(Box<StillImage>),
 }
 
 /// How many leading bytes are enough to recognise an image format.
@@ -125,10 +125,24 @@ impl MediaSource {
         let sniffed = image::guess_format(&head)
             .ok()
             .filter(|f| still::is_supported_format(*f));
-        if let Some(format) = sniffed.or_else(|| still::format_from_extension(path)) {
+        if let (None, Some(format)) = (sniffed, still::format_from_extension(path)) {
+            let head_hex: Vec<String> = head.iter().take(4).map(|b| format!("{b:02X}")).collect();
+            return Err(MediaError::new(
+                path,
+                MediaErrorKind::BadImage {
+                    format: format!("{format:?}").to_uppercase(),
+                    reason: format!(
+                        "the content has no {format:?} signature (starts with {})",
+                        head_hex.join(" ")
+                    ),
+                },
+            ));
+        }
+        if let Some(format) = sniffed {
             let bytes =
                 std::fs::read(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
-            return StillImage::decode(path, &bytes, format).map(MediaSource::Still);
+            return StillImage::decode(path, &bytes, format)
+                .map(|s| MediaSource::Still(Box::new(s)));
         }
         VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)))
     }

@@ -182,8 +182,16 @@ pub fn video_info(
 impl MediaInfo {
     /// Human-readable multi-line summary for `framekit probe`.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let mut line = |k: &str, v: String| out.push_str(&format!("{k:<18}{v}\n"));
+        self.to_rows()
+            .iter()
+            .map(|(k, v)| format!("{k:<18}{v}\n"))
+            .collect()
+    }
+
+    /// The summary as (label, value) rows, for the text form and the app's info panel.
+    pub fn to_rows(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut line = |k: &str, v: String| out.push((k.to_string(), v));
         line("file", self.path.clone());
         line("kind", self.kind.clone());
         line("container", self.container.clone());

@@ -131,53 +131,39 @@ impl StillImage {
             return Err(MediaError::new(path, MediaErrorKind::NoFrames));
         };
         let has_alpha = first.layout == PixelLayout::Rgba8;
-        let duration = frames
-            .last()
-            .and_then(|f| f.time_seconds)
-            .filter(|_| frames.len() > 1);
-        let name = format!("{format:?}").to_lowercase();
-        let info = MediaInfo {
-            path: path.display().to_string(),
-            kind: if frames.len() > 1 {
-                "animation"
-            } else {
-                "image"
-            }
-            .to_string(),
-            container: name.clone(),
-            duration_seconds: duration,
-            frame_count: frames.len(),
-            video: Some(VideoInfo {
-                codec: name,
-                width: first.width,
-                height: first.height,
-                display_width: first.width,
-                display_height: first.height,
-                sample_aspect_ratio: "1:1".to_string(),
-                avg_frame_rate: "0/1".to_string(),
-                avg_fps: None,
-                nominal_frame_rate: "0/1".to_string(),
-                frame_count: frames.len(),
-                keyframe_count: frames.len(),
-                pixel_format: if has_alpha { "rgba" } else { "rgb24" }.to_string(),
-                bit_depth: 8,
-                has_alpha,
-                color: ColorInfo {
-                    tagged: ColorTags {
-                        matrix: "rgb".to_string(),
-                        range: "pc".to_string(),
-                        primaries: "unknown".to_string(),
-                        transfer: "unknown".to_string(),
-                    },
-                    used: ColorDecision {
-                        matrix: Matrix::Rgb,
-                        range: Range::Full,
-                    },
-                },
-                rotation: Orientation::default(),
-            }),
-            audio: Vec::new(),
+        let (width, height) = (first.width, first.height);
+        let info = describe(
+            path,
+            &format!("{format:?}").to_lowercase(),
+            &frames,
+            width,
+            height,
+            has_alpha,
+        );
+        Ok(StillImage { frames, info })
+    }
+
+    /// Frames that came from elsewhere (pasted images), labelled for errors and the info panel.
+    pub fn from_frames(
+        label: &str,
+        format: &str,
+        frames: Vec<Frame>,
+    ) -> Result<StillImage, MediaError> {
+        let Some(first) = frames.first() else {
+            return Err(MediaError::new(Path::new(label), MediaErrorKind::NoFrames));
         };
+        let (width, height, has_alpha) = (
+            first.width,
+            first.height,
+            first.layout == PixelLayout::Rgba8,
+        );
+        let mut info = describe(Path::new(label), format, &frames, width, height, has_alpha);
+        info.kind = if frames.len() > 1 {
+            "pasted images"
+        } else {
+            "pasted image"
+        }
+        .to_string();
         Ok(StillImage { frames, info })
     }
 
@@ -191,6 +177,62 @@ impl StillImage {
 
     pub fn frame(&self, index: usize) -> Option<&Frame> {
         self.frames.get(index)
+    }
+}
+
+fn describe(
+    path: &Path,
+    name: &str,
+    frames: &[Frame],
+    width: u32,
+    height: u32,
+    has_alpha: bool,
+) -> MediaInfo {
+    let duration = frames
+        .last()
+        .and_then(|f| f.time_seconds)
+        .filter(|_| frames.len() > 1);
+    MediaInfo {
+        path: path.display().to_string(),
+        kind: if frames.len() > 1 {
+            "animation"
+        } else {
+            "image"
+        }
+        .to_string(),
+        container: name.to_string(),
+        duration_seconds: duration,
+        frame_count: frames.len(),
+        video: Some(VideoInfo {
+            codec: name.to_string(),
+            width,
+            height,
+            display_width: width,
+            display_height: height,
+            sample_aspect_ratio: "1:1".to_string(),
+            avg_frame_rate: "0/1".to_string(),
+            avg_fps: None,
+            nominal_frame_rate: "0/1".to_string(),
+            frame_count: frames.len(),
+            keyframe_count: frames.len(),
+            pixel_format: if has_alpha { "rgba" } else { "rgb24" }.to_string(),
+            bit_depth: 8,
+            has_alpha,
+            color: ColorInfo {
+                tagged: ColorTags {
+                    matrix: "rgb".to_string(),
+                    range: "pc".to_string(),
+                    primaries: "unknown".to_string(),
+                    transfer: "unknown".to_string(),
+                },
+                used: ColorDecision {
+                    matrix: Matrix::Rgb,
+                    range: Range::Full,
+                },
+            },
+            rotation: Orientation::default(),
+        }),
+        audio: Vec::new(),
     }
 }
 

@@ -214,10 +214,11 @@ impl VideoReader {
         }
         if let Some(last) = self.last_output {
             let same_gop = self.index.keyframe_for(index).is_some_and(|k| k <= last);
-            if index > last && (index - last <= DECODE_ON_LIMIT || same_gop) {
-                if let Forward::Found(frame) = self.decode_forward_to(index)? {
-                    return Ok(frame);
-                }
+            if index > last
+                && (index - last <= DECODE_ON_LIMIT || same_gop)
+                && let Forward::Found(frame) = self.decode_forward_to(index)?
+            {
+                return Ok(frame);
             }
         }
         let candidates: Vec<usize> = self

@@ -218,10 +218,10 @@ pub fn h264_10bit() -> PathBuf {
     )
 }
 
-/// 64x32: left half red, right half blue, tagged to display rotated 90 degrees clockwise.
+/// 64x32: left half red, right half blue, with a display matrix (`rotate=90` metadata).
 pub fn rotated_mp4() -> PathBuf {
-    fixture(
-        "rotated90.mp4",
+    let plain = fixture(
+        "rotation_source.mp4",
         &[
             "-f",
             "lavfi",
@@ -233,10 +233,19 @@ pub fn rotated_mp4() -> PathBuf {
             "yuv444p",
             "-qp",
             "0",
-            "-metadata:s:v:0",
-            "rotate=90",
         ],
+    );
+    let plain = plain.to_string_lossy().into_owned();
+    fixture(
+        "rotated.mp4",
+        &["-i", &plain, "-c", "copy", "-metadata:s:v:0", "rotate=90"],
     )
+}
+
+/// What the ffmpeg command line shows for frame 1 of `path` (it autorotates), as RGB24 PNG.
+pub fn ffmpeg_first_frame_png(path: &Path, name: &str) -> PathBuf {
+    let input = path.to_string_lossy().into_owned();
+    fixture(name, &["-i", &input, "-frames:v", "1", "-pix_fmt", "rgb24"])
 }
 
 /// Decodes every frame of `path` in order with plain FFmpeg calls (no seeking, no index) and

@@ -1,0 +1,43 @@
+# framekit: `make run` opens the app on the bundled sample, `make test` runs every test.
+# Both install missing system packages first (scripts/install-deps.sh, Debian/Ubuntu).
+
+CARGO ?= cargo
+SAMPLE := assets/sample.mp4
+
+.PHONY: deps run build release test test-rust lint smoke bench sample clean
+
+deps:
+	@./scripts/install-deps.sh
+
+release: deps
+	$(CARGO) build --release --locked
+
+run: release
+	./target/release/framekit $(SAMPLE)
+
+build: deps
+	$(CARGO) build --all-targets --locked
+
+# Lint, unit + integration tests (dev profile, one shared target dir), then the GUI smoke
+# test under Xvfb with the same dev binary.
+test: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) test --locked
+	./scripts/gui-smoke.sh target/debug/framekit
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+smoke: release
+	./scripts/gui-smoke.sh target/release/framekit
+
+bench: release
+	$(CARGO) bench --locked --bench speed
+
+sample:
+	./scripts/make-sample.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,824 @@
+//! `FramekitApp`: the app state. `logic()` drains the decoder's replies, reads keys and changes
+//! state; `ui()` draws the panels, which return commands applied after drawing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use egui::{Key, Modifiers, TextureHandle, TextureOptions};
+
+use crate::frame::Frame;
+use crate::media::MediaInfo;
+
+use super::clipboard::{ClipboardAccess, ClipboardImage};
+use super::decoder_thread::{
+    ClipboardPayload, CopyForm, DecoderHandle, DecoderOptions, Reply, Request,
+};
+use super::timeline;
+use super::viewer::{self, Zoom};
+
+/// Recent files kept between runs.
+const RECENT_LIMIT: usize = 10;
+const RECENT_KEY: &str = "framekit.recent";
+
+/// Something the user asked for, applied after the frame is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Open(PathBuf),
+    PickFile,
+    Goto(usize),
+    Step(i64),
+    StepSeconds(f64),
+    TogglePlay,
+    Copy(CopyForm),
+    CopyStamp,
+    PasteFromClipboard,
+    PasteText(String),
+    SetZoom(Zoom),
+    Pan(egui::Vec2),
+    ZoomAround {
+        factor: f32,
+        anchor: egui::Pos2,
+        view: egui::Rect,
+    },
+    ToggleInfo,
+    TogglePastePanel,
+    DismissMessage,
+    /// The image pixel under the cursor changed.
+    Hover(Option<(u32, u32)>),
+    ShowError(String),
+}
+
+/// The open media, as the UI knows it.
+pub struct OpenMedia {
+    pub info: MediaInfo,
+    pub frame_times: Vec<Option<f64>>,
+    pub keyframes: Vec<bool>,
+    pub media_id: u64,
+}
+
+impl OpenMedia {
+    pub fn frame_count(&self) -> usize {
+        self.frame_times.len()
+    }
+
+    pub fn fps(&self) -> f64 {
+        self.info
+            .video
+            .as_ref()
+            .and_then(|v| v.avg_fps)
+            .filter(|f| *f > 0.0)
+            .unwrap_or(25.0)
+    }
+}
+
+/// The frame on screen.
+pub struct ShownFrame {
+    pub index: usize,
+    pub exact: bool,
+    pub texture: TextureHandle,
+    pub frame: Arc<Frame>,
+}
+
+/// Playback from a point in (UI) time.
+#[derive(Debug, Clone, Copy)]
+struct Playback {
+    started_at: f64,
+    from_media_time: f64,
+    from_index: usize,
+}
+
+/// The "Paste base64" panel.
+#[derive(Default)]
+pub struct PastePanel {
+    pub open: bool,
+    pub text: String,
+    pub last_sent: String,
+}
+
+/// The app.
+pub struct FramekitApp {
+    decoder: DecoderHandle,
+    clipboard: Box<dyn ClipboardAccess>,
+    pub media: Option<OpenMedia>,
+    /// The frame the user asked for (0-based).
+    pub target: usize,
+    pub shown: Option<ShownFrame>,
+    pub thumbnails: Vec<(usize, TextureHandle)>,
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub busy: Option<String>,
+    pub zoom: Zoom,
+    pub pan: egui::Vec2,
+    pub show_info: bool,
+    pub paste: PastePanel,
+    pub goto_text: String,
+    pub copy_ids: String,
+    pub recent: Vec<PathBuf>,
+    /// Image pixel under the cursor, for the inspector.
+    pub hover_pixel: Option<(u32, u32)>,
+    playback: Option<Playback>,
+    picked_files: Option<Receiver<Option<PathBuf>>>,
+    /// Generation of the newest frame request.
+    requested_generation: u64,
+}
+
+impl FramekitApp {
+    /// Creates the app for eframe, restoring recent files, optionally opening `file`.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        file: Option<PathBuf>,
+        clipboard: Box<dyn ClipboardAccess>,
+    ) -> FramekitApp {
+        let recent = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
+            .unwrap_or_default();
+        FramekitApp::with_options(
+            &cc.egui_ctx,
+            file,
+            clipboard,
+            DecoderOptions::default(),
+            recent,
+        )
+    }
+
+    /// Creates the app with explicit decoder options (tests use this).
+    pub fn with_options(
+        ctx: &egui::Context,
+        file: Option<PathBuf>,
+        clipboard: Box<dyn ClipboardAccess>,
+        options: DecoderOptions,
+        recent: Vec<PathBuf>,
+    ) -> FramekitApp {
+        let repaint = ctx.clone();
+        let decoder = DecoderHandle::spawn(options, move || repaint.request_repaint());
+        let mut app = FramekitApp {
+            decoder,
+            clipboard,
+            media: None,
+            target: 0,
+            shown: None,
+            thumbnails: Vec::new(),
+            error: None,
+            note: None,
+            busy: None,
+            zoom: Zoom::Fit,
+            pan: egui::Vec2::ZERO,
+            show_info: true,
+            paste: PastePanel::default(),
+            goto_text: String::new(),
+            copy_ids: "1,30".to_string(),
+            recent,
+            hover_pixel: None,
+            playback: None,
+            picked_files: None,
+            requested_generation: 0,
+        };
+        if let Some(path) = file {
+            app.apply(ctx, Command::Open(path));
+        }
+        app
+    }
+
+    pub fn frame_count(&self) -> usize {
+        self.media.as_ref().map_or(0, OpenMedia::frame_count)
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.playback.is_some()
+    }
+
+    fn send(&mut self, request: Request) {
+        match self.decoder.send(request) {
+            Ok(generation) if generation > 0 => self.requested_generation = generation,
+            Ok(_) => {}
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Asks for frame `index` (clamped), unless it is already the target and on screen.
+    fn request_frame(&mut self, index: usize) {
+        let count = self.frame_count();
+        if count == 0 {
+            return;
+        }
+        let index = index.min(count - 1);
+        let on_screen = self
+            .shown
+            .as_ref()
+            .is_some_and(|s| s.index == index && s.exact);
+        if index == self.target && on_screen {
+            return;
+        }
+        self.target = index;
+        self.send(Request::Show {
+            frame: index,
+            generation: 0,
+        });
+    }
+
+    fn remember_recent(&mut self, path: &Path) {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path);
+        self.recent.truncate(RECENT_LIMIT);
+    }
+
+    /// Applies one command.
+    pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::Open(path) => {
+                self.remember_recent(&path);
+                self.playback = None;
+                self.error = None;
+                self.send(Request::Open(path));
+            }
+            Command::PickFile => self.pick_file(ctx),
+            Command::Goto(index) => {
+                self.playback = None;
+                self.request_frame(index);
+            }
+            Command::Step(delta) => {
+                self.playback = None;
+                let target = (self.target as i64 + delta).max(0) as usize;
+                self.request_frame(target);
+            }
+            Command::StepSeconds(seconds) => {
+                let frames = self.media.as_ref().map_or(25.0, OpenMedia::fps) * seconds;
+                self.apply(ctx, Command::Step(frames.round() as i64));
+            }
+            Command::TogglePlay => self.toggle_play(ctx),
+            Command::Copy(form) => {
+                if self.media.is_none() {
+                    self.error =
+                        Some("nothing to copy: open a file or paste an image first".to_string());
+                } else {
+                    self.busy = Some("copying…".to_string());
+                    self.send(Request::Copy {
+                        frame: self.target,
+                        form,
+                    });
+                }
+            }
+            Command::CopyStamp => {
+                if let Some(stamp) = self.stamp() {
+                    match self.clipboard.set_text(stamp.clone()) {
+                        Ok(()) => self.note = Some(format!("copied {stamp}")),
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+            }
+            Command::PasteFromClipboard => match self.clipboard.get_image() {
+                Ok(image) => self.send(Request::PasteImage(image)),
+                Err(_) => match self.clipboard.get_text() {
+                    Ok(text) => self.apply(ctx, Command::PasteText(text)),
+                    Err(e) => self.error = Some(format!("paste: {e}")),
+                },
+            },
+            Command::PasteText(text) => {
+                self.playback = None;
+                self.error = None;
+                self.send(Request::Paste { text });
+            }
+            Command::SetZoom(zoom) => {
+                self.zoom = zoom;
+                self.pan = egui::Vec2::ZERO;
+            }
+            Command::Pan(delta) => self.pan += delta,
+            Command::ZoomAround {
+                factor,
+                anchor,
+                view,
+            } => {
+                if let Some(shown) = &self.shown {
+                    let size = egui::vec2(shown.frame.width as f32, shown.frame.height as f32);
+                    let (zoom, pan) =
+                        viewer::zoom_around(self.zoom, self.pan, size, view, anchor, factor);
+                    self.zoom = zoom;
+                    self.pan = pan;
+                }
+            }
+            Command::ToggleInfo => self.show_info = !self.show_info,
+            Command::TogglePastePanel => self.paste.open = !self.paste.open,
+            Command::DismissMessage => {
+                self.error = None;
+                self.note = None;
+            }
+            Command::Hover(pixel) => self.hover_pixel = pixel,
+            Command::ShowError(message) => self.error = Some(message),
+        }
+    }
+
+    /// `f=150 t=4.967s` for the frame on screen.
+    pub fn stamp(&self) -> Option<String> {
+        let media = self.media.as_ref()?;
+        let time = media.frame_times.get(self.target).copied().flatten();
+        Some(match time {
+            Some(t) => format!("f={} t={t:.3}s", self.target + 1),
+            None => format!("f={}", self.target + 1),
+        })
+    }
+
+    fn toggle_play(&mut self, ctx: &egui::Context) {
+        if self.playback.take().is_some() {
+            return;
+        }
+        let Some(media) = &self.media else { return };
+        if media.frame_count() < 2 {
+            return;
+        }
+        let from_index = if self.target + 1 >= media.frame_count() {
+            0
+        } else {
+            self.target
+        };
+        let from_media_time = media
+            .frame_times
+            .get(from_index)
+            .copied()
+            .flatten()
+            .unwrap_or(0.0);
+        self.playback = Some(Playback {
+            started_at: ctx.input(|i| i.time),
+            from_media_time,
+            from_index,
+        });
+    }
+
+    /// Advances playback to the frame due now, at the clip's own timing.
+    fn advance_playback(&mut self, ctx: &egui::Context) {
+        let (Some(play), Some(media)) = (self.playback, &self.media) else {
+            return;
+        };
+        let elapsed = ctx.input(|i| i.time) - play.started_at;
+        let due_time = play.from_media_time + elapsed;
+        let fps = media.fps();
+        let mut due = play.from_index;
+        while due + 1 < media.frame_count() {
+            let next_time = media.frame_times[due + 1].unwrap_or((due + 1) as f64 / fps);
+            if next_time > due_time {
+                break;
+            }
+            due += 1;
+        }
+        let at_end = due + 1 >= media.frame_count();
+        if due != self.target {
+            self.target = due;
+            self.send(Request::Show {
+                frame: due,
+                generation: 0,
+            });
+        }
+        if at_end {
+            self.playback = None;
+        } else {
+            ctx.request_repaint();
+        }
+    }
+
+    /// Opens the native file dialog on its own thread, so the UI keeps drawing.
+    fn pick_file(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let repaint = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("framekit-file-dialog".into())
+            .spawn(move || {
+                let picked = rfd::FileDialog::new()
+                    .add_filter(
+                        "Video and images",
+                        &[
+                            "mp4", "mov", "mkv", "webm", "avi", "m4v", "ts", "mts", "flv", "wmv",
+                            "mpg", "mpeg", "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif",
+                            "tiff",
+                        ],
+                    )
+                    .add_filter("All files", &["*"])
+                    .pick_file();
+                let _ = tx.send(picked);
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.picked_files = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
+        }
+    }
+
+    /// Reads the decoder's replies (newest frame wins) and changes state accordingly.
+    pub fn drain_replies(&mut self, ctx: &egui::Context) {
+        let mut newest_frame = None;
+        loop {
+            match self.decoder.try_recv() {
+                Ok(Some(reply)) => match reply {
+                    Reply::Frame(ready) => {
+                        if ready.generation == self.requested_generation {
+                            newest_frame = Some(ready);
+                        }
+                    }
+                    Reply::Opened {
+                        info,
+                        frame_times,
+                        keyframes,
+                        media_id,
+                    } => {
+                        self.busy = None;
+                        self.shown = None;
+                        newest_frame = None;
+                        self.thumbnails.clear();
+                        self.zoom = Zoom::Fit;
+                        self.pan = egui::Vec2::ZERO;
+                        self.note = Some(format!("opened {}", info.path));
+                        self.media = Some(OpenMedia {
+                            info: *info,
+                            frame_times,
+                            keyframes,
+                            media_id,
+                        });
+                        self.target = 0;
+                        self.send(Request::Show {
+                            frame: 0,
+                            generation: 0,
+                        });
+                    }
+                    Reply::Thumbnail {
+                        media_id,
+                        index,
+                        image,
+                    } => {
+                        if self.media.as_ref().is_some_and(|m| m.media_id == media_id) {
+                            let texture = ctx.load_texture(
+                                format!("thumb-{index}"),
+                                image,
+                                TextureOptions::LINEAR,
+                            );
+                            self.thumbnails.push((index, texture));
+                        }
+                    }
+                    Reply::Busy(note) => self.busy = Some(note),
+                    Reply::Copied { payload, summary } => {
+                        self.busy = None;
+                        let result = match payload {
+                            ClipboardPayload::Text(text) => self.clipboard.set_text(text),
+                            ClipboardPayload::Image(image) => self.clipboard.set_image(image),
+                        };
+                        match result {
+                            Ok(()) => self.note = Some(summary),
+                            Err(e) => self.error = Some(format!("copy: {e}")),
+                        }
+                    }
+                    Reply::Failed(reason) => {
+                        self.busy = None;
+                        self.error = Some(reason);
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(ready) = newest_frame {
+            let options = if self
+                .zoom
+                .scale_for(ready.frame.width, ready.frame.height, None)
+                >= 2.0
+            {
+                TextureOptions::NEAREST
+            } else {
+                TextureOptions::LINEAR
+            };
+            let texture = match self.shown.take() {
+                Some(mut shown) if shown.texture.size() == ready.image.size => {
+                    shown.texture.set(ready.image, options);
+                    shown.texture
+                }
+                _ => ctx.load_texture("frame", ready.image, options),
+            };
+            self.shown = Some(ShownFrame {
+                index: ready.index,
+                exact: ready.exact,
+                texture,
+                frame: ready.frame,
+            });
+        }
+    }
+
+    /// Keyboard shortcuts, unless a text box has the keyboard.
+    fn read_keys(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let typing = ctx.egui_wants_keyboard_input();
+        ctx.input(|input| {
+            for event in &input.events {
+                match event {
+                    egui::Event::Paste(text) if !typing => {
+                        commands.push(Command::PasteText(text.clone()))
+                    }
+                    // Ctrl+Shift+C also arrives as a Copy event; it is handled as a key below.
+                    egui::Event::Copy if !typing && !input.modifiers.shift => {
+                        commands.push(Command::Copy(CopyForm::Base64));
+                    }
+                    _ => {}
+                }
+            }
+            if !input.raw.dropped_files.is_empty() {
+                let dropped = input
+                    .raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path())
+                    .find(|p| !p.as_os_str().is_empty());
+                if let Some(path) = dropped.map(Path::to_path_buf) {
+                    commands.push(Command::Open(path));
+                }
+            }
+            let command = Modifiers::COMMAND;
+            if input.modifiers.matches_exact(command) && input.key_pressed(Key::O) {
+                commands.push(Command::PickFile);
+            }
+            let copy_event = input.events.iter().any(|e| matches!(e, egui::Event::Copy));
+            if !typing
+                && !copy_event
+                && input.modifiers.matches_exact(command)
+                && input.key_pressed(Key::C)
+            {
+                commands.push(Command::Copy(CopyForm::Base64));
+            }
+            if !typing
+                && input.modifiers.matches_exact(command | Modifiers::SHIFT)
+                && input.key_pressed(Key::C)
+            {
+                commands.push(Command::Copy(CopyForm::DataUri));
+            }
+            if typing {
+                return;
+            }
+            let shift = input.modifiers.shift;
+            let plain = !input.modifiers.command && !input.modifiers.alt;
+            if plain && input.key_pressed(Key::ArrowRight) {
+                commands.push(Command::Step(if shift { 10 } else { 1 }));
+            }
+            if plain && input.key_pressed(Key::ArrowLeft) {
+                commands.push(Command::Step(if shift { -10 } else { -1 }));
+            }
+            if input.key_pressed(Key::Home) {
+                commands.push(Command::Goto(0));
+            }
+            if input.key_pressed(Key::End) {
+                commands.push(Command::Goto(usize::MAX));
+            }
+            if input.key_pressed(Key::PageDown) {
+                commands.push(Command::StepSeconds(1.0));
+            }
+            if input.key_pressed(Key::PageUp) {
+                commands.push(Command::StepSeconds(-1.0));
+            }
+            if input.key_pressed(Key::Space) {
+                commands.push(Command::TogglePlay);
+            }
+            if input.modifiers.matches_exact(command) && input.key_pressed(Key::V) {
+                let pasted_text = input
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, egui::Event::Paste(_)));
+                if !pasted_text {
+                    commands.push(Command::PasteFromClipboard);
+                }
+            }
+        });
+        commands
+    }
+
+    fn menu_ui(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    commands.push(Command::PickFile);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("no recent files");
+                    }
+                    for path in &self.recent {
+                        if ui.button(path.display().to_string()).clicked() {
+                            commands.push(Command::Open(path.clone()));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui.button("Copy frame as base64 PNG  (Ctrl+C)").clicked() {
+                    commands.push(Command::Copy(CopyForm::Base64));
+                }
+                if ui
+                    .button("Copy frame as data URI  (Ctrl+Shift+C)")
+                    .clicked()
+                {
+                    commands.push(Command::Copy(CopyForm::DataUri));
+                }
+                if ui.button("Copy frame as image").clicked() {
+                    commands.push(Command::Copy(CopyForm::Image));
+                }
+                if ui.button("Copy frame number and time").clicked() {
+                    commands.push(Command::CopyStamp);
+                }
+                ui.separator();
+                if ui.button("Paste  (Ctrl+V)").clicked() {
+                    commands.push(Command::PasteFromClipboard);
+                }
+                if ui.button("Paste base64…").clicked() {
+                    commands.push(Command::TogglePastePanel);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.button("Fit to window").clicked() {
+                    commands.push(Command::SetZoom(Zoom::Fit));
+                }
+                if ui.button("Actual size (1:1)").clicked() {
+                    commands.push(Command::SetZoom(Zoom::Scale(1.0)));
+                }
+                if ui
+                    .button(if self.show_info {
+                        "Hide info panel"
+                    } else {
+                        "Show info panel"
+                    })
+                    .clicked()
+                {
+                    commands.push(Command::ToggleInfo);
+                }
+            });
+        });
+        commands
+    }
+
+    fn paste_panel_ui(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let mut open = self.paste.open;
+        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).show(ctx, |ui| {
+            ui.label("Paste base64, a data URI, or several joined by '|'. Whitespace, quotes and URL-safe base64 are fine.");
+            let label = ui.label("Base64 text");
+            let response = ui.add(
+                egui::TextEdit::multiline(&mut self.paste.text).desired_rows(8).desired_width(f32::INFINITY).code_editor(),
+            );
+            let response = response.labelled_by(label.id);
+            if response.changed() && self.paste.text.trim() != self.paste.last_sent.trim() && !self.paste.text.trim().is_empty() {
+                self.paste.last_sent = self.paste.text.clone();
+                commands.push(Command::PasteText(self.paste.text.clone()));
+            }
+            ui.label(format!("{} characters", self.paste.text.chars().count()));
+        });
+        self.paste.open = open;
+        commands
+    }
+
+    fn info_panel_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Info");
+            match &self.media {
+                Some(media) => {
+                    egui::Grid::new("info-grid")
+                        .num_columns(2)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for (key, value) in media.info.to_rows() {
+                                ui.label(key);
+                                ui.add(
+                                    egui::Label::new(egui::RichText::new(value).monospace()).wrap(),
+                                );
+                                ui.end_row();
+                            }
+                        });
+                }
+                None => {
+                    ui.label(
+                        "Open a video or image (Ctrl+O or drop a file), or paste base64 (Ctrl+V).",
+                    );
+                }
+            }
+            ui.separator();
+            ui.heading("Copy frames");
+            ui.horizontal(|ui| {
+                let label = ui.label("Ids");
+                ui.add(egui::TextEdit::singleline(&mut self.copy_ids).desired_width(90.0))
+                    .labelled_by(label.id);
+                if ui.button("Copy list").clicked() {
+                    commands.push(Command::Copy(CopyForm::List(self.copy_ids.clone())));
+                }
+            });
+            ui.label(
+                "1-based ids, comma separated; '|'-joined base64 PNGs, as framekit frames prints.",
+            );
+            ui.separator();
+            viewer::inspector_ui(ui, self);
+        });
+        commands
+    }
+}
+
+impl eframe::App for FramekitApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if let Some(picked) = self.picked_files.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.picked_files = None;
+            if let Some(path) = picked {
+                self.apply(ctx, Command::Open(path));
+            }
+        }
+        self.drain_replies(ctx);
+        for command in self.read_keys(ctx) {
+            self.apply(ctx, command);
+        }
+        self.advance_playback(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let mut commands = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu_ui(ui)));
+        egui::Panel::bottom("timeline")
+            .show(ui, |ui| commands.extend(timeline::timeline_ui(ui, self)));
+        if self.show_info {
+            egui::Panel::right("info")
+                .default_size(320.0)
+                .show(ui, |ui| commands.extend(self.info_panel_ui(ui)));
+        }
+        egui::CentralPanel::default().show(ui, |ui| commands.extend(viewer::viewer_ui(ui, self)));
+        commands.extend(self.paste_panel_ui(&ctx));
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, RECENT_KEY, &self.recent);
+    }
+}
+
+/// Parses the go-to box: a 1-based frame number (`150`), or a time (`4.967s`, `1:02.5`,
+/// `00:01:02.5`). Returns the 0-based frame index.
+pub fn parse_goto(text: &str, frame_times: &[Option<f64>], fps: f64) -> Option<usize> {
+    let text = text.trim();
+    if text.is_empty() || frame_times.is_empty() {
+        return None;
+    }
+    if let Ok(n) = text.parse::<usize>() {
+        return Some(n.clamp(1, frame_times.len()) - 1);
+    }
+    let seconds = if let Some(s) = text.strip_suffix('s') {
+        s.trim().parse::<f64>().ok()?
+    } else if text.contains(':') {
+        let mut total = 0.0;
+        for part in text.split(':') {
+            total = total * 60.0 + part.trim().parse::<f64>().ok()?;
+        }
+        total
+    } else {
+        text.parse::<f64>().ok()?
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    // The last frame that starts at or before the time.
+    let index = frame_times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i, t.unwrap_or(i as f64 / fps)))
+        .take_while(|(_, t)| *t <= seconds + 1e-6)
+        .last()
+        .map_or(0, |(i, _)| i);
+    Some(index)
+}
+
+/// For tests: the image shown, as a clipboard bitmap.
+pub fn shown_as_clipboard_image(app: &FramekitApp) -> Option<ClipboardImage> {
+    let shown = app.shown.as_ref()?;
+    Some(ClipboardImage {
+        width: shown.frame.width as usize,
+        height: shown.frame.height as usize,
+        rgba: shown.frame.to_rgba(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goto_parses_frames_and_times() {
+        let times: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i) / 10.0)).collect();
+        assert_eq!(parse_goto("1", &times, 10.0), Some(0));
+        assert_eq!(parse_goto("50", &times, 10.0), Some(49));
+        assert_eq!(parse_goto("5000", &times, 10.0), Some(99));
+        assert_eq!(parse_goto("2.05s", &times, 10.0), Some(20));
+        assert_eq!(parse_goto("0:03.5", &times, 10.0), Some(35));
+        assert_eq!(parse_goto("00:00:01", &times, 10.0), Some(10));
+        assert_eq!(parse_goto("abc", &times, 10.0), None);
+        assert_eq!(parse_goto("-1s", &times, 10.0), None);
+    }
+}

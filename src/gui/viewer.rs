@@ -1,0 +1,176 @@
+//! The frame view: fit to window or a fixed scale, wheel zoom around the cursor, drag to pan,
+//! nearest-neighbour sampling from 200% up; and the pixel inspector for the info panel.
+
+use egui::{Color32, Pos2, Rect, Sense, Vec2};
+
+use super::app::{Command, FramekitApp};
+
+/// How the frame is scaled into the view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zoom {
+    Fit,
+    /// Screen points per image pixel.
+    Scale(f32),
+}
+
+const MIN_SCALE: f32 = 0.02;
+const MAX_SCALE: f32 = 64.0;
+
+impl Zoom {
+    /// Points per image pixel for a `width` x `height` frame in `view` (1.0 for Fit without one).
+    pub fn scale_for(self, width: u32, height: u32, view: Option<Rect>) -> f32 {
+        match (self, view) {
+            (Zoom::Scale(s), _) => s,
+            (Zoom::Fit, Some(view)) => (view.width() / width.max(1) as f32)
+                .min(view.height() / height.max(1) as f32)
+                .max(MIN_SCALE),
+            (Zoom::Fit, None) => 1.0,
+        }
+    }
+}
+
+/// Where the image lands on screen.
+pub fn image_rect(zoom: Zoom, pan: Vec2, size: Vec2, view: Rect) -> Rect {
+    let scale = zoom.scale_for(size.x as u32, size.y as u32, Some(view));
+    Rect::from_center_size(view.center() + pan, size * scale)
+}
+
+/// New zoom and pan after scaling by `factor` with the image point under `anchor` kept fixed.
+pub fn zoom_around(
+    zoom: Zoom,
+    pan: Vec2,
+    size: Vec2,
+    view: Rect,
+    anchor: Pos2,
+    factor: f32,
+) -> (Zoom, Vec2) {
+    let scale = zoom.scale_for(size.x as u32, size.y as u32, Some(view));
+    let rect = image_rect(zoom, pan, size, view);
+    let new_scale = (scale * factor).clamp(MIN_SCALE, MAX_SCALE);
+    let image_point = (anchor - rect.min) / scale;
+    let new_min = anchor - image_point * new_scale;
+    let new_center = new_min + size * new_scale / 2.0;
+    (Zoom::Scale(new_scale), new_center - view.center())
+}
+
+/// The image pixel under screen point `pos`, if any.
+pub fn pixel_at(rect: Rect, width: u32, height: u32, pos: Pos2) -> Option<(u32, u32)> {
+    if !rect.contains(pos) || rect.width() <= 0.0 || rect.height() <= 0.0 {
+        return None;
+    }
+    let x = ((pos.x - rect.min.x) / rect.width() * width as f32).floor() as i64;
+    let y = ((pos.y - rect.min.y) / rect.height() * height as f32).floor() as i64;
+    (x >= 0 && y >= 0 && x < i64::from(width) && y < i64::from(height))
+        .then_some((x as u32, y as u32))
+}
+
+/// Draws the frame and returns what the user did with it.
+pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let (view, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    let painter = ui.painter_at(view);
+    painter.rect_filled(view, 0.0, Color32::from_gray(24));
+    let Some(shown) = &app.shown else {
+        let message = if app.media.is_some() {
+            "decoding…"
+        } else {
+            "Open a video or image: Ctrl+O, drop a file here, or paste base64 with Ctrl+V"
+        };
+        painter.text(
+            view.center(),
+            egui::Align2::CENTER_CENTER,
+            message,
+            egui::FontId::proportional(16.0),
+            Color32::GRAY,
+        );
+        return commands;
+    };
+    let size = Vec2::new(shown.frame.width as f32, shown.frame.height as f32);
+    let rect = image_rect(app.zoom, app.pan, size, view);
+    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+    painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
+    if !shown.exact {
+        painter.text(
+            view.left_top() + Vec2::new(8.0, 8.0),
+            egui::Align2::LEFT_TOP,
+            "placeholder: decoding the exact frame…",
+            egui::FontId::proportional(14.0),
+            Color32::YELLOW,
+        );
+    }
+    if response.dragged() {
+        commands.push(Command::Pan(response.drag_delta()));
+    }
+    if response.double_clicked() {
+        commands.push(Command::SetZoom(if app.zoom == Zoom::Fit {
+            Zoom::Scale(1.0)
+        } else {
+            Zoom::Fit
+        }));
+    }
+    let hover = response.hover_pos();
+    if let Some(anchor) = hover {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0 {
+            commands.push(Command::ZoomAround {
+                factor: (scroll / 200.0).exp(),
+                anchor,
+                view,
+            });
+        }
+    }
+    let pixel = hover.and_then(|pos| pixel_at(rect, shown.frame.width, shown.frame.height, pos));
+    if pixel != app.hover_pixel {
+        commands.push(Command::Hover(pixel));
+    }
+    commands
+}
+
+/// Position and colour under the cursor, and the conversion used.
+pub fn inspector_ui(ui: &mut egui::Ui, app: &FramekitApp) {
+    ui.heading("Pixel");
+    let (Some(shown), Some((x, y))) = (&app.shown, app.hover_pixel) else {
+        ui.label("hover over the frame");
+        return;
+    };
+    if let Some([r, g, b, a]) = shown.frame.rgba_at(x, y) {
+        ui.horizontal(|ui| {
+            let (swatch, _) = ui.allocate_exact_size(Vec2::splat(18.0), Sense::hover());
+            ui.painter()
+                .rect_filled(swatch, 2.0, Color32::from_rgb(r, g, b));
+            ui.monospace(format!("x={x} y={y}"));
+        });
+        let alpha = if shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
+            format!(" A {a}")
+        } else {
+            String::new()
+        };
+        ui.monospace(format!("#{r:02X}{g:02X}{b:02X}  R {r} G {g} B {b}{alpha}"));
+    }
+    if let Some(video) = app.media.as_ref().and_then(|m| m.info.video.as_ref()) {
+        ui.monospace(format!(
+            "from {} via {} {}",
+            video.pixel_format,
+            video.color.used.matrix.label(),
+            video.color.used.range.label()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoom_keeps_the_point_under_the_cursor() {
+        let view = Rect::from_min_size(Pos2::ZERO, Vec2::new(800.0, 600.0));
+        let size = Vec2::new(400.0, 300.0);
+        let anchor = Pos2::new(300.0, 200.0);
+        let before = image_rect(Zoom::Fit, Vec2::ZERO, size, view);
+        let under = pixel_at(before, 400, 300, anchor);
+        let (zoom, pan) = zoom_around(Zoom::Fit, Vec2::ZERO, size, view, anchor, 3.0);
+        let after = image_rect(zoom, pan, size, view);
+        assert_eq!(pixel_at(after, 400, 300, anchor), under);
+        assert!(matches!(zoom, Zoom::Scale(s) if (s - 6.0).abs() < 1e-3));
+    }
+}
