@@ -219,7 +219,10 @@ fn payload_start(part: &str, number: Option<usize>) -> Result<usize, PasteError>
             .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
             .len();
     let rest = &part[trimmed_start..];
-    if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case("data:") {
+    if rest
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    {
         let Some(comma) = rest.find(',') else {
             return Err(PasteError::DataUriNotBase64 { part: number });
         };
