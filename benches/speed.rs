@@ -1,1 +1,356 @@
-fn main() {}
+//! `make bench`: framekit against the `ffmpeg` command line on the same files, as ratios.
+//!
+//! - frames: `framekit frames --ids ...` (exact) against `ffmpeg -ss` (by time, not exact) and
+//!   `ffmpeg -vf select=eq(n,...)` (exact, sequential) on a 1080p H.264 clip;
+//! - PNG: encode time and size of a 1080p frame, fast against zlib-default setting; base64;
+//!   the paste path (base64 + PNG decode); Python's cv2 when it is installed;
+//! - app: random seek and step-back latency on the decoder thread, median and p95.
+//!
+//! Medians of several runs; nothing here is asserted, it is printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use framekit::codec::{self, DecodeLimits, PngSpeed};
+use framekit::gui::decoder_thread::{DecoderHandle, DecoderOptions, Reply, Request};
+use framekit::media::{OpenOptions, VideoReader};
+
+const RUNS: usize = 7;
+
+fn bench_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    dir
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg {args:?} failed");
+}
+
+/// 1080p H.264, 30 fps, 10 s (300 frames), GOP 60, B-frames, AAC.
+fn clip_1080p() -> PathBuf {
+    let path = bench_dir().join("clip1080.mp4");
+    if !path.exists() {
+        let temp = bench_dir().join("clip1080.part.mp4");
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30:duration=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-crf",
+            "20",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "3",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            temp.to_str().expect("utf8 path"),
+        ]);
+        std::fs::rename(&temp, &path).expect("rename");
+    }
+    path
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort();
+    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[at]
+}
+
+fn time_command(program: &str, args: &[String]) -> Duration {
+    let samples = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let output = Command::new(program).args(args).output().expect("run");
+            let elapsed = start.elapsed();
+            assert!(
+                output.status.success(),
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            elapsed
+        })
+        .collect();
+    median(samples)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:8.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn bench_frames(clip: &Path) {
+    println!(
+        "\n== frames: framekit (exact) vs ffmpeg CLI, 1080p H.264 GOP 60 with B-frames, median of {RUNS}"
+    );
+    let reader = VideoReader::open(clip, &OpenOptions::default()).expect("open clip");
+    let times: Vec<f64> = (0..reader.frame_count())
+        .map(|i| reader.frame_time(i).unwrap_or(0.0))
+        .collect();
+    drop(reader);
+    let out_dir = bench_dir().join("frames-out");
+    std::fs::create_dir_all(&out_dir).expect("out dir");
+    let clip_arg = clip.to_string_lossy().into_owned();
+    println!(
+        "{:<14} {:>11} {:>14} {:>16} {:>10} {:>12}",
+        "ids", "framekit", "ffmpeg -ss", "ffmpeg select", "vs -ss", "vs select"
+    );
+    for ids in ["150", "1,30", "1,150,299"] {
+        let list: Vec<usize> = ids.split(',').map(|s| s.parse().expect("id")).collect();
+        let framekit = time_command(
+            env!("CARGO_BIN_EXE_framekit"),
+            &[
+                "frames".into(),
+                clip_arg.clone(),
+                "--ids".into(),
+                ids.into(),
+            ],
+        );
+        // -ss: one invocation per id (each seeks by time; not frame-exact in general).
+        let seek: Duration = list
+            .iter()
+            .map(|id| {
+                let out = out_dir
+                    .join(format!("ss_{id}.png"))
+                    .to_string_lossy()
+                    .into_owned();
+                let args: Vec<String> = [
+                    "-nostdin",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-ss",
+                    &format!("{:.6}", times[id - 1]),
+                    "-i",
+                    &clip_arg,
+                    "-frames:v",
+                    "1",
+                    &out,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                time_command("ffmpeg", &args)
+            })
+            .sum();
+        let expr: Vec<String> = list
+            .iter()
+            .map(|id| format!("eq(n\\,{})", id - 1))
+            .collect();
+        let out = out_dir.join("select_%d.png").to_string_lossy().into_owned();
+        let select_args: Vec<String> = [
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            &clip_arg,
+            "-vf",
+            &format!("select='{}'", expr.join("+")),
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            &list.len().to_string(),
+            &out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let select = time_command("ffmpeg", &select_args);
+        println!(
+            "{:<14} {} {} {} {:>9.2}x {:>11.2}x",
+            ids,
+            ms(framekit),
+            ms(seek),
+            ms(select),
+            seek.as_secs_f64() / framekit.as_secs_f64(),
+            select.as_secs_f64() / framekit.as_secs_f64()
+        );
+    }
+    println!(
+        "(ratios > 1 mean framekit is faster; framekit's time includes its index pass, PNG and base64)"
+    );
+}
+
+fn time_it<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
+    let mut samples = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        last = Some(work());
+        samples.push(start.elapsed());
+    }
+    (median(samples), last.expect("at least one run"))
+}
+
+fn bench_png(clip: &Path) {
+    println!("\n== PNG + base64 for one 1080p frame, median of {RUNS}");
+    let mut reader = VideoReader::open(clip, &OpenOptions::default()).expect("open");
+    let frame = reader.frame(149).expect("frame 150");
+    let (fast_time, fast_png) = time_it(RUNS, || {
+        codec::encode_png_with(&frame, PngSpeed::Fast).expect("png")
+    });
+    let (compact_time, compact_png) = time_it(RUNS, || {
+        codec::encode_png_with(&frame, PngSpeed::Compact).expect("png")
+    });
+    println!(
+        "encode fast (used)      {}  {:>6.2} MB",
+        ms(fast_time),
+        fast_png.len() as f64 / 1e6
+    );
+    println!(
+        "encode zlib default     {}  {:>6.2} MB",
+        ms(compact_time),
+        compact_png.len() as f64 / 1e6
+    );
+    let (b64_time, text) = time_it(RUNS, || codec::to_base64(&fast_png));
+    println!(
+        "base64 encode           {}  {:>6.2} MB text",
+        ms(b64_time),
+        text.len() as f64 / 1e6
+    );
+    let (decode_time, _) = time_it(RUNS, || {
+        codec::decode_base64_images(&text, &DecodeLimits::default()).expect("decode")
+    });
+    println!("paste: base64 + decode  {}", ms(decode_time));
+    let total = fast_time + b64_time;
+    println!("framekit encode total   {}", ms(total));
+
+    let png_path = bench_dir().join("frame150.png");
+    std::fs::write(&png_path, &fast_png).expect("write png");
+    let script = format!(
+        "import cv2, base64, time, statistics\n\
+         img = cv2.imread({path:?})\n\
+         enc, dec = [], []\n\
+         for _ in range({RUNS}):\n\
+         \u{20}   t = time.perf_counter(); ok, buf = cv2.imencode('.png', img); s = base64.b64encode(buf).decode(); enc.append(time.perf_counter() - t)\n\
+         \u{20}   t = time.perf_counter(); import numpy as np; cv2.imdecode(np.frombuffer(base64.b64decode(s), dtype=np.uint8), 1); dec.append(time.perf_counter() - t)\n\
+         print(f'{{statistics.median(enc)*1000:.1f}} {{statistics.median(dec)*1000:.1f}} {{len(s)/1e6:.2f}}')\n",
+        path = png_path.to_string_lossy()
+    );
+    match Command::new("python3").args(["-c", &script]).output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let parts: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            if let [enc, dec, size] = parts[..] {
+                println!(
+                    "python cv2.imencode + b64encode {enc:8.1} ms  {size:.2} MB text   (framekit {:.2}x faster)",
+                    enc / (total.as_secs_f64() * 1000.0)
+                );
+                println!(
+                    "python b64decode + cv2.imdecode {dec:8.1} ms               (framekit {:.2}x faster)",
+                    dec / (decode_time.as_secs_f64() * 1000.0)
+                );
+            }
+        }
+        _ => println!(
+            "python cv2 column skipped: Python with OpenCV (cv2) is not installed on this machine"
+        ),
+    }
+}
+
+fn wait_for_frame(decoder: &DecoderHandle, index: usize) -> Duration {
+    let start = Instant::now();
+    loop {
+        match decoder.try_recv().expect("decoder alive") {
+            Some(Reply::Frame(ready)) if ready.index == index && ready.exact => {
+                return start.elapsed();
+            }
+            Some(Reply::Failed(e)) => panic!("decoder failed: {e}"),
+            Some(_) => {}
+            None => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
+}
+
+fn bench_app_seeks(clip: &Path) {
+    println!(
+        "\n== app decoder thread: request -> exact frame ready (1080p, includes RGB conversion)"
+    );
+    let decoder = DecoderHandle::spawn(DecoderOptions::default(), || {});
+    decoder
+        .send(Request::Open(clip.to_path_buf()))
+        .expect("open");
+    loop {
+        if let Some(Reply::Opened { .. }) = decoder.try_recv().expect("alive") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let count = 300usize;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = Vec::new();
+    let mut back = Vec::new();
+    for _ in 0..30 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let index = 1 + (state % (count as u64 - 1)) as usize;
+        decoder
+            .send(Request::Show {
+                frame: index,
+                generation: 0,
+            })
+            .expect("show");
+        random.push(wait_for_frame(&decoder, index));
+        // Give the idle prefetch time to fill the GOP behind the playhead, as a user would.
+        std::thread::sleep(Duration::from_millis(600));
+        decoder
+            .send(Request::Show {
+                frame: index - 1,
+                generation: 0,
+            })
+            .expect("show");
+        back.push(wait_for_frame(&decoder, index - 1));
+    }
+    println!(
+        "random seek   median {}   p95 {}",
+        ms(median(random.clone())),
+        ms(percentile(random, 0.95))
+    );
+    println!(
+        "step back 1   median {}   p95 {}",
+        ms(median(back.clone())),
+        ms(percentile(back, 0.95))
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let clip = clip_1080p();
+    bench_frames(&clip);
+    bench_png(&clip);
+    bench_app_seeks(&clip);
+}

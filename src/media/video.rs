@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ffmpeg::codec::discard::Discard;
 use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
@@ -64,6 +65,9 @@ pub struct VideoReader {
     last_output: Option<usize>,
     /// Frames output since decoding started at the beginning of the file (linear mode only).
     outputs_since_start: Option<usize>,
+    /// While decoding toward a target: its timestamp. Non-reference frames shown before it
+    /// are not needed (nothing is predicted from them), so the decoder skips them.
+    skip_nonref_before: Option<i64>,
     stats: ReaderStats,
 }
 
@@ -134,7 +138,7 @@ impl VideoReader {
             &index,
             orientation,
         );
-        let mut reader = VideoReader {
+        let reader = VideoReader {
             path: path.to_path_buf(),
             stream_index,
             session,
@@ -148,9 +152,10 @@ impl VideoReader {
             time_base,
             last_output: None,
             outputs_since_start: None,
+            skip_nonref_before: None,
             stats: ReaderStats::default(),
         };
-        reader.restart_from_beginning()?;
+        // The demuxer sits at the end after the index pass; the first request seeks.
         Ok(reader)
     }
 
@@ -241,9 +246,10 @@ impl VideoReader {
             .index
             .frame(keyframe)
             .ok_or_else(|| self.error(MediaErrorKind::NoFrames))?;
-        // A keyframe's dts is at or before its pts; seeking backward from the smaller of the two
-        // lands on this keyframe or an earlier one, whichever timestamp the demuxer indexes by.
-        let target = entry.dts.map_or(entry.pts, |d| d.min(entry.pts));
+        // Seek backward from the keyframe's presentation time. Demuxers that index by decode
+        // time land on this keyframe or an earlier one; either way decoding forward and checking
+        // timestamps finds the frame, an earlier landing only costs time.
+        let target = entry.pts;
         // SAFETY: the input context is open and owned by this reader; the stream index is valid.
         let result = unsafe {
             ffmpeg::ffi::av_seek_frame(
@@ -296,6 +302,13 @@ impl VideoReader {
     /// Decodes on until the frame with frame `index`'s timestamp comes out.
     fn decode_forward_to(&mut self, index: usize) -> Result<Forward, MediaError> {
         let target = self.index.frame(index).map(|f| f.pts);
+        self.skip_nonref_before = target;
+        let result = self.decode_forward_to_pts(target);
+        self.skip_nonref_before = None;
+        result
+    }
+
+    fn decode_forward_to_pts(&mut self, target: Option<i64>) -> Result<Forward, MediaError> {
         loop {
             let Some(frame) = self.next_decoded()? else {
                 return Ok(Forward::Missed);
@@ -342,6 +355,13 @@ impl VideoReader {
             loop {
                 match packet.read(&mut session.input) {
                     Ok(()) if packet.stream() == self.stream_index => {
+                        let skippable = matches!((self.skip_nonref_before, packet.pts()), (Some(t), Some(p)) if p < t);
+                        let discard = if skippable {
+                            Discard::NonReference
+                        } else {
+                            Discard::Default
+                        };
+                        session.decoder.skip_frame(discard);
                         // A damaged packet is skipped; the frame check above catches the gap.
                         let _ = session.decoder.send_packet(&packet);
                         break;
