@@ -13,8 +13,10 @@
 pub mod codec;
 pub mod frame;
 pub mod gui;
+pub mod jobs;
 pub mod media;
 pub mod output;
+pub mod transcode;
 
 pub use codec::{get_frames, get_frames_or_empty};
 pub use frame::{Frame, PixelLayout};

@@ -105,6 +105,17 @@ fn h264_10bit() {
 }
 
 #[test]
+fn mp4_edit_list_with_discarded_packets() {
+    let path = common::edit_list_mp4();
+    let reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
+    assert!(
+        reader.index().frames().first().is_some_and(|f| !f.keyframe),
+        "the cut starts after a keyframe"
+    );
+    assert_frame_exact(&path);
+}
+
+#[test]
 fn stepping_forward_decodes_on_without_seeking() {
     let mut reader = VideoReader::open(&common::h264_mp4(), &OpenOptions::default()).expect("open");
     reader.frame(40).expect("frame 41");

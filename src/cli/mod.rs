@@ -5,6 +5,7 @@ mod decode;
 mod encode;
 mod frames;
 mod probe;
+mod transcode;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,10 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Turn image files into base64 PNG text, joined by '|'.
     Encode(encode::EncodeArgs),
+    /// Transcode videos (or folders of them) to MP4 through the job queue.
+    Transcode(transcode::TranscodeArgs),
+    /// Show and manage the transcode job queue.
+    Jobs(transcode::JobsArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -47,6 +52,8 @@ pub fn run() -> i32 {
         Some(Command::Frames(args)) => frames::run(&args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
+        Some(Command::Transcode(args)) => transcode::run(&args),
+        Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
         None => return launch_app(cli.file),
     };
     match result {

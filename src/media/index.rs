@@ -42,6 +42,7 @@ impl FrameIndex {
         let mut in_decode_order: Vec<IndexedFrame> = Vec::new();
         let mut missing_timestamp = false;
         let mut truncated = false;
+        let mut seen_keyframe = false;
         let mut packet = ffmpeg::Packet::empty();
         loop {
             match packet.read(input) {
@@ -55,12 +56,14 @@ impl FrameIndex {
             if packet.stream() != stream_index {
                 continue;
             }
-            let flags = packet.flags().bits();
-            if flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
-                continue;
-            }
+            // The raw flags: ffmpeg-next's `Flags` drops bits it has no name for (DISCARD).
+            // SAFETY: the packet was just filled by av_read_frame and is valid.
+            let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(&packet)).flags };
             let keyframe = flags & ffmpeg::ffi::AV_PKT_FLAG_KEY != 0;
-            if in_decode_order.is_empty() && !keyframe {
+            seen_keyframe |= keyframe;
+            // Before the first keyframe nothing decodes; "discard" packets decode but are
+            // never shown (an MP4 edit list starting mid-GOP).
+            if !seen_keyframe || flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
                 continue;
             }
             let pts = match packet.pts().or(packet.dts()) {

@@ -218,6 +218,31 @@ pub fn h264_10bit() -> PathBuf {
     )
 }
 
+/// H.264 cut with `-ss 1.1 -c copy`: the MP4 edit list starts mid-GOP, so the packets from
+/// the keyframe up to the cut are decoded but marked "discard" and never shown.
+pub fn edit_list_mp4() -> PathBuf {
+    let source = fixture(
+        "edit_source.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=176x144:rate=30:duration=6",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "3",
+            "-g",
+            "48",
+        ],
+    );
+    let source = source.to_string_lossy().into_owned();
+    fixture(
+        "edit_list.mp4",
+        &["-ss", "1.1", "-i", &source, "-c", "copy"],
+    )
+}
+
 /// 64x32: left half red, right half blue, with a display matrix (`rotate=90` metadata).
 pub fn rotated_mp4() -> PathBuf {
     let plain = fixture(

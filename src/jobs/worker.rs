@@ -1,0 +1,294 @@
+//! The worker loop: claim a job, encode it to a temporary file beside its output while a
+//! heartbeat renews the lease, verify the result, publish it through the fenced transaction,
+//! or record the failure for a retry. Several workers run as threads; each has its own
+//! database connection. Events go to the caller (progress bars, the app's panel).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Job, JobError, JobQueue, JobStatus, Lease, lease_owner};
+use crate::transcode::{self, Preset};
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parallel workers.
+    pub jobs: usize,
+    /// Lease length; the heartbeat renews it every third of this.
+    pub lease: Duration,
+    /// First retry delay; doubles with each attempt.
+    pub retry_delay: Duration,
+    /// Stop everything: jobs in progress go back to pending and resume next time.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            lease: Duration::from_secs(30),
+            retry_delay: Duration::from_secs(2),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What happened to a job, as it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    Started {
+        id: i64,
+        input: PathBuf,
+        attempt: i64,
+    },
+    Progress {
+        id: i64,
+        fraction: f64,
+        speed: f64,
+    },
+    Succeeded {
+        id: i64,
+        output: PathBuf,
+        seconds: f64,
+    },
+    /// Failed this attempt; will retry.
+    Retrying {
+        id: i64,
+        error: String,
+        attempt: i64,
+    },
+    Failed {
+        id: i64,
+        error: String,
+    },
+    /// Given back unfinished because the run was stopped.
+    Released {
+        id: i64,
+    },
+}
+
+/// Per-job cancel flags the caller can set (the app's "cancel" button).
+#[derive(Default, Clone)]
+pub struct CancelRequests {
+    ids: Arc<std::sync::Mutex<Vec<i64>>>,
+}
+
+impl CancelRequests {
+    pub fn cancel(&self, id: i64) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.push(id);
+        }
+    }
+
+    fn is_cancelled(&self, id: i64) -> bool {
+        self.ids
+            .lock()
+            .map(|ids| ids.contains(&id))
+            .unwrap_or(false)
+    }
+}
+
+/// Runs the jobs `ids` (every runnable job when empty) to completion with `options.jobs`
+/// workers. Returns when none of them is pending or processing any more, or when stopped.
+pub fn run_jobs(
+    queue_path: &Path,
+    ids: &[i64],
+    options: &RunOptions,
+    cancels: &CancelRequests,
+    events: &(dyn Fn(JobEvent) + Send + Sync),
+) -> Result<(), JobError> {
+    JobQueue::open(queue_path)?.reclaim_dead_local_leases()?;
+    let owner = lease_owner();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..options.jobs.max(1))
+            .map(|_| scope.spawn(|| worker_loop(queue_path, ids, options, cancels, events, &owner)))
+            .collect();
+        let mut first_error = Ok(());
+        for handle in handles {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => first_error = first_error.and(Err(e)),
+                Err(_) => first_error = first_error.and(Err(JobError::LostLease(-1))),
+            }
+        }
+        first_error
+    })
+}
+
+fn worker_loop(
+    queue_path: &Path,
+    ids: &[i64],
+    options: &RunOptions,
+    cancels: &CancelRequests,
+    events: &(dyn Fn(JobEvent) + Send + Sync),
+    owner: &str,
+) -> Result<(), JobError> {
+    let mut queue = JobQueue::open(queue_path)?;
+    while !options.stop.load(Ordering::SeqCst) {
+        match queue.claim(owner, options.lease, ids)? {
+            Some(lease) => run_one(&mut queue, queue_path, lease, options, cancels, events)?,
+            None => {
+                let waiting = queue.list()?.iter().any(|j| {
+                    (ids.is_empty() || ids.contains(&j.id))
+                        && matches!(j.status, JobStatus::Pending | JobStatus::Processing)
+                });
+                if !waiting {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `.name.framekit-<token>.part.mp4` beside the output.
+fn temp_path(output: &Path, token: &str) -> PathBuf {
+    let name = output
+        .file_name()
+        .map_or("output.mp4".into(), |n| n.to_string_lossy().into_owned());
+    output.with_file_name(format!(".{name}.framekit-{token}.part.mp4"))
+}
+
+fn run_one(
+    queue: &mut JobQueue,
+    queue_path: &Path,
+    lease: Lease,
+    options: &RunOptions,
+    cancels: &CancelRequests,
+    events: &(dyn Fn(JobEvent) + Send + Sync),
+) -> Result<(), JobError> {
+    let job: Job = lease.job.clone();
+    if let Some(stale) = &lease.stale_temp {
+        let _ = std::fs::remove_file(stale);
+    }
+    events(JobEvent::Started {
+        id: job.id,
+        input: job.input.clone(),
+        attempt: job.attempts,
+    });
+    let started = Instant::now();
+    let temp = temp_path(&job.output, &lease.token);
+
+    let outcome = (|| -> Result<(), String> {
+        let preset: Preset = job
+            .preset
+            .parse()
+            .map_err(|e: transcode::TranscodeError| e.to_string())?;
+        if let Some(dir) = job.output.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("{}: cannot create the output folder: {e}", dir.display()))?;
+        }
+        std::fs::File::create(&temp)
+            .map_err(|e| format!("{}: cannot write in the output folder: {e}", temp.display()))?;
+        if !queue.set_temp(&lease, &temp).map_err(|e| e.to_string())? {
+            return Err(JobError::LostLease(job.id).to_string());
+        }
+        let lost = AtomicBool::new(false);
+        let progress_bits = AtomicU64::new(0f64.to_bits());
+        let encoding_done = AtomicBool::new(false);
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                heartbeat(
+                    queue_path,
+                    &lease,
+                    options.lease,
+                    &progress_bits,
+                    &encoding_done,
+                    &lost,
+                )
+            });
+            let should_stop = || {
+                options.stop.load(Ordering::SeqCst)
+                    || lost.load(Ordering::SeqCst)
+                    || cancels.is_cancelled(job.id)
+            };
+            let result = transcode::transcode(&job.input, &temp, &preset, &should_stop, |p| {
+                let fraction = p.fraction().unwrap_or(0.0);
+                progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
+                let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
+                events(JobEvent::Progress {
+                    id: job.id,
+                    fraction,
+                    speed,
+                });
+            });
+            encoding_done.store(true, Ordering::SeqCst);
+            result
+        });
+        result.map_err(|e| e.to_string())?;
+        transcode::verify_output(&job.input, &temp).map_err(|e| e.to_string())?;
+        queue.publish(&lease, &temp).map_err(|e| e.to_string())
+    })();
+
+    match outcome {
+        Ok(()) => {
+            events(JobEvent::Succeeded {
+                id: job.id,
+                output: job.output.clone(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&temp);
+            if options.stop.load(Ordering::SeqCst) {
+                queue.release(&lease)?;
+                events(JobEvent::Released { id: job.id });
+            } else if cancels.is_cancelled(job.id) {
+                queue.cancel(&lease)?;
+                events(JobEvent::Failed {
+                    id: job.id,
+                    error: "cancelled".to_string(),
+                });
+            } else {
+                let message = format!("{}: {error}", job.input.display());
+                match queue.fail(&lease, &message, options.retry_delay)? {
+                    JobStatus::Failed => events(JobEvent::Failed {
+                        id: job.id,
+                        error: message,
+                    }),
+                    _ => events(JobEvent::Retrying {
+                        id: job.id,
+                        error: message,
+                        attempt: job.attempts,
+                    }),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Renews the lease every third of its length until the encode ends; flags a lost lease.
+fn heartbeat(
+    queue_path: &Path,
+    lease: &Lease,
+    length: Duration,
+    progress: &AtomicU64,
+    done: &AtomicBool,
+    lost: &AtomicBool,
+) {
+    let Ok(mut queue) = JobQueue::open(queue_path) else {
+        return;
+    };
+    let tick = Duration::from_millis(50);
+    let every = length / 3;
+    let mut last = Instant::now();
+    while !done.load(Ordering::SeqCst) {
+        std::thread::sleep(tick);
+        if last.elapsed() < every {
+            continue;
+        }
+        last = Instant::now();
+        let fraction = f64::from_bits(progress.load(Ordering::Relaxed));
+        match queue.heartbeat(lease.job.id, &lease.token, length, fraction) {
+            Ok(true) => {}
+            _ => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+}

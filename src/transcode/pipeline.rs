@@ -1,0 +1,638 @@
+//! The encode pipeline: one input file to one MP4, in process. Video goes through a filter
+//! graph (scale to the preset's size with accurate rounding, limited-range yuv420p, optional
+//! fixed frame rate) into libx264; every audio track goes through `aresample`/`aformat` into
+//! FFmpeg's native AAC encoder. Colour tags and the display matrix are carried over (an
+//! untagged source is tagged with the matrix it was being shown with), and the MP4 is written
+//! with its index at the front (`+faststart`).
+
+use std::path::Path;
+
+use ffmpeg::{
+    ChannelLayout, Dictionary, Packet, Rational, codec, filter, format, frame, media, util::color,
+};
+use ffmpeg_next as ffmpeg;
+
+use super::{Preset, RateControl, TranscodeError};
+use crate::media::color::{Matrix, decide};
+use crate::media::{init_ffmpeg, probe};
+
+/// Where an encode is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Seconds of the input encoded so far.
+    pub position_seconds: f64,
+    /// The input's duration, when known.
+    pub duration_seconds: Option<f64>,
+    pub frames: u64,
+}
+
+impl Progress {
+    /// 0.0 to 1.0, when the duration is known.
+    pub fn fraction(&self) -> Option<f64> {
+        self.duration_seconds
+            .filter(|d| *d > 0.0)
+            .map(|d| (self.position_seconds / d).clamp(0.0, 1.0))
+    }
+}
+
+/// What an encode produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscodeReport {
+    pub width: u32,
+    pub height: u32,
+    pub video_frames: u64,
+    pub audio_tracks: usize,
+    pub input_duration: Option<f64>,
+}
+
+struct VideoLane {
+    input_index: usize,
+    output_index: usize,
+    decoder: ffmpeg::decoder::Video,
+    graph: filter::Graph,
+    encoder: ffmpeg::encoder::Video,
+    encoder_time_base: Rational,
+    input_time_base: Rational,
+    /// One frame's duration in the encoder time base (0 when the rate is unknown).
+    frame_ticks: i64,
+    frames: u64,
+}
+
+struct AudioLane {
+    input_index: usize,
+    output_index: usize,
+    decoder: ffmpeg::decoder::Audio,
+    graph: filter::Graph,
+    encoder: ffmpeg::encoder::Audio,
+    encoder_time_base: Rational,
+}
+
+const AAC_RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
+
+fn matrix_space(matrix: Matrix) -> color::Space {
+    match matrix {
+        Matrix::Bt709 => color::Space::BT709,
+        Matrix::Bt2020 => color::Space::BT2020NCL,
+        Matrix::Smpte240m => color::Space::SMPTE240M,
+        Matrix::Fcc => color::Space::FCC,
+        Matrix::Bt601 | Matrix::Rgb => color::Space::SMPTE170M,
+    }
+}
+
+fn matrix_filter_name(matrix: Matrix) -> &'static str {
+    match matrix {
+        Matrix::Bt709 => "bt709",
+        Matrix::Bt2020 => "bt2020",
+        Matrix::Smpte240m => "smpte240m",
+        Matrix::Fcc => "fcc",
+        Matrix::Bt601 | Matrix::Rgb => "bt601",
+    }
+}
+
+/// Transcodes `input` to an MP4 at `output` (written in place; the caller publishes it).
+/// `on_progress` is called as video frames are encoded; `should_stop` is polled per packet and
+/// ends the work early when it returns true.
+pub fn transcode(
+    input: &Path,
+    output: &Path,
+    preset: &Preset,
+    should_stop: &dyn Fn() -> bool,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<TranscodeReport, TranscodeError> {
+    init_ffmpeg();
+    let path_text = input.display().to_string();
+    let mut ictx = format::input(&input).map_err(|e| TranscodeError::Open {
+        path: path_text.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut octx =
+        format::output_as(&output, "mp4").map_err(TranscodeError::ffmpeg("create output"))?;
+    let duration = (ictx.duration() > 0)
+        .then(|| ictx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+
+    let video_stream = ictx
+        .streams()
+        .best(media::Type::Video)
+        .ok_or(TranscodeError::NoVideo {
+            path: path_text.clone(),
+        })?;
+    let video_index = video_stream.index();
+    let mut video = video_lane(&video_stream, &mut octx, preset)?;
+    let mut audio: Vec<AudioLane> = Vec::new();
+    for stream in ictx
+        .streams()
+        .filter(|s| s.parameters().medium() == media::Type::Audio)
+    {
+        let output_index = octx.nb_streams() as usize;
+        audio.push(audio_lane(&stream, &mut octx, output_index, preset)?);
+    }
+    video.input_index = video_index;
+
+    let mut mux_options = Dictionary::new();
+    mux_options.set("movflags", "+faststart");
+    octx.write_header_with(mux_options)
+        .map_err(TranscodeError::ffmpeg("write MP4 header"))?;
+    let output_time_bases: Vec<Rational> = octx.streams().map(|s| s.time_base()).collect();
+
+    let mut progress = Progress {
+        position_seconds: 0.0,
+        duration_seconds: duration,
+        frames: 0,
+    };
+    for (stream, packet) in ictx.packets() {
+        if should_stop() {
+            return Err(TranscodeError::Cancelled);
+        }
+        let index = stream.index();
+        if index == video.input_index {
+            // Damaged packets are skipped; the output check catches real losses.
+            let _ = video.decoder.send_packet(&packet);
+            video.drain_decoder(
+                &mut octx,
+                &output_time_bases,
+                &mut progress,
+                &mut on_progress,
+            )?;
+        } else if let Some(lane) = audio.iter_mut().find(|l| l.input_index == index) {
+            let _ = lane.decoder.send_packet(&packet);
+            lane.drain_decoder(&mut octx, &output_time_bases)?;
+        }
+    }
+    let _ = video.decoder.send_eof();
+    video.drain_decoder(
+        &mut octx,
+        &output_time_bases,
+        &mut progress,
+        &mut on_progress,
+    )?;
+    video
+        .graph
+        .get("in")
+        .map(|mut c| c.source().flush())
+        .transpose()
+        .map_err(TranscodeError::ffmpeg("flush video filter"))?;
+    video.drain_filter(&mut octx, &output_time_bases)?;
+    video
+        .encoder
+        .send_eof()
+        .map_err(TranscodeError::ffmpeg("finish video encode"))?;
+    video.drain_encoder(&mut octx, &output_time_bases)?;
+    for lane in &mut audio {
+        let _ = lane.decoder.send_eof();
+        lane.drain_decoder(&mut octx, &output_time_bases)?;
+        lane.graph
+            .get("in")
+            .map(|mut c| c.source().flush())
+            .transpose()
+            .map_err(TranscodeError::ffmpeg("flush audio filter"))?;
+        lane.drain_filter(&mut octx, &output_time_bases)?;
+        lane.encoder
+            .send_eof()
+            .map_err(TranscodeError::ffmpeg("finish audio encode"))?;
+        lane.drain_encoder(&mut octx, &output_time_bases)?;
+    }
+    octx.write_trailer()
+        .map_err(TranscodeError::ffmpeg("write MP4 index"))?;
+    if video.frames == 0 {
+        return Err(TranscodeError::Verify(format!(
+            "{path_text}: no video frame could be decoded"
+        )));
+    }
+    on_progress(Progress {
+        position_seconds: duration.unwrap_or(progress.position_seconds),
+        ..progress
+    });
+    Ok(TranscodeReport {
+        width: video.encoder.width(),
+        height: video.encoder.height(),
+        video_frames: video.frames,
+        audio_tracks: audio.len(),
+        input_duration: duration,
+    })
+}
+
+fn video_lane(
+    stream: &format::stream::Stream,
+    octx: &mut format::context::Output,
+    preset: &Preset,
+) -> Result<VideoLane, TranscodeError> {
+    let mut context = codec::context::Context::from_parameters(stream.parameters())
+        .map_err(TranscodeError::ffmpeg("video decoder"))?;
+    context.set_threading(codec::threading::Config {
+        kind: codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(TranscodeError::ffmpeg("video decoder"))?;
+    let orientation = probe::stream_orientation(stream);
+    let sar = decoder.aspect_ratio();
+    let (width, height) = (decoder.width(), decoder.height());
+    let quarter_turn = orientation.rotate_cw % 180 == 90;
+    let (out_w, out_h) = if quarter_turn {
+        let (h, w) = preset.output_size(height, width, (sar.denominator(), sar.numerator()));
+        (w, h)
+    } else {
+        preset.output_size(width, height, (sar.numerator(), sar.denominator()))
+    };
+    let used = decide(
+        decoder.format(),
+        decoder.color_space(),
+        decoder.color_range(),
+        height,
+    );
+    let input_time_base = stream.time_base();
+    let frame_rate = Some(stream.avg_frame_rate())
+        .filter(|r| r.numerator() > 0)
+        .unwrap_or(stream.rate());
+
+    // Filter graph: buffer -> scale/format(/fps) -> buffersink.
+    let mut graph = filter::Graph::new();
+    let pixel_aspect = if sar.numerator() > 0 {
+        sar
+    } else {
+        Rational::new(1, 1)
+    };
+    let args = format!(
+        "video_size={width}x{height}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+        ffmpeg::ffi::AVPixelFormat::from(decoder.format()) as i32,
+        input_time_base.numerator(),
+        input_time_base.denominator(),
+        pixel_aspect.numerator(),
+        pixel_aspect.denominator()
+    );
+    let buffer = filter::find("buffer").ok_or(TranscodeError::Ffmpeg {
+        stage: "video filter",
+        reason: "no buffer filter".into(),
+    })?;
+    let sink = filter::find("buffersink").ok_or(TranscodeError::Ffmpeg {
+        stage: "video filter",
+        reason: "no buffersink filter".into(),
+    })?;
+    graph
+        .add(&buffer, "in", &args)
+        .map_err(TranscodeError::ffmpeg("video filter source"))?;
+    graph
+        .add(&sink, "out", "")
+        .map_err(TranscodeError::ffmpeg("video filter sink"))?;
+    let matrix = matrix_filter_name(used.matrix);
+    let in_range = if used.range == crate::media::color::Range::Full {
+        "pc"
+    } else {
+        "tv"
+    };
+    let mut spec = format!(
+        "scale=w={out_w}:h={out_h}:flags=bicubic+accurate_rnd+full_chroma_int:in_color_matrix={matrix}:out_color_matrix={matrix}:in_range={in_range}:out_range=tv,format=yuv420p,setsar=1"
+    );
+    if let Some((num, den)) = preset.fps {
+        spec.push_str(&format!(",fps={num}/{den}"));
+    }
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(&spec))
+        .map_err(TranscodeError::ffmpeg("video filter graph"))?;
+    graph
+        .validate()
+        .map_err(TranscodeError::ffmpeg("video filter graph"))?;
+    let sink_time_base = graph
+        .get("out")
+        .map(|mut c| c.sink().time_base())
+        .unwrap_or(input_time_base);
+
+    let codec = ffmpeg::encoder::find_by_name("libx264").ok_or(TranscodeError::Ffmpeg {
+        stage: "video encoder",
+        reason: "this FFmpeg has no libx264".into(),
+    })?;
+    let output_index = octx.nb_streams() as usize;
+    let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let mut ost = octx
+        .add_stream(codec)
+        .map_err(TranscodeError::ffmpeg("add video stream"))?;
+    let mut encoder = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(TranscodeError::ffmpeg("video encoder"))?;
+    encoder.set_width(out_w);
+    encoder.set_height(out_h);
+    encoder.set_format(format::Pixel::YUV420P);
+    encoder.set_aspect_ratio(Rational::new(1, 1));
+    encoder.set_time_base(sink_time_base);
+    let out_rate = preset.fps.map_or(frame_rate, |(n, d)| Rational::new(n, d));
+    let frame_ticks = if out_rate.numerator() > 0 && sink_time_base.numerator() > 0 {
+        let ticks = f64::from(out_rate.invert()) / f64::from(sink_time_base);
+        ticks.round() as i64
+    } else {
+        0
+    };
+    if out_rate.numerator() > 0 {
+        encoder.set_frame_rate(Some(out_rate));
+    }
+    encoder.set_colorspace(matrix_space(used.matrix));
+    encoder.set_color_range(color::Range::MPEG);
+    encoder.set_color_primaries(decoder.color_primaries());
+    encoder.set_color_transfer_characteristic(decoder.color_transfer_characteristic());
+    if global_header {
+        encoder.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let mut options = Dictionary::new();
+    options.set("preset", preset.x264_preset);
+    match preset.rate {
+        RateControl::Crf(crf) => options.set("crf", &crf.to_string()),
+        RateControl::Bitrate(bits) => encoder.set_bit_rate(bits as usize),
+    }
+    let encoder = encoder
+        .open_as_with(codec, options)
+        .map_err(TranscodeError::ffmpeg("open libx264"))?;
+    ost.set_parameters(&encoder);
+    ost.set_time_base(sink_time_base);
+    if !orientation.is_identity() {
+        copy_display_matrix(stream, &mut ost);
+    }
+    Ok(VideoLane {
+        input_index: stream.index(),
+        output_index,
+        decoder,
+        graph,
+        encoder,
+        encoder_time_base: sink_time_base,
+        input_time_base,
+        frame_ticks,
+        frames: 0,
+    })
+}
+
+/// Copies the input's display matrix to the output stream, so players rotate it the same way.
+fn copy_display_matrix(input: &format::stream::Stream, output: &mut format::stream::StreamMut) {
+    let Some(matrix) = input
+        .side_data()
+        .find(|sd| sd.kind() == codec::packet::side_data::Type::DisplayMatrix)
+    else {
+        return;
+    };
+    let bytes = matrix.data();
+    // SAFETY: the output stream belongs to an output context that has not written its header;
+    // av_stream_new_side_data allocates `bytes.len()` bytes owned by the stream, and we copy
+    // exactly that many.
+    unsafe {
+        let target = ffmpeg::ffi::av_stream_new_side_data(
+            output.as_mut_ptr(),
+            ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            bytes.len(),
+        );
+        if !target.is_null() {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len());
+        }
+    }
+}
+
+fn audio_lane(
+    stream: &format::stream::Stream,
+    octx: &mut format::context::Output,
+    output_index: usize,
+    preset: &Preset,
+) -> Result<AudioLane, TranscodeError> {
+    let context = codec::context::Context::from_parameters(stream.parameters())
+        .map_err(TranscodeError::ffmpeg("audio decoder"))?;
+    let decoder = context
+        .decoder()
+        .audio()
+        .map_err(TranscodeError::ffmpeg("audio decoder"))?;
+    let in_layout = if decoder.channel_layout().is_empty() {
+        ChannelLayout::default(i32::from(decoder.channels().max(1)))
+    } else {
+        decoder.channel_layout()
+    };
+    let (out_layout, layout_name) = match in_layout.channels() {
+        1 => (ChannelLayout::MONO, "mono"),
+        6 => (ChannelLayout::_5POINT1, "5.1"),
+        _ => (ChannelLayout::STEREO, "stereo"),
+    };
+    let out_rate = if AAC_RATES.contains(&decoder.rate()) {
+        decoder.rate()
+    } else {
+        48_000
+    };
+    let time_base = stream.time_base();
+
+    let mut graph = filter::Graph::new();
+    let args = format!(
+        "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+        time_base.numerator(),
+        time_base.denominator(),
+        decoder.rate(),
+        decoder.format().name(),
+        in_layout.bits()
+    );
+    let abuffer = filter::find("abuffer").ok_or(TranscodeError::Ffmpeg {
+        stage: "audio filter",
+        reason: "no abuffer filter".into(),
+    })?;
+    let sink = filter::find("abuffersink").ok_or(TranscodeError::Ffmpeg {
+        stage: "audio filter",
+        reason: "no abuffersink filter".into(),
+    })?;
+    graph
+        .add(&abuffer, "in", &args)
+        .map_err(TranscodeError::ffmpeg("audio filter source"))?;
+    graph
+        .add(&sink, "out", "")
+        .map_err(TranscodeError::ffmpeg("audio filter sink"))?;
+    let spec = format!(
+        "aresample={out_rate}:async=1,aformat=sample_fmts=fltp:sample_rates={out_rate}:channel_layouts={layout_name}"
+    );
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(&spec))
+        .map_err(TranscodeError::ffmpeg("audio filter graph"))?;
+    graph
+        .validate()
+        .map_err(TranscodeError::ffmpeg("audio filter graph"))?;
+
+    let codec = ffmpeg::encoder::find(codec::Id::AAC).ok_or(TranscodeError::Ffmpeg {
+        stage: "audio encoder",
+        reason: "no AAC encoder".into(),
+    })?;
+    let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
+    let mut ost = octx
+        .add_stream(codec)
+        .map_err(TranscodeError::ffmpeg("add audio stream"))?;
+    let mut encoder = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(TranscodeError::ffmpeg("audio encoder"))?;
+    encoder.set_rate(out_rate as i32);
+    encoder.set_channel_layout(out_layout);
+    encoder.set_format(format::Sample::F32(format::sample::Type::Planar));
+    encoder.set_bit_rate(preset.audio_bitrate as usize);
+    let encoder_time_base = Rational::new(1, out_rate as i32);
+    encoder.set_time_base(encoder_time_base);
+    if global_header {
+        encoder.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let encoder = encoder
+        .open_as(codec)
+        .map_err(TranscodeError::ffmpeg("open AAC encoder"))?;
+    ost.set_parameters(&encoder);
+    ost.set_time_base(encoder_time_base);
+    if let Some(mut out) = graph.get("out") {
+        out.sink().set_frame_size(encoder.frame_size());
+    }
+    Ok(AudioLane {
+        input_index: stream.index(),
+        output_index,
+        decoder,
+        graph,
+        encoder,
+        encoder_time_base,
+    })
+}
+
+/// Moves every packet the encoder has ready into the muxer. `frame_ticks` is the duration
+/// of one frame in the encoder's time base, given to packets that come without one (x264's),
+/// so the MP4 edit list covers the last frame too.
+fn write_packets(
+    encoder: &mut ffmpeg::encoder::Encoder,
+    output_index: usize,
+    encoder_time_base: Rational,
+    frame_ticks: i64,
+    octx: &mut format::context::Output,
+    output_time_bases: &[Rational],
+) -> Result<(), TranscodeError> {
+    let mut packet = Packet::empty();
+    while encoder.receive_packet(&mut packet).is_ok() {
+        if packet.duration() <= 0 && frame_ticks > 0 {
+            packet.set_duration(frame_ticks);
+        }
+        packet.set_stream(output_index);
+        packet.rescale_ts(encoder_time_base, output_time_bases[output_index]);
+        packet
+            .write_interleaved(octx)
+            .map_err(TranscodeError::ffmpeg("write MP4"))?;
+    }
+    Ok(())
+}
+
+impl VideoLane {
+    fn drain_decoder(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+        progress: &mut Progress,
+        on_progress: &mut impl FnMut(Progress),
+    ) -> Result<(), TranscodeError> {
+        let mut decoded = frame::Video::empty();
+        while self.decoder.receive_frame(&mut decoded).is_ok() {
+            let pts = decoded.timestamp();
+            decoded.set_pts(pts);
+            if let Some(p) = pts {
+                progress.position_seconds = p as f64 * f64::from(self.input_time_base);
+            }
+            progress.frames += 1;
+            on_progress(*progress);
+            if let Some(mut source) = self.graph.get("in") {
+                source
+                    .source()
+                    .add(&decoded)
+                    .map_err(TranscodeError::ffmpeg("video filter"))?;
+            }
+            self.drain_filter(octx, output_time_bases)?;
+        }
+        Ok(())
+    }
+
+    fn drain_filter(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        let mut filtered = frame::Video::empty();
+        while let Some(mut sink) = self.graph.get("out") {
+            if sink.sink().frame(&mut filtered).is_err() {
+                break;
+            }
+            filtered.set_kind(ffmpeg::picture::Type::None);
+            self.encoder
+                .send_frame(&filtered)
+                .map_err(TranscodeError::ffmpeg("video encode"))?;
+            self.frames += 1;
+            self.drain_encoder(octx, output_time_bases)?;
+        }
+        Ok(())
+    }
+
+    fn drain_encoder(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        write_packets(
+            &mut self.encoder,
+            self.output_index,
+            self.encoder_time_base,
+            self.frame_ticks,
+            octx,
+            output_time_bases,
+        )
+    }
+}
+
+impl AudioLane {
+    fn drain_decoder(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        let mut decoded = frame::Audio::empty();
+        while self.decoder.receive_frame(&mut decoded).is_ok() {
+            let pts = decoded.timestamp();
+            decoded.set_pts(pts);
+            if let Some(mut source) = self.graph.get("in") {
+                source
+                    .source()
+                    .add(&decoded)
+                    .map_err(TranscodeError::ffmpeg("audio filter"))?;
+            }
+            self.drain_filter(octx, output_time_bases)?;
+        }
+        Ok(())
+    }
+
+    fn drain_filter(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        let mut filtered = frame::Audio::empty();
+        while let Some(mut sink) = self.graph.get("out") {
+            if sink.sink().frame(&mut filtered).is_err() {
+                break;
+            }
+            self.encoder
+                .send_frame(&filtered)
+                .map_err(TranscodeError::ffmpeg("audio encode"))?;
+            self.drain_encoder(octx, output_time_bases)?;
+        }
+        Ok(())
+    }
+
+    fn drain_encoder(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        write_packets(
+            &mut self.encoder,
+            self.output_index,
+            self.encoder_time_base,
+            0,
+            octx,
+            output_time_bases,
+        )
+    }
+}

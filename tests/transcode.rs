@@ -1,0 +1,613 @@
+//! Batch transcoding through the real binary and the job table: outputs decode with the
+//! expected streams, sizes and durations; a SIGKILL mid-encode loses nothing and redoes
+//! nothing; two processes share a queue without running a job twice; a corrupt input fails
+//! after its attempts while the others finish; an unwritable output folder fails clearly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use ffmpeg_next as ffmpeg;
+use framekit::jobs::{JobQueue, JobStatus};
+
+struct OutputFacts {
+    width: u32,
+    height: u32,
+    pix_fmt: String,
+    video_codec: String,
+    audio: Vec<String>,
+    duration: f64,
+    fps: f64,
+    rotated: bool,
+}
+
+fn facts(path: &Path) -> OutputFacts {
+    framekit::media::init_ffmpeg();
+    let input = ffmpeg::format::input(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let video = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .expect("video stream");
+    let decoder = ffmpeg::codec::context::Context::from_parameters(video.parameters())
+        .expect("ctx")
+        .decoder()
+        .video()
+        .expect("decoder");
+    let rotated = !framekit::media::probe::stream_orientation(&video).is_identity();
+    OutputFacts {
+        width: decoder.width(),
+        height: decoder.height(),
+        pix_fmt: framekit::media::color::pixel_format_name(decoder.format()),
+        video_codec: video.parameters().id().name().to_string(),
+        audio: input
+            .streams()
+            .filter(|s| s.parameters().medium() == ffmpeg::media::Type::Audio)
+            .map(|s| s.parameters().id().name().to_string())
+            .collect(),
+        duration: input.duration() as f64 / 1_000_000.0,
+        fps: f64::from(video.avg_frame_rate()),
+        rotated,
+    }
+}
+
+fn duration_of(path: &Path) -> f64 {
+    framekit::media::init_ffmpeg();
+    ffmpeg::format::input(&path).expect("open").duration() as f64 / 1_000_000.0
+}
+
+fn transcode(args: &[&str]) -> Output {
+    common::framekit_bin()
+        .arg("transcode")
+        .args(args)
+        .output()
+        .expect("run framekit transcode")
+}
+
+fn clip(name: &str, args: &[&str]) -> PathBuf {
+    common::fixture(name, args)
+}
+
+fn with_audio() -> PathBuf {
+    clip(
+        "tc_audio.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=25:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=660:d=3",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    )
+}
+
+fn without_audio() -> PathBuf {
+    clip(
+        "tc_silent.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=30:d=2",
+            "-c:v",
+            "libx264",
+        ],
+    )
+}
+
+fn odd_avi() -> PathBuf {
+    clip(
+        "tc_odd.avi",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=641x359:r=25:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=2",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "4",
+            "-c:a",
+            "libmp3lame",
+            "-shortest",
+        ],
+    )
+}
+
+fn ten_bit() -> PathBuf {
+    clip(
+        "tc_10bit.mov",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=24:d=2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+        ],
+    )
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+#[test]
+fn outputs_have_the_expected_streams_sizes_and_durations() {
+    let dir = scratch();
+    let out = dir.path().join("out");
+    let queue = dir.path().join("queue.sqlite");
+    let rotated = common::rotated_mp4();
+    let inputs = [
+        with_audio(),
+        without_audio(),
+        odd_avi(),
+        ten_bit(),
+        rotated.clone(),
+    ];
+    let mut args: Vec<String> = inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    args.extend(
+        [
+            "-o",
+            &out.to_string_lossy(),
+            "--queue",
+            &queue.to_string_lossy(),
+        ]
+        .map(str::to_string),
+    );
+    let result = transcode(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let expect = [
+        ("tc_audio.mp4", (320, 240), 2),
+        ("tc_silent.mp4", (320, 240), 0),
+        ("tc_odd.mp4", (640, 358), 1),
+        ("tc_10bit.mp4", (320, 180), 0),
+        ("rotated.mp4", (64, 32), 0),
+    ];
+    for ((name, size, audio), input) in expect.iter().zip(&inputs) {
+        let f = facts(&out.join(name));
+        assert_eq!(f.video_codec, "h264", "{name}");
+        assert_eq!(f.pix_fmt, "yuv420p", "{name}");
+        assert_eq!((f.width, f.height), *size, "{name}");
+        assert_eq!(f.audio, vec!["aac".to_string(); *audio], "{name}");
+        let want = duration_of(input);
+        assert!(
+            (f.duration - want).abs() <= 1.0 / f.fps + 0.1,
+            "{name}: duration {} vs {want}",
+            f.duration
+        );
+        // The output decodes to the end.
+        let mut reader = framekit::media::VideoReader::open(&out.join(name), &Default::default())
+            .expect("open output");
+        let last = reader.frame_count() - 1;
+        reader.frame(last).expect("last frame decodes");
+    }
+    assert!(
+        facts(&out.join("rotated.mp4")).rotated,
+        "rotation carried over"
+    );
+    let mut rotated_reader =
+        framekit::media::VideoReader::open(&out.join("rotated.mp4"), &Default::default())
+            .expect("open");
+    let frame = rotated_reader.frame(0).expect("frame");
+    assert_eq!(
+        (frame.width, frame.height),
+        (32, 64),
+        "shown rotated like the source"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+
+    // The reference preset: fits 1280x720, 18 fps, video and audio at their bit rates.
+    let result = transcode(&[
+        &odd_avi().to_string_lossy(),
+        "-o",
+        &dir.path().join("ref").to_string_lossy(),
+        "--preset",
+        "reference",
+        "--queue",
+        &queue.to_string_lossy(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let f = facts(&dir.path().join("ref").join("tc_odd.mp4"));
+    assert_eq!((f.width, f.height), (1280, 716));
+    assert!((f.fps - 18.0).abs() < 0.01, "fps {}", f.fps);
+}
+
+#[test]
+fn enqueueing_again_does_not_redo_finished_work_unless_forced() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    let args = [
+        without_audio().to_string_lossy().into_owned(),
+        "-o".into(),
+        out.to_string_lossy().into_owned(),
+        "--queue".into(),
+        queue.to_string_lossy().into_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(transcode(&args).status.success());
+    let first = std::fs::metadata(out.join("tc_silent.mp4"))
+        .expect("output")
+        .modified()
+        .expect("mtime");
+    std::thread::sleep(Duration::from_millis(20));
+    let again = transcode(&args);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already done"));
+    assert_eq!(
+        std::fs::metadata(out.join("tc_silent.mp4"))
+            .expect("output")
+            .modified()
+            .expect("mtime"),
+        first,
+        "not redone"
+    );
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!(jobs.len(), 1, "no second job");
+    let mut forced = args.clone();
+    forced.push("--force");
+    assert!(transcode(&forced).status.success());
+    assert_ne!(
+        std::fs::metadata(out.join("tc_silent.mp4"))
+            .expect("output")
+            .modified()
+            .expect("mtime"),
+        first,
+        "--force redoes it"
+    );
+}
+
+#[test]
+fn sigkill_mid_encode_then_rerun_produces_every_output_exactly_once() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    let long = |name: &str, freq: &str| {
+        clip(
+            name,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=480x270:r=25:d=6",
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("sine=f={freq}:d=6"),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-c:a",
+                "aac",
+                "-shortest",
+            ],
+        )
+    };
+    let inputs = [
+        long("kill_a.mp4", "300"),
+        long("kill_b.mp4", "400"),
+        long("kill_c.mp4", "500"),
+    ];
+    let mut args: Vec<String> = inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    args.extend(
+        [
+            "-o",
+            &out.to_string_lossy(),
+            "--queue",
+            &queue.to_string_lossy(),
+            "--preset",
+            "hq",
+            "--lease-seconds",
+            "60",
+        ]
+        .map(str::to_string),
+    );
+
+    let mut child = common::framekit_bin()
+        .arg("transcode")
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until the first output is published and the second is being written, then kill.
+    let mut killed_mid_encode = false;
+    for _ in 0..6000 {
+        let names: Vec<String> = std::fs::read_dir(&out)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let partial = names.iter().any(|n| n.starts_with(".kill_b.mp4.framekit-"));
+        if names.iter().any(|n| n == "kill_a.mp4") && partial {
+            std::thread::sleep(Duration::from_millis(150));
+            child.kill().expect("SIGKILL");
+            killed_mid_encode = true;
+            break;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_mid_encode,
+        "the test must kill the CLI while it encodes the second file"
+    );
+    assert!(
+        !out.join("kill_b.mp4").exists(),
+        "no partial file at a final path"
+    );
+    let a_before = std::fs::metadata(out.join("kill_a.mp4"))
+        .expect("a")
+        .modified()
+        .expect("mtime");
+    {
+        let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+        assert_eq!(
+            jobs.iter()
+                .filter(|j| j.status == JobStatus::Processing)
+                .count(),
+            1,
+            "the killed job is still leased"
+        );
+    }
+
+    let rerun = transcode(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert!(
+        jobs.iter().all(|j| j.status == JobStatus::Succeeded),
+        "{jobs:?}"
+    );
+    let attempts: Vec<i64> = jobs.iter().map(|j| j.attempts).collect();
+    assert_eq!(
+        attempts,
+        vec![1, 2, 1],
+        "a ran once, b was reclaimed once, c ran once"
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("kill_a.mp4"))
+            .expect("a")
+            .modified()
+            .expect("mtime"),
+        a_before,
+        "finished work not redone"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["kill_a.mp4", "kill_b.mp4", "kill_c.mp4"],
+        "each output once, no temporary files left"
+    );
+    for (name, input) in names.iter().zip(&inputs) {
+        assert!(
+            framekit::transcode::verify_output(input, &out.join(name)).is_ok(),
+            "{name} is complete"
+        );
+    }
+}
+
+#[test]
+fn two_processes_on_one_queue_run_every_job_once() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    let inputs: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            clip(
+                &format!("pair_{i}.mp4"),
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("testsrc2=s=320x240:r=25:d={}", 2 + i),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                ],
+            )
+        })
+        .collect();
+    let mut args: Vec<String> = vec!["transcode".into()];
+    args.extend(inputs.iter().map(|p| p.to_string_lossy().into_owned()));
+    args.extend(
+        [
+            "-o",
+            &out.to_string_lossy(),
+            "--queue",
+            &queue.to_string_lossy(),
+        ]
+        .map(str::to_string),
+    );
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_framekit"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (first, second) = (spawn(), spawn());
+    let (first, second) = (
+        first.wait_with_output().expect("first"),
+        second.wait_with_output().expect("second"),
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!(jobs.len(), 4);
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == JobStatus::Succeeded && j.attempts == 1),
+        "{jobs:?}"
+    );
+    let started = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.starts_with("started"))
+            .count()
+    };
+    assert_eq!(
+        started(&first) + started(&second),
+        4,
+        "each job started exactly once across both processes"
+    );
+}
+
+#[test]
+fn corrupt_input_fails_after_its_attempts_and_the_others_finish() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    let broken = dir.path().join("broken.avi");
+    let noise: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(&broken, noise).expect("write");
+    let result = transcode(&[
+        &without_audio().to_string_lossy(),
+        &broken.to_string_lossy(),
+        &ten_bit().to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+        "--queue",
+        &queue.to_string_lossy(),
+        "--retry-ms",
+        "20",
+    ]);
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "a failed job makes the exit code non-zero"
+    );
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    let broken_job = jobs
+        .iter()
+        .find(|j| j.input.ends_with("broken.avi"))
+        .expect("job");
+    assert_eq!(broken_job.status, JobStatus::Failed);
+    assert_eq!(broken_job.attempts, 3);
+    let error = broken_job.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("broken.avi") && error.contains("cannot open"),
+        "{error}"
+    );
+    assert!(
+        jobs.iter()
+            .filter(|j| j.id != broken_job.id)
+            .all(|j| j.status == JobStatus::Succeeded)
+    );
+    assert!(out.join("tc_silent.mp4").exists() && out.join("tc_10bit.mp4").exists());
+    assert!(!out.join("broken.mp4").exists());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("2 succeeded, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn unwritable_output_folder_fails_clearly_and_loses_nothing() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"a file where the output folder should be").expect("write");
+    let input = without_audio();
+    let before = std::fs::read(&input).expect("input");
+    let result = transcode(&[
+        &input.to_string_lossy(),
+        "-o",
+        &blocker.join("out").to_string_lossy(),
+        "--queue",
+        &queue.to_string_lossy(),
+        "--retry-ms",
+        "20",
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    let error = jobs[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("cannot create the output folder"), "{error}");
+    assert_eq!(
+        std::fs::read(&input).expect("input"),
+        before,
+        "the input is untouched"
+    );
+    assert_eq!(
+        std::fs::read(&blocker).expect("blocker"),
+        b"a file where the output folder should be"
+    );
+    assert!(
+        String::from_utf8_lossy(&result.stderr)
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("framekit: 1 of 1 jobs failed"))
+    );
+}
