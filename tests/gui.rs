@@ -319,3 +319,67 @@ fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
     );
     harness.get_by_label("exact");
 }
+
+#[test]
+fn dropping_several_videos_queues_them_for_transcoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(None, &clipboard, DecoderOptions::default());
+    harness.state_mut().transcode.queue_path = dir.path().join("queue.sqlite");
+    harness.state_mut().transcode.output_dir = Some(dir.path().join("out"));
+    harness.step();
+    let a = common::fixture(
+        "gui_tc_a.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=160x120:r=25:d=1",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    let b = common::fixture(
+        "gui_tc_b.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=160x120:r=25:d=1",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(a)));
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(b)));
+    harness.run_steps(3);
+    assert!(harness.state().transcode.open, "the transcode panel opens");
+    assert_eq!(harness.state().transcode.staged.len(), 2);
+    assert!(
+        harness.state().media.is_none(),
+        "several dropped files are queued, not opened"
+    );
+    harness.get_by_label("Start (2)").click();
+    step_until(&mut harness, "both transcodes", |app| {
+        app.transcode.rows.len() == 2
+            && app
+                .transcode
+                .rows
+                .values()
+                .all(|r| r.status == framekit::jobs::JobStatus::Succeeded)
+            && !app.transcode.is_running()
+    });
+    assert!(dir.path().join("out").join("gui_tc_a.mp4").exists());
+    assert!(dir.path().join("out").join("gui_tc_b.mp4").exists());
+    assert_eq!(
+        harness.get_all_by_label("succeeded").count(),
+        2,
+        "both rows say so"
+    );
+}

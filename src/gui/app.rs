@@ -15,6 +15,7 @@ use super::decoder_thread::{
     ClipboardPayload, CopyForm, DecoderHandle, DecoderOptions, Reply, Request,
 };
 use super::timeline;
+use super::transcode_panel::{PanelCommand, TranscodePanel, looks_like_video};
 use super::viewer::{self, Zoom};
 
 /// Recent files kept between runs.
@@ -47,6 +48,11 @@ pub enum Command {
     /// The image pixel under the cursor changed.
     Hover(Option<(u32, u32)>),
     ShowError(String),
+    /// Open the transcode panel with these files staged (none: just open it).
+    Transcode(Vec<PathBuf>),
+    /// Stop running transcodes (they resume next time) and close the window.
+    QuitAnyway,
+    KeepRunning,
 }
 
 /// The open media, as the UI knows it.
@@ -117,6 +123,10 @@ pub struct FramekitApp {
     pub recent: Vec<PathBuf>,
     /// Image pixel under the cursor, for the inspector.
     pub hover_pixel: Option<(u32, u32)>,
+    pub transcode: TranscodePanel,
+    /// The window was asked to close while transcodes run: ask first.
+    pub confirm_quit: bool,
+    quit_confirmed: bool,
     playback: Option<Playback>,
     picked_files: Option<Receiver<Option<PathBuf>>>,
     /// Generation of the newest frame request.
@@ -134,13 +144,15 @@ impl FramekitApp {
             .storage
             .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
             .unwrap_or_default();
-        FramekitApp::with_options(
+        let mut app = FramekitApp::with_options(
             &cc.egui_ctx,
             file,
             clipboard,
             DecoderOptions::default(),
             recent,
-        )
+        );
+        app.transcode.scan_unfinished(&cc.egui_ctx);
+        app
     }
 
     /// Creates the app with explicit decoder options (tests use this).
@@ -171,6 +183,9 @@ impl FramekitApp {
             copy_ids: "1,30".to_string(),
             recent,
             hover_pixel: None,
+            transcode: TranscodePanel::default(),
+            confirm_quit: false,
+            quit_confirmed: false,
             playback: None,
             picked_files: None,
             requested_generation: 0,
@@ -307,6 +322,14 @@ impl FramekitApp {
             }
             Command::Hover(pixel) => self.hover_pixel = pixel,
             Command::ShowError(message) => self.error = Some(message),
+            Command::Transcode(files) => self.transcode.apply(ctx, PanelCommand::AddFiles(files)),
+            Command::QuitAnyway => {
+                self.transcode.stop_all();
+                self.quit_confirmed = true;
+                self.confirm_quit = false;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Command::KeepRunning => self.confirm_quit = false,
         }
     }
 
@@ -521,16 +544,26 @@ impl FramekitApp {
                     _ => {}
                 }
             }
-            if !input.raw.dropped_files.is_empty() {
-                let dropped = input
-                    .raw
-                    .dropped_files
-                    .iter()
-                    .map(|f| f.path())
-                    .find(|p| !p.as_os_str().is_empty());
-                if let Some(path) = dropped.map(Path::to_path_buf) {
-                    commands.push(Command::Open(path));
+            let dropped: Vec<PathBuf> = input
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+            // One file: view it. Several videos, or any video while the transcode panel is
+            // open: queue them for transcoding.
+            let videos: Vec<PathBuf> = dropped
+                .iter()
+                .filter(|p| looks_like_video(p))
+                .cloned()
+                .collect();
+            if dropped.len() > 1 || (self.transcode.open && !videos.is_empty()) {
+                if !videos.is_empty() {
+                    commands.push(Command::Transcode(videos));
                 }
+            } else if let Some(path) = dropped.into_iter().next() {
+                commands.push(Command::Open(path));
             }
             let command = Modifiers::COMMAND;
             if input.modifiers.matches_exact(command) && input.key_pressed(Key::O) {
@@ -606,6 +639,16 @@ impl FramekitApp {
                         }
                     }
                 });
+                ui.separator();
+                if ui.button("Transcode to MP4…").clicked() {
+                    commands.push(Command::Transcode(Vec::new()));
+                }
+                if let Some(media) = &self.media
+                    && media.info.kind == "video"
+                    && ui.button("Transcode this file").clicked()
+                {
+                    commands.push(Command::Transcode(vec![PathBuf::from(&media.info.path)]));
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ui.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -731,6 +774,12 @@ impl eframe::App for FramekitApp {
             }
         }
         self.drain_replies(ctx);
+        self.transcode.logic();
+        let closing = ctx.input(|i| i.viewport().close_requested());
+        if closing && self.transcode.is_running() && !self.quit_confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
         for command in self.read_keys(ctx) {
             self.apply(ctx, command);
         }
@@ -750,6 +799,10 @@ impl eframe::App for FramekitApp {
         }
         egui::CentralPanel::default().show(ui, |ui| commands.extend(viewer::viewer_ui(ui, self)));
         commands.extend(self.paste_panel_ui(&ctx));
+        self.transcode.window_ui(&ctx);
+        if self.confirm_quit {
+            commands.extend(quit_dialog_ui(&ctx));
+        }
         for command in commands {
             self.apply(&ctx, command);
         }
@@ -758,6 +811,30 @@ impl eframe::App for FramekitApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.recent);
     }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Running jobs go back to pending; a job whose thread dies with the process is
+        // reclaimed at the next start (its lease owner is gone).
+        self.transcode.stop_all();
+    }
+}
+
+/// Asks before closing while transcodes run.
+fn quit_dialog_ui(ctx: &egui::Context) -> Vec<Command> {
+    let mut commands = Vec::new();
+    egui::Modal::new(egui::Id::unique("confirm-quit")).show(ctx, |ui| {
+        ui.heading("Transcodes are running");
+        ui.label("Quit anyway? Unfinished jobs resume the next time framekit starts.");
+        ui.horizontal(|ui| {
+            if ui.button("Quit").clicked() {
+                commands.push(Command::QuitAnyway);
+            }
+            if ui.button("Keep working").clicked() {
+                commands.push(Command::KeepRunning);
+            }
+        });
+    });
+    commands
 }
 
 /// Parses the go-to box: a 1-based frame number (`150`), or a time (`4.967s`, `1:02.5`,

@@ -10,6 +10,7 @@ pub mod app;
 pub mod clipboard;
 pub mod decoder_thread;
 pub mod timeline;
+pub mod transcode_panel;
 pub mod viewer;
 
 use std::path::PathBuf;

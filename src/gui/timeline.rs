@@ -34,6 +34,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
         ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
         let slider = ui.add(
             egui::Slider::new(&mut value, 1..=count)
+                .text("frame")
                 .show_value(true)
                 .clamping(egui::SliderClamping::Always),
         );

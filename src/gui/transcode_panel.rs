@@ -1,0 +1,633 @@
+//! The transcode panel: files staged for MP4 conversion, preset and output folder, then the
+//! queue with per-file progress, speed, ETA and status; cancel one or all, retry failed, open
+//! the output folder. All work (queue access, encoding) runs on a background thread that
+//! reports `JobEvent`s; the panel only draws them. Stopping the app releases running jobs so
+//! they resume next time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::jobs::worker::{CancelRequests, JobEvent, RunOptions, run_jobs};
+use crate::jobs::{JobQueue, JobStatus, default_queue_path};
+use crate::transcode::Preset;
+
+/// One file in the panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: i64,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub status: JobStatus,
+    pub fraction: f64,
+    pub speed: f64,
+    pub started: Option<Instant>,
+    pub message: Option<String>,
+}
+
+impl Row {
+    /// Seconds left, from progress so far.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let started = self.started?;
+        (self.fraction > 0.02 && self.status == JobStatus::Processing)
+            .then(|| started.elapsed().as_secs_f64() * (1.0 - self.fraction) / self.fraction)
+    }
+}
+
+/// Messages from the background thread.
+enum PanelEvent {
+    /// Jobs known to the queue for this panel (after enqueueing or the start-up scan).
+    Rows(Vec<Row>),
+    Job(JobEvent),
+    /// The run ended.
+    Done,
+    Error(String),
+}
+
+/// What a file dialog returned.
+enum Picked {
+    Files(Vec<PathBuf>),
+    OutputFolder(PathBuf),
+}
+
+/// What the user asked the panel to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PanelCommand {
+    AddFiles(Vec<PathBuf>),
+    PickFiles,
+    PickOutputFolder,
+    Start,
+    Cancel(i64),
+    CancelAll,
+    RetryFailed,
+    ResumeUnfinished,
+    OpenOutputFolder,
+    Clear,
+}
+
+/// The panel's state.
+pub struct TranscodePanel {
+    pub open: bool,
+    pub queue_path: PathBuf,
+    pub staged: Vec<PathBuf>,
+    pub preset: Preset,
+    /// `None`: beside each input.
+    pub output_dir: Option<PathBuf>,
+    pub rows: BTreeMap<i64, Row>,
+    pub error: Option<String>,
+    /// Unfinished jobs found at start-up, offered for resuming.
+    pub unfinished: Vec<i64>,
+    events: Option<Receiver<PanelEvent>>,
+    sender: Option<Sender<PanelEvent>>,
+    stop: Arc<AtomicBool>,
+    cancels: CancelRequests,
+    running: bool,
+    picked: Option<Receiver<Picked>>,
+    wake: Option<egui::Context>,
+}
+
+impl Default for TranscodePanel {
+    fn default() -> Self {
+        TranscodePanel::new(default_queue_path())
+    }
+}
+
+/// Files with a video extension the panel accepts from a drop.
+pub fn looks_like_video(path: &Path) -> bool {
+    const EXTENSIONS: [&str; 15] = [
+        "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "m2ts", "flv",
+        "wmv", "3gp", "ogv",
+    ];
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| EXTENSIONS.contains(&e.as_str()))
+}
+
+impl TranscodePanel {
+    pub fn new(queue_path: PathBuf) -> TranscodePanel {
+        TranscodePanel {
+            open: false,
+            queue_path,
+            staged: Vec::new(),
+            preset: Preset::DEFAULT,
+            output_dir: None,
+            rows: BTreeMap::new(),
+            error: None,
+            unfinished: Vec::new(),
+            events: None,
+            sender: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            cancels: CancelRequests::default(),
+            running: false,
+            picked: None,
+            wake: None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    fn channel(&mut self, ctx: &egui::Context) -> Sender<PanelEvent> {
+        self.wake = Some(ctx.clone());
+        if let Some(sender) = &self.sender {
+            return sender.clone();
+        }
+        let (tx, rx) = unbounded();
+        self.events = Some(rx);
+        self.sender = Some(tx.clone());
+        tx
+    }
+
+    /// Looks for jobs an earlier run left unfinished (on a background thread).
+    pub fn scan_unfinished(&mut self, ctx: &egui::Context) {
+        let tx = self.channel(ctx);
+        let queue_path = self.queue_path.clone();
+        let repaint = ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-queue-scan".into())
+            .spawn(move || {
+                let rows = JobQueue::open(&queue_path).and_then(|mut q| {
+                    q.reclaim_dead_local_leases()?;
+                    q.list()
+                });
+                if let Ok(jobs) = rows {
+                    let unfinished: Vec<Row> = jobs
+                        .into_iter()
+                        .filter(|j| matches!(j.status, JobStatus::Pending | JobStatus::Processing))
+                        .map(|j| Row {
+                            id: j.id,
+                            input: j.input,
+                            output: j.output,
+                            status: JobStatus::Pending,
+                            fraction: j.progress,
+                            speed: 0.0,
+                            started: None,
+                            message: Some("unfinished from an earlier run".to_string()),
+                        })
+                        .collect();
+                    if !unfinished.is_empty() {
+                        let _ = tx.send(PanelEvent::Rows(unfinished));
+                    }
+                }
+                repaint.request_repaint();
+            });
+    }
+
+    /// Reads what the background thread reported.
+    pub fn drain(&mut self) {
+        if let Some(picked) = self.picked.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.picked = None;
+            match picked {
+                Picked::Files(files) => self.stage(files),
+                Picked::OutputFolder(folder) => self.output_dir = Some(folder),
+            }
+        }
+        let Some(events) = &self.events else { return };
+        let mut received = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            received.push(event);
+        }
+        for event in received {
+            match event {
+                PanelEvent::Rows(rows) => {
+                    for row in rows {
+                        if !self.running
+                            && row.message.is_some()
+                            && !self.unfinished.contains(&row.id)
+                        {
+                            self.unfinished.push(row.id);
+                        }
+                        self.rows.entry(row.id).or_insert(row);
+                    }
+                }
+                PanelEvent::Job(event) => self.apply_event(event),
+                PanelEvent::Done => self.running = false,
+                PanelEvent::Error(message) => {
+                    self.error = Some(message);
+                    self.running = false;
+                }
+            }
+        }
+    }
+
+    fn apply_event(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::Started { id, attempt, .. } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Processing;
+                    row.fraction = 0.0;
+                    row.started = Some(Instant::now());
+                    row.message = (attempt > 1).then(|| format!("attempt {attempt}"));
+                }
+            }
+            JobEvent::Progress {
+                id,
+                fraction,
+                speed,
+            } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.fraction = fraction;
+                    row.speed = speed;
+                }
+            }
+            JobEvent::Succeeded {
+                id,
+                output,
+                seconds,
+            } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Succeeded;
+                    row.fraction = 1.0;
+                    row.output = output;
+                    row.message = Some(format!("done in {seconds:.1} s"));
+                }
+            }
+            JobEvent::Retrying { id, error, .. } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Pending;
+                    row.message = Some(format!("will retry: {error}"));
+                }
+            }
+            JobEvent::Failed { id, error } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Failed;
+                    row.message = Some(error);
+                }
+            }
+            JobEvent::Released { id } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Pending;
+                    row.message = Some("stopped; resumes next time".to_string());
+                }
+            }
+        }
+    }
+
+    /// Starts a background run: enqueue `files` (if any), then run `ids` plus the new jobs.
+    fn spawn_run(
+        &mut self,
+        ctx: &egui::Context,
+        files: Vec<PathBuf>,
+        mut ids: Vec<i64>,
+        retry_failed: bool,
+    ) {
+        let tx = self.channel(ctx);
+        let queue_path = self.queue_path.clone();
+        let preset = self.preset;
+        let output_dir = self.output_dir.clone();
+        let stop = self.stop.clone();
+        let cancels = self.cancels.clone();
+        let repaint = ctx.clone();
+        self.running = true;
+        self.error = None;
+        let spawned = std::thread::Builder::new()
+            .name("framekit-transcode".into())
+            .spawn(move || {
+                let result = (|| -> Result<(), String> {
+                    let mut queue = JobQueue::open(&queue_path).map_err(|e| e.to_string())?;
+                    if retry_failed {
+                        queue.retry_failed(&ids).map_err(|e| e.to_string())?;
+                    }
+                    for input in &files {
+                        let stem = input
+                            .file_stem()
+                            .map_or("output".into(), |s| s.to_string_lossy().into_owned());
+                        let folder = output_dir
+                            .clone()
+                            .or_else(|| input.parent().map(Path::to_path_buf))
+                            .unwrap_or_default();
+                        let mut output = folder.join(format!("{stem}.mp4"));
+                        if output == *input {
+                            output = folder.join(format!("{stem}.framekit.mp4"));
+                        }
+                        let enqueued = queue
+                            .enqueue(input, preset.name, &output, false)
+                            .map_err(|e| e.to_string())?;
+                        ids.push(enqueued.id());
+                    }
+                    let rows: Vec<Row> = queue
+                        .list()
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .filter(|j| ids.contains(&j.id))
+                        .map(|j| Row {
+                            id: j.id,
+                            input: j.input,
+                            output: j.output,
+                            status: j.status,
+                            fraction: j.progress,
+                            speed: 0.0,
+                            started: None,
+                            message: j.last_error.filter(|_| j.status == JobStatus::Failed),
+                        })
+                        .collect();
+                    let _ = tx.send(PanelEvent::Rows(rows));
+                    repaint.request_repaint();
+                    let options = RunOptions {
+                        jobs: 1,
+                        stop,
+                        ..RunOptions::default()
+                    };
+                    let events = |event: JobEvent| {
+                        let _ = tx.send(PanelEvent::Job(event));
+                        repaint.request_repaint();
+                    };
+                    run_jobs(&queue_path, &ids, &options, &cancels, &events)
+                        .map_err(|e| e.to_string())
+                })();
+                let _ = tx.send(match result {
+                    Ok(()) => PanelEvent::Done,
+                    Err(message) => PanelEvent::Error(message),
+                });
+                repaint.request_repaint();
+            });
+        if let Err(e) = spawned {
+            self.running = false;
+            self.error = Some(format!("cannot start the transcode thread: {e}"));
+        }
+    }
+
+    /// Releases running jobs so they resume next time (the app is closing).
+    pub fn stop_all(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn apply(&mut self, ctx: &egui::Context, command: PanelCommand) {
+        match command {
+            PanelCommand::AddFiles(files) => {
+                self.open = true;
+                self.stage(files);
+            }
+            PanelCommand::PickFiles => self.pick(ctx, false),
+            PanelCommand::PickOutputFolder => self.pick(ctx, true),
+            PanelCommand::Start => {
+                if self.running {
+                    self.error =
+                        Some("a batch is already running; wait for it or cancel it".to_string());
+                    return;
+                }
+                let files = std::mem::take(&mut self.staged);
+                if files.is_empty() {
+                    self.error = Some(
+                        "add video files first (drop them here or use Add files…)".to_string(),
+                    );
+                    return;
+                }
+                self.spawn_run(ctx, files, Vec::new(), false);
+            }
+            PanelCommand::Cancel(id) => self.cancels.cancel(id),
+            PanelCommand::CancelAll => {
+                for (id, row) in &self.rows {
+                    if matches!(row.status, JobStatus::Pending | JobStatus::Processing) {
+                        self.cancels.cancel(*id);
+                    }
+                }
+            }
+            PanelCommand::RetryFailed => {
+                let failed: Vec<i64> = self
+                    .rows
+                    .values()
+                    .filter(|r| r.status == JobStatus::Failed)
+                    .map(|r| r.id)
+                    .collect();
+                if !failed.is_empty() && !self.running {
+                    self.cancels = CancelRequests::default();
+                    self.spawn_run(ctx, Vec::new(), failed, true);
+                }
+            }
+            PanelCommand::ResumeUnfinished => {
+                let ids = std::mem::take(&mut self.unfinished);
+                if !ids.is_empty() && !self.running {
+                    self.spawn_run(ctx, Vec::new(), ids, false);
+                }
+            }
+            PanelCommand::OpenOutputFolder => {
+                let folder = self.output_dir.clone().or_else(|| {
+                    self.rows
+                        .values()
+                        .next_back()
+                        .and_then(|r| r.output.parent().map(Path::to_path_buf))
+                });
+                if let Some(folder) = folder {
+                    open_folder(folder);
+                }
+            }
+            PanelCommand::Clear => {
+                self.rows
+                    .retain(|_, r| matches!(r.status, JobStatus::Pending | JobStatus::Processing));
+            }
+        }
+    }
+
+    fn stage(&mut self, files: Vec<PathBuf>) {
+        for file in files {
+            if !self.staged.contains(&file) {
+                self.staged.push(file);
+            }
+        }
+    }
+
+    /// Runs a native file dialog on its own thread; the result arrives in `drain`.
+    fn pick(&mut self, ctx: &egui::Context, folder: bool) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let repaint = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("framekit-pick".into())
+            .spawn(move || {
+                let picked = if folder {
+                    rfd::FileDialog::new()
+                        .pick_folder()
+                        .map(Picked::OutputFolder)
+                } else {
+                    rfd::FileDialog::new().pick_files().map(Picked::Files)
+                };
+                if let Some(picked) = picked {
+                    let _ = tx.send(picked);
+                }
+                repaint.request_repaint();
+            });
+        if spawned.is_ok() {
+            self.picked = Some(rx);
+        }
+    }
+
+    /// Draws the panel window and applies what the user did in it.
+    pub fn window_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.open;
+        let mut commands = Vec::new();
+        egui::Window::new("Transcode to MP4")
+            .open(&mut open)
+            .default_width(640.0)
+            .show(ctx, |ui| {
+                commands = self.contents_ui(ui);
+            });
+        self.open = open;
+        for command in commands {
+            self.apply(ctx, command);
+        }
+    }
+
+    fn contents_ui(&mut self, ui: &mut egui::Ui) -> Vec<PanelCommand> {
+        let mut commands = Vec::new();
+        ui.horizontal(|ui| {
+            ui.label("Preset");
+            egui::ComboBox::from_id_salt("preset")
+                .selected_text(self.preset.name)
+                .show_ui(ui, |ui| {
+                    for preset in Preset::ALL {
+                        ui.selectable_value(&mut self.preset, preset, preset.name);
+                    }
+                });
+            ui.label("Output");
+            let folder = self
+                .output_dir
+                .as_ref()
+                .map_or("beside each input".to_string(), |d| d.display().to_string());
+            if ui
+                .button(folder)
+                .on_hover_text("choose the output folder")
+                .clicked()
+            {
+                commands.push(PanelCommand::PickOutputFolder);
+            }
+            if self.output_dir.is_some() && ui.small_button("reset").clicked() {
+                self.output_dir = None;
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Add files…").clicked() {
+                commands.push(PanelCommand::PickFiles);
+            }
+            let start = ui.add_enabled(
+                !self.staged.is_empty() && !self.running,
+                egui::Button::new(format!("Start ({})", self.staged.len())),
+            );
+            if start.clicked() {
+                commands.push(PanelCommand::Start);
+            }
+            if ui
+                .add_enabled(self.running, egui::Button::new("Cancel all"))
+                .clicked()
+            {
+                commands.push(PanelCommand::CancelAll);
+            }
+            let failed = self.rows.values().any(|r| r.status == JobStatus::Failed);
+            if ui
+                .add_enabled(failed && !self.running, egui::Button::new("Retry failed"))
+                .clicked()
+            {
+                commands.push(PanelCommand::RetryFailed);
+            }
+            if ui.button("Open output folder").clicked() {
+                commands.push(PanelCommand::OpenOutputFolder);
+            }
+            if ui
+                .add_enabled(!self.running, egui::Button::new("Clear finished"))
+                .clicked()
+            {
+                commands.push(PanelCommand::Clear);
+            }
+        });
+        if !self.unfinished.is_empty() && !self.running {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "{} job(s) were left unfinished last time.",
+                    self.unfinished.len()
+                ));
+                if ui.button("Resume").clicked() {
+                    commands.push(PanelCommand::ResumeUnfinished);
+                }
+            });
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(
+                egui::Color32::from_rgb(255, 110, 100),
+                format!("Error: {error}"),
+            );
+        }
+        ui.separator();
+        for file in &self.staged {
+            ui.label(format!("staged: {}", file.display()));
+        }
+        egui::ScrollArea::vertical()
+            .max_height(320.0)
+            .show(ui, |ui| {
+                egui::Grid::new("transcode-rows")
+                    .num_columns(4)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for row in self.rows.values() {
+                            let name = row
+                                .input
+                                .file_name()
+                                .map_or(row.input.display().to_string(), |n| {
+                                    n.to_string_lossy().into_owned()
+                                });
+                            ui.label(name).on_hover_text(format!(
+                                "{} -> {}",
+                                row.input.display(),
+                                row.output.display()
+                            ));
+                            let mut bar = egui::ProgressBar::new(row.fraction as f32)
+                                .desired_width(180.0)
+                                .show_percentage();
+                            if row.status == JobStatus::Processing {
+                                bar = bar.animate(true);
+                            }
+                            ui.add(bar);
+                            let detail = match (row.status, row.eta_seconds()) {
+                                (JobStatus::Processing, Some(eta)) => {
+                                    format!("{} {:.1}x, {eta:.0} s left", row.status, row.speed)
+                                }
+                                (status, _) => status.to_string(),
+                            };
+                            ui.label(detail);
+                            ui.horizontal(|ui| {
+                                if matches!(row.status, JobStatus::Pending | JobStatus::Processing)
+                                    && self.running
+                                    && ui.small_button("cancel").clicked()
+                                {
+                                    commands.push(PanelCommand::Cancel(row.id));
+                                }
+                                if let Some(message) = &row.message {
+                                    ui.weak(message);
+                                }
+                            });
+                            ui.end_row();
+                        }
+                    });
+            });
+        commands
+    }
+
+    /// The background thread's notes and the picker results, read once per frame.
+    pub fn logic(&mut self) {
+        self.drain();
+        if let Some(ctx) = &self.wake
+            && self.running
+        {
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
+}
+
+/// Opens a folder in the system's file manager (a separate program; never FFmpeg).
+fn open_folder(folder: PathBuf) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::thread::Builder::new()
+        .name("framekit-open-folder".into())
+        .spawn(move || {
+            let _ = std::process::Command::new(program).arg(folder).status();
+        });
+}
