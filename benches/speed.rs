@@ -345,6 +345,133 @@ fn bench_app_seeks(clip: &Path) {
     );
 }
 
+fn clip_720p(index: usize) -> PathBuf {
+    let path = bench_dir().join(format!("batch{index}.mp4"));
+    if !path.exists() {
+        let temp = bench_dir().join(format!("batch{index}.part.mp4"));
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!(
+                "testsrc2=size=1280x720:rate=30:duration=5,hue=h={}",
+                index * 40
+            ),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=330:duration=5",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-crf",
+            "20",
+            "-c:a",
+            "aac",
+            temp.to_str().expect("utf8 path"),
+        ]);
+        std::fs::rename(&temp, &path).expect("rename");
+    }
+    path
+}
+
+fn run_timed(program: &str, args: &[String]) -> Duration {
+    let start = Instant::now();
+    let output = Command::new(program).args(args).output().expect("run");
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    start.elapsed()
+}
+
+fn bench_transcode(clip: &Path) {
+    println!("\n== transcode: 1080p, 10 s, H.264 CRF 23 preset medium + AAC (median of 3)");
+    let out = bench_dir().join("transcode-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("out dir");
+    let clip_arg = clip.to_string_lossy().into_owned();
+    let ffmpeg_out = out.join("ffmpeg.mp4").to_string_lossy().into_owned();
+    let ffmpeg_args: Vec<String> = [
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        &clip_arg,
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        "-preset",
+        "medium",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-movflags",
+        "+faststart",
+        &ffmpeg_out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let ffmpeg_time = median((0..3).map(|_| run_timed("ffmpeg", &ffmpeg_args)).collect());
+    let framekit_time = median(
+        (0..3)
+            .map(|run| {
+                let queue = out
+                    .join(format!("queue{run}.sqlite"))
+                    .to_string_lossy()
+                    .into_owned();
+                let dir = out
+                    .join(format!("framekit{run}"))
+                    .to_string_lossy()
+                    .into_owned();
+                let args: Vec<String> = ["transcode", &clip_arg, "-o", &dir, "--queue", &queue]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                run_timed(env!("CARGO_BIN_EXE_framekit"), &args)
+            })
+            .collect(),
+    );
+    println!("ffmpeg CLI   {}", ms(ffmpeg_time));
+    println!(
+        "framekit     {}   throughput {:.2}x ffmpeg's (includes verify + publish)",
+        ms(framekit_time),
+        ffmpeg_time.as_secs_f64() / framekit_time.as_secs_f64()
+    );
+
+    println!("\n== batch of 4 clips (720p, 5 s each), default preset");
+    let clips: Vec<String> = (0..4)
+        .map(|i| clip_720p(i).to_string_lossy().into_owned())
+        .collect();
+    for jobs in [1, 2] {
+        let queue = out
+            .join(format!("batch-queue-{jobs}.sqlite"))
+            .to_string_lossy()
+            .into_owned();
+        let dir = out
+            .join(format!("batch-{jobs}"))
+            .to_string_lossy()
+            .into_owned();
+        let mut args: Vec<String> = vec!["transcode".into()];
+        args.extend(clips.iter().cloned());
+        args.extend(
+            ["-o", &dir, "--queue", &queue, "--jobs", &jobs.to_string()]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let time = run_timed(env!("CARGO_BIN_EXE_framekit"), &args);
+        println!("--jobs {jobs}      {}", ms(time));
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -353,4 +480,7 @@ fn main() {
     bench_frames(&clip);
     bench_png(&clip);
     bench_app_seeks(&clip);
+    if std::env::var_os("FRAMEKIT_BENCH_SKIP_TRANSCODE").is_none() {
+        bench_transcode(&clip);
+    }
 }

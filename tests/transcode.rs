@@ -338,6 +338,7 @@ fn sigkill_mid_encode_then_rerun_produces_every_output_exactly_once() {
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    // One file at a time, so the kill lands while exactly one encode runs.
     args.extend(
         [
             "-o",
@@ -348,6 +349,8 @@ fn sigkill_mid_encode_then_rerun_produces_every_output_exactly_once() {
             "hq",
             "--lease-seconds",
             "60",
+            "--jobs",
+            "1",
         ]
         .map(str::to_string),
     );

@@ -32,8 +32,8 @@ pub struct TranscodeArgs {
     /// reference (1280x720, 753k video, 63k audio, 18 fps).
     #[arg(long, default_value = "default")]
     pub preset: String,
-    /// Files encoded at once. 1 is fastest on 2 cores: libx264 already uses every core (see README).
-    #[arg(long, default_value_t = 1)]
+    /// Files encoded at once (2 measured fastest on 2 cores; see README).
+    #[arg(long, default_value_t = framekit::jobs::worker::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Redo finished jobs and replace their outputs.
     #[arg(long)]
@@ -56,7 +56,7 @@ pub enum JobsCommand {
     /// Put failed jobs back to pending (all, or the given ids) and run them.
     Retry {
         ids: Vec<i64>,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = framekit::jobs::worker::DEFAULT_JOBS)]
         jobs: usize,
     },
     /// Delete finished jobs (succeeded and failed); --all also deletes pending ones.

@@ -329,7 +329,6 @@ impl TranscodePanel {
                     let _ = tx.send(PanelEvent::Rows(rows));
                     repaint.request_repaint();
                     let options = RunOptions {
-                        jobs: 1,
                         stop,
                         ..RunOptions::default()
                     };

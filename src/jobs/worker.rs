@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use super::{Job, JobError, JobQueue, JobStatus, Lease, lease_owner};
 use crate::transcode::{self, Preset};
 
+/// Parallel encodes by default: on the 2-core machine this was measured on, two files at
+/// once finished a batch of four 720p clips in 6.4 s against 7.0 s one at a time (libx264
+/// already threads, but decoding, audio and muxing leave gaps a second encode fills).
+pub const DEFAULT_JOBS: usize = 2;
+
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -27,7 +32,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            jobs: 1,
+            jobs: DEFAULT_JOBS,
             lease: Duration::from_secs(30),
             retry_delay: Duration::from_secs(2),
             stop: Arc::new(AtomicBool::new(false)),
