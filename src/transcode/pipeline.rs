@@ -45,26 +45,39 @@ pub struct TranscodeReport {
     pub input_duration: Option<f64>,
 }
 
+/// A filter graph feeding an encoder whose packets go to one output stream.
+struct EncodeChain {
+    graph: filter::Graph,
+    /// The opened encoder (video or audio; both are a plain encoder underneath).
+    encoder: ffmpeg::encoder::Encoder,
+    output_index: usize,
+    time_base: Rational,
+    /// One frame's duration in `time_base`, given to packets that come without one (x264's),
+    /// so the MP4 edit list covers the last frame too; 0 for audio.
+    frame_ticks: i64,
+    /// Where filtered frames land before encoding.
+    buffer: FilteredFrame,
+    frames: u64,
+}
+
+/// A reusable frame for the filter graph's output, of the chain's media type.
+enum FilteredFrame {
+    Video(frame::Video),
+    Audio(frame::Audio),
+}
+
 struct VideoLane {
     input_index: usize,
-    output_index: usize,
     decoder: ffmpeg::decoder::Video,
-    graph: filter::Graph,
-    encoder: ffmpeg::encoder::Video,
-    encoder_time_base: Rational,
+    chain: EncodeChain,
     input_time_base: Rational,
-    /// One frame's duration in the encoder time base (0 when the rate is unknown).
-    frame_ticks: i64,
-    frames: u64,
+    size: (u32, u32),
 }
 
 struct AudioLane {
     input_index: usize,
-    output_index: usize,
     decoder: ffmpeg::decoder::Audio,
-    graph: filter::Graph,
-    encoder: ffmpeg::encoder::Audio,
-    encoder_time_base: Rational,
+    chain: EncodeChain,
 }
 
 const AAC_RATES: [u32; 13] = [
@@ -118,17 +131,14 @@ pub fn transcode(
         .ok_or(TranscodeError::NoVideo {
             path: path_text.clone(),
         })?;
-    let video_index = video_stream.index();
     let mut video = video_lane(&video_stream, &mut octx, preset)?;
     let mut audio: Vec<AudioLane> = Vec::new();
     for stream in ictx
         .streams()
         .filter(|s| s.parameters().medium() == media::Type::Audio)
     {
-        let output_index = octx.nb_streams() as usize;
-        audio.push(audio_lane(&stream, &mut octx, output_index, preset)?);
+        audio.push(audio_lane(&stream, &mut octx, preset)?);
     }
-    video.input_index = video_index;
 
     let mut mux_options = Dictionary::new();
     mux_options.set("movflags", "+faststart");
@@ -167,35 +177,15 @@ pub fn transcode(
         &mut progress,
         &mut on_progress,
     )?;
-    video
-        .graph
-        .get("in")
-        .map(|mut c| c.source().flush())
-        .transpose()
-        .map_err(TranscodeError::ffmpeg("flush video filter"))?;
-    video.drain_filter(&mut octx, &output_time_bases)?;
-    video
-        .encoder
-        .send_eof()
-        .map_err(TranscodeError::ffmpeg("finish video encode"))?;
-    video.drain_encoder(&mut octx, &output_time_bases)?;
+    video.chain.finish(&mut octx, &output_time_bases)?;
     for lane in &mut audio {
         let _ = lane.decoder.send_eof();
         lane.drain_decoder(&mut octx, &output_time_bases)?;
-        lane.graph
-            .get("in")
-            .map(|mut c| c.source().flush())
-            .transpose()
-            .map_err(TranscodeError::ffmpeg("flush audio filter"))?;
-        lane.drain_filter(&mut octx, &output_time_bases)?;
-        lane.encoder
-            .send_eof()
-            .map_err(TranscodeError::ffmpeg("finish audio encode"))?;
-        lane.drain_encoder(&mut octx, &output_time_bases)?;
+        lane.chain.finish(&mut octx, &output_time_bases)?;
     }
     octx.write_trailer()
         .map_err(TranscodeError::ffmpeg("write MP4 index"))?;
-    if video.frames == 0 {
+    if video.chain.frames == 0 {
         return Err(TranscodeError::Verify(format!(
             "{path_text}: no video frame could be decoded"
         )));
@@ -205,9 +195,9 @@ pub fn transcode(
         ..progress
     });
     Ok(TranscodeReport {
-        width: video.encoder.width(),
-        height: video.encoder.height(),
-        video_frames: video.frames,
+        width: video.size.0,
+        height: video.size.1,
+        video_frames: video.chain.frames,
         audio_tracks: audio.len(),
         input_duration: duration,
     })
@@ -353,16 +343,21 @@ fn video_lane(
     if !orientation.is_identity() {
         copy_display_matrix(stream, &mut ost);
     }
+    let chain = EncodeChain {
+        graph,
+        encoder: encoder.0.0,
+        output_index,
+        time_base: sink_time_base,
+        frame_ticks,
+        buffer: FilteredFrame::Video(frame::Video::empty()),
+        frames: 0,
+    };
     Ok(VideoLane {
         input_index: stream.index(),
-        output_index,
         decoder,
-        graph,
-        encoder,
-        encoder_time_base: sink_time_base,
+        chain,
         input_time_base,
-        frame_ticks,
-        frames: 0,
+        size: (out_w, out_h),
     })
 }
 
@@ -393,9 +388,9 @@ fn copy_display_matrix(input: &format::stream::Stream, output: &mut format::stre
 fn audio_lane(
     stream: &format::stream::Stream,
     octx: &mut format::context::Output,
-    output_index: usize,
     preset: &Preset,
 ) -> Result<AudioLane, TranscodeError> {
+    let output_index = octx.nb_streams() as usize;
     let context = codec::context::Context::from_parameters(stream.parameters())
         .map_err(TranscodeError::ffmpeg("audio decoder"))?;
     let decoder = context
@@ -483,39 +478,109 @@ fn audio_lane(
     if let Some(mut out) = graph.get("out") {
         out.sink().set_frame_size(encoder.frame_size());
     }
+    let chain = EncodeChain {
+        graph,
+        encoder: encoder.0.0,
+        output_index,
+        time_base: encoder_time_base,
+        frame_ticks: 0,
+        buffer: FilteredFrame::Audio(frame::Audio::empty()),
+        frames: 0,
+    };
     Ok(AudioLane {
         input_index: stream.index(),
-        output_index,
         decoder,
-        graph,
-        encoder,
-        encoder_time_base,
+        chain,
     })
 }
 
-/// Moves every packet the encoder has ready into the muxer. `frame_ticks` is the duration
-/// of one frame in the encoder's time base, given to packets that come without one (x264's),
-/// so the MP4 edit list covers the last frame too.
-fn write_packets(
-    encoder: &mut ffmpeg::encoder::Encoder,
-    output_index: usize,
-    encoder_time_base: Rational,
-    frame_ticks: i64,
-    octx: &mut format::context::Output,
-    output_time_bases: &[Rational],
-) -> Result<(), TranscodeError> {
-    let mut packet = Packet::empty();
-    while encoder.receive_packet(&mut packet).is_ok() {
-        if packet.duration() <= 0 && frame_ticks > 0 {
-            packet.set_duration(frame_ticks);
+impl EncodeChain {
+    /// Feeds one decoded frame through the filter graph into the encoder and the muxer.
+    fn push(
+        &mut self,
+        frame: &ffmpeg::Frame,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        if let Some(mut source) = self.graph.get("in") {
+            source
+                .source()
+                .add(frame)
+                .map_err(TranscodeError::ffmpeg("filter"))?;
         }
-        packet.set_stream(output_index);
-        packet.rescale_ts(encoder_time_base, output_time_bases[output_index]);
-        packet
-            .write_interleaved(octx)
-            .map_err(TranscodeError::ffmpeg("write MP4"))?;
+        self.pull(octx, output_time_bases)
     }
-    Ok(())
+
+    /// Encodes every frame the filter graph has ready.
+    fn pull(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        while let Some(mut sink) = self.graph.get("out") {
+            let filtered: &ffmpeg::Frame = match &mut self.buffer {
+                FilteredFrame::Video(video) => {
+                    if sink.sink().frame(video).is_err() {
+                        break;
+                    }
+                    // The decoder's picture type would force the source's GOP on x264.
+                    video.set_kind(ffmpeg::picture::Type::None);
+                    video
+                }
+                FilteredFrame::Audio(audio) => {
+                    if sink.sink().frame(audio).is_err() {
+                        break;
+                    }
+                    audio
+                }
+            };
+            self.encoder
+                .send_frame(filtered)
+                .map_err(TranscodeError::ffmpeg("encode"))?;
+            self.frames += 1;
+            self.write_packets(octx, output_time_bases)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the filter graph and the encoder at the end of the input.
+    fn finish(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        if let Some(mut source) = self.graph.get("in") {
+            source
+                .source()
+                .flush()
+                .map_err(TranscodeError::ffmpeg("flush filter"))?;
+        }
+        self.pull(octx, output_time_bases)?;
+        self.encoder
+            .send_eof()
+            .map_err(TranscodeError::ffmpeg("finish encode"))?;
+        self.write_packets(octx, output_time_bases)
+    }
+
+    /// Moves every packet the encoder has ready into the muxer.
+    fn write_packets(
+        &mut self,
+        octx: &mut format::context::Output,
+        output_time_bases: &[Rational],
+    ) -> Result<(), TranscodeError> {
+        let mut packet = Packet::empty();
+        while self.encoder.receive_packet(&mut packet).is_ok() {
+            if packet.duration() <= 0 && self.frame_ticks > 0 {
+                packet.set_duration(self.frame_ticks);
+            }
+            packet.set_stream(self.output_index);
+            packet.rescale_ts(self.time_base, output_time_bases[self.output_index]);
+            packet
+                .write_interleaved(octx)
+                .map_err(TranscodeError::ffmpeg("write MP4"))?;
+        }
+        Ok(())
+    }
 }
 
 impl VideoLane {
@@ -535,50 +600,9 @@ impl VideoLane {
             }
             progress.frames += 1;
             on_progress(*progress);
-            if let Some(mut source) = self.graph.get("in") {
-                source
-                    .source()
-                    .add(&decoded)
-                    .map_err(TranscodeError::ffmpeg("video filter"))?;
-            }
-            self.drain_filter(octx, output_time_bases)?;
+            self.chain.push(&decoded, octx, output_time_bases)?;
         }
         Ok(())
-    }
-
-    fn drain_filter(
-        &mut self,
-        octx: &mut format::context::Output,
-        output_time_bases: &[Rational],
-    ) -> Result<(), TranscodeError> {
-        let mut filtered = frame::Video::empty();
-        while let Some(mut sink) = self.graph.get("out") {
-            if sink.sink().frame(&mut filtered).is_err() {
-                break;
-            }
-            filtered.set_kind(ffmpeg::picture::Type::None);
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(TranscodeError::ffmpeg("video encode"))?;
-            self.frames += 1;
-            self.drain_encoder(octx, output_time_bases)?;
-        }
-        Ok(())
-    }
-
-    fn drain_encoder(
-        &mut self,
-        octx: &mut format::context::Output,
-        output_time_bases: &[Rational],
-    ) -> Result<(), TranscodeError> {
-        write_packets(
-            &mut self.encoder,
-            self.output_index,
-            self.encoder_time_base,
-            self.frame_ticks,
-            octx,
-            output_time_bases,
-        )
     }
 }
 
@@ -592,47 +616,8 @@ impl AudioLane {
         while self.decoder.receive_frame(&mut decoded).is_ok() {
             let pts = decoded.timestamp();
             decoded.set_pts(pts);
-            if let Some(mut source) = self.graph.get("in") {
-                source
-                    .source()
-                    .add(&decoded)
-                    .map_err(TranscodeError::ffmpeg("audio filter"))?;
-            }
-            self.drain_filter(octx, output_time_bases)?;
+            self.chain.push(&decoded, octx, output_time_bases)?;
         }
         Ok(())
-    }
-
-    fn drain_filter(
-        &mut self,
-        octx: &mut format::context::Output,
-        output_time_bases: &[Rational],
-    ) -> Result<(), TranscodeError> {
-        let mut filtered = frame::Audio::empty();
-        while let Some(mut sink) = self.graph.get("out") {
-            if sink.sink().frame(&mut filtered).is_err() {
-                break;
-            }
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(TranscodeError::ffmpeg("audio encode"))?;
-            self.drain_encoder(octx, output_time_bases)?;
-        }
-        Ok(())
-    }
-
-    fn drain_encoder(
-        &mut self,
-        octx: &mut format::context::Output,
-        output_time_bases: &[Rational],
-    ) -> Result<(), TranscodeError> {
-        write_packets(
-            &mut self.encoder,
-            self.output_index,
-            self.encoder_time_base,
-            0,
-            octx,
-            output_time_bases,
-        )
     }
 }
