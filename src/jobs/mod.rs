@@ -250,17 +250,40 @@ impl JobQueue {
             path: path.display().to_string(),
             source,
         };
-        let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+        let conn = Connection::open(path).map_err(&db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
+            .map_err(&db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+            .map_err(&db)?;
+        conn.execute_batch(SCHEMA).map_err(&db)?;
         Ok(JobQueue {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`: it takes the write lock at once, so two
+    /// workers never read the same job as free), with this queue's error mapper.
+    fn begin(
+        &mut self,
+    ) -> Result<
+        (
+            rusqlite::Transaction<'_>,
+            impl Fn(rusqlite::Error) -> JobError + use<>,
+        ),
+        JobError,
+    > {
+        let path = self.path.display().to_string();
+        let db = move |source| JobError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&db)?;
+        Ok((tx, db))
     }
 
     pub fn path(&self) -> &Path {
@@ -296,15 +319,7 @@ impl JobQueue {
         })?;
         let (input_text, output_text) = (input.display().to_string(), output.display().to_string());
         let now = now_ms();
-        let path = self.path.display().to_string();
-        let db = |source| JobError::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let (tx, db) = self.begin()?;
         let existing: Option<(i64, String, i64, i64)> = tx
             .query_row(
                 "SELECT id, status, input_size, input_mtime_ns FROM jobs WHERE input_path = ?1 AND preset = ?2 AND output_path = ?3",
@@ -312,7 +327,7 @@ impl JobQueue {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
-            .map_err(db)?;
+            .map_err(&db)?;
         let result = match existing {
             None => {
                 tx.execute(
@@ -320,7 +335,7 @@ impl JobQueue {
                      VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
                     params![input_text, size, mtime, preset, output_text, i64::from(force), now],
                 )
-                .map_err(db)?;
+                .map_err(&db)?;
                 Enqueued::New(tx.last_insert_rowid())
             }
             Some((id, status, old_size, old_mtime)) => {
@@ -338,14 +353,14 @@ impl JobQueue {
                          input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5 WHERE id = ?1",
                         params![id, size, mtime, i64::from(force), now],
                     )
-                    .map_err(db)?;
+                    .map_err(&db)?;
                     Enqueued::Requeued(id)
                 } else {
                     Enqueued::Existing(id, status)
                 }
             }
         };
-        tx.commit().map_err(db)?;
+        tx.commit().map_err(&db)?;
         Ok(result)
     }
 
@@ -384,24 +399,16 @@ impl JobQueue {
         ids: &[i64],
     ) -> Result<Option<Lease>, JobError> {
         let now = now_ms();
-        let path = self.path.display().to_string();
-        let db = |source| JobError::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let (tx, db) = self.begin()?;
         let candidates: Vec<Job> = {
             let mut stmt = tx
                 .prepare(&format!(
                     "SELECT {COLUMNS} FROM jobs WHERE (status = 'pending' AND not_before <= ?1)
                      OR (status = 'processing' AND lease_expires < ?1) ORDER BY id"
                 ))
-                .map_err(db)?;
-            let mapped = stmt.query_map(params![now], row_to_job).map_err(db)?;
-            mapped.collect::<Result<_, _>>().map_err(db)?
+                .map_err(&db)?;
+            let mapped = stmt.query_map(params![now], row_to_job).map_err(&db)?;
+            mapped.collect::<Result<_, _>>().map_err(&db)?
         };
         let mut claimed = None;
         for job in candidates
@@ -413,7 +420,7 @@ impl JobQueue {
                     "UPDATE jobs SET status = 'succeeded', progress = 1, lease_token = NULL, lease_expires = NULL, temp_path = NULL, updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )
-                .map_err(db)?;
+                .map_err(&db)?;
                 let _ = std::fs::remove_file(done);
                 continue;
             }
@@ -422,7 +429,7 @@ impl JobQueue {
                     "UPDATE jobs SET status = 'failed', last_error = ?2, lease_token = NULL, lease_expires = NULL, updated_at = ?3 WHERE id = ?1",
                     params![job.id, format!("the worker stopped during attempt {} (lease expired)", job.attempts), now],
                 )
-                .map_err(db)?;
+                .map_err(&db)?;
                 continue;
             }
             let token = new_token();
@@ -431,7 +438,7 @@ impl JobQueue {
                  lease_expires = ?4, progress = 0, temp_path = NULL, updated_at = ?5 WHERE id = ?1",
                 params![job.id, owner, token, now + lease.as_millis() as i64, now],
             )
-            .map_err(db)?;
+            .map_err(&db)?;
             let stale_temp = job.temp_path.clone();
             let job = Job {
                 status: JobStatus::Processing,
@@ -447,7 +454,7 @@ impl JobQueue {
             });
             break;
         }
-        tx.commit().map_err(db)?;
+        tx.commit().map_err(&db)?;
         Ok(claimed)
     }
 
@@ -494,15 +501,7 @@ impl JobQueue {
         std::fs::File::open(temp)
             .and_then(|f| f.sync_all())
             .map_err(io(temp))?;
-        let path = self.path.display().to_string();
-        let db = |source| JobError::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let (tx, db) = self.begin()?;
         let ours: Option<i64> = tx
             .query_row(
                 "SELECT id FROM jobs WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
@@ -510,7 +509,7 @@ impl JobQueue {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(db)?;
+            .map_err(&db)?;
         if ours.is_none() {
             return Err(JobError::LostLease(lease.job.id));
         }
@@ -533,8 +532,8 @@ impl JobQueue {
              temp_path = NULL, replace_output = 0, updated_at = ?2 WHERE id = ?1",
             params![lease.job.id, now_ms()],
         )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
+        .map_err(&db)?;
+        tx.commit().map_err(&db)?;
         // The output is in place and recorded; the temporary name is only a second link.
         let _ = std::fs::remove_file(temp);
         Ok(())
