@@ -311,3 +311,43 @@ fn probe_reports_exact_counts_and_json() {
     let json: serde_json::Value = serde_json::from_slice(&vfr.stdout).expect("json");
     assert_eq!(json["frame_count"], 132, "counted, not duration x fps");
 }
+
+#[test]
+fn damaged_videos_give_errors_or_frames_never_panics() {
+    let whole = std::fs::read(common::h264_mp4()).expect("read");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for variant in 0..24 {
+        let mut bytes = whole.clone();
+        for _ in 0..(1 + variant * 3) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let at = 64 + (state as usize) % (bytes.len() - 64);
+            bytes[at] ^= (state >> 32) as u8 | 1;
+        }
+        if variant % 4 == 3 {
+            bytes.truncate(bytes.len() * (variant + 1) / 30 + 1000);
+        }
+        let path = dir.path().join(format!("damaged_{variant}.mp4"));
+        std::fs::write(&path, &bytes).expect("write");
+        let out = run(&["frames", &path.to_string_lossy(), "--ids", "1,40,131"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "variant {variant}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "variant {variant}: exit {:?} {stderr}",
+            out.status
+        );
+        if out.status.code() == Some(1) {
+            assert_eq!(
+                stderr
+                    .lines()
+                    .filter(|l| l.starts_with("framekit: "))
+                    .count(),
+                1,
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -160,7 +160,8 @@ fn check(case: Case) {
         "{}: decision",
         case.name
     );
-    let frame = reader.frame(0).expect("frame 1");
+    let (frame, samples) = reader.frame_with_samples(0).expect("frame 1");
+    let samples = samples.expect("decoded samples kept for the inspector");
     assert_eq!((frame.width, frame.height), (case.width, case.height));
     let mut worst_math = 0.0f64;
     let mut worst_srgb = 0i32;
@@ -169,6 +170,18 @@ fn check(case: Case) {
         let got = frame.rgba_at(x, y).expect("pixel");
         let (yuv, depth) = decoded_yuv(&path, x as usize, y as usize);
         let exact = exact_rgb(yuv, depth, case.expect_matrix, case.expect_range);
+        let inspected: Vec<f64> = samples
+            .at_display(x, y)
+            .expect("samples")
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        assert_eq!(
+            inspected,
+            yuv.to_vec(),
+            "{}: the inspector's Y/U/V are the decoded samples",
+            case.name
+        );
         for c in 0..3 {
             let math_error = (f64::from(got[c]) - exact[c]).abs();
             let srgb_error = (i32::from(got[c]) - i32::from(want[c])).abs();

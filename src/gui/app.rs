@@ -9,6 +9,7 @@ use egui::{Key, Modifiers, TextureHandle, TextureOptions};
 
 use crate::frame::Frame;
 use crate::media::MediaInfo;
+use crate::media::color::SourceSamples;
 
 use super::clipboard::{ClipboardAccess, ClipboardImage};
 use super::decoder_thread::{
@@ -84,6 +85,7 @@ pub struct ShownFrame {
     pub exact: bool,
     pub texture: TextureHandle,
     pub frame: Arc<Frame>,
+    pub samples: Option<Arc<SourceSamples>>,
 }
 
 /// Playback from a point in (UI) time.
@@ -523,6 +525,7 @@ impl FramekitApp {
                 exact: ready.exact,
                 texture,
                 frame: ready.frame,
+                samples: ready.samples,
             });
         }
     }

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 
 use crate::codec::{self, DecodeLimits, TextForm, frames::frames_to_text, paste::thousands};
 use crate::frame::{Frame, PixelLayout};
+use crate::media::color::SourceSamples;
 use crate::media::{MediaInfo, MediaSource, OpenOptions, StillImage};
 
 use super::clipboard::ClipboardImage;
@@ -63,6 +64,8 @@ pub struct ReadyFrame {
     pub generation: u64,
     pub image: Arc<egui::ColorImage>,
     pub frame: Arc<Frame>,
+    /// The decoded samples behind the frame (videos), for the pixel inspector.
+    pub samples: Option<Arc<SourceSamples>>,
     /// False for a placeholder (the nearest cached frame) shown while the exact one decodes.
     pub exact: bool,
 }
@@ -242,11 +245,24 @@ impl Outbox {
     }
 }
 
+/// A decoded frame and the samples behind it.
+#[derive(Clone)]
+struct Decoded {
+    frame: Arc<Frame>,
+    samples: Option<Arc<SourceSamples>>,
+}
+
+impl Decoded {
+    fn byte_size(&self) -> usize {
+        self.frame.byte_size() + self.samples.as_ref().map_or(0, |s| s.byte_size())
+    }
+}
+
 /// Decoded frames under a memory budget, least recently used out first.
 struct FrameCache {
     budget: usize,
     used: usize,
-    frames: HashMap<usize, Arc<Frame>>,
+    frames: HashMap<usize, Decoded>,
     order: VecDeque<usize>,
 }
 
@@ -266,7 +282,7 @@ impl FrameCache {
         self.used = 0;
     }
 
-    fn get(&mut self, index: usize) -> Option<Arc<Frame>> {
+    fn get(&mut self, index: usize) -> Option<Decoded> {
         let frame = self.frames.get(&index)?.clone();
         self.order.retain(|&i| i != index);
         self.order.push_back(index);
@@ -277,8 +293,8 @@ impl FrameCache {
         self.frames.contains_key(&index)
     }
 
-    fn insert(&mut self, frame: Arc<Frame>) {
-        let index = frame.index;
+    fn insert(&mut self, frame: Decoded) {
+        let index = frame.frame.index;
         if let Some(old) = self.frames.insert(index, frame.clone()) {
             self.used -= old.byte_size();
             self.order.retain(|&i| i != index);
@@ -293,7 +309,7 @@ impl FrameCache {
     }
 
     /// The cached frame nearest to `index`.
-    fn nearest(&self, index: usize) -> Option<Arc<Frame>> {
+    fn nearest(&self, index: usize) -> Option<Decoded> {
         self.frames
             .iter()
             .min_by_key(|(i, _)| i.abs_diff(index))
@@ -460,28 +476,36 @@ impl Worker {
         }
     }
 
-    fn send_frame(&self, frame: Arc<Frame>, generation: u64, exact: bool) -> bool {
-        let image = Arc::new(color_image(&frame));
+    fn send_frame(&self, decoded: Decoded, generation: u64, exact: bool) -> bool {
+        let image = Arc::new(color_image(&decoded.frame));
+        let Decoded { frame, samples } = decoded;
         self.outbox.deliver(Reply::Frame(ReadyFrame {
             index: frame.index,
             generation,
             image,
             frame,
+            samples,
             exact,
         }))
     }
 
-    fn decode(&mut self, index: usize) -> Result<Arc<Frame>, String> {
-        if let Some(frame) = self.cache.get(index) {
-            return Ok(frame);
+    fn decode(&mut self, index: usize) -> Result<Decoded, String> {
+        if let Some(decoded) = self.cache.get(index) {
+            return Ok(decoded);
         }
         let source = self
             .source
             .as_mut()
             .ok_or_else(|| "nothing is open".to_string())?;
-        let frame = Arc::new(source.frame(index).map_err(|e| e.to_string())?);
-        self.cache.insert(frame.clone());
-        Ok(frame)
+        let (frame, samples) = source
+            .frame_with_samples(index)
+            .map_err(|e| e.to_string())?;
+        let decoded = Decoded {
+            frame: Arc::new(frame),
+            samples: samples.map(Arc::new),
+        };
+        self.cache.insert(decoded.clone());
+        Ok(decoded)
     }
 
     /// Frames to decode when idle: the ones before the playhead in its GOP (ascending, so one
@@ -528,7 +552,7 @@ impl Worker {
         index: usize,
         form: CopyForm,
     ) -> Result<(ClipboardPayload, String), String> {
-        let frame = self.decode(index)?;
+        let frame = self.decode(index)?.frame;
         let size = format!("{}x{}", frame.width, frame.height);
         if form == CopyForm::Image {
             let image = ClipboardImage {

@@ -147,6 +147,25 @@ pub fn inspector_ui(ui: &mut egui::Ui, app: &FramekitApp) {
         };
         ui.monospace(format!("#{r:02X}{g:02X}{b:02X}  R {r} G {g} B {b}{alpha}"));
     }
+    if let Some(values) = shown
+        .samples
+        .as_ref()
+        .and_then(|s| s.at_display(x, y).map(|v| (s, v)))
+    {
+        let (samples, values) = values;
+        let names =
+            if samples.pixel_format.starts_with("yuv") || samples.pixel_format.starts_with("nv") {
+                ["Y", "U", "V"]
+            } else {
+                ["c0", "c1", "c2"]
+            };
+        let text: Vec<String> = values
+            .iter()
+            .zip(names)
+            .map(|(v, n)| format!("{n} {v}"))
+            .collect();
+        ui.monospace(format!("{}  ({}-bit)", text.join(" "), samples.bit_depth));
+    }
     if let Some(video) = app.media.as_ref().and_then(|m| m.info.video.as_ref()) {
         ui.monospace(format!(
             "from {} via {} {}",

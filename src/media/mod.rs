@@ -180,6 +180,17 @@ impl MediaSource {
         }
     }
 
+    /// Frame `index` with the decoded samples behind it (videos only; images have none).
+    pub fn frame_with_samples(
+        &mut self,
+        index: usize,
+    ) -> Result<(Frame, Option<color::SourceSamples>), MediaError> {
+        match self {
+            MediaSource::Video(v) => v.frame_with_samples(index),
+            MediaSource::Still(_) => self.frame(index).map(|f| (f, None)),
+        }
+    }
+
     /// Presentation time of frame `index` in seconds, when known.
     pub fn frame_time(&self, index: usize) -> Option<f64> {
         match self {

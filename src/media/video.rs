@@ -13,7 +13,7 @@ use ffmpeg::codec::discard::Discard;
 use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
-use super::color::{ColorDecision, Converter, Orientation};
+use super::color::{ColorDecision, Converter, Orientation, SourceSamples};
 use super::index::FrameIndex;
 use super::probe::{self, MediaInfo};
 use super::{MediaError, MediaErrorKind, OpenOptions};
@@ -194,6 +194,22 @@ impl VideoReader {
 
     /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
+        self.render(index, false).map(|(frame, _)| frame)
+    }
+
+    /// Frame `index` and a copy of the decoded samples behind it (for the pixel inspector).
+    pub fn frame_with_samples(
+        &mut self,
+        index: usize,
+    ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
+        self.render(index, true)
+    }
+
+    fn render(
+        &mut self,
+        index: usize,
+        keep_samples: bool,
+    ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
         if index >= self.index.len() {
             return Err(self.error(MediaErrorKind::OutOfRange {
                 requested: index + 1,
@@ -206,11 +222,17 @@ impl VideoReader {
             .converter
             .convert(&decoded, index, time, self.stream_space, self.stream_range)
             .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
-        Ok(if self.autorotate {
-            self.orientation.apply(frame)
+        let orientation = if self.autorotate {
+            self.orientation
         } else {
-            frame
-        })
+            Orientation::default()
+        };
+        let samples = if keep_samples {
+            SourceSamples::capture(&decoded, orientation)
+        } else {
+            None
+        };
+        Ok((orientation.apply(frame), samples))
     }
 
     fn decoded_frame(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
