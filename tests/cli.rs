@@ -313,6 +313,23 @@ fn probe_reports_exact_counts_and_json() {
 }
 
 #[test]
+fn the_app_without_a_display_says_so_and_exits_2() {
+    let out = common::framekit_bin()
+        .arg("assets/sample.mp4")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no display") && stderr.contains("framekit frames"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn damaged_videos_give_errors_or_frames_never_panics() {
     let whole = std::fs::read(common::h264_mp4()).expect("read");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -119,6 +119,27 @@ fn open_step_and_jump() {
         clipboard.content(),
         ClipboardContent::Text("f=31 t=1.000s".to_string())
     );
+
+    // From 200% zoom up single pixels are drawn nearest-neighbour.
+    let actual = framekit::gui::app::Command::SetZoom(framekit::gui::viewer::Zoom::Scale(1.0));
+    harness
+        .state_mut()
+        .apply(&egui::Context::default(), actual.clone());
+    harness.run_steps(2);
+    assert!(
+        !harness.state().nearest,
+        "1:1 is drawn with linear sampling"
+    );
+    let zoom = framekit::gui::app::Command::SetZoom(framekit::gui::viewer::Zoom::Scale(3.0));
+    harness.state_mut().apply(&egui::Context::default(), zoom);
+    harness.run_steps(2);
+    assert!(
+        harness.state().nearest,
+        "zoomed to 300%: nearest-neighbour sampling"
+    );
+    harness.state_mut().apply(&egui::Context::default(), actual);
+    harness.run_steps(2);
+    assert!(!harness.state().nearest, "and back");
 }
 
 #[test]

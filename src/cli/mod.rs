@@ -19,6 +19,9 @@ pub struct Cli {
     command: Option<Command>,
     /// A video or image to open in the app (when no subcommand is given).
     file: Option<PathBuf>,
+    /// The app's memory budget for decoded frames, in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    cache_mib: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,7 +57,7 @@ pub fn run() -> i32 {
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),
         Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
-        None => return launch_app(cli.file),
+        None => return framekit::gui::run(cli.file, cli.cache_mib << 20),
     };
     match result {
         Ok(()) => 0,
@@ -85,8 +88,4 @@ fn one_line(error: &anyhow::Error) -> String {
         }
     }
     text.replace('\n', " ")
-}
-
-fn launch_app(file: Option<PathBuf>) -> i32 {
-    framekit::gui::run(file)
 }

@@ -48,6 +48,8 @@ pub enum Command {
     DismissMessage,
     /// The image pixel under the cursor changed.
     Hover(Option<(u32, u32)>),
+    /// Switch texture sampling: nearest-neighbour from 200% zoom up.
+    SetNearest(bool),
     ShowError(String),
     /// Open the transcode panel with these files staged (none: just open it).
     Transcode(Vec<PathBuf>),
@@ -84,6 +86,8 @@ pub struct ShownFrame {
     pub index: usize,
     pub exact: bool,
     pub texture: TextureHandle,
+    /// Kept to re-upload with other sampling when the zoom crosses 200%.
+    pub image: Arc<egui::ColorImage>,
     pub frame: Arc<Frame>,
     pub samples: Option<Arc<SourceSamples>>,
 }
@@ -102,6 +106,8 @@ pub struct PastePanel {
     pub open: bool,
     pub text: String,
     pub last_sent: String,
+    /// What the last paste gave: a summary, or why it failed.
+    pub feedback: Option<Result<String, String>>,
 }
 
 /// The app.
@@ -125,6 +131,8 @@ pub struct FramekitApp {
     pub recent: Vec<PathBuf>,
     /// Image pixel under the cursor, for the inspector.
     pub hover_pixel: Option<(u32, u32)>,
+    /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
+    pub nearest: bool,
     pub transcode: TranscodePanel,
     /// The window was asked to close while transcodes run: ask first.
     pub confirm_quit: bool,
@@ -141,18 +149,13 @@ impl FramekitApp {
         cc: &eframe::CreationContext<'_>,
         file: Option<PathBuf>,
         clipboard: Box<dyn ClipboardAccess>,
+        options: DecoderOptions,
     ) -> FramekitApp {
         let recent = cc
             .storage
             .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
             .unwrap_or_default();
-        let mut app = FramekitApp::with_options(
-            &cc.egui_ctx,
-            file,
-            clipboard,
-            DecoderOptions::default(),
-            recent,
-        );
+        let mut app = FramekitApp::with_options(&cc.egui_ctx, file, clipboard, options, recent);
         app.transcode.scan_unfinished(&cc.egui_ctx);
         app
     }
@@ -185,6 +188,7 @@ impl FramekitApp {
             copy_ids: "1,30".to_string(),
             recent,
             hover_pixel: None,
+            nearest: false,
             transcode: TranscodePanel::default(),
             confirm_quit: false,
             quit_confirmed: false,
@@ -323,6 +327,12 @@ impl FramekitApp {
                 self.note = None;
             }
             Command::Hover(pixel) => self.hover_pixel = pixel,
+            Command::SetNearest(nearest) => {
+                self.nearest = nearest;
+                if let Some(shown) = &mut self.shown {
+                    shown.texture.set(shown.image.clone(), sampling(nearest));
+                }
+            }
             Command::ShowError(message) => self.error = Some(message),
             Command::Transcode(files) => self.transcode.apply(ctx, PanelCommand::AddFiles(files)),
             Command::QuitAnyway => {
@@ -453,6 +463,18 @@ impl FramekitApp {
                         self.zoom = Zoom::Fit;
                         self.pan = egui::Vec2::ZERO;
                         self.note = Some(format!("opened {}", info.path));
+                        if info.kind.starts_with("pasted") {
+                            let size = info
+                                .video
+                                .as_ref()
+                                .map_or(String::new(), |v| format!(", {}x{}", v.width, v.height));
+                            let summary = format!(
+                                "showing {} frame(s) from {}{size}",
+                                frame_times.len(),
+                                info.path
+                            );
+                            self.paste.feedback = Some(Ok(summary));
+                        }
                         self.media = Some(OpenMedia {
                             info: *info,
                             frame_times,
@@ -493,6 +515,9 @@ impl FramekitApp {
                     }
                     Reply::Failed(reason) => {
                         self.busy = None;
+                        if reason.starts_with("paste:") {
+                            self.paste.feedback = Some(Err(reason.clone()));
+                        }
                         self.error = Some(reason);
                     }
                 },
@@ -504,26 +529,19 @@ impl FramekitApp {
             }
         }
         if let Some(ready) = newest_frame {
-            let options = if self
-                .zoom
-                .scale_for(ready.frame.width, ready.frame.height, None)
-                >= 2.0
-            {
-                TextureOptions::NEAREST
-            } else {
-                TextureOptions::LINEAR
-            };
+            let options = sampling(self.nearest);
             let texture = match self.shown.take() {
                 Some(mut shown) if shown.texture.size() == ready.image.size => {
-                    shown.texture.set(ready.image, options);
+                    shown.texture.set(ready.image.clone(), options);
                     shown.texture
                 }
-                _ => ctx.load_texture("frame", ready.image, options),
+                _ => ctx.load_texture("frame", ready.image.clone(), options),
             };
             self.shown = Some(ShownFrame {
                 index: ready.index,
                 exact: ready.exact,
                 texture,
+                image: ready.image,
                 frame: ready.frame,
                 samples: ready.samples,
             });
@@ -717,7 +735,16 @@ impl FramekitApp {
                 self.paste.last_sent = self.paste.text.clone();
                 commands.push(Command::PasteText(self.paste.text.clone()));
             }
-            ui.label(format!("{} characters", self.paste.text.chars().count()));
+                        ui.label(format!("{} characters", self.paste.text.chars().count()));
+            match &self.paste.feedback {
+                Some(Ok(summary)) => {
+                    ui.colored_label(egui::Color32::from_rgb(120, 200, 120), summary);
+                }
+                Some(Err(reason)) => {
+                    ui.colored_label(egui::Color32::from_rgb(255, 110, 100), reason);
+                }
+                None => {}
+            }
         });
         self.paste.open = open;
         commands
@@ -819,6 +846,14 @@ impl eframe::App for FramekitApp {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+fn sampling(nearest: bool) -> TextureOptions {
+    if nearest {
+        TextureOptions::NEAREST
+    } else {
+        TextureOptions::LINEAR
     }
 }
 

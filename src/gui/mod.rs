@@ -27,12 +27,13 @@ pub fn display_available() -> bool {
     }
 }
 
-/// Opens the app window, optionally on a file. Returns the process exit code.
-pub fn run(file: Option<PathBuf>) -> i32 {
+/// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames.
+/// Returns the process exit code.
+pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
     if !display_available() {
         eprintln!(
             "framekit: no display available (DISPLAY and WAYLAND_DISPLAY are not set); \
-             use the command line instead: framekit probe | frames | encode | decode (see framekit --help)"
+             use the command line instead: framekit probe, framekit frames, framekit encode, framekit decode, framekit transcode (see framekit --help)"
         );
         return 2;
     }
@@ -49,11 +50,12 @@ pub fn run(file: Option<PathBuf>) -> i32 {
         "framekit",
         options,
         Box::new(move |cc| {
-            Ok(Box::new(FramekitApp::new(
-                cc,
-                file,
-                Box::new(clipboard::SystemClipboard::default()),
-            )))
+            let options = decoder_thread::DecoderOptions {
+                cache_budget_bytes: cache_bytes,
+                ..Default::default()
+            };
+            let clipboard = Box::new(clipboard::SystemClipboard::default());
+            Ok(Box::new(FramekitApp::new(cc, file, clipboard, options)))
         }),
     );
     match result {

@@ -14,6 +14,8 @@ pub enum Zoom {
 }
 
 const MIN_SCALE: f32 = 0.02;
+/// From this zoom up single pixels are drawn as sharp squares.
+pub const NEAREST_FROM_SCALE: f32 = 2.0;
 const MAX_SCALE: f32 = 64.0;
 
 impl Zoom {
@@ -87,6 +89,13 @@ pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
     };
     let size = Vec2::new(shown.frame.width as f32, shown.frame.height as f32);
     let rect = image_rect(app.zoom, app.pan, size, view);
+    let nearest = app
+        .zoom
+        .scale_for(shown.frame.width, shown.frame.height, Some(view))
+        >= NEAREST_FROM_SCALE;
+    if nearest != app.nearest {
+        commands.push(Command::SetNearest(nearest));
+    }
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
     painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
     if !shown.exact {
