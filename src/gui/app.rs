@@ -36,6 +36,7 @@ pub enum Command {
     CopyStamp,
     PasteFromClipboard,
     PasteText(String),
+    PasteBitmap(ClipboardImage),
     SetZoom(Zoom),
     Pan(egui::Vec2),
     ZoomAround {
@@ -297,6 +298,11 @@ impl FramekitApp {
                     Err(e) => self.error = Some(format!("paste: {e}")),
                 },
             },
+            Command::PasteBitmap(image) => {
+                self.playback = None;
+                self.error = None;
+                self.send(Request::PasteImage(image));
+            }
             Command::PasteText(text) => {
                 self.playback = None;
                 self.error = None;
@@ -558,6 +564,9 @@ impl FramekitApp {
                     egui::Event::Paste(text) if !typing => {
                         commands.push(Command::PasteText(text.clone()))
                     }
+                    egui::Event::PasteImage(image) if !typing => {
+                        commands.push(Command::PasteBitmap(clipboard_image_from(image)))
+                    }
                     // Ctrl+Shift+C also arrives as a Copy event; it is handled as a key below.
                     egui::Event::Copy if !typing && !input.modifiers.shift => {
                         commands.push(Command::Copy(CopyForm::Base64));
@@ -634,7 +643,7 @@ impl FramekitApp {
                 let pasted_text = input
                     .events
                     .iter()
-                    .any(|e| matches!(e, egui::Event::Paste(_)));
+                    .any(|e| matches!(e, egui::Event::Paste(_) | egui::Event::PasteImage(_)));
                 if !pasted_text {
                     commands.push(Command::PasteFromClipboard);
                 }
@@ -846,6 +855,20 @@ impl eframe::App for FramekitApp {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+/// A pasted egui bitmap as straight RGBA.
+fn clipboard_image_from(image: &egui::ColorImage) -> ClipboardImage {
+    let rgba = image
+        .pixels
+        .iter()
+        .flat_map(|p| p.to_srgba_unmultiplied())
+        .collect();
+    ClipboardImage {
+        width: image.size[0],
+        height: image.size[1],
+        rgba,
     }
 }
 

@@ -190,72 +190,72 @@ impl MediaInfo {
 
     /// The summary as (label, value) rows, for the text form and the app's info panel.
     pub fn to_rows(&self) -> Vec<(String, String)> {
+        let video_file = self.kind == "video";
         let mut out = Vec::new();
         let mut line = |k: &str, v: String| out.push((k.to_string(), v));
         line("file", self.path.clone());
         line("kind", self.kind.clone());
         line("container", self.container.clone());
-        line(
-            "duration",
-            self.duration_seconds
-                .map_or("unknown".to_string(), |d| format!("{d:.3} s")),
-        );
+        match self.duration_seconds {
+            Some(d) => line("duration", format!("{d:.3} s")),
+            None if video_file => line("duration", "unknown".to_string()),
+            None => {}
+        }
         line("frames", self.frame_count.to_string());
         if let Some(v) = &self.video {
-            line("video codec", v.codec.clone());
+            line("codec", v.codec.clone());
             let rotated = if (v.display_width, v.display_height) != (v.width, v.height) {
                 format!(" (shown as {}x{})", v.display_width, v.display_height)
             } else {
                 String::new()
             };
             line("size", format!("{}x{}{rotated}", v.width, v.height));
-            line("sample aspect", v.sample_aspect_ratio.clone());
-            line(
-                "frame rate",
-                format!(
-                    "{} avg ({}), {} nominal",
-                    v.avg_fps
-                        .map_or("unknown".to_string(), |f| format!("{f:.3} fps")),
-                    v.avg_frame_rate,
-                    v.nominal_frame_rate
-                ),
-            );
-            line("keyframes", v.keyframe_count.to_string());
+            if video_file {
+                line("sample aspect", v.sample_aspect_ratio.clone());
+                let fps = v
+                    .avg_fps
+                    .map_or("unknown".to_string(), |f| format!("{f:.3} fps"));
+                line(
+                    "frame rate",
+                    format!(
+                        "{fps} avg ({}), {} nominal",
+                        v.avg_frame_rate, v.nominal_frame_rate
+                    ),
+                );
+                line("keyframes", v.keyframe_count.to_string());
+            }
+            let alpha = if v.has_alpha { ", alpha" } else { "" };
             line(
                 "pixel format",
-                format!(
-                    "{} ({}-bit{})",
-                    v.pixel_format,
-                    v.bit_depth,
-                    if v.has_alpha { ", alpha" } else { "" }
-                ),
+                format!("{} ({}-bit{alpha})", v.pixel_format, v.bit_depth),
             );
-            let t = &v.color.tagged;
-            line(
-                "colour tagged",
-                format!(
+            if video_file {
+                let t = &v.color.tagged;
+                let tagged = format!(
                     "matrix {}, range {}, primaries {}, transfer {}",
                     t.matrix, t.range, t.primaries, t.transfer
-                ),
-            );
-            line(
-                "colour used",
-                format!(
-                    "matrix {}, range {}",
-                    v.color.used.matrix.label(),
-                    v.color.used.range.label()
-                ),
-            );
-            let r = v.rotation;
-            let flips = match (r.hflip, r.vflip) {
-                (true, true) => " + hflip + vflip",
-                (true, false) => " + hflip",
-                (false, true) => " + vflip",
-                (false, false) => "",
-            };
-            line("rotation", format!("{} deg clockwise{flips}", r.rotate_cw));
+                );
+                line("colour tagged", tagged);
+                let used = v.color.used;
+                line(
+                    "colour used",
+                    format!(
+                        "matrix {}, range {}",
+                        used.matrix.label(),
+                        used.range.label()
+                    ),
+                );
+                let r = v.rotation;
+                let flips = match (r.hflip, r.vflip) {
+                    (true, true) => " + hflip + vflip",
+                    (true, false) => " + hflip",
+                    (false, true) => " + vflip",
+                    (false, false) => "",
+                };
+                line("rotation", format!("{} deg clockwise{flips}", r.rotate_cw));
+            }
         }
-        if self.audio.is_empty() {
+        if video_file && self.audio.is_empty() {
             line("audio", "none".to_string());
         }
         for a in &self.audio {
