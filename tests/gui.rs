@@ -315,6 +315,10 @@ fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
         &egui::Context::default(),
         framekit::gui::app::Command::Goto(99),
     );
+    // The nearest cached frame arrives as a placeholder; the exact one cannot (the gate holds).
+    step_until(&mut harness, "a placeholder", |app| {
+        app.shown.as_ref().is_some_and(|s| !s.exact)
+    });
     for _ in 0..30 {
         harness.step();
     }

@@ -49,8 +49,8 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
         (false, None) => anyhow::bail!("no text given"),
     };
     let limits = DecodeLimits {
-        max_decoded_bytes: args.max_mib << 20,
-        max_pixels: args.max_megapixels * 1_000_000,
+        max_decoded_bytes: args.max_mib.saturating_mul(1 << 20),
+        max_pixels: args.max_megapixels.saturating_mul(1_000_000),
     };
     let images = codec::decode_base64_images(&text, &limits)?;
     std::fs::create_dir_all(&args.out)

@@ -57,7 +57,7 @@ pub fn run() -> i32 {
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),
         Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
-        None => return framekit::gui::run(cli.file, cli.cache_mib << 20),
+        None => return framekit::gui::run(cli.file, cli.cache_mib.saturating_mul(1 << 20)),
     };
     match result {
         Ok(()) => 0,
