@@ -140,8 +140,9 @@ pub struct FramekitApp {
     quit_confirmed: bool,
     playback: Option<Playback>,
     picked_files: Option<Receiver<Option<PathBuf>>>,
-    /// Generation of the newest frame request.
-    requested_generation: u64,
+
+    /// Generation of the frame on screen; older replies are dropped.
+    shown_generation: u64,
 }
 
 impl FramekitApp {
@@ -195,7 +196,8 @@ impl FramekitApp {
             quit_confirmed: false,
             playback: None,
             picked_files: None,
-            requested_generation: 0,
+
+            shown_generation: 0,
         };
         if let Some(path) = file {
             app.apply(ctx, Command::Open(path));
@@ -212,10 +214,8 @@ impl FramekitApp {
     }
 
     fn send(&mut self, request: Request) {
-        match self.decoder.send(request) {
-            Ok(generation) if generation > 0 => self.requested_generation = generation,
-            Ok(_) => {}
-            Err(e) => self.error = Some(e),
+        if let Err(e) = self.decoder.send(request) {
+            self.error = Some(e);
         }
     }
 
@@ -452,7 +452,11 @@ impl FramekitApp {
             match self.decoder.try_recv() {
                 Ok(Some(reply)) => match reply {
                     Reply::Frame(ready) => {
-                        if ready.generation == self.requested_generation {
+                        // Newer than what is on screen: show it, even if the user has asked
+                        // for another frame since (playback and drags stay live when decoding
+                        // is slower than the requests; the status says "placeholder").
+                        if ready.generation >= self.shown_generation {
+                            self.shown_generation = ready.generation;
                             newest_frame = Some(ready);
                         }
                     }
