@@ -115,6 +115,9 @@ fn status_ui(ui: &mut egui::Ui, app: &FramekitApp) {
             .on_hover_text("a keyframe (seek point)");
     }
     match &app.shown {
+        Some(_) if app.is_playing() => {
+            ui.label("playing");
+        }
         Some(shown) if shown.exact && shown.index == app.target => {
             ui.label("exact");
         }
