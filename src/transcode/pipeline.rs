@@ -104,6 +104,36 @@ fn matrix_filter_name(matrix: Matrix) -> &'static str {
     }
 }
 
+/// A filter graph `source -> spec -> sink` ("buffer"/"buffersink" for video, "abuffer"/
+/// "abuffersink" for audio), with `args` describing the frames that go in.
+fn filter_graph(
+    (source, sink): (&str, &str),
+    args: &str,
+    spec: &str,
+    stage: &'static str,
+) -> Result<filter::Graph, TranscodeError> {
+    let missing = |name: &str| TranscodeError::Ffmpeg {
+        stage,
+        reason: format!("this FFmpeg has no {name} filter"),
+    };
+    let source_filter = filter::find(source).ok_or_else(|| missing(source))?;
+    let sink_filter = filter::find(sink).ok_or_else(|| missing(sink))?;
+    let mut graph = filter::Graph::new();
+    graph
+        .add(&source_filter, "in", args)
+        .map_err(TranscodeError::ffmpeg(stage))?;
+    graph
+        .add(&sink_filter, "out", "")
+        .map_err(TranscodeError::ffmpeg(stage))?;
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(spec))
+        .map_err(TranscodeError::ffmpeg(stage))?;
+    graph.validate().map_err(TranscodeError::ffmpeg(stage))?;
+    Ok(graph)
+}
+
 /// Transcodes `input` to an MP4 at `output` (written in place; the caller publishes it).
 /// `on_progress` is called as video frames are encoded; `should_stop` is polled per packet and
 /// ends the work early when it returns true.
@@ -241,7 +271,6 @@ fn video_lane(
         .unwrap_or(stream.rate());
 
     // Filter graph: buffer -> scale/format(/fps) -> buffersink.
-    let mut graph = filter::Graph::new();
     let pixel_aspect = if sar.numerator() > 0 {
         sar
     } else {
@@ -255,20 +284,6 @@ fn video_lane(
         pixel_aspect.numerator(),
         pixel_aspect.denominator()
     );
-    let buffer = filter::find("buffer").ok_or(TranscodeError::Ffmpeg {
-        stage: "video filter",
-        reason: "no buffer filter".into(),
-    })?;
-    let sink = filter::find("buffersink").ok_or(TranscodeError::Ffmpeg {
-        stage: "video filter",
-        reason: "no buffersink filter".into(),
-    })?;
-    graph
-        .add(&buffer, "in", &args)
-        .map_err(TranscodeError::ffmpeg("video filter source"))?;
-    graph
-        .add(&sink, "out", "")
-        .map_err(TranscodeError::ffmpeg("video filter sink"))?;
     let matrix = matrix_filter_name(used.matrix);
     let in_range = if used.range == crate::media::color::Range::Full {
         "pc"
@@ -281,14 +296,7 @@ fn video_lane(
     if let Some((num, den)) = preset.fps {
         spec.push_str(&format!(",fps={num}/{den}"));
     }
-    graph
-        .output("in", 0)
-        .and_then(|p| p.input("out", 0))
-        .and_then(|p| p.parse(&spec))
-        .map_err(TranscodeError::ffmpeg("video filter graph"))?;
-    graph
-        .validate()
-        .map_err(TranscodeError::ffmpeg("video filter graph"))?;
+    let mut graph = filter_graph(("buffer", "buffersink"), &args, &spec, "video filter")?;
     let sink_time_base = graph
         .get("out")
         .map(|mut c| c.sink().time_base())
@@ -414,7 +422,6 @@ fn audio_lane(
     };
     let time_base = stream.time_base();
 
-    let mut graph = filter::Graph::new();
     let args = format!(
         "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
         time_base.numerator(),
@@ -423,31 +430,10 @@ fn audio_lane(
         decoder.format().name(),
         in_layout.bits()
     );
-    let abuffer = filter::find("abuffer").ok_or(TranscodeError::Ffmpeg {
-        stage: "audio filter",
-        reason: "no abuffer filter".into(),
-    })?;
-    let sink = filter::find("abuffersink").ok_or(TranscodeError::Ffmpeg {
-        stage: "audio filter",
-        reason: "no abuffersink filter".into(),
-    })?;
-    graph
-        .add(&abuffer, "in", &args)
-        .map_err(TranscodeError::ffmpeg("audio filter source"))?;
-    graph
-        .add(&sink, "out", "")
-        .map_err(TranscodeError::ffmpeg("audio filter sink"))?;
     let spec = format!(
         "aresample={out_rate}:async=1,aformat=sample_fmts=fltp:sample_rates={out_rate}:channel_layouts={layout_name}"
     );
-    graph
-        .output("in", 0)
-        .and_then(|p| p.input("out", 0))
-        .and_then(|p| p.parse(&spec))
-        .map_err(TranscodeError::ffmpeg("audio filter graph"))?;
-    graph
-        .validate()
-        .map_err(TranscodeError::ffmpeg("audio filter graph"))?;
+    let mut graph = filter_graph(("abuffer", "abuffersink"), &args, &spec, "audio filter")?;
 
     let codec = ffmpeg::encoder::find(codec::Id::AAC).ok_or(TranscodeError::Ffmpeg {
         stage: "audio encoder",
