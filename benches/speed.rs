@@ -35,43 +35,28 @@ fn ffmpeg(args: &[&str]) {
     assert!(status.success(), "ffmpeg {args:?} failed");
 }
 
-/// 1080p H.264, 30 fps, 10 s (300 frames), GOP 60, B-frames, AAC.
-fn clip_1080p() -> PathBuf {
-    let path = bench_dir().join("clip1080.mp4");
+/// `name` in the bench folder, made once with `ffmpeg <args> <temp>` and moved into place.
+fn generated_clip(name: &str, args: &[&str]) -> PathBuf {
+    let path = bench_dir().join(name);
     if !path.exists() {
-        let temp = bench_dir().join("clip1080.part.mp4");
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1920x1080:rate=30:duration=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=10",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "fast",
-            "-crf",
-            "20",
-            "-g",
-            "60",
-            "-keyint_min",
-            "60",
-            "-sc_threshold",
-            "0",
-            "-bf",
-            "3",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            temp.to_str().expect("utf8 path"),
-        ]);
+        let temp = bench_dir().join(format!("partial-{name}"));
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["-f", "mp4", temp.to_str().expect("utf8 path")]);
+        ffmpeg(&full);
         std::fs::rename(&temp, &path).expect("rename");
     }
     path
+}
+
+/// 1080p H.264, 30 fps, 10 s (300 frames), GOP 60, B-frames, AAC.
+#[rustfmt::skip]
+fn clip_1080p() -> PathBuf {
+    generated_clip("clip1080.mp4", &[
+        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=10",
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=10",
+        "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-g", "60", "-keyint_min", "60",
+        "-sc_threshold", "0", "-bf", "3", "-pix_fmt", "yuv420p", "-c:a", "aac",
+    ])
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -345,35 +330,14 @@ fn bench_app_seeks(clip: &Path) {
     );
 }
 
+/// 720p, 5 s, a different hue per index.
+#[rustfmt::skip]
 fn clip_720p(index: usize) -> PathBuf {
-    let path = bench_dir().join(format!("batch{index}.mp4"));
-    if !path.exists() {
-        let temp = bench_dir().join(format!("batch{index}.part.mp4"));
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!(
-                "testsrc2=size=1280x720:rate=30:duration=5,hue=h={}",
-                index * 40
-            ),
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=330:duration=5",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "fast",
-            "-crf",
-            "20",
-            "-c:a",
-            "aac",
-            temp.to_str().expect("utf8 path"),
-        ]);
-        std::fs::rename(&temp, &path).expect("rename");
-    }
-    path
+    let source = format!("testsrc2=size=1280x720:rate=30:duration=5,hue=h={}", index * 40);
+    generated_clip(&format!("batch{index}.mp4"), &[
+        "-f", "lavfi", "-i", &source, "-f", "lavfi", "-i", "sine=frequency=330:duration=5",
+        "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-c:a", "aac",
+    ])
 }
 
 fn run_timed(program: &str, args: &[String]) -> Duration {
