@@ -59,6 +59,17 @@ fn showing(index: usize) -> impl Fn(&FramekitApp) -> bool {
     }
 }
 
+fn shown_pixels(harness: &Harness<'_, FramekitApp>) -> Vec<u8> {
+    harness
+        .state()
+        .shown
+        .as_ref()
+        .expect("a frame on screen")
+        .frame
+        .pixels
+        .clone()
+}
+
 fn library_frame(path: &std::path::Path, index: usize) -> Vec<u8> {
     let mut source = MediaSource::open(path, &OpenOptions::default()).expect("open");
     source.frame(index).expect("frame").pixels
@@ -91,14 +102,7 @@ fn open_step_and_jump() {
     harness.get_by_label("Go to").type_text("50");
     harness.key_press(Key::Enter);
     step_until(&mut harness, "frame 50 from the go-to box", showing(49));
-    let shown = harness
-        .state()
-        .shown
-        .as_ref()
-        .expect("shown")
-        .frame
-        .pixels
-        .clone();
+    let shown = shown_pixels(&harness);
     assert_eq!(
         shown,
         library_frame(&clip, 49),
@@ -270,14 +274,7 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
     });
     harness.key_press(Key::ArrowRight);
     step_until(&mut harness, "the second pasted frame", showing(1));
-    let second = harness
-        .state()
-        .shown
-        .as_ref()
-        .expect("shown")
-        .frame
-        .pixels
-        .clone();
+    let second = shown_pixels(&harness);
     assert_eq!(second, library_frame(&common::h264_mp4(), 6));
 }
 

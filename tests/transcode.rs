@@ -153,6 +153,22 @@ fn ten_bit() -> PathBuf {
     )
 }
 
+/// `INPUT... -o OUT --queue QUEUE EXTRA...` as strings.
+fn cli_args(inputs: &[PathBuf], out: &Path, queue: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    args.extend([
+        "-o".to_string(),
+        out.to_string_lossy().into_owned(),
+        "--queue".to_string(),
+    ]);
+    args.push(queue.to_string_lossy().into_owned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
@@ -170,19 +186,7 @@ fn outputs_have_the_expected_streams_sizes_and_durations() {
         ten_bit(),
         rotated.clone(),
     ];
-    let mut args: Vec<String> = inputs
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    args.extend(
-        [
-            "-o",
-            &out.to_string_lossy(),
-            "--queue",
-            &queue.to_string_lossy(),
-        ]
-        .map(str::to_string),
-    );
+    let args = cli_args(&inputs, &out, &queue, &[]);
     let result = transcode(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         result.status.success(),
@@ -334,26 +338,9 @@ fn sigkill_mid_encode_then_rerun_produces_every_output_exactly_once() {
         long("kill_b.mp4", "400"),
         long("kill_c.mp4", "500"),
     ];
-    let mut args: Vec<String> = inputs
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
     // One file at a time, so the kill lands while exactly one encode runs.
-    args.extend(
-        [
-            "-o",
-            &out.to_string_lossy(),
-            "--queue",
-            &queue.to_string_lossy(),
-            "--preset",
-            "hq",
-            "--lease-seconds",
-            "60",
-            "--jobs",
-            "1",
-        ]
-        .map(str::to_string),
-    );
+    let extra = ["--preset", "hq", "--lease-seconds", "60", "--jobs", "1"];
+    let args = cli_args(&inputs, &out, &queue, &extra);
 
     let mut child = common::framekit_bin()
         .arg("transcode")
@@ -474,17 +461,8 @@ fn two_processes_on_one_queue_run_every_job_once() {
             )
         })
         .collect();
-    let mut args: Vec<String> = vec!["transcode".into()];
-    args.extend(inputs.iter().map(|p| p.to_string_lossy().into_owned()));
-    args.extend(
-        [
-            "-o",
-            &out.to_string_lossy(),
-            "--queue",
-            &queue.to_string_lossy(),
-        ]
-        .map(str::to_string),
-    );
+    let mut args = vec!["transcode".to_string()];
+    args.extend(cli_args(&inputs, &out, &queue, &[]));
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_framekit"))
             .args(&args)
