@@ -405,3 +405,73 @@ fn dropping_several_videos_queues_them_for_transcoding() {
         "both rows say so"
     );
 }
+
+#[test]
+fn frame_requests_are_latest_wins_not_queued() {
+    use framekit::gui::decoder_thread::{DecoderHandle, Reply, Request};
+    let (permit, gate) = crossbeam_channel::unbounded();
+    let options = DecoderOptions {
+        decode_gate: Some(gate),
+        ..DecoderOptions::default()
+    };
+    let decoder = DecoderHandle::spawn(options, || {});
+    decoder
+        .send(Request::Open(common::h264_mp4()))
+        .expect("open");
+    // The worker blocks in the first request's decode while fifty more pile up.
+    for frame in 10..60 {
+        decoder
+            .send(Request::Show {
+                frame,
+                generation: 0,
+            })
+            .expect("show");
+    }
+    for _ in 0..3 {
+        permit.send(()).expect("permit");
+    }
+    let mut exact = Vec::new();
+    for _ in 0..4000 {
+        match decoder.try_recv().expect("worker alive") {
+            Some(Reply::Frame(ready)) if ready.exact => exact.push(ready.index),
+            Some(Reply::Failed(e)) => panic!("{e}"),
+            Some(_) => {}
+            None => {
+                if exact.contains(&59) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    assert_eq!(
+        exact,
+        vec![59],
+        "only the newest request is decoded; stale ones are dropped"
+    );
+}
+
+#[test]
+fn copy_as_image_puts_the_exact_pixels_on_the_clipboard() {
+    let clip = common::h264_mp4();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, DecoderOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    let copy = framekit::gui::app::Command::Copy(framekit::gui::decoder_thread::CopyForm::Image);
+    harness.state_mut().apply(&egui::Context::default(), copy);
+    step_until(&mut harness, "the bitmap copy", |app| {
+        app.note
+            .as_deref()
+            .is_some_and(|n| n.contains("as an image"))
+    });
+    let ClipboardContent::Image(image) = clipboard.content() else {
+        panic!("expected a bitmap")
+    };
+    assert_eq!((image.width, image.height), (176, 144));
+    let expected = MediaSource::open(&clip, &OpenOptions::default())
+        .expect("open")
+        .frame(0)
+        .expect("frame")
+        .to_rgba();
+    assert_eq!(image.rgba, expected);
+}
