@@ -183,7 +183,7 @@ impl VideoReader {
             .map(|f| (f.pts - first) as f64 * self.time_base)
     }
 
-    /// The colour decision the last conversion used (matrix and range).
+    /// The matrix and range this stream converts with (from its tags, or the 720-line rule).
     pub fn color_decision(&self) -> Option<ColorDecision> {
         self.info.video.as_ref().map(|v| v.color.used)
     }
