@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use framekit::codec::{self, TextForm, frames::frames_to_text};
-use framekit::{OpenOptions, output};
+use framekit::codec::{self, TextForm, frames::FrameSelection};
+use framekit::{MediaSource, OpenOptions, output};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputForm {
@@ -38,35 +38,46 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
     let options = OpenOptions {
         autorotate: !args.no_autorotate,
     };
-    let extracted = codec::extract_frames(&args.file, &args.ids, &options)?;
-    if let Some(warning) = extracted.warning(&args.file) {
+    // Frames are decoded, encoded and written one at a time, so memory stays at one frame
+    // whatever the id list.
+    let requested = codec::parse_frame_ids(&args.ids)?;
+    let mut source = MediaSource::open(&args.file, &options)?;
+    let selection = FrameSelection::new(&requested, source.frame_count());
+    if let Some(warning) = selection.warning(&args.file) {
         eprintln!("{warning}");
     }
     let mut stdout = std::io::stdout().lock();
-    match &args.out {
-        None => {
-            let form = match args.format {
-                OutputForm::B64 => TextForm::Base64,
-                OutputForm::Datauri => TextForm::DataUri,
-            };
-            let text = frames_to_text(&extracted.frames, form)?;
-            writeln!(stdout, "{text}")?;
-        }
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
-            let stem = args
-                .file
-                .file_stem()
-                .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
-            for frame in &extracted.frames {
-                let png = codec::encode_png(frame)?;
-                let path = dir.join(format!("{stem}_f{}.png", frame.index + 1));
+    let form = match args.format {
+        OutputForm::B64 => TextForm::Base64,
+        OutputForm::Datauri => TextForm::DataUri,
+    };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    }
+    let stem = args
+        .file
+        .file_stem()
+        .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
+    for (n, id) in selection.ids.iter().enumerate() {
+        let frame = source.frame(id - 1)?;
+        let png = codec::encode_png(&frame)
+            .with_context(|| format!("cannot encode frame {id} as PNG"))?;
+        match &args.out {
+            None => {
+                let separator = if n > 0 { "|" } else { "" };
+                write!(stdout, "{separator}{}", codec::png_to_text(&png, form))?;
+            }
+            Some(dir) => {
+                let path = dir.join(format!("{stem}_f{id}.png"));
                 output::write_atomically(&path, &png)
                     .with_context(|| format!("{}: cannot write", path.display()))?;
                 writeln!(stdout, "{}", path.display())?;
             }
         }
+    }
+    if args.out.is_none() {
+        writeln!(stdout)?;
     }
     Ok(())
 }

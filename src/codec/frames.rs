@@ -83,19 +83,42 @@ pub enum GetFramesError {
     Png { id: usize, reason: String },
 }
 
-/// The frames a request produced, plus what it skipped.
-#[derive(Debug)]
-pub struct ExtractedFrames {
-    /// In ascending frame order, each once.
-    pub frames: Vec<Frame>,
+/// Which frames an id list names, by the reference rules, decided before any decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSelection {
+    /// 1-based ids to output, ascending, each once.
+    pub ids: Vec<usize>,
     /// Requested ids that named no frame (0, negative or past the end), ascending, once each.
     pub skipped: Vec<i64>,
-    /// No requested id named a frame, so frame 1 was returned.
+    /// No requested id named a frame, so frame 1 is returned.
     pub fell_back_to_first: bool,
     pub frame_count: usize,
 }
 
-impl ExtractedFrames {
+impl FrameSelection {
+    /// Applies the rules to `requested` ids for a source of `frame_count` frames.
+    pub fn new(requested: &[i64], frame_count: usize) -> FrameSelection {
+        let mut wanted = BTreeSet::new();
+        let mut skipped = BTreeSet::new();
+        for &id in requested {
+            if id >= 1 && (id as u64) <= frame_count as u64 {
+                wanted.insert(id as usize);
+            } else {
+                skipped.insert(id);
+            }
+        }
+        let fell_back_to_first = wanted.is_empty();
+        if fell_back_to_first {
+            wanted.insert(1);
+        }
+        FrameSelection {
+            ids: wanted.into_iter().collect(),
+            skipped: skipped.into_iter().collect(),
+            fell_back_to_first,
+            frame_count,
+        }
+    }
+
     /// One line for stderr when ids were skipped, naming what happened.
     pub fn warning(&self, path: &Path) -> Option<String> {
         if self.skipped.is_empty() {
@@ -117,6 +140,14 @@ impl ExtractedFrames {
     }
 }
 
+/// The frames a request produced, plus what it skipped.
+#[derive(Debug)]
+pub struct ExtractedFrames {
+    /// In ascending frame order, each once.
+    pub frames: Vec<Frame>,
+    pub selection: FrameSelection,
+}
+
 /// Opens `path` and extracts the frames the id list names, by the reference rules.
 pub fn extract_frames(
     path: &Path,
@@ -133,30 +164,13 @@ pub fn extract_from_source(
     source: &mut MediaSource,
     requested: &[i64],
 ) -> Result<ExtractedFrames, GetFramesError> {
-    let frame_count = source.frame_count();
-    let mut wanted = BTreeSet::new();
-    let mut skipped = BTreeSet::new();
-    for &id in requested {
-        if id >= 1 && (id as u64) <= frame_count as u64 {
-            wanted.insert(id as usize);
-        } else {
-            skipped.insert(id);
-        }
-    }
-    let fell_back_to_first = wanted.is_empty();
-    if fell_back_to_first {
-        wanted.insert(1);
-    }
-    let mut frames = Vec::with_capacity(wanted.len());
-    for id in wanted {
-        frames.push(source.frame(id - 1)?);
-    }
-    Ok(ExtractedFrames {
-        frames,
-        skipped: skipped.into_iter().collect(),
-        fell_back_to_first,
-        frame_count,
-    })
+    let selection = FrameSelection::new(requested, source.frame_count());
+    let frames = selection
+        .ids
+        .iter()
+        .map(|id| source.frame(id - 1))
+        .collect::<Result<_, _>>()?;
+    Ok(ExtractedFrames { frames, selection })
 }
 
 /// Frames as text (base64 PNG or data URI), joined by `|`.
@@ -199,6 +213,21 @@ mod tests {
         assert_eq!(
             parse_frame_ids("99999999999999999999999"),
             Ok(vec![i64::MAX])
+        );
+    }
+
+    #[test]
+    fn selection_follows_the_reference_rules() {
+        let s = FrameSelection::new(&[12, 3, 5, 5, 30, 0, -3], 20);
+        assert_eq!(s.ids, vec![3, 5, 12]);
+        assert_eq!(s.skipped, vec![-3, 0, 30]);
+        assert!(!s.fell_back_to_first);
+        let none = FrameSelection::new(&[0, 21], 20);
+        assert_eq!((none.ids, none.fell_back_to_first), (vec![1], true));
+        assert!(
+            FrameSelection::new(&[2], 20)
+                .warning(Path::new("clip.mp4"))
+                .is_none()
         );
     }
 

@@ -604,8 +604,13 @@ impl Worker {
             ids.join(","),
             human_size(text.len())
         );
-        if !extracted.skipped.is_empty() {
-            let skipped: Vec<String> = extracted.skipped.iter().map(i64::to_string).collect();
+        if !extracted.selection.skipped.is_empty() {
+            let skipped: Vec<String> = extracted
+                .selection
+                .skipped
+                .iter()
+                .map(i64::to_string)
+                .collect();
             summary.push_str(&format!(" (skipped {})", skipped.join(",")));
         }
         Ok((ClipboardPayload::Text(text), summary))
