@@ -30,8 +30,8 @@ struct Case {
     encode_matrix: &'static str,
     encode_range: &'static str,
     pix_fmt: &'static str,
-    /// Extra ffmpeg options: the colour tags (empty for an untagged clip).
-    tags: &'static [&'static str],
+    /// Whether the clip is tagged with the matrix and range it was made with.
+    tagged: bool,
     expect_matrix: Matrix,
     expect_range: Range,
 }
@@ -67,7 +67,23 @@ fn make_clip(case: &Case) -> PathBuf {
         "-preset",
         "ultrafast",
     ];
-    args.extend_from_slice(case.tags);
+    // FFmpeg's tag name for BT.601 (525-line) is smpte170m.
+    let tag = if case.encode_matrix == "bt601" {
+        "smpte170m"
+    } else {
+        case.encode_matrix
+    };
+    if case.tagged {
+        args.extend([
+            "-colorspace",
+            tag,
+            "-color_primaries",
+            tag,
+            "-color_trc",
+            tag,
+        ]);
+        args.extend(["-color_range", case.encode_range]);
+    }
     common::fixture(&format!("colour_{}.mp4", case.name), &args)
 }
 
@@ -214,16 +230,7 @@ fn bt601_limited() {
         encode_matrix: "bt601",
         encode_range: "tv",
         pix_fmt: "yuv420p",
-        tags: &[
-            "-colorspace",
-            "smpte170m",
-            "-color_primaries",
-            "smpte170m",
-            "-color_trc",
-            "smpte170m",
-            "-color_range",
-            "tv",
-        ],
+        tagged: true,
         expect_matrix: Matrix::Bt601,
         expect_range: Range::Limited,
     });
@@ -238,16 +245,7 @@ fn bt709_limited_tagged_below_720_lines() {
         encode_matrix: "bt709",
         encode_range: "tv",
         pix_fmt: "yuv420p",
-        tags: &[
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
-        ],
+        tagged: true,
         expect_matrix: Matrix::Bt709,
         expect_range: Range::Limited,
     });
@@ -262,16 +260,7 @@ fn bt709_full_range() {
         encode_matrix: "bt709",
         encode_range: "pc",
         pix_fmt: "yuv420p",
-        tags: &[
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "pc",
-        ],
+        tagged: true,
         expect_matrix: Matrix::Bt709,
         expect_range: Range::Full,
     });
@@ -286,7 +275,7 @@ fn untagged_1080p_is_bt709() {
         encode_matrix: "bt709",
         encode_range: "tv",
         pix_fmt: "yuv420p",
-        tags: &[],
+        tagged: false,
         expect_matrix: Matrix::Bt709,
         expect_range: Range::Limited,
     });
@@ -301,16 +290,7 @@ fn bt709_10bit() {
         encode_matrix: "bt709",
         encode_range: "tv",
         pix_fmt: "yuv420p10le",
-        tags: &[
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
-        ],
+        tagged: true,
         expect_matrix: Matrix::Bt709,
         expect_range: Range::Limited,
     });
