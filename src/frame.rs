@@ -104,21 +104,12 @@ impl Frame {
             }
         }
         Frame {
-            width,
-            height,
-            pixels,
-            ..self.clone_header()
-        }
-    }
-
-    fn clone_header(&self) -> Frame {
-        Frame {
             index: self.index,
             time_seconds: self.time_seconds,
-            width: 0,
-            height: 0,
+            width,
+            height,
             layout: self.layout,
-            pixels: Vec::new(),
+            pixels,
         }
     }
 }

@@ -937,16 +937,6 @@ pub fn parse_goto(text: &str, frame_times: &[Option<f64>], fps: f64) -> Option<u
     Some(index)
 }
 
-/// For tests: the image shown, as a clipboard bitmap.
-pub fn shown_as_clipboard_image(app: &FramekitApp) -> Option<ClipboardImage> {
-    let shown = app.shown.as_ref()?;
-    Some(ClipboardImage {
-        width: shown.frame.width as usize,
-        height: shown.frame.height as usize,
-        rgba: shown.frame.to_rgba(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

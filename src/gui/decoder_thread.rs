@@ -167,9 +167,8 @@ impl DecoderHandle {
     }
 
     /// Sends a request; a frame request gets a fresh generation, making older ones stale.
-    /// Returns the generation of a `Show` (0 for other requests), or an error if the worker is
-    /// gone or hopelessly behind.
-    pub fn send(&self, request: Request) -> Result<u64, String> {
+    /// Errs when the worker is gone or hopelessly behind.
+    pub fn send(&self, request: Request) -> Result<(), String> {
         let request = match request {
             Request::Show { frame, .. } => {
                 let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -177,20 +176,11 @@ impl DecoderHandle {
             }
             other => other,
         };
-        let generation = match &request {
-            Request::Show { generation, .. } => *generation,
-            _ => 0,
-        };
         match self.requests.try_send(request) {
-            Ok(()) => Ok(generation),
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err("the decoder is busy; try again".to_string()),
             Err(TrySendError::Disconnected(_)) => Err("the decoder thread has stopped".to_string()),
         }
-    }
-
-    /// The newest frame generation requested.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
     }
 
     /// Next reply without waiting; `Err` when the worker is gone.
