@@ -70,21 +70,20 @@ fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
     samples[at]
 }
 
+fn run_timed(program: &str, args: &[String]) -> Duration {
+    let start = Instant::now();
+    let output = Command::new(program).args(args).output().expect("run");
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    start.elapsed()
+}
+
+/// Median wall time of `RUNS` runs of one command.
 fn time_command(program: &str, args: &[String]) -> Duration {
-    let samples = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            let output = Command::new(program).args(args).output().expect("run");
-            let elapsed = start.elapsed();
-            assert!(
-                output.status.success(),
-                "{program} {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            elapsed
-        })
-        .collect();
-    median(samples)
+    median((0..RUNS).map(|_| run_timed(program, args)).collect())
 }
 
 fn ms(d: Duration) -> String {
@@ -338,17 +337,6 @@ fn clip_720p(index: usize) -> PathBuf {
         "-f", "lavfi", "-i", &source, "-f", "lavfi", "-i", "sine=frequency=330:duration=5",
         "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-c:a", "aac",
     ])
-}
-
-fn run_timed(program: &str, args: &[String]) -> Duration {
-    let start = Instant::now();
-    let output = Command::new(program).args(args).output().expect("run");
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    start.elapsed()
 }
 
 fn bench_transcode(clip: &Path) {

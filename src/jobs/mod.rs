@@ -39,6 +39,8 @@ pub enum JobError {
     OutputExists(String),
     #[error("job {0} lost its lease to another worker")]
     LostLease(i64),
+    #[error("a transcode worker stopped unexpectedly; its job resumes on the next run")]
+    WorkerPanicked,
 }
 
 /// Where a job is.

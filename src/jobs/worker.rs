@@ -115,7 +115,7 @@ pub fn run_jobs(
             match handle.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => first_error = first_error.and(Err(e)),
-                Err(_) => first_error = first_error.and(Err(JobError::LostLease(-1))),
+                Err(_) => first_error = first_error.and(Err(JobError::WorkerPanicked)),
             }
         }
         first_error
