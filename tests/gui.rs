@@ -12,6 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use framekit::codec::{DecodeLimits, decode_base64_images};
 use framekit::gui::FramekitApp;
+use framekit::gui::app::Command;
 use framekit::gui::clipboard::{ClipboardContent, MemoryClipboard};
 use framekit::gui::decoder_thread::DecoderOptions;
 use framekit::{MediaSource, OpenOptions};
@@ -30,6 +31,25 @@ fn harness(
         .build_eframe(move |cc| {
             FramekitApp::with_options(&cc.egui_ctx, file, Box::new(clipboard), options, Vec::new())
         })
+}
+
+/// Applies a command to the app as the UI would after drawing.
+fn apply(harness: &mut Harness<'_, FramekitApp>, command: Command) {
+    harness
+        .state_mut()
+        .apply(&egui::Context::default(), command);
+}
+
+/// Decoder options whose worker waits for a permit before each exact decode.
+fn gated_options() -> (crossbeam_channel::Sender<()>, DecoderOptions) {
+    let (permit, gate) = crossbeam_channel::unbounded();
+    (
+        permit,
+        DecoderOptions {
+            decode_gate: Some(gate),
+            ..DecoderOptions::default()
+        },
+    )
 }
 
 fn step_until(
@@ -115,33 +135,28 @@ fn open_step_and_jump() {
     harness.key_press(Key::Enter);
     step_until(&mut harness, "the frame at 1.0 s", showing(30));
 
-    harness.state_mut().apply(
-        &egui::Context::default(),
-        framekit::gui::app::Command::CopyStamp,
-    );
+    apply(&mut harness, Command::CopyStamp);
     assert_eq!(
         clipboard.content(),
         ClipboardContent::Text("f=31 t=1.000s".to_string())
     );
 
     // From 200% zoom up single pixels are drawn nearest-neighbour.
-    let actual = framekit::gui::app::Command::SetZoom(framekit::gui::viewer::Zoom::Scale(1.0));
-    harness
-        .state_mut()
-        .apply(&egui::Context::default(), actual.clone());
+    let actual = Command::SetZoom(framekit::gui::viewer::Zoom::Scale(1.0));
+    apply(&mut harness, actual.clone());
     harness.run_steps(2);
     assert!(
         !harness.state().nearest,
         "1:1 is drawn with linear sampling"
     );
-    let zoom = framekit::gui::app::Command::SetZoom(framekit::gui::viewer::Zoom::Scale(3.0));
-    harness.state_mut().apply(&egui::Context::default(), zoom);
+    let zoom = Command::SetZoom(framekit::gui::viewer::Zoom::Scale(3.0));
+    apply(&mut harness, zoom);
     harness.run_steps(2);
     assert!(
         harness.state().nearest,
         "zoomed to 300%: nearest-neighbour sampling"
     );
-    harness.state_mut().apply(&egui::Context::default(), actual);
+    apply(&mut harness, actual);
     harness.run_steps(2);
     assert!(!harness.state().nearest, "and back");
 }
@@ -161,10 +176,7 @@ fn broken_file_shows_error_and_app_stays_usable() {
     );
     harness.get_by_label_contains("broken.mp4");
 
-    harness.state_mut().apply(
-        &egui::Context::default(),
-        framekit::gui::app::Command::Open(common::h264_mp4()),
-    );
+    apply(&mut harness, Command::Open(common::h264_mp4()));
     step_until(&mut harness, "the good file after the bad one", showing(0));
     assert!(harness.state().error.is_none());
 }
@@ -283,10 +295,7 @@ fn bad_paste_says_why() {
     let clipboard = MemoryClipboard::default();
     let mut harness = harness(None, &clipboard, DecoderOptions::default());
     harness.step();
-    harness.state_mut().apply(
-        &egui::Context::default(),
-        framekit::gui::app::Command::PasteText("eyJhIjogMX0=".to_string()),
-    );
+    apply(&mut harness, Command::PasteText("eyJhIjogMX0=".to_string()));
     step_until(&mut harness, "the paste error", |app| app.error.is_some());
     let error = harness.state().error.clone().expect("error");
     assert!(
@@ -297,21 +306,14 @@ fn bad_paste_says_why() {
 
 #[test]
 fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
-    let (permit, gate) = crossbeam_channel::unbounded();
-    let options = DecoderOptions {
-        decode_gate: Some(gate),
-        ..DecoderOptions::default()
-    };
+    let (permit, options) = gated_options();
     let clipboard = MemoryClipboard::default();
     let mut harness = harness(Some(common::h264_mp4()), &clipboard, options);
     permit.send(()).expect("permit");
     step_until(&mut harness, "the first frame", showing(0));
 
     // Ask for a far frame; the decoder now blocks until the test lets it go.
-    harness.state_mut().apply(
-        &egui::Context::default(),
-        framekit::gui::app::Command::Goto(99),
-    );
+    apply(&mut harness, Command::Goto(99));
     // The nearest cached frame arrives as a placeholder; the exact one cannot (the gate holds).
     step_until(&mut harness, "a placeholder", |app| {
         app.shown.as_ref().is_some_and(|s| !s.exact)
@@ -409,11 +411,7 @@ fn dropping_several_videos_queues_them_for_transcoding() {
 #[test]
 fn frame_requests_are_latest_wins_not_queued() {
     use framekit::gui::decoder_thread::{DecoderHandle, Reply, Request};
-    let (permit, gate) = crossbeam_channel::unbounded();
-    let options = DecoderOptions {
-        decode_gate: Some(gate),
-        ..DecoderOptions::default()
-    };
+    let (permit, options) = gated_options();
     let decoder = DecoderHandle::spawn(options, || {});
     decoder
         .send(Request::Open(common::h264_mp4()))
@@ -457,8 +455,8 @@ fn copy_as_image_puts_the_exact_pixels_on_the_clipboard() {
     let clipboard = MemoryClipboard::default();
     let mut harness = harness(Some(clip.clone()), &clipboard, DecoderOptions::default());
     step_until(&mut harness, "the first frame", showing(0));
-    let copy = framekit::gui::app::Command::Copy(framekit::gui::decoder_thread::CopyForm::Image);
-    harness.state_mut().apply(&egui::Context::default(), copy);
+    let copy = Command::Copy(framekit::gui::decoder_thread::CopyForm::Image);
+    apply(&mut harness, copy);
     step_until(&mut harness, "the bitmap copy", |app| {
         app.note
             .as_deref()
