@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SAMPLE := assets/sample.mp4
 
-.PHONY: deps run build release test test-rust lint smoke bench sample clean
+.PHONY: deps run build release test test-rust lint headless smoke bench sample clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -18,17 +18,21 @@ run: release
 build: deps
 	$(CARGO) build --all-targets --locked
 
-# Lint, unit + integration tests (dev profile, one shared target dir), then the GUI smoke
-# test under Xvfb with the same dev binary.
+# Lint, the headless build (no GUI crates), unit + integration tests (dev profile, one shared
+# target dir), then the GUI smoke test under Xvfb with the same dev binary.
 test: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	./scripts/check-headless.sh
 	$(CARGO) test --locked
 	./scripts/gui-smoke.sh target/debug/framekit
 
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+headless: deps
+	./scripts/check-headless.sh
 
 smoke: release
 	./scripts/gui-smoke.sh target/release/framekit

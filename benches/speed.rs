@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use framekit::codec::{self, DecodeLimits, PngSpeed};
-use framekit::gui::decoder_thread::{DecoderHandle, DecoderOptions, Reply, Request};
 use framekit::media::{OpenOptions, VideoReader};
+use framekit::player::{Player, PlayerOptions, Reply, Request};
 
 const RUNS: usize = 7;
 
@@ -263,14 +263,14 @@ fn bench_png(clip: &Path) {
     }
 }
 
-fn wait_for_frame(decoder: &DecoderHandle, index: usize) -> Duration {
+fn wait_for_frame(decoder: &Player<()>, index: usize) -> Duration {
     let start = Instant::now();
     loop {
         match decoder.try_recv().expect("decoder alive") {
             Some(Reply::Frame(ready)) if ready.index == index && ready.exact => {
                 return start.elapsed();
             }
-            Some(Reply::Failed(e)) => panic!("decoder failed: {e}"),
+            Some(Reply::Failed { error, .. }) => panic!("player failed: {error}"),
             Some(_) => {}
             None => std::thread::sleep(Duration::from_micros(200)),
         }
@@ -279,9 +279,9 @@ fn wait_for_frame(decoder: &DecoderHandle, index: usize) -> Duration {
 
 fn bench_app_seeks(clip: &Path) {
     println!(
-        "\n== app decoder thread: request -> exact frame ready (1080p, includes RGB conversion)"
+        "\n== player (the app's engine, no GUI): request -> exact frame ready (1080p, includes RGB conversion)"
     );
-    let decoder = DecoderHandle::spawn(DecoderOptions::default(), || {});
+    let decoder: Player<()> = Player::spawn(PlayerOptions::default(), || {});
     decoder
         .send(Request::Open(clip.to_path_buf()))
         .expect("open");
@@ -300,20 +300,12 @@ fn bench_app_seeks(clip: &Path) {
         state ^= state >> 7;
         state ^= state << 17;
         let index = 1 + (state % (count as u64 - 1)) as usize;
-        decoder
-            .send(Request::Show {
-                frame: index,
-                generation: 0,
-            })
-            .expect("show");
+        decoder.send(Request::Show { frame: index }).expect("show");
         random.push(wait_for_frame(&decoder, index));
         // Give the idle prefetch time to fill the GOP behind the playhead, as a user would.
         std::thread::sleep(Duration::from_millis(600));
         decoder
-            .send(Request::Show {
-                frame: index - 1,
-                generation: 0,
-            })
+            .send(Request::Show { frame: index - 1 })
             .expect("show");
         back.push(wait_for_frame(&decoder, index - 1));
     }

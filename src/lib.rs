@@ -13,12 +13,15 @@
 //! - [`gui`]: the eframe app; its decoder thread is the only place the app touches media.
 //! - [`output`]: writing files so no partial file is ever visible at a final path.
 
+pub mod batch;
 pub mod codec;
 pub mod frame;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod jobs;
 pub mod media;
 pub mod output;
+pub mod player;
 pub mod transcode;
 
 pub use codec::{get_frames, get_frames_or_empty};

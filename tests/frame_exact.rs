@@ -8,7 +8,19 @@ use std::path::Path;
 use framekit::media::color::Orientation;
 use framekit::media::{OpenOptions, VideoReader};
 
+/// How random access must reach the frames: by seeking to keyframes (timestamps identify
+/// frames), or by counting from the start (the stream has no presentation timestamps).
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Seek,
+    Count,
+}
+
 fn assert_frame_exact(path: &Path) {
+    assert_frame_exact_by(path, Access::Seek);
+}
+
+fn assert_frame_exact_by(path: &Path, access: Access) {
     let expected: Vec<u64> = common::sequential_frames(path, Orientation::default())
         .iter()
         .map(common::frame_hash)
@@ -52,7 +64,13 @@ fn assert_frame_exact(path: &Path) {
             );
         }
     }
-    assert!(reader.stats().seeks > 0, "random access must have seeked");
+    match access {
+        Access::Seek => assert!(reader.stats().seeks > 0, "random access must have seeked"),
+        Access::Count => {
+            assert!(!reader.index().timestamps_identify_frames());
+            assert!(reader.stats().linear_restarts > 0, "counted from the start");
+        }
+    }
 }
 
 #[test]
@@ -78,6 +96,11 @@ fn vp9_webm() {
 #[test]
 fn mpeg4_avi_with_mp3() {
     assert_frame_exact(&common::mpeg4_avi_mp3());
+}
+
+#[test]
+fn xvid_bframes_avi_without_presentation_timestamps() {
+    assert_frame_exact_by(&common::xvid_bframes_avi(), Access::Count);
 }
 
 #[test]

@@ -11,10 +11,10 @@ use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use framekit::codec::{DecodeLimits, decode_base64_images};
-use framekit::gui::FramekitApp;
-use framekit::gui::app::Command;
 use framekit::gui::clipboard::{ClipboardContent, MemoryClipboard};
-use framekit::gui::decoder_thread::DecoderOptions;
+use framekit::gui::transcode_panel::PanelCommand;
+use framekit::gui::{AppOptions, Command, FramekitApp};
+use framekit::player::{CopyForm, PlayerOptions};
 use framekit::{MediaSource, OpenOptions};
 
 /// Upper bound on UI steps while waiting for the decoder (each step sleeps briefly).
@@ -23,13 +23,26 @@ const STEP_LIMIT: usize = 4000;
 fn harness(
     file: Option<PathBuf>,
     clipboard: &MemoryClipboard,
-    options: DecoderOptions,
+    options: PlayerOptions,
 ) -> Harness<'static, FramekitApp> {
-    let clipboard = clipboard.clone();
+    harness_with(file, Box::new(clipboard.clone()), options)
+}
+
+/// The app on any clipboard, with its job table in a folder of its own.
+fn harness_with(
+    file: Option<PathBuf>,
+    clipboard: Box<dyn framekit::gui::clipboard::ClipboardAccess>,
+    player: PlayerOptions,
+) -> Harness<'static, FramekitApp> {
+    let queue_dir = tempfile::tempdir().expect("tempdir").keep();
     Harness::builder()
         .with_size([1100.0, 700.0])
         .build_eframe(move |cc| {
-            FramekitApp::with_options(&cc.egui_ctx, file, Box::new(clipboard), options, Vec::new())
+            let mut options = AppOptions::new(clipboard);
+            options.file = file;
+            options.player = player;
+            options.queue_path = queue_dir.join("queue.sqlite");
+            FramekitApp::with_options(&cc.egui_ctx, options)
         })
 }
 
@@ -41,13 +54,13 @@ fn apply(harness: &mut Harness<'_, FramekitApp>, command: Command) {
 }
 
 /// Decoder options whose worker waits for a permit before each exact decode.
-fn gated_options() -> (crossbeam_channel::Sender<()>, DecoderOptions) {
+fn gated_options() -> (crossbeam_channel::Sender<()>, PlayerOptions) {
     let (permit, gate) = crossbeam_channel::unbounded();
     (
         permit,
-        DecoderOptions {
+        PlayerOptions {
             decode_gate: Some(gate),
-            ..DecoderOptions::default()
+            ..PlayerOptions::default()
         },
     )
 }
@@ -66,22 +79,18 @@ fn step_until(
     }
     panic!(
         "gave up waiting for {what}; app error: {:?}",
-        harness.state().error
+        harness.state().messages().error
     );
 }
 
 fn showing(index: usize) -> impl Fn(&FramekitApp) -> bool {
-    move |app| {
-        app.shown
-            .as_ref()
-            .is_some_and(|s| s.index == index && s.exact)
-            && app.target == index
-    }
+    move |app| app.screen().is_showing(index)
 }
 
 fn shown_pixels(harness: &Harness<'_, FramekitApp>) -> Vec<u8> {
     harness
         .state()
+        .screen()
         .shown
         .as_ref()
         .expect("a frame on screen")
@@ -99,7 +108,7 @@ fn library_frame(path: &std::path::Path, index: usize) -> Vec<u8> {
 fn open_step_and_jump() {
     let clip = common::h264_mp4();
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(Some(clip.clone()), &clipboard, DecoderOptions::default());
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
     step_until(&mut harness, "the first frame", showing(0));
     harness.get_by_label("frame 1 / 132");
 
@@ -129,13 +138,18 @@ fn open_step_and_jump() {
         "the app shows the exact frame 50"
     );
 
-    harness.state_mut().goto_text = "1.0s".to_string();
     harness.get_by_label("Go to").click();
     harness.step();
+    harness.key_press(Key::Backspace);
+    harness.key_press(Key::Backspace);
+    harness.get_by_label("Go to").type_text("1.0s");
     harness.key_press(Key::Enter);
     step_until(&mut harness, "the frame at 1.0 s", showing(30));
 
     apply(&mut harness, Command::CopyStamp);
+    step_until(&mut harness, "the stamp on the clipboard", |app| {
+        app.messages().note.as_deref() == Some("copied f=31 t=1.000s")
+    });
     assert_eq!(
         clipboard.content(),
         ClipboardContent::Text("f=31 t=1.000s".to_string())
@@ -146,19 +160,19 @@ fn open_step_and_jump() {
     apply(&mut harness, actual.clone());
     harness.run_steps(2);
     assert!(
-        !harness.state().nearest,
+        !harness.state().view().nearest,
         "1:1 is drawn with linear sampling"
     );
     let zoom = Command::SetZoom(framekit::gui::viewer::Zoom::Scale(3.0));
     apply(&mut harness, zoom);
     harness.run_steps(2);
     assert!(
-        harness.state().nearest,
+        harness.state().view().nearest,
         "zoomed to 300%: nearest-neighbour sampling"
     );
     apply(&mut harness, actual);
     harness.run_steps(2);
-    assert!(!harness.state().nearest, "and back");
+    assert!(!harness.state().view().nearest, "and back");
 }
 
 #[test]
@@ -167,18 +181,28 @@ fn broken_file_shows_error_and_app_stays_usable() {
     let broken = dir.path().join("broken.mp4");
     std::fs::write(&broken, b"this is not a video").expect("write");
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(Some(broken), &clipboard, DecoderOptions::default());
-    step_until(&mut harness, "an error", |app| app.error.is_some());
-    let error = harness.state().error.clone().expect("error");
+    let mut harness = harness(Some(broken), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "an error", |app| {
+        app.messages().error.is_some()
+    });
+    let error = harness.state().messages().error.clone().expect("error");
     assert!(
         error.contains("broken.mp4") && error.contains("not a video or image"),
         "{error}"
     );
     harness.get_by_label_contains("broken.mp4");
+    assert!(
+        harness.state().recent().is_empty(),
+        "a file that failed to open is not a recent file"
+    );
 
     apply(&mut harness, Command::Open(common::h264_mp4()));
     step_until(&mut harness, "the good file after the bad one", showing(0));
-    assert!(harness.state().error.is_none());
+    assert!(
+        harness.state().messages().error.is_none(),
+        "the error clears on the next success"
+    );
+    assert_eq!(harness.state().recent().len(), 1);
 }
 
 #[derive(Debug)]
@@ -197,7 +221,7 @@ impl egui::DroppedFile for DroppedPath {
 #[test]
 fn dropping_a_file_opens_it() {
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(None, &clipboard, DecoderOptions::default());
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
     harness.step();
     harness.get_by_label("no file open");
     harness
@@ -208,6 +232,7 @@ fn dropping_a_file_opens_it() {
     assert!(
         harness
             .state()
+            .screen()
             .media
             .as_ref()
             .expect("media")
@@ -222,17 +247,27 @@ fn dropping_a_file_opens_it() {
 fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
     let clip = common::h264_mp4();
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(Some(clip), &clipboard, DecoderOptions::default());
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
     step_until(&mut harness, "the first frame", showing(0));
     for _ in 0..4 {
         harness.key_press(Key::ArrowRight);
     }
     step_until(&mut harness, "frame 5", showing(4));
-    let original = harness.state().shown.as_ref().expect("shown").frame.clone();
+    let original = harness
+        .state()
+        .screen()
+        .shown
+        .as_ref()
+        .expect("shown")
+        .frame
+        .clone();
 
     harness.key_press_modifiers(Modifiers::COMMAND, Key::C);
     step_until(&mut harness, "the copy", |app| {
-        app.note.as_deref().is_some_and(|n| n.starts_with("copied"))
+        app.messages()
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("copied"))
     });
     let ClipboardContent::Text(text) = clipboard.content() else {
         panic!("expected text on the clipboard")
@@ -246,6 +281,7 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
     assert!(
         harness
             .state()
+            .messages()
             .note
             .as_deref()
             .unwrap_or("")
@@ -253,18 +289,26 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
     );
 
     // Paste it back through the "Paste base64" panel.
-    harness.state_mut().paste.open = true;
+    apply(&mut harness, Command::TogglePastePanel);
     harness.run_steps(3);
     harness.get_by_label("Base64 text").click();
     harness.step();
     harness.get_by_label("Base64 text").type_text(&text);
     step_until(&mut harness, "the pasted image", |app| {
-        app.media
+        app.screen()
+            .media
             .as_ref()
-            .is_some_and(|m| m.info.kind == "pasted image")
-            && app.shown.as_ref().is_some_and(|s| s.exact)
+            .is_some_and(|m| m.info.kind_label() == "pasted image")
+            && app.screen().shown.as_ref().is_some_and(|s| s.exact)
     });
-    let pasted = harness.state().shown.as_ref().expect("shown").frame.clone();
+    let pasted = harness
+        .state()
+        .screen()
+        .shown
+        .as_ref()
+        .expect("shown")
+        .frame
+        .clone();
     assert_eq!(
         pasted.pixels, original.pixels,
         "paste shows the same pixels"
@@ -273,16 +317,12 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
 
     // Ctrl+V with a '|' list on the clipboard gives frames to step through.
     let list = framekit::get_frames(&common::h264_mp4(), "3,7").expect("frames");
-    clipboard
-        .content
-        .lock()
-        .map(|mut c| *c = ClipboardContent::Text(list))
-        .expect("clipboard");
-    harness.state_mut().paste.open = false;
+    clipboard.put(ClipboardContent::Text(list));
+    apply(&mut harness, Command::TogglePastePanel);
     harness.step();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::V);
     step_until(&mut harness, "two pasted frames", |app| {
-        app.frame_count() == 2 && app.shown.as_ref().is_some_and(|s| s.exact)
+        app.frame_count() == 2 && app.screen().shown.as_ref().is_some_and(|s| s.exact)
     });
     harness.key_press(Key::ArrowRight);
     step_until(&mut harness, "the second pasted frame", showing(1));
@@ -293,11 +333,13 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
 #[test]
 fn bad_paste_says_why() {
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(None, &clipboard, DecoderOptions::default());
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
     harness.step();
     apply(&mut harness, Command::PasteText("eyJhIjogMX0=".to_string()));
-    step_until(&mut harness, "the paste error", |app| app.error.is_some());
-    let error = harness.state().error.clone().expect("error");
+    step_until(&mut harness, "the paste error", |app| {
+        app.messages().error.is_some()
+    });
+    let error = harness.state().messages().error.clone().expect("error");
     assert!(
         error.contains("not an image") && error.contains("looks like JSON"),
         "{error}"
@@ -316,14 +358,14 @@ fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
     apply(&mut harness, Command::Goto(99));
     // The nearest cached frame arrives as a placeholder; the exact one cannot (the gate holds).
     step_until(&mut harness, "a placeholder", |app| {
-        app.shown.as_ref().is_some_and(|s| !s.exact)
+        app.screen().shown.as_ref().is_some_and(|s| !s.exact)
     });
     for _ in 0..30 {
         harness.step();
     }
-    let app = harness.state();
-    assert_eq!(app.target, 99);
-    let shown = app.shown.as_ref().expect("a frame stays on screen");
+    let screen = harness.state().screen();
+    assert_eq!(screen.target, 99);
+    let shown = screen.shown.as_ref().expect("a frame stays on screen");
     assert!(
         shown.index != 99 && !shown.exact,
         "a nearby cached frame stands in as a placeholder"
@@ -331,7 +373,7 @@ fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
     harness.get_by_label("placeholder, decoding frame 100");
     // The UI still takes input: hide and show the info panel while the seek is held.
     assert!(harness.query_by_label("Info").is_some());
-    harness.state_mut().show_info = false;
+    apply(&mut harness, Command::ToggleInfo);
     harness.step();
     assert!(harness.query_by_label("Info").is_none());
 
@@ -348,9 +390,11 @@ fn ui_keeps_answering_while_the_decoder_is_held_in_a_slow_seek() {
 fn dropping_several_videos_queues_them_for_transcoding() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(None, &clipboard, DecoderOptions::default());
-    harness.state_mut().transcode.queue_path = dir.path().join("queue.sqlite");
-    harness.state_mut().transcode.output_dir = Some(dir.path().join("out"));
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::SetOutputFolder(Some(dir.path().join("out")))),
+    );
     harness.step();
     let a = common::fixture(
         "gui_tc_a.mp4",
@@ -383,21 +427,24 @@ fn dropping_several_videos_queues_them_for_transcoding() {
         .dropped_files
         .push(Arc::new(DroppedPath(b)));
     harness.run_steps(3);
-    assert!(harness.state().transcode.open, "the transcode panel opens");
-    assert_eq!(harness.state().transcode.staged.len(), 2);
     assert!(
-        harness.state().media.is_none(),
+        harness.state().transcode().is_open(),
+        "the transcode panel opens"
+    );
+    assert_eq!(harness.state().transcode().staged().len(), 2);
+    assert!(
+        harness.state().screen().media.is_none(),
         "several dropped files are queued, not opened"
     );
     harness.get_by_label("Start (2)").click();
     step_until(&mut harness, "both transcodes", |app| {
-        app.transcode.rows.len() == 2
-            && app
-                .transcode
-                .rows
+        let panel = app.transcode();
+        panel.rows().len() == 2
+            && panel
+                .rows()
                 .values()
                 .all(|r| r.status == framekit::jobs::JobStatus::Succeeded)
-            && !app.transcode.is_running()
+            && !panel.is_running()
     });
     assert!(dir.path().join("out").join("gui_tc_a.mp4").exists());
     assert!(dir.path().join("out").join("gui_tc_b.mp4").exists());
@@ -409,56 +456,16 @@ fn dropping_several_videos_queues_them_for_transcoding() {
 }
 
 #[test]
-fn frame_requests_are_latest_wins_not_queued() {
-    use framekit::gui::decoder_thread::{DecoderHandle, Reply, Request};
-    let (permit, options) = gated_options();
-    let decoder = DecoderHandle::spawn(options, || {});
-    decoder
-        .send(Request::Open(common::h264_mp4()))
-        .expect("open");
-    // The worker blocks in the first request's decode while fifty more pile up.
-    for frame in 10..60 {
-        decoder
-            .send(Request::Show {
-                frame,
-                generation: 0,
-            })
-            .expect("show");
-    }
-    for _ in 0..3 {
-        permit.send(()).expect("permit");
-    }
-    let mut exact = Vec::new();
-    for _ in 0..4000 {
-        match decoder.try_recv().expect("worker alive") {
-            Some(Reply::Frame(ready)) if ready.exact => exact.push(ready.index),
-            Some(Reply::Failed(e)) => panic!("{e}"),
-            Some(_) => {}
-            None => {
-                if exact.contains(&59) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-    assert_eq!(
-        exact,
-        vec![59],
-        "only the newest request is decoded; stale ones are dropped"
-    );
-}
-
-#[test]
 fn copy_as_image_puts_the_exact_pixels_on_the_clipboard() {
     let clip = common::h264_mp4();
     let clipboard = MemoryClipboard::default();
-    let mut harness = harness(Some(clip.clone()), &clipboard, DecoderOptions::default());
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
     step_until(&mut harness, "the first frame", showing(0));
-    let copy = Command::Copy(framekit::gui::decoder_thread::CopyForm::Image);
+    let copy = Command::Copy(CopyForm::Image);
     apply(&mut harness, copy);
     step_until(&mut harness, "the bitmap copy", |app| {
-        app.note
+        app.messages()
+            .note
             .as_deref()
             .is_some_and(|n| n.contains("as an image"))
     });
@@ -472,4 +479,105 @@ fn copy_as_image_puts_the_exact_pixels_on_the_clipboard() {
         .expect("frame")
         .to_rgba();
     assert_eq!(image.rgba, expected);
+}
+
+/// A clipboard that holds every bitmap write until the test lets it go, and records which
+/// thread wrote: a stand-in for arboard's slow PNG encode of a large image.
+struct HeldClipboard {
+    inner: MemoryClipboard,
+    gate: crossbeam_channel::Receiver<()>,
+    writer: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl framekit::gui::clipboard::ClipboardAccess for HeldClipboard {
+    fn set_text(&mut self, text: String) -> Result<(), framekit::gui::clipboard::ClipboardError> {
+        self.inner.set_text(text)
+    }
+
+    fn get_text(&mut self) -> Result<String, framekit::gui::clipboard::ClipboardError> {
+        self.inner.get_text()
+    }
+
+    fn set_image(
+        &mut self,
+        image: framekit::gui::clipboard::ClipboardImage,
+    ) -> Result<(), framekit::gui::clipboard::ClipboardError> {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        if let Ok(mut writer) = self.writer.lock() {
+            *writer = Some(name);
+        }
+        // Bounded, so a regression that calls this on the UI thread fails instead of hanging.
+        let _ = self.gate.recv_timeout(Duration::from_secs(60));
+        self.inner.set_image(image)
+    }
+
+    fn get_image(
+        &mut self,
+    ) -> Result<framekit::gui::clipboard::ClipboardImage, framekit::gui::clipboard::ClipboardError>
+    {
+        self.inner.get_image()
+    }
+}
+
+#[test]
+fn the_ui_keeps_drawing_while_a_4k_copy_is_on_its_way_to_the_clipboard() {
+    use framekit::gui::clipboard::ClipboardAccess as _;
+    let clip = common::fixture(
+        "uhd_h264.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=3840x2160:r=25:d=0.4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let memory = MemoryClipboard::default();
+    let (permit, gate) = crossbeam_channel::unbounded();
+    let writer = Arc::new(std::sync::Mutex::new(None));
+    let held = HeldClipboard {
+        inner: memory.clone(),
+        gate,
+        writer: writer.clone(),
+    };
+    let mut harness = harness_with(Some(clip), Box::new(held), PlayerOptions::default());
+    step_until(&mut harness, "the first 4K frame", showing(0));
+
+    apply(&mut harness, Command::Copy(CopyForm::Image));
+    step_until(&mut harness, "the clipboard write to start", |_| {
+        writer.lock().map(|w| w.is_some()).unwrap_or(false)
+    });
+    // The clipboard is held mid-write; the UI still steps and draws frames.
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 2 while the copy is held", showing(1));
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 3 while the copy is held", showing(2));
+    assert_eq!(memory.content(), ClipboardContent::Empty, "still held");
+
+    permit.send(()).expect("permit");
+    step_until(&mut harness, "the copy to finish", |app| {
+        app.messages()
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("as an image, 3840x2160"))
+    });
+    let ClipboardContent::Image(image) = memory.content() else {
+        panic!("expected a bitmap on the clipboard")
+    };
+    assert_eq!((image.width, image.height), (3840, 2160));
+    let writer = writer.lock().expect("lock").clone().expect("a writer");
+    assert_eq!(
+        writer, "framekit-clipboard",
+        "the bitmap went to the clipboard from the clipboard thread, not the UI thread"
+    );
+    let mut check = memory.clone();
+    assert!(check.get_image().is_ok());
 }

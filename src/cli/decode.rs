@@ -33,11 +33,25 @@ pub struct DecodeArgs {
     pub max_megapixels: u64,
 }
 
+#[cfg(feature = "gui")]
+fn clipboard_text() -> anyhow::Result<String> {
+    use framekit::gui::clipboard::{ClipboardAccess, SystemClipboard};
+    SystemClipboard::default()
+        .get_text()
+        .map_err(|e| anyhow::anyhow!("cannot read the clipboard: {e}"))
+}
+
+/// A headless build has no clipboard access (arboard comes with the `gui` feature).
+#[cfg(not(feature = "gui"))]
+fn clipboard_text() -> anyhow::Result<String> {
+    anyhow::bail!(
+        "--clipboard needs the app's clipboard support; this build has no `gui` feature (pipe the text in with '-')"
+    )
+}
+
 pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
     let text = match (args.clipboard, args.text.as_deref()) {
-        (true, _) => arboard::Clipboard::new()
-            .and_then(|mut c| c.get_text())
-            .map_err(|e| anyhow::anyhow!("cannot read the clipboard: {e}"))?,
+        (true, _) => clipboard_text()?,
         (false, Some("-")) => {
             let mut text = String::new();
             std::io::stdin()

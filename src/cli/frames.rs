@@ -59,25 +59,22 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
         .file
         .file_stem()
         .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
-    for (n, id) in selection.ids.iter().enumerate() {
-        let frame = source.frame(id - 1)?;
-        let png = codec::encode_png(&frame)
-            .with_context(|| format!("cannot encode frame {id} as PNG"))?;
-        match &args.out {
-            None => {
-                let separator = if n > 0 { "|" } else { "" };
-                write!(stdout, "{separator}{}", codec::png_to_text(&png, form))?;
-            }
-            Some(dir) => {
+    match &args.out {
+        None => {
+            codec::write_frames_text(&mut source, &selection, form, &mut stdout)?;
+            writeln!(stdout)?;
+        }
+        Some(dir) => {
+            for id in &selection.ids {
+                let frame = source.frame(id - 1)?;
+                let png = codec::encode_png(&frame)
+                    .with_context(|| format!("cannot encode frame {id} as PNG"))?;
                 let path = dir.join(format!("{stem}_f{id}.png"));
                 output::write_atomically(&path, &png)
                     .with_context(|| format!("{}: cannot write", path.display()))?;
                 writeln!(stdout, "{}", path.display())?;
             }
         }
-    }
-    if args.out.is_none() {
-        writeln!(stdout)?;
     }
     Ok(())
 }

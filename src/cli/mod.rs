@@ -57,7 +57,7 @@ pub fn run() -> i32 {
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),
         Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
-        None => return framekit::gui::run(cli.file, cli.cache_mib.saturating_mul(1 << 20)),
+        None => return open_app(cli.file, cli.cache_mib),
     };
     match result {
         Ok(()) => 0,
@@ -68,6 +68,21 @@ pub fn run() -> i32 {
             1
         }
     }
+}
+
+#[cfg(feature = "gui")]
+fn open_app(file: Option<PathBuf>, cache_mib: usize) -> i32 {
+    framekit::gui::run(file, cache_mib.saturating_mul(1 << 20))
+}
+
+/// A headless build (without the `gui` feature) has no app to open.
+#[cfg(not(feature = "gui"))]
+fn open_app(_file: Option<PathBuf>, _cache_mib: usize) -> i32 {
+    eprintln!(
+        "framekit: this build has no app (built without the `gui` feature); \
+         use a subcommand: framekit probe, frames, encode, decode, transcode, jobs (see framekit --help)"
+    );
+    2
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -7,18 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use framekit::jobs::worker::{CancelRequests, JobEvent, RunOptions, run_jobs};
+use framekit::batch::{
+    self, CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
+};
 use framekit::jobs::{Enqueued, JobQueue, JobStatus, default_queue_path};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-
-/// File extensions picked up when walking a folder.
-const VIDEO_EXTENSIONS: [&str; 16] = [
-    "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "m2ts", "flv", "wmv",
-    "3gp", "ogv", "mxf",
-];
 
 #[derive(Debug, Args)]
 pub struct TranscodeArgs {
@@ -32,8 +27,8 @@ pub struct TranscodeArgs {
     /// reference (1280x720, 753k video, 63k audio, 18 fps).
     #[arg(long, default_value = "default")]
     pub preset: String,
-    /// Files encoded at once (2 measured fastest on 2 cores; see README).
-    #[arg(long, default_value_t = framekit::jobs::worker::DEFAULT_JOBS)]
+    /// Files encoded at once, 1 to 64 (2 measured fastest on 2 cores; see README).
+    #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
     pub jobs: usize,
     /// Redo finished jobs and replace their outputs.
     #[arg(long)]
@@ -56,7 +51,7 @@ pub enum JobsCommand {
     /// Put failed jobs back to pending (all, or the given ids) and run them.
     Retry {
         ids: Vec<i64>,
-        #[arg(long, default_value_t = framekit::jobs::worker::DEFAULT_JOBS)]
+        #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
         jobs: usize,
     },
     /// Delete finished jobs (succeeded and failed); --all also deletes pending ones.
@@ -75,70 +70,16 @@ pub struct JobsArgs {
     pub queue: Option<PathBuf>,
 }
 
-fn is_video(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    !hidden && ext.is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.as_str()))
-}
-
-/// Files to transcode, each with the folder it was found under (for relative output paths).
-fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
-    let mut found = Vec::new();
-    for input in inputs {
-        let meta = std::fs::metadata(input)
-            .with_context(|| format!("{}: cannot read", input.display()))?;
-        if meta.is_dir() {
-            let mut stack = vec![input.clone()];
-            while let Some(dir) = stack.pop() {
-                let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-                    .with_context(|| format!("{}: cannot list folder", dir.display()))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect();
-                entries.sort();
-                for path in entries {
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if is_video(&path) {
-                        found.push((path, input.clone()));
-                    }
-                }
-            }
-        } else {
-            let parent = input.parent().map(Path::to_path_buf).unwrap_or_default();
-            found.push((input.clone(), parent));
-        }
-    }
-    Ok(found)
-}
-
-fn output_for(input: &Path, root: &Path, out: Option<&Path>) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map_or("output".into(), |s| s.to_string_lossy().into_owned());
-    let folder = match out {
-        Some(dir) => {
-            let relative = input
-                .parent()
-                .and_then(|p| p.strip_prefix(root).ok())
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            dir.join(relative)
-        }
-        None => input.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
-    let candidate = folder.join(format!("{stem}.mp4"));
-    let same = std::fs::canonicalize(&candidate)
-        .ok()
-        .zip(std::fs::canonicalize(input).ok())
-        .is_some_and(|(a, b)| a == b);
-    if same {
-        folder.join(format!("{stem}.framekit.mp4"))
+/// `--jobs`: 1 to [`MAX_JOBS`], refused outside that with the range in the message.
+fn jobs_in_range(text: &str) -> Result<usize, String> {
+    let jobs: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a number of jobs"))?;
+    if (1..=MAX_JOBS).contains(&jobs) {
+        Ok(jobs)
     } else {
-        candidate
+        Err(format!("{jobs} is outside 1..={MAX_JOBS}"))
     }
 }
 
@@ -146,34 +87,27 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     let preset: Preset = args.preset.parse()?;
     let queue_path = args.queue.clone().unwrap_or_else(default_queue_path);
     let mut queue = JobQueue::open(&queue_path)?;
-    let inputs = collect_inputs(&args.inputs)?;
-    if inputs.is_empty() {
-        anyhow::bail!(
-            "no video files found in {}",
-            args.inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let inputs = batch::collect_inputs(&args.inputs)?;
+    let enqueued = batch::enqueue_files(
+        &mut queue,
+        &inputs,
+        &preset,
+        args.out.as_deref(),
+        args.force,
+    )?;
     let mut ids = Vec::new();
-    for (input, root) in &inputs {
-        let output = output_for(input, root, args.out.as_deref());
-        match queue.enqueue(input, preset.name, &output, args.force)? {
-            Enqueued::Existing(id, JobStatus::Succeeded) => {
-                eprintln!(
-                    "already done: {} -> {} (use --force to redo)",
-                    input.display(),
-                    output.display()
-                );
-                ids.push(id);
-            }
-            other => ids.push(other.id()),
+    for file in enqueued {
+        if let Enqueued::Existing(_, JobStatus::Succeeded) = file.outcome {
+            eprintln!(
+                "already done: {} -> {} (use --force to redo)",
+                file.input.display(),
+                file.output.display()
+            );
         }
+        ids.push(file.outcome.id());
     }
     let options = RunOptions {
-        jobs: args.jobs.max(1),
+        jobs: args.jobs,
         lease: Duration::from_secs(args.lease_seconds.max(1)),
         retry_delay: Duration::from_millis(args.retry_ms),
         ..RunOptions::default()
@@ -339,6 +273,16 @@ impl Reporter {
                 let _ = multi.println(format!("retrying {}: {error}", self.name(id)));
             }
             (Some(_), JobEvent::Released { .. }) => {}
+            (Some((multi, _)), JobEvent::LeaseLost { id }) => {
+                if let Some(bar) = files.remove(&id) {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
+                }
+                let _ = multi.println(format!(
+                    "lease lost: {} is another worker's now",
+                    self.name(id)
+                ));
+            }
             (None, event) => self.plain(event),
         }
     }
@@ -390,6 +334,9 @@ impl Reporter {
             JobEvent::Failed { id, error } => eprintln!("failed    {}: {error}", self.name(id)),
             JobEvent::Released { id } => {
                 eprintln!("stopped   {} (resumes next run)", self.name(id))
+            }
+            JobEvent::LeaseLost { id } => {
+                eprintln!("lease lost {}: another worker took it over", self.name(id))
             }
         }
     }
@@ -453,7 +400,7 @@ pub fn run_jobs_command(args: &JobsArgs) -> anyhow::Result<()> {
                 &queue_path,
                 &pending,
                 &RunOptions {
-                    jobs: (*jobs).max(1),
+                    jobs: *jobs,
                     ..RunOptions::default()
                 },
             )

@@ -7,9 +7,9 @@
 //! - stills are one-frame videos; output is lossless PNG, base64, joined by `|`.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
 
-use crate::frame::Frame;
 use crate::media::{MediaError, MediaSource, OpenOptions};
 
 use super::{TextForm, png_to_text};
@@ -81,6 +81,8 @@ pub enum GetFramesError {
     Media(#[from] MediaError),
     #[error("cannot encode frame {id} as PNG: {reason}")]
     Png { id: usize, reason: String },
+    #[error("cannot write the frames: {0}")]
+    Io(#[source] std::io::Error),
 }
 
 /// Which frames an id list names, by the reference rules, decided before any decoding.
@@ -140,59 +142,52 @@ impl FrameSelection {
     }
 }
 
-/// The frames a request produced, plus what it skipped.
-#[derive(Debug)]
-pub struct ExtractedFrames {
-    /// In ascending frame order, each once.
-    pub frames: Vec<Frame>,
-    pub selection: FrameSelection,
+/// Writes the frames `selection` names as text (base64 PNG or data URI) joined by `|`,
+/// decoding, encoding and writing one frame at a time: memory holds one frame whatever the
+/// id list. The one get_frames writer behind `framekit frames`, the library's
+/// [`get_frames`] and the app's "Copy list". Returns the ids written.
+pub fn write_frames_text(
+    source: &mut MediaSource,
+    selection: &FrameSelection,
+    form: TextForm,
+    out: &mut impl Write,
+) -> Result<Vec<usize>, GetFramesError> {
+    for (n, &id) in selection.ids.iter().enumerate() {
+        let frame = source.frame(id - 1)?;
+        let png = super::encode_png(&frame).map_err(|e| GetFramesError::Png {
+            id,
+            reason: e.to_string(),
+        })?;
+        drop(frame);
+        if n > 0 {
+            out.write_all(b"|").map_err(GetFramesError::Io)?;
+        }
+        out.write_all(png_to_text(&png, form).as_bytes())
+            .map_err(GetFramesError::Io)?;
+    }
+    Ok(selection.ids.clone())
 }
 
-/// Opens `path` and extracts the frames the id list names, by the reference rules.
-pub fn extract_frames(
-    path: &Path,
-    ids: &str,
-    options: &OpenOptions,
-) -> Result<ExtractedFrames, GetFramesError> {
-    let requested = parse_frame_ids(ids)?;
-    let mut source = MediaSource::open(path, options)?;
-    extract_from_source(&mut source, &requested)
-}
-
-/// The reference rules over an already open source.
-pub fn extract_from_source(
+/// The frames an id list names in an open source, by the reference rules, as `|`-joined
+/// text, with the selection that says what was skipped.
+pub fn frames_text_from_source(
     source: &mut MediaSource,
     requested: &[i64],
-) -> Result<ExtractedFrames, GetFramesError> {
+    form: TextForm,
+) -> Result<(String, FrameSelection), GetFramesError> {
     let selection = FrameSelection::new(requested, source.frame_count());
-    let frames = selection
-        .ids
-        .iter()
-        .map(|id| source.frame(id - 1))
-        .collect::<Result<_, _>>()?;
-    Ok(ExtractedFrames { frames, selection })
-}
-
-/// Frames as text (base64 PNG or data URI), joined by `|`.
-pub fn frames_to_text(frames: &[Frame], form: TextForm) -> Result<String, GetFramesError> {
-    let texts: Result<Vec<String>, GetFramesError> = frames
-        .iter()
-        .map(|f| {
-            super::encode_png(f)
-                .map(|png| png_to_text(&png, form))
-                .map_err(|e| GetFramesError::Png {
-                    id: f.index + 1,
-                    reason: e.to_string(),
-                })
-        })
-        .collect();
-    Ok(texts?.join("|"))
+    let mut text = Vec::new();
+    write_frames_text(source, &selection, form, &mut text)?;
+    // Base64 and data URIs are ASCII.
+    let text = String::from_utf8(text).unwrap_or_default();
+    Ok((text, selection))
 }
 
 /// `getFrames(url, frame_ids)`: base64 PNGs joined by `|`.
 pub fn get_frames(path: &Path, ids: &str) -> Result<String, GetFramesError> {
-    let extracted = extract_frames(path, ids, &OpenOptions::default())?;
-    frames_to_text(&extracted.frames, TextForm::Base64)
+    let requested = parse_frame_ids(ids)?;
+    let mut source = MediaSource::open(path, &OpenOptions::default())?;
+    frames_text_from_source(&mut source, &requested, TextForm::Base64).map(|(text, _)| text)
 }
 
 /// The original contract: `""` on any failure.

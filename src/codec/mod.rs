@@ -7,8 +7,8 @@ pub mod paste;
 pub mod png;
 
 pub use frames::{
-    ExtractedFrames, GetFramesError, IdListError, extract_frames, get_frames, get_frames_or_empty,
-    parse_frame_ids,
+    FrameSelection, GetFramesError, IdListError, frames_text_from_source, get_frames,
+    get_frames_or_empty, parse_frame_ids, write_frames_text,
 };
 pub use paste::{DecodeLimits, DecodedImage, PasteError, decode_base64_images};
 pub use png::{PngSpeed, encode_png, encode_png_with};

@@ -1,5 +1,7 @@
-//! `FramekitApp`: the app state. `logic()` drains the decoder's replies, reads keys and changes
-//! state; `ui()` draws the panels, which return commands applied after drawing.
+//! `FramekitApp`: the app state. `logic()` drains the player's and the clipboard's replies,
+//! reads keys and changes state; `ui()` draws the panels, which take the state they draw and
+//! return [`Command`]s that are applied after drawing. The UI thread never decodes, encodes or
+//! touches the disk or the clipboard's data: the player and the clipboard worker do.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,54 +12,21 @@ use egui::{Key, Modifiers, TextureHandle, TextureOptions};
 use crate::frame::Frame;
 use crate::media::MediaInfo;
 use crate::media::color::SourceSamples;
-
-use super::clipboard::{ClipboardAccess, ClipboardImage};
-use super::decoder_thread::{
-    ClipboardPayload, CopyForm, DecoderHandle, DecoderOptions, Reply, Request,
+use crate::player::{
+    ClipboardPayload, CopyForm, Operation, Player, PlayerOptions, ReadyFrame, Reply, Request,
 };
+
+use super::clipboard::{
+    ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
+};
+use super::command::Command;
 use super::timeline;
-use super::transcode_panel::{PanelCommand, TranscodePanel, looks_like_video};
+use super::transcode_panel::{PanelCommand, TranscodePanel};
 use super::viewer::{self, Zoom};
 
 /// Recent files kept between runs.
 const RECENT_LIMIT: usize = 10;
 const RECENT_KEY: &str = "framekit.recent";
-
-/// Something the user asked for, applied after the frame is drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Open(PathBuf),
-    PickFile,
-    Goto(usize),
-    Step(i64),
-    StepSeconds(f64),
-    TogglePlay,
-    Copy(CopyForm),
-    CopyStamp,
-    PasteFromClipboard,
-    PasteText(String),
-    PasteBitmap(ClipboardImage),
-    SetZoom(Zoom),
-    Pan(egui::Vec2),
-    ZoomAround {
-        factor: f32,
-        anchor: egui::Pos2,
-        view: egui::Rect,
-    },
-    ToggleInfo,
-    TogglePastePanel,
-    DismissMessage,
-    /// The image pixel under the cursor changed.
-    Hover(Option<(u32, u32)>),
-    /// Switch texture sampling: nearest-neighbour from 200% zoom up.
-    SetNearest(bool),
-    ShowError(String),
-    /// Open the transcode panel with these files staged (none: just open it).
-    Transcode(Vec<PathBuf>),
-    /// Stop running transcodes (they resume next time) and close the window.
-    QuitAnyway,
-    KeepRunning,
-}
 
 /// The open media, as the UI knows it.
 pub struct OpenMedia {
@@ -93,6 +62,61 @@ pub struct ShownFrame {
     pub samples: Option<Arc<SourceSamples>>,
 }
 
+/// What the viewer, the timeline and the inspector draw: the media and the frame on screen.
+#[derive(Default)]
+pub struct Screen {
+    pub media: Option<OpenMedia>,
+    /// The frame the user asked for (0-based).
+    pub target: usize,
+    pub shown: Option<ShownFrame>,
+    pub thumbnails: Vec<(usize, TextureHandle)>,
+    pub playing: bool,
+}
+
+impl Screen {
+    pub fn frame_count(&self) -> usize {
+        self.media.as_ref().map_or(0, OpenMedia::frame_count)
+    }
+
+    /// Whether frame `index` is on screen, exact, and the one asked for.
+    pub fn is_showing(&self, index: usize) -> bool {
+        self.target == index
+            && self
+                .shown
+                .as_ref()
+                .is_some_and(|s| s.index == index && s.exact)
+    }
+}
+
+/// How the frame is viewed.
+pub struct ViewState {
+    pub zoom: Zoom,
+    pub pan: egui::Vec2,
+    /// Image pixel under the cursor, for the inspector.
+    pub hover_pixel: Option<(u32, u32)>,
+    /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
+    pub nearest: bool,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState {
+            zoom: Zoom::Fit,
+            pan: egui::Vec2::ZERO,
+            hover_pixel: None,
+            nearest: false,
+        }
+    }
+}
+
+/// The status line's messages.
+#[derive(Default)]
+pub struct StatusMessages {
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub busy: Option<String>,
+}
+
 /// Playback from a point in (UI) time.
 #[derive(Debug, Clone, Copy)]
 struct Playback {
@@ -103,110 +127,129 @@ struct Playback {
 
 /// The "Paste base64" panel.
 #[derive(Default)]
-pub struct PastePanel {
-    pub open: bool,
-    pub text: String,
-    pub last_sent: String,
+struct PastePanel {
+    open: bool,
+    text: String,
+    last_sent: String,
     /// What the last paste gave: a summary, or why it failed.
-    pub feedback: Option<Result<String, String>>,
+    feedback: Option<Result<String, String>>,
+}
+
+/// How the app starts.
+pub struct AppOptions {
+    /// A file to open at once.
+    pub file: Option<PathBuf>,
+    pub clipboard: Box<dyn ClipboardAccess>,
+    pub player: PlayerOptions,
+    pub recent: Vec<PathBuf>,
+    /// The transcode job table.
+    pub queue_path: PathBuf,
+}
+
+impl AppOptions {
+    /// Defaults around a clipboard: the user's job table, no file, no recent files.
+    pub fn new(clipboard: Box<dyn ClipboardAccess>) -> AppOptions {
+        AppOptions {
+            file: None,
+            clipboard,
+            player: PlayerOptions::default(),
+            recent: Vec::new(),
+            queue_path: crate::jobs::default_queue_path(),
+        }
+    }
 }
 
 /// The app.
 pub struct FramekitApp {
-    decoder: DecoderHandle,
-    clipboard: Box<dyn ClipboardAccess>,
-    pub media: Option<OpenMedia>,
-    /// The frame the user asked for (0-based).
-    pub target: usize,
-    pub shown: Option<ShownFrame>,
-    pub thumbnails: Vec<(usize, TextureHandle)>,
-    pub error: Option<String>,
-    pub note: Option<String>,
-    pub busy: Option<String>,
-    pub zoom: Zoom,
-    pub pan: egui::Vec2,
-    pub show_info: bool,
-    pub paste: PastePanel,
-    pub goto_text: String,
-    pub copy_ids: String,
-    pub recent: Vec<PathBuf>,
-    /// Image pixel under the cursor, for the inspector.
-    pub hover_pixel: Option<(u32, u32)>,
-    /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
-    pub nearest: bool,
-    pub transcode: TranscodePanel,
+    player: Player<egui::ColorImage>,
+    clipboard: ClipboardWorker,
+    screen: Screen,
+    view: ViewState,
+    messages: StatusMessages,
+    show_info: bool,
+    paste: PastePanel,
+    goto_text: String,
+    copy_ids: String,
+    recent: Vec<PathBuf>,
+    transcode: TranscodePanel,
     /// The window was asked to close while transcodes run: ask first.
-    pub confirm_quit: bool,
+    confirm_quit: bool,
     quit_confirmed: bool,
     playback: Option<Playback>,
     picked_files: Option<Receiver<Option<PathBuf>>>,
-
     /// Generation of the frame on screen; older replies are dropped.
     shown_generation: u64,
 }
 
 impl FramekitApp {
-    /// Creates the app for eframe, restoring recent files, optionally opening `file`.
-    pub fn new(
-        cc: &eframe::CreationContext<'_>,
-        file: Option<PathBuf>,
-        clipboard: Box<dyn ClipboardAccess>,
-        options: DecoderOptions,
-    ) -> FramekitApp {
-        let recent = cc
+    /// Creates the app for eframe, restoring recent files.
+    pub fn new(cc: &eframe::CreationContext<'_>, mut options: AppOptions) -> FramekitApp {
+        options.recent = cc
             .storage
             .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
             .unwrap_or_default();
-        let mut app = FramekitApp::with_options(&cc.egui_ctx, file, clipboard, options, recent);
+        let mut app = FramekitApp::with_options(&cc.egui_ctx, options);
         app.transcode.scan_unfinished(&cc.egui_ctx);
         app
     }
 
-    /// Creates the app with explicit decoder options (tests use this).
-    pub fn with_options(
-        ctx: &egui::Context,
-        file: Option<PathBuf>,
-        clipboard: Box<dyn ClipboardAccess>,
-        options: DecoderOptions,
-        recent: Vec<PathBuf>,
-    ) -> FramekitApp {
+    /// Creates the app (tests call this with a memory clipboard and their own options).
+    pub fn with_options(ctx: &egui::Context, options: AppOptions) -> FramekitApp {
         let repaint = ctx.clone();
-        let decoder = DecoderHandle::spawn(options, move || repaint.request_repaint());
+        let mut player_options = options.player;
+        // Frames larger than the GPU takes are shown downscaled (the pixels stay exact).
+        player_options.max_image_side = ctx.input(|i| i.max_texture_side) as u32;
+        let player = Player::spawn(player_options, move || repaint.request_repaint());
+        let repaint = ctx.clone();
+        let clipboard =
+            ClipboardWorker::spawn(options.clipboard, move || repaint.request_repaint());
         let mut app = FramekitApp {
-            decoder,
+            player,
             clipboard,
-            media: None,
-            target: 0,
-            shown: None,
-            thumbnails: Vec::new(),
-            error: None,
-            note: None,
-            busy: None,
-            zoom: Zoom::Fit,
-            pan: egui::Vec2::ZERO,
+            screen: Screen::default(),
+            view: ViewState::default(),
+            messages: StatusMessages::default(),
             show_info: true,
             paste: PastePanel::default(),
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
-            recent,
-            hover_pixel: None,
-            nearest: false,
-            transcode: TranscodePanel::default(),
+            recent: options.recent,
+            transcode: TranscodePanel::new(options.queue_path),
             confirm_quit: false,
             quit_confirmed: false,
             playback: None,
             picked_files: None,
-
             shown_generation: 0,
         };
-        if let Some(path) = file {
+        if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
         }
         app
     }
 
+    /// The media and the frame on screen.
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    pub fn view(&self) -> &ViewState {
+        &self.view
+    }
+
+    pub fn messages(&self) -> &StatusMessages {
+        &self.messages
+    }
+
+    pub fn transcode(&self) -> &TranscodePanel {
+        &self.transcode
+    }
+
+    pub fn recent(&self) -> &[PathBuf] {
+        &self.recent
+    }
+
     pub fn frame_count(&self) -> usize {
-        self.media.as_ref().map_or(0, OpenMedia::frame_count)
+        self.screen.frame_count()
     }
 
     pub fn is_playing(&self) -> bool {
@@ -214,8 +257,14 @@ impl FramekitApp {
     }
 
     fn send(&mut self, request: Request) {
-        if let Err(e) = self.decoder.send(request) {
-            self.error = Some(e);
+        if let Err(e) = self.player.send(request) {
+            self.messages.error = Some(e.to_string());
+        }
+    }
+
+    fn send_clipboard(&mut self, job: ClipboardJob) {
+        if let Err(e) = self.clipboard.send(job) {
+            self.messages.error = Some(e.to_string());
         }
     }
 
@@ -227,17 +276,15 @@ impl FramekitApp {
         }
         let index = index.min(count - 1);
         let on_screen = self
+            .screen
             .shown
             .as_ref()
             .is_some_and(|s| s.index == index && s.exact);
-        if index == self.target && on_screen {
+        if index == self.screen.target && on_screen {
             return;
         }
-        self.target = index;
-        self.send(Request::Show {
-            frame: index,
-            generation: 0,
-        });
+        self.screen.target = index;
+        self.send(Request::Show { frame: index });
     }
 
     fn remember_recent(&mut self, path: &Path) {
@@ -251,9 +298,8 @@ impl FramekitApp {
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
         match command {
             Command::Open(path) => {
-                self.remember_recent(&path);
                 self.playback = None;
-                self.error = None;
+                self.messages.error = None;
                 self.send(Request::Open(path));
             }
             Command::PickFile => self.pick_file(ctx),
@@ -263,84 +309,89 @@ impl FramekitApp {
             }
             Command::Step(delta) => {
                 self.playback = None;
-                let target = (self.target as i64 + delta).max(0) as usize;
+                let target = (self.screen.target as i64 + delta).max(0) as usize;
                 self.request_frame(target);
             }
             Command::StepSeconds(seconds) => {
-                let frames = self.media.as_ref().map_or(25.0, OpenMedia::fps) * seconds;
+                let frames = self.screen.media.as_ref().map_or(25.0, OpenMedia::fps) * seconds;
                 self.apply(ctx, Command::Step(frames.round() as i64));
             }
             Command::TogglePlay => self.toggle_play(ctx),
             Command::Copy(form) => {
-                if self.media.is_none() {
-                    self.error =
+                if self.screen.media.is_none() {
+                    self.messages.error =
                         Some("nothing to copy: open a file or paste an image first".to_string());
                 } else {
-                    self.busy = Some("copying…".to_string());
+                    self.messages.busy = Some("copying…".to_string());
                     self.send(Request::Copy {
-                        frame: self.target,
+                        frame: self.screen.target,
                         form,
                     });
                 }
             }
             Command::CopyStamp => {
                 if let Some(stamp) = self.stamp() {
-                    match self.clipboard.set_text(stamp.clone()) {
-                        Ok(()) => self.note = Some(format!("copied {stamp}")),
-                        Err(e) => self.error = Some(e),
-                    }
+                    let summary = format!("copied {stamp}");
+                    self.send_clipboard(ClipboardJob::SetText {
+                        text: stamp,
+                        summary,
+                    });
                 }
             }
-            Command::PasteFromClipboard => match self.clipboard.get_image() {
-                Ok(image) => self.send(Request::PasteImage(image)),
-                Err(_) => match self.clipboard.get_text() {
-                    Ok(text) => self.apply(ctx, Command::PasteText(text)),
-                    Err(e) => self.error = Some(format!("paste: {e}")),
-                },
-            },
+            Command::PasteFromClipboard => {
+                self.messages.busy = Some("reading the clipboard…".to_string());
+                self.send_clipboard(ClipboardJob::Read);
+            }
             Command::PasteBitmap(image) => {
                 self.playback = None;
-                self.error = None;
-                self.send(Request::PasteImage(image));
+                self.messages.error = None;
+                self.send(Request::PasteBitmap(image));
             }
             Command::PasteText(text) => {
                 self.playback = None;
-                self.error = None;
+                self.messages.error = None;
                 self.send(Request::Paste { text });
             }
             Command::SetZoom(zoom) => {
-                self.zoom = zoom;
-                self.pan = egui::Vec2::ZERO;
+                self.view.zoom = zoom;
+                self.view.pan = egui::Vec2::ZERO;
             }
-            Command::Pan(delta) => self.pan += delta,
+            Command::Pan(delta) => self.view.pan += delta,
             Command::ZoomAround {
                 factor,
                 anchor,
                 view,
             } => {
-                if let Some(shown) = &self.shown {
+                if let Some(shown) = &self.screen.shown {
                     let size = egui::vec2(shown.frame.width as f32, shown.frame.height as f32);
-                    let (zoom, pan) =
-                        viewer::zoom_around(self.zoom, self.pan, size, view, anchor, factor);
-                    self.zoom = zoom;
-                    self.pan = pan;
+                    let (zoom, pan) = viewer::zoom_around(
+                        self.view.zoom,
+                        self.view.pan,
+                        size,
+                        view,
+                        anchor,
+                        factor,
+                    );
+                    self.view.zoom = zoom;
+                    self.view.pan = pan;
                 }
             }
             Command::ToggleInfo => self.show_info = !self.show_info,
             Command::TogglePastePanel => self.paste.open = !self.paste.open,
             Command::DismissMessage => {
-                self.error = None;
-                self.note = None;
+                self.messages.error = None;
+                self.messages.note = None;
             }
-            Command::Hover(pixel) => self.hover_pixel = pixel,
+            Command::Hover(pixel) => self.view.hover_pixel = pixel,
             Command::SetNearest(nearest) => {
-                self.nearest = nearest;
-                if let Some(shown) = &mut self.shown {
+                self.view.nearest = nearest;
+                if let Some(shown) = &mut self.screen.shown {
                     shown.texture.set(shown.image.clone(), sampling(nearest));
                 }
             }
-            Command::ShowError(message) => self.error = Some(message),
+            Command::ShowError(message) => self.messages.error = Some(message),
             Command::Transcode(files) => self.transcode.apply(ctx, PanelCommand::AddFiles(files)),
+            Command::Panel(command) => self.transcode.apply(ctx, command),
             Command::QuitAnyway => {
                 self.transcode.stop_all();
                 self.quit_confirmed = true;
@@ -353,11 +404,11 @@ impl FramekitApp {
 
     /// `f=150 t=4.967s` for the frame on screen.
     pub fn stamp(&self) -> Option<String> {
-        let media = self.media.as_ref()?;
-        let time = media.frame_times.get(self.target).copied().flatten();
+        let media = self.screen.media.as_ref()?;
+        let time = media.frame_times.get(self.screen.target).copied().flatten();
         Some(match time {
-            Some(t) => format!("f={} t={t:.3}s", self.target + 1),
-            None => format!("f={}", self.target + 1),
+            Some(t) => format!("f={} t={t:.3}s", self.screen.target + 1),
+            None => format!("f={}", self.screen.target + 1),
         })
     }
 
@@ -365,14 +416,16 @@ impl FramekitApp {
         if self.playback.take().is_some() {
             return;
         }
-        let Some(media) = &self.media else { return };
+        let Some(media) = &self.screen.media else {
+            return;
+        };
         if media.frame_count() < 2 {
             return;
         }
-        let from_index = if self.target + 1 >= media.frame_count() {
+        let from_index = if self.screen.target + 1 >= media.frame_count() {
             0
         } else {
-            self.target
+            self.screen.target
         };
         let from_media_time = media
             .frame_times
@@ -389,7 +442,7 @@ impl FramekitApp {
 
     /// Advances playback to the frame due now, at the clip's own timing.
     fn advance_playback(&mut self, ctx: &egui::Context) {
-        let (Some(play), Some(media)) = (self.playback, &self.media) else {
+        let (Some(play), Some(media)) = (self.playback, &self.screen.media) else {
             return;
         };
         let elapsed = ctx.input(|i| i.time) - play.started_at;
@@ -404,12 +457,9 @@ impl FramekitApp {
             due += 1;
         }
         let at_end = due + 1 >= media.frame_count();
-        if due != self.target {
-            self.target = due;
-            self.send(Request::Show {
-                frame: due,
-                generation: 0,
-            });
+        if due != self.screen.target {
+            self.screen.target = due;
+            self.send(Request::Show { frame: due });
         }
         if at_end {
             self.playback = None;
@@ -441,121 +491,171 @@ impl FramekitApp {
             });
         match spawned {
             Ok(_) => self.picked_files = Some(rx),
-            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
+            Err(e) => self.messages.error = Some(format!("cannot open the file dialog: {e}")),
         }
     }
 
-    /// Reads the decoder's replies (newest frame wins) and changes state accordingly.
+    /// Reads the player's and the clipboard's replies (newest frame wins) and changes state
+    /// accordingly.
     pub fn drain_replies(&mut self, ctx: &egui::Context) {
         let mut newest_frame = None;
         loop {
-            match self.decoder.try_recv() {
-                Ok(Some(reply)) => match reply {
-                    Reply::Frame(ready) => {
-                        // Newer than what is on screen: show it, even if the user has asked
-                        // for another frame since (playback and drags stay live when decoding
-                        // is slower than the requests; the status says "placeholder").
-                        if ready.generation >= self.shown_generation {
-                            self.shown_generation = ready.generation;
-                            newest_frame = Some(ready);
-                        }
+            match self.player.try_recv() {
+                Ok(Some(Reply::Frame(ready))) => {
+                    // Newer than what is on screen: show it, even if the user has asked for
+                    // another frame since (playback and drags stay live when decoding is
+                    // slower than the requests; the status says "placeholder").
+                    if ready.generation >= self.shown_generation {
+                        self.shown_generation = ready.generation;
+                        newest_frame = Some(ready);
                     }
-                    Reply::Opened {
-                        info,
-                        frame_times,
-                        keyframes,
-                        media_id,
-                    } => {
-                        self.busy = None;
-                        self.shown = None;
-                        newest_frame = None;
-                        self.thumbnails.clear();
-                        self.zoom = Zoom::Fit;
-                        self.pan = egui::Vec2::ZERO;
-                        self.note = Some(format!("opened {}", info.path));
-                        if info.kind.starts_with("pasted") {
-                            let size = info
-                                .video
-                                .as_ref()
-                                .map_or(String::new(), |v| format!(", {}x{}", v.width, v.height));
-                            let summary = format!(
-                                "showing {} frame(s) from {}{size}",
-                                frame_times.len(),
-                                info.path
-                            );
-                            self.paste.feedback = Some(Ok(summary));
-                        }
-                        self.media = Some(OpenMedia {
-                            info: *info,
-                            frame_times,
-                            keyframes,
-                            media_id,
-                        });
-                        self.target = 0;
-                        self.send(Request::Show {
-                            frame: 0,
-                            generation: 0,
-                        });
-                    }
-                    Reply::Thumbnail {
-                        media_id,
-                        index,
-                        image,
-                    } => {
-                        if self.media.as_ref().is_some_and(|m| m.media_id == media_id) {
-                            let texture = ctx.load_texture(
-                                format!("thumb-{index}"),
-                                image,
-                                TextureOptions::LINEAR,
-                            );
-                            self.thumbnails.push((index, texture));
-                        }
-                    }
-                    Reply::Busy(note) => self.busy = Some(note),
-                    Reply::Copied { payload, summary } => {
-                        self.busy = None;
-                        let result = match payload {
-                            ClipboardPayload::Text(text) => self.clipboard.set_text(text),
-                            ClipboardPayload::Image(image) => self.clipboard.set_image(image),
-                        };
-                        match result {
-                            Ok(()) => self.note = Some(summary),
-                            Err(e) => self.error = Some(format!("copy: {e}")),
-                        }
-                    }
-                    Reply::Failed(reason) => {
-                        self.busy = None;
-                        if reason.starts_with("paste:") {
-                            self.paste.feedback = Some(Err(reason.clone()));
-                        }
-                        self.error = Some(reason);
-                    }
-                },
+                }
+                Ok(Some(Reply::Opened {
+                    info,
+                    frame_times,
+                    keyframes,
+                    media_id,
+                })) => {
+                    newest_frame = None;
+                    self.opened(*info, frame_times, keyframes, media_id);
+                }
+                Ok(Some(reply)) => self.reply(ctx, reply),
                 Ok(None) => break,
                 Err(e) => {
-                    self.error = Some(e);
+                    self.messages.error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        loop {
+            match self.clipboard.try_recv() {
+                Ok(Some(reply)) => self.clipboard_reply(ctx, reply),
+                Ok(None) => break,
+                Err(e) => {
+                    self.messages.error = Some(e.to_string());
                     break;
                 }
             }
         }
         if let Some(ready) = newest_frame {
-            let options = sampling(self.nearest);
-            let texture = match self.shown.take() {
-                Some(mut shown) if shown.texture.size() == ready.image.size => {
-                    shown.texture.set(ready.image.clone(), options);
-                    shown.texture
-                }
-                _ => ctx.load_texture("frame", ready.image.clone(), options),
-            };
-            self.shown = Some(ShownFrame {
-                index: ready.index,
-                exact: ready.exact,
-                texture,
-                image: ready.image,
-                frame: ready.frame,
-                samples: ready.samples,
-            });
+            self.show_frame(ctx, ready);
         }
+    }
+
+    fn opened(
+        &mut self,
+        info: MediaInfo,
+        frame_times: Vec<Option<f64>>,
+        keyframes: Vec<bool>,
+        media_id: u64,
+    ) {
+        self.messages.busy = None;
+        self.messages.error = None;
+        self.screen.shown = None;
+        self.screen.thumbnails.clear();
+        self.view.zoom = Zoom::Fit;
+        self.view.pan = egui::Vec2::ZERO;
+        self.messages.note = Some(format!("opened {}", info.path));
+        if info.pasted {
+            let size = info
+                .video
+                .as_ref()
+                .map_or(String::new(), |v| format!(", {}x{}", v.width, v.height));
+            let summary = format!(
+                "showing {} frame(s) from {}{size}",
+                frame_times.len(),
+                info.path
+            );
+            self.paste.feedback = Some(Ok(summary));
+        } else {
+            // Only files that opened go into the recent list.
+            self.remember_recent(Path::new(&info.path));
+        }
+        self.screen.media = Some(OpenMedia {
+            info,
+            frame_times,
+            keyframes,
+            media_id,
+        });
+        self.screen.target = 0;
+        self.send(Request::Show { frame: 0 });
+    }
+
+    /// Every reply but frames and opens.
+    fn reply(&mut self, ctx: &egui::Context, reply: Reply<egui::ColorImage>) {
+        match reply {
+            Reply::Frame(_) | Reply::Opened { .. } => {}
+            Reply::Thumbnail {
+                media_id,
+                index,
+                image,
+            } => {
+                if self
+                    .screen
+                    .media
+                    .as_ref()
+                    .is_some_and(|m| m.media_id == media_id)
+                {
+                    let texture =
+                        ctx.load_texture(format!("thumb-{index}"), image, TextureOptions::LINEAR);
+                    self.screen.thumbnails.push((index, texture));
+                }
+            }
+            Reply::Busy(note) => self.messages.busy = Some(note),
+            Reply::Copied { payload, summary } => {
+                // The clipboard thread puts it there; arboard's PNG encode of a bitmap runs
+                // there too, never here.
+                self.messages.busy = Some("copying to the clipboard…".to_string());
+                let job = match payload {
+                    ClipboardPayload::Text(text) => ClipboardJob::SetText { text, summary },
+                    ClipboardPayload::Image(image) => ClipboardJob::SetImage { image, summary },
+                };
+                self.send_clipboard(job);
+            }
+            Reply::Failed { op, error } => {
+                self.messages.busy = None;
+                let message = error.to_string();
+                if op == Operation::Paste {
+                    self.paste.feedback = Some(Err(message.clone()));
+                }
+                self.messages.error = Some(message);
+            }
+        }
+    }
+
+    fn clipboard_reply(&mut self, ctx: &egui::Context, reply: ClipboardReply) {
+        self.messages.busy = None;
+        match reply {
+            ClipboardReply::Set { summary } => {
+                self.messages.error = None;
+                self.messages.note = Some(summary);
+            }
+            ClipboardReply::ReadImage(image) => self.apply(ctx, Command::PasteBitmap(image)),
+            ClipboardReply::ReadText(text) => self.apply(ctx, Command::PasteText(text)),
+            ClipboardReply::Failed(e) => self.messages.error = Some(e.to_string()),
+        }
+    }
+
+    fn show_frame(&mut self, ctx: &egui::Context, ready: ReadyFrame<egui::ColorImage>) {
+        if ready.exact {
+            self.messages.error = None;
+        }
+        let options = sampling(self.view.nearest);
+        let texture = match self.screen.shown.take() {
+            Some(mut shown) if shown.texture.size() == ready.image.size => {
+                shown.texture.set(ready.image.clone(), options);
+                shown.texture
+            }
+            _ => ctx.load_texture("frame", ready.image.clone(), options),
+        };
+        self.screen.shown = Some(ShownFrame {
+            index: ready.index,
+            exact: ready.exact,
+            texture,
+            image: ready.image,
+            frame: ready.frame,
+            samples: ready.samples,
+        });
     }
 
     /// Keyboard shortcuts, unless a text box has the keyboard.
@@ -589,10 +689,10 @@ impl FramekitApp {
             // open: queue them for transcoding.
             let videos: Vec<PathBuf> = dropped
                 .iter()
-                .filter(|p| looks_like_video(p))
+                .filter(|p| crate::batch::is_video_path(p))
                 .cloned()
                 .collect();
-            if dropped.len() > 1 || (self.transcode.open && !videos.is_empty()) {
+            if dropped.len() > 1 || (self.transcode.is_open() && !videos.is_empty()) {
                 if !videos.is_empty() {
                     commands.push(Command::Transcode(videos));
                 }
@@ -677,8 +777,9 @@ impl FramekitApp {
                 if ui.button("Transcode to MP4…").clicked() {
                     commands.push(Command::Transcode(Vec::new()));
                 }
-                if let Some(media) = &self.media
-                    && media.info.kind == "video"
+                if let Some(media) = &self.screen.media
+                    && media.info.kind == crate::media::MediaKind::Video
+                    && !media.info.pasted
                     && ui.button("Transcode this file").clicked()
                 {
                     commands.push(Command::Transcode(vec![PathBuf::from(&media.info.path)]));
@@ -767,7 +868,7 @@ impl FramekitApp {
         let mut commands = Vec::new();
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Info");
-            match &self.media {
+            match &self.screen.media {
                 Some(media) => {
                     egui::Grid::new("info-grid")
                         .num_columns(2)
@@ -802,7 +903,7 @@ impl FramekitApp {
                 "1-based ids, comma separated; '|'-joined base64 PNGs, as framekit frames prints.",
             );
             ui.separator();
-            viewer::inspector_ui(ui, self);
+            viewer::inspector_ui(ui, &self.view, &self.screen);
         });
         commands
     }
@@ -827,20 +928,29 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
+        self.screen.playing = self.playback.is_some();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu_ui(ui)));
-        egui::Panel::bottom("timeline")
-            .show(ui, |ui| commands.extend(timeline::timeline_ui(ui, self)));
+        egui::Panel::bottom("timeline").show(ui, |ui| {
+            commands.extend(timeline::timeline_ui(
+                ui,
+                &self.screen,
+                &self.messages,
+                &mut self.goto_text,
+            ))
+        });
         if self.show_info {
             egui::Panel::right("info")
                 .default_size(320.0)
                 .show(ui, |ui| commands.extend(self.info_panel_ui(ui)));
         }
-        egui::CentralPanel::default().show(ui, |ui| commands.extend(viewer::viewer_ui(ui, self)));
+        egui::CentralPanel::default().show(ui, |ui| {
+            commands.extend(viewer::viewer_ui(ui, &self.view, &self.screen))
+        });
         commands.extend(self.paste_panel_ui(&ctx));
         self.transcode.window_ui(&ctx);
         if self.confirm_quit {

@@ -1,21 +1,38 @@
-//! The desktop app (eframe/egui). The UI thread only draws and routes messages; the decoder
-//! thread (`decoder_thread`) does every decode, encode and file read.
+//! The desktop app (eframe/egui), behind the `gui` feature. The UI thread only draws and routes
+//! messages: the [`Player`](crate::player::Player) does every decode, conversion, encode and
+//! file read, and the clipboard worker every clipboard read and write.
 //!
-//! - `app`: state, `logic()` (drain replies, keys), `ui()` (draw), commands.
+//! - `app`: state, `logic()` (drain replies, keys), `ui()` (draw).
+//! - `command`: what panels return and tests send.
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
-//! - `clipboard`: arboard behind a trait.
+//! - `clipboard`: arboard behind a trait, on its own thread.
+//! - `transcode_panel`: the batch transcode window.
 
 pub mod app;
 pub mod clipboard;
-pub mod decoder_thread;
+pub mod command;
 pub mod timeline;
 pub mod transcode_panel;
 pub mod viewer;
 
 use std::path::PathBuf;
 
-pub use app::FramekitApp;
+pub use app::{AppOptions, FramekitApp};
+pub use command::Command;
+
+/// The player builds the texture image on its own thread; the UI thread only uploads it.
+impl crate::player::FrameImage for egui::ColorImage {
+    fn from_frame(frame: &crate::frame::Frame) -> Self {
+        let size = [frame.width as usize, frame.height as usize];
+        match frame.layout {
+            crate::frame::PixelLayout::Rgb8 => egui::ColorImage::from_rgb(size, &frame.pixels),
+            crate::frame::PixelLayout::Rgba8 => {
+                egui::ColorImage::from_rgba_unmultiplied(size, &frame.pixels)
+            }
+        }
+    }
+}
 
 /// Whether a window can be opened here.
 pub fn display_available() -> bool {
@@ -50,12 +67,10 @@ pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
         "framekit",
         options,
         Box::new(move |cc| {
-            let options = decoder_thread::DecoderOptions {
-                cache_budget_bytes: cache_bytes,
-                ..Default::default()
-            };
-            let clipboard = Box::new(clipboard::SystemClipboard::default());
-            Ok(Box::new(FramekitApp::new(cc, file, clipboard, options)))
+            let mut options = AppOptions::new(Box::new(clipboard::SystemClipboard::default()));
+            options.file = file;
+            options.player.cache_budget_bytes = cache_bytes;
+            Ok(Box::new(FramekitApp::new(cc, options)))
         }),
     );
     match result {

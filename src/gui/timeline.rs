@@ -1,23 +1,32 @@
 //! The bottom panel: filmstrip, timeline slider over every frame, transport buttons, the
 //! go-to box and the status line (frame n / total, time, keyframe, exact or placeholder).
 
-use super::app::{Command, FramekitApp, parse_goto};
+use super::app::{Screen, StatusMessages, parse_goto};
+use super::command::Command;
 
-/// Draws the timeline and returns what the user did.
-pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
+/// Draws the timeline and returns what the user did. `goto_text` is the go-to box's text.
+#[must_use]
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    screen: &Screen,
+    messages: &StatusMessages,
+    goto_text: &mut String,
+) -> Vec<Command> {
     let mut commands = Vec::new();
-    let count = app.frame_count();
-    if count > 1 && !app.thumbnails.is_empty() {
+    let count = screen.frame_count();
+    if count > 1 && !screen.thumbnails.is_empty() {
         egui::ScrollArea::horizontal()
             .id_salt("filmstrip")
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    let mut thumbs: Vec<_> = app.thumbnails.iter().collect();
+                    let mut thumbs: Vec<_> = screen.thumbnails.iter().collect();
                     thumbs.sort_by_key(|(i, _)| *i);
                     for (index, texture) in thumbs {
                         let size = texture.size_vec2();
                         let button = egui::Button::image(egui::Image::new((texture.id(), size)))
-                            .selected(*index <= app.target && app.target < index + count / 16 + 1);
+                            .selected(
+                                *index <= screen.target && screen.target < index + count / 16 + 1,
+                            );
                         if ui
                             .add(button)
                             .on_hover_text(format!("frame {}", index + 1))
@@ -30,7 +39,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
             });
     }
     if count > 1 {
-        let mut value = app.target + 1;
+        let mut value = screen.target + 1;
         ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
         let slider = ui.add(
             egui::Slider::new(&mut value, 1..=count)
@@ -49,7 +58,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
         if ui.button("<").on_hover_text("previous frame (Left; Shift: 10)").clicked() {
             commands.push(Command::Step(-1));
         }
-        let play = if app.is_playing() { "Pause" } else { "Play" };
+        let play = if screen.playing { "Pause" } else { "Play" };
         if ui.button(play).on_hover_text("play / pause (Space)").clicked() {
             commands.push(Command::TogglePlay);
         }
@@ -62,19 +71,19 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
         ui.separator();
         let label = ui.label("Go to");
         let goto = ui.add(
-            egui::TextEdit::singleline(&mut app.goto_text).desired_width(90.0).hint_text("150 or 4.9s"),
+            egui::TextEdit::singleline(goto_text).desired_width(90.0).hint_text("150 or 4.9s"),
         );
         let goto = goto.labelled_by(label.id);
         if goto.lost_focus()
             && ui.input(|i| i.key_pressed(egui::Key::Enter))
-            && let Some(media) = &app.media
+            && let Some(media) = &screen.media
         {
             {
-                match parse_goto(&app.goto_text, &media.frame_times, media.fps()) {
+                match parse_goto(goto_text, &media.frame_times, media.fps()) {
                     Some(index) => commands.push(Command::Goto(index)),
                     None => commands.push(Command::ShowError(format!(
                         "go to: \"{}\" is neither a frame number (1-{count}) nor a time like 4.9s or 1:02.5",
-                        app.goto_text.trim()
+                        goto_text.trim()
                     ))),
                 }
             }
@@ -83,9 +92,9 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
             commands.push(Command::CopyStamp);
         }
         ui.separator();
-        status_ui(ui, app);
+        status_ui(ui, screen, messages);
     });
-    if let Some(error) = &app.error {
+    if let Some(error) = &messages.error {
         ui.horizontal(|ui| {
             ui.colored_label(
                 egui::Color32::from_rgb(255, 110, 100),
@@ -99,13 +108,13 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &mut FramekitApp) -> Vec<Command> {
     commands
 }
 
-fn status_ui(ui: &mut egui::Ui, app: &FramekitApp) {
-    let Some(media) = &app.media else {
+fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
+    let Some(media) = &screen.media else {
         ui.label("no file open");
         return;
     };
     let count = media.frame_count();
-    let shown_index = app.shown.as_ref().map_or(app.target, |s| s.index);
+    let shown_index = screen.shown.as_ref().map_or(screen.target, |s| s.index);
     ui.label(format!("frame {} / {count}", shown_index + 1));
     if let Some(t) = media.frame_times.get(shown_index).copied().flatten() {
         ui.monospace(format!("t={t:.3}s"));
@@ -114,27 +123,27 @@ fn status_ui(ui: &mut egui::Ui, app: &FramekitApp) {
         ui.label("keyframe")
             .on_hover_text("a keyframe (seek point)");
     }
-    match &app.shown {
-        Some(_) if app.is_playing() => {
+    match &screen.shown {
+        Some(_) if screen.playing => {
             ui.label("playing");
         }
-        Some(shown) if shown.exact && shown.index == app.target => {
+        Some(shown) if shown.exact && shown.index == screen.target => {
             ui.label("exact");
         }
         Some(_) => {
             ui.colored_label(
                 egui::Color32::YELLOW,
-                format!("placeholder, decoding frame {}", app.target + 1),
+                format!("placeholder, decoding frame {}", screen.target + 1),
             );
         }
         None => {
             ui.label("decoding…");
         }
     }
-    if let Some(busy) = &app.busy {
+    if let Some(busy) = &messages.busy {
         ui.add(egui::Spinner::new());
         ui.label(busy);
-    } else if let Some(note) = &app.note {
+    } else if let Some(note) = &messages.note {
         ui.weak(note);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use crate::jobs::worker::{CancelRequests, JobEvent, RunOptions, run_jobs};
+use crate::batch::{self, CancelRequests, InputFile, JobEvent, RunOptions, run_jobs};
 use crate::jobs::{JobQueue, JobStatus, default_queue_path};
 use crate::transcode::Preset;
 
@@ -66,21 +66,23 @@ pub enum PanelCommand {
     RetryFailed,
     ResumeUnfinished,
     OpenOutputFolder,
+    /// Write outputs into this folder (`None`: beside each input).
+    SetOutputFolder(Option<PathBuf>),
     Clear,
 }
 
 /// The panel's state.
 pub struct TranscodePanel {
-    pub open: bool,
-    pub queue_path: PathBuf,
-    pub staged: Vec<PathBuf>,
-    pub preset: Preset,
+    open: bool,
+    queue_path: PathBuf,
+    staged: Vec<PathBuf>,
+    preset: Preset,
     /// `None`: beside each input.
-    pub output_dir: Option<PathBuf>,
-    pub rows: BTreeMap<i64, Row>,
-    pub error: Option<String>,
+    output_dir: Option<PathBuf>,
+    rows: BTreeMap<i64, Row>,
+    error: Option<String>,
     /// Unfinished jobs found at start-up, offered for resuming.
-    pub unfinished: Vec<i64>,
+    unfinished: Vec<i64>,
     events: Option<Receiver<PanelEvent>>,
     sender: Option<Sender<PanelEvent>>,
     stop: Arc<AtomicBool>,
@@ -94,17 +96,6 @@ impl Default for TranscodePanel {
     fn default() -> Self {
         TranscodePanel::new(default_queue_path())
     }
-}
-
-/// Files with a video extension the panel accepts from a drop.
-pub fn looks_like_video(path: &Path) -> bool {
-    const EXTENSIONS: [&str; 15] = [
-        "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "m2ts", "flv",
-        "wmv", "3gp", "ogv",
-    ];
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .is_some_and(|e| EXTENSIONS.contains(&e.as_str()))
 }
 
 impl TranscodePanel {
@@ -130,6 +121,24 @@ impl TranscodePanel {
 
     pub fn is_running(&self) -> bool {
         self.running
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Files dropped or added, waiting for Start.
+    pub fn staged(&self) -> &[PathBuf] {
+        &self.staged
+    }
+
+    /// The jobs the panel shows, by id.
+    pub fn rows(&self) -> &BTreeMap<i64, Row> {
+        &self.rows
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     fn channel(&mut self, ctx: &egui::Context) -> Sender<PanelEvent> {
@@ -265,6 +274,11 @@ impl TranscodePanel {
                     row.message = Some("stopped; resumes next time".to_string());
                 }
             }
+            JobEvent::LeaseLost { id } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.message = Some("taken over by another worker".to_string());
+                }
+            }
         }
     }
 
@@ -293,23 +307,23 @@ impl TranscodePanel {
                     if retry_failed {
                         queue.retry_failed(&ids).map_err(|e| e.to_string())?;
                     }
-                    for input in &files {
-                        let stem = input
-                            .file_stem()
-                            .map_or("output".into(), |s| s.to_string_lossy().into_owned());
-                        let folder = output_dir
-                            .clone()
-                            .or_else(|| input.parent().map(Path::to_path_buf))
-                            .unwrap_or_default();
-                        let mut output = folder.join(format!("{stem}.mp4"));
-                        if output == *input {
-                            output = folder.join(format!("{stem}.framekit.mp4"));
-                        }
-                        let enqueued = queue
-                            .enqueue(input, preset.name, &output, false)
-                            .map_err(|e| e.to_string())?;
-                        ids.push(enqueued.id());
-                    }
+                    // The same rules as `framekit transcode`: outputs named by the batch module.
+                    let inputs: Vec<InputFile> = files
+                        .iter()
+                        .map(|path| InputFile {
+                            path: path.clone(),
+                            root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                        })
+                        .collect();
+                    let enqueued = batch::enqueue_files(
+                        &mut queue,
+                        &inputs,
+                        &preset,
+                        output_dir.as_deref(),
+                        false,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    ids.extend(enqueued.iter().map(|e| e.outcome.id()));
                     let rows: Vec<Row> = queue
                         .list()
                         .map_err(|e| e.to_string())?
@@ -416,6 +430,7 @@ impl TranscodePanel {
                     open_folder(folder);
                 }
             }
+            PanelCommand::SetOutputFolder(folder) => self.output_dir = folder,
             PanelCommand::Clear => {
                 self.rows
                     .retain(|_, r| matches!(r.status, JobStatus::Pending | JobStatus::Processing));
@@ -495,7 +510,7 @@ impl TranscodePanel {
                 commands.push(PanelCommand::PickOutputFolder);
             }
             if self.output_dir.is_some() && ui.small_button("reset").clicked() {
-                self.output_dir = None;
+                commands.push(PanelCommand::SetOutputFolder(None));
             }
         });
         ui.horizontal(|ui| {

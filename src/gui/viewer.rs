@@ -3,7 +3,8 @@
 
 use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
-use super::app::{Command, FramekitApp};
+use super::app::{Screen, ViewState};
+use super::command::Command;
 
 /// How the frame is scaled into the view.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,13 +68,14 @@ pub fn pixel_at(rect: Rect, width: u32, height: u32, pos: Pos2) -> Option<(u32, 
 }
 
 /// Draws the frame and returns what the user did with it.
-pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
+#[must_use]
+pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> Vec<Command> {
     let mut commands = Vec::new();
     let (view, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     let painter = ui.painter_at(view);
     painter.rect_filled(view, 0.0, Color32::from_gray(24));
-    let Some(shown) = &app.shown else {
-        let message = if app.media.is_some() {
+    let Some(shown) = &screen.shown else {
+        let message = if screen.media.is_some() {
             "decoding…"
         } else {
             "Open a video or image: Ctrl+O, drop a file here, or paste base64 with Ctrl+V"
@@ -88,12 +90,12 @@ pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
         return commands;
     };
     let size = Vec2::new(shown.frame.width as f32, shown.frame.height as f32);
-    let rect = image_rect(app.zoom, app.pan, size, view);
-    let nearest = app
+    let rect = image_rect(view_state.zoom, view_state.pan, size, view);
+    let nearest = view_state
         .zoom
         .scale_for(shown.frame.width, shown.frame.height, Some(view))
         >= NEAREST_FROM_SCALE;
-    if nearest != app.nearest {
+    if nearest != view_state.nearest {
         commands.push(Command::SetNearest(nearest));
     }
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
@@ -111,7 +113,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
         commands.push(Command::Pan(response.drag_delta()));
     }
     if response.double_clicked() {
-        commands.push(Command::SetZoom(if app.zoom == Zoom::Fit {
+        commands.push(Command::SetZoom(if view_state.zoom == Zoom::Fit {
             Zoom::Scale(1.0)
         } else {
             Zoom::Fit
@@ -129,16 +131,16 @@ pub fn viewer_ui(ui: &mut egui::Ui, app: &FramekitApp) -> Vec<Command> {
         }
     }
     let pixel = hover.and_then(|pos| pixel_at(rect, shown.frame.width, shown.frame.height, pos));
-    if pixel != app.hover_pixel {
+    if pixel != view_state.hover_pixel {
         commands.push(Command::Hover(pixel));
     }
     commands
 }
 
 /// Position and colour under the cursor, and the conversion used.
-pub fn inspector_ui(ui: &mut egui::Ui, app: &FramekitApp) {
+pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) {
     ui.heading("Pixel");
-    let (Some(shown), Some((x, y))) = (&app.shown, app.hover_pixel) else {
+    let (Some(shown), Some((x, y))) = (&screen.shown, view_state.hover_pixel) else {
         ui.label("hover over the frame");
         return;
     };
@@ -175,7 +177,7 @@ pub fn inspector_ui(ui: &mut egui::Ui, app: &FramekitApp) {
             .collect();
         ui.monospace(format!("{}  ({}-bit)", text.join(" "), samples.bit_depth));
     }
-    if let Some(video) = app.media.as_ref().and_then(|m| m.info.video.as_ref()) {
+    if let Some(video) = screen.media.as_ref().and_then(|m| m.info.video.as_ref()) {
         ui.monospace(format!(
             "from {} via {} {}",
             video.pixel_format,

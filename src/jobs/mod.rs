@@ -461,7 +461,7 @@ impl JobQueue {
     }
 
     /// Records the temporary file of this attempt (so a later claim can clean it up).
-    pub fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<bool, JobError> {
+    pub fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
         let n = self
             .conn
             .execute(
@@ -469,7 +469,7 @@ impl JobQueue {
                 params![lease.job.id, lease.token, temp.display().to_string()],
             )
             .map_err(self.db())?;
-        Ok(n == 1)
+        fenced(n, lease)
     }
 
     /// Renews the lease and stores progress; false when the lease is no longer ours.
@@ -541,17 +541,20 @@ impl JobQueue {
         Ok(())
     }
 
-    /// Records a failed attempt: back to pending after `retry_delay * 2^(attempt-1)` while
-    /// attempts remain, else failed for good. Returns the new status.
+    /// Records a failed attempt. A transient failure goes back to pending after
+    /// `retry_delay * 2^(attempt-1)` while attempts remain, else fails for good; a permanent
+    /// one fails at once. Returns the new status, or `LostLease` when the job is no longer
+    /// this lease's (nothing was written).
     pub fn fail(
         &mut self,
         lease: &Lease,
         error: &str,
+        permanent: bool,
         retry_delay: Duration,
     ) -> Result<JobStatus, JobError> {
         let now = now_ms();
         let attempts = lease.job.attempts;
-        let (status, not_before) = if attempts < MAX_ATTEMPTS {
+        let (status, not_before) = if attempts < MAX_ATTEMPTS && !permanent {
             let factor = 1i64 << (attempts - 1).clamp(0, 16);
             (
                 JobStatus::Pending,
@@ -560,38 +563,43 @@ impl JobQueue {
         } else {
             (JobStatus::Failed, 0)
         };
-        self.conn
+        let n = self
+            .conn
             .execute(
                 "UPDATE jobs SET status = ?3, last_error = ?4, not_before = ?5, lease_token = NULL, lease_expires = NULL,
-                 temp_path = NULL, updated_at = ?6 WHERE id = ?1 AND lease_token = ?2",
+                 temp_path = NULL, updated_at = ?6 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
                 params![lease.job.id, lease.token, status.as_str(), error, not_before, now],
             )
             .map_err(self.db())?;
+        fenced(n, lease)?;
         Ok(status)
     }
 
-    /// Gives a job back unfinished (the app is closing): pending again, this attempt not counted.
+    /// Gives a job back unfinished (the run is stopping): pending again, this attempt not
+    /// counted. `LostLease` when the job is no longer this lease's.
     pub fn release(&mut self, lease: &Lease) -> Result<(), JobError> {
-        self.conn
+        let n = self
+            .conn
             .execute(
                 "UPDATE jobs SET status = 'pending', attempts = MAX(attempts - 1, 0), progress = 0, lease_token = NULL,
-                 lease_expires = NULL, temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2",
+                 lease_expires = NULL, temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
                 params![lease.job.id, lease.token, now_ms()],
             )
             .map_err(self.db())?;
-        Ok(())
+        fenced(n, lease)
     }
 
-    /// Marks a job failed at the user's request.
+    /// Marks a job failed at the user's request. `LostLease` when it is no longer this lease's.
     pub fn cancel(&mut self, lease: &Lease) -> Result<(), JobError> {
-        self.conn
+        let n = self
+            .conn
             .execute(
                 "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
-                 temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2",
+                 temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
                 params![lease.job.id, lease.token, now_ms()],
             )
             .map_err(self.db())?;
-        Ok(())
+        fenced(n, lease)
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Job>, JobError> {
@@ -647,6 +655,15 @@ impl JobQueue {
             "DELETE FROM jobs WHERE status IN ('succeeded', 'failed')"
         };
         self.conn.execute(sql, []).map_err(self.db())
+    }
+}
+
+/// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
+fn fenced(rows: usize, lease: &Lease) -> Result<(), JobError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(JobError::LostLease(lease.job.id))
     }
 }
 
@@ -810,6 +827,7 @@ mod tests {
                 .fail(
                     &lease,
                     &format!("boom {attempt}"),
+                    false,
                     Duration::from_millis(10),
                 )
                 .expect("fail");
@@ -830,6 +848,64 @@ mod tests {
             q.get(id).expect("get").expect("job").status,
             JobStatus::Pending
         );
+    }
+
+    #[test]
+    fn a_permanent_failure_fails_at_once() {
+        let f = fixture();
+        let mut q = JobQueue::open(&f.queue_path).expect("open");
+        let id = q
+            .enqueue(&f.input, "default", &f.output, false)
+            .expect("enqueue")
+            .id();
+        let lease = q
+            .claim("host:1", Duration::from_secs(30), &[])
+            .expect("claim")
+            .expect("job");
+        let status = q
+            .fail(&lease, "no video stream", true, Duration::from_millis(10))
+            .expect("fail");
+        assert_eq!(status, JobStatus::Failed);
+        let job = q.get(id).expect("get").expect("job");
+        assert_eq!(
+            (job.status, job.attempts, job.last_error.as_deref()),
+            (JobStatus::Failed, 1, Some("no video stream"))
+        );
+    }
+
+    #[test]
+    fn a_stale_worker_writes_nothing_and_is_told_its_lease_is_lost() {
+        let f = fixture();
+        let mut a = JobQueue::open(&f.queue_path).expect("open");
+        let mut b = JobQueue::open(&f.queue_path).expect("open");
+        let id = a
+            .enqueue(&f.input, "default", &f.output, false)
+            .expect("enqueue")
+            .id();
+        let stale = a
+            .claim("host:1", Duration::from_millis(30), &[])
+            .expect("claim")
+            .expect("job");
+        std::thread::sleep(Duration::from_millis(60));
+        let current = b
+            .claim("host:2", Duration::from_secs(30), &[])
+            .expect("claim")
+            .expect("expired lease reclaimed");
+        let lost = |r: Result<(), JobError>| matches!(r, Err(JobError::LostLease(i)) if i == id);
+        assert!(matches!(
+            a.fail(&stale, "stale", false, Duration::ZERO),
+            Err(JobError::LostLease(_))
+        ));
+        assert!(lost(a.release(&stale)));
+        assert!(lost(a.cancel(&stale)));
+        assert!(lost(a.set_temp(&stale, &f.dir.path().join("x.part"))));
+        let job = b.get(id).expect("get").expect("job");
+        assert_eq!(
+            (job.status, job.attempts, job.last_error),
+            (JobStatus::Processing, 2, None),
+            "the stale worker changed nothing"
+        );
+        b.release(&current).expect("the current holder still can");
     }
 
     #[test]

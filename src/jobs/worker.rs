@@ -8,13 +8,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Job, JobError, JobQueue, JobStatus, Lease, lease_owner};
+use super::{JobError, JobQueue, JobStatus, Lease, lease_owner};
 use crate::transcode::{self, Preset};
 
 /// Parallel encodes by default: on the 2-core machine this was measured on, two files at
 /// once finished a batch of four 720p clips in 6.4 s against 7.0 s one at a time (libx264
 /// already threads, but decoding, audio and muxing leave gaps a second encode fills).
 pub const DEFAULT_JOBS: usize = 2;
+
+/// The most parallel workers a run starts (each is a thread with its own encoder).
+pub const MAX_JOBS: usize = 64;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -72,6 +75,11 @@ pub enum JobEvent {
     Released {
         id: i64,
     },
+    /// Another worker took the job over (this one's lease expired); this worker wrote nothing
+    /// and moved on.
+    LeaseLost {
+        id: i64,
+    },
 }
 
 /// Per-job cancel flags the caller can set (the app's "cancel" button).
@@ -106,8 +114,13 @@ pub fn run_jobs(
 ) -> Result<(), JobError> {
     JobQueue::open(queue_path)?.reclaim_dead_local_leases()?;
     let owner = lease_owner();
+    // More workers than jobs would only wait.
+    let mut workers = options.jobs.clamp(1, MAX_JOBS);
+    if !ids.is_empty() {
+        workers = workers.min(ids.len());
+    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..options.jobs.max(1))
+        let handles: Vec<_> = (0..workers)
             .map(|_| scope.spawn(|| worker_loop(queue_path, ids, options, cancels, events, &owner)))
             .collect();
         let mut first_error = Ok(());
@@ -165,7 +178,7 @@ fn run_one(
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
 ) -> Result<(), JobError> {
-    let job: Job = lease.job.clone();
+    let job = lease.job.clone();
     if let Some(stale) = &lease.stale_temp {
         let _ = std::fs::remove_file(stale);
     }
@@ -177,79 +190,36 @@ fn run_one(
     let started = Instant::now();
     let temp = temp_path(&job.output, &lease.token);
 
-    let outcome = (|| -> Result<(), String> {
-        let preset: Preset = job
-            .preset
-            .parse()
-            .map_err(|e: transcode::TranscodeError| e.to_string())?;
-        if let Some(dir) = job.output.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: cannot create the output folder: {e}", dir.display()))?;
-        }
-        std::fs::File::create(&temp)
-            .map_err(|e| format!("{}: cannot write in the output folder: {e}", temp.display()))?;
-        if !queue.set_temp(&lease, &temp).map_err(|e| e.to_string())? {
-            return Err(JobError::LostLease(job.id).to_string());
-        }
-        let lost = AtomicBool::new(false);
-        let progress_bits = AtomicU64::new(0f64.to_bits());
-        let encoding_done = AtomicBool::new(false);
-        let result = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                heartbeat(
-                    queue_path,
-                    &lease,
-                    options.lease,
-                    &progress_bits,
-                    &encoding_done,
-                    &lost,
-                )
-            });
-            let should_stop = || {
-                options.stop.load(Ordering::SeqCst)
-                    || lost.load(Ordering::SeqCst)
-                    || cancels.is_cancelled(job.id)
-            };
-            let result = transcode::transcode(&job.input, &temp, &preset, &should_stop, |p| {
-                let fraction = p.fraction().unwrap_or(0.0);
-                progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
-                let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
-                events(JobEvent::Progress {
-                    id: job.id,
-                    fraction,
-                    speed,
-                });
-            });
-            encoding_done.store(true, Ordering::SeqCst);
-            result
-        });
-        result.map_err(|e| e.to_string())?;
-        transcode::verify_output(&job.input, &temp).map_err(|e| e.to_string())?;
-        queue.publish(&lease, &temp).map_err(|e| e.to_string())
-    })();
-
-    match outcome {
+    let outcome = attempt(
+        queue, queue_path, &lease, &temp, options, cancels, events, started,
+    );
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    let finished = match outcome {
         Ok(()) => {
             events(JobEvent::Succeeded {
                 id: job.id,
                 output: job.output.clone(),
                 seconds: started.elapsed().as_secs_f64(),
             });
+            Ok(())
         }
-        Err(error) => {
-            let _ = std::fs::remove_file(&temp);
-            if options.stop.load(Ordering::SeqCst) {
-                queue.release(&lease)?;
-                events(JobEvent::Released { id: job.id });
-            } else if cancels.is_cancelled(job.id) {
-                queue.cancel(&lease)?;
-                events(JobEvent::Failed {
-                    id: job.id,
-                    error: "cancelled".to_string(),
-                });
-            } else {
-                let message = format!("{}: {error}", job.input.display());
-                match queue.fail(&lease, &message, options.retry_delay)? {
+        Err(AttemptError::LeaseLost) => Err(JobError::LostLease(job.id)),
+        Err(_) if options.stop.load(Ordering::SeqCst) => queue
+            .release(&lease)
+            .map(|()| events(JobEvent::Released { id: job.id })),
+        Err(_) if cancels.is_cancelled(job.id) => queue.cancel(&lease).map(|()| {
+            events(JobEvent::Failed {
+                id: job.id,
+                error: "cancelled".to_string(),
+            })
+        }),
+        Err(AttemptError::Failed { reason, permanent }) => {
+            let message = format!("{}: {reason}", job.input.display());
+            queue
+                .fail(&lease, &message, permanent, options.retry_delay)
+                .map(|status| match status {
                     JobStatus::Failed => events(JobEvent::Failed {
                         id: job.id,
                         error: message,
@@ -259,10 +229,134 @@ fn run_one(
                         error: message,
                         attempt: job.attempts,
                     }),
-                }
-            }
+                })
+        }
+    };
+    match finished {
+        // A worker that lost its lease stops touching the job; the new holder finishes it.
+        Err(JobError::LostLease(id)) => {
+            events(JobEvent::LeaseLost { id });
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Why an attempt did not publish.
+enum AttemptError {
+    /// The job is another worker's now: write nothing more.
+    LeaseLost,
+    /// `permanent`: retrying cannot help (no video stream, unknown preset, output exists).
+    Failed { reason: String, permanent: bool },
+}
+
+impl AttemptError {
+    fn transient(reason: impl ToString) -> AttemptError {
+        AttemptError::Failed {
+            reason: reason.to_string(),
+            permanent: false,
         }
     }
+
+    fn permanent(reason: impl ToString) -> AttemptError {
+        AttemptError::Failed {
+            reason: reason.to_string(),
+            permanent: true,
+        }
+    }
+}
+
+impl From<JobError> for AttemptError {
+    fn from(error: JobError) -> AttemptError {
+        match error {
+            JobError::LostLease(_) => AttemptError::LeaseLost,
+            JobError::OutputExists(_) => AttemptError::permanent(error),
+            other => AttemptError::transient(other),
+        }
+    }
+}
+
+impl From<transcode::TranscodeError> for AttemptError {
+    fn from(error: transcode::TranscodeError) -> AttemptError {
+        if error.is_permanent() {
+            AttemptError::permanent(error)
+        } else {
+            AttemptError::transient(error)
+        }
+    }
+}
+
+/// One attempt: checks, encode to `temp` with a heartbeat, verify, publish.
+#[allow(clippy::too_many_arguments)]
+fn attempt(
+    queue: &mut JobQueue,
+    queue_path: &Path,
+    lease: &Lease,
+    temp: &Path,
+    options: &RunOptions,
+    cancels: &CancelRequests,
+    events: &(dyn Fn(JobEvent) + Send + Sync),
+    started: Instant,
+) -> Result<(), AttemptError> {
+    let job = &lease.job;
+    let preset: Preset = job.preset.parse()?;
+    // Found before encoding, not after: an existing output is never replaced without --force.
+    if !job.replace_output && job.output.exists() {
+        return Err(JobError::OutputExists(job.output.display().to_string()).into());
+    }
+    if let Some(dir) = job.output.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            AttemptError::transient(format!(
+                "{}: cannot create the output folder: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    std::fs::File::create(temp).map_err(|e| {
+        AttemptError::transient(format!(
+            "{}: cannot write in the output folder: {e}",
+            temp.display()
+        ))
+    })?;
+    queue.set_temp(lease, temp)?;
+    let lost = AtomicBool::new(false);
+    let progress_bits = AtomicU64::new(0f64.to_bits());
+    let encoding_done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            heartbeat(
+                queue_path,
+                lease,
+                options.lease,
+                &progress_bits,
+                &encoding_done,
+                &lost,
+            )
+        });
+        let should_stop = || {
+            options.stop.load(Ordering::SeqCst)
+                || lost.load(Ordering::SeqCst)
+                || cancels.is_cancelled(job.id)
+        };
+        let result = transcode::transcode(&job.input, temp, &preset, &should_stop, |p| {
+            let fraction = p.fraction().unwrap_or(0.0);
+            progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
+            let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
+            events(JobEvent::Progress {
+                id: job.id,
+                fraction,
+                speed,
+            });
+        });
+        encoding_done.store(true, Ordering::SeqCst);
+        result
+    });
+    if lost.load(Ordering::SeqCst) {
+        return Err(AttemptError::LeaseLost);
+    }
+    result?;
+    transcode::verify_output(&job.input, temp)?;
+    queue.publish(lease, temp)?;
     Ok(())
 }
 

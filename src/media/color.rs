@@ -1,5 +1,6 @@
-//! YUV (or any FFmpeg pixel format) to RGB/RGBA with the right matrix, range and bit depth,
-//! and display rotation.
+//! YUV (or any FFmpeg pixel format) to RGB/RGBA with the right matrix, range and bit depth.
+//! Display rotation lives in [`super::rotate`], the inspector's raw samples in
+//! [`super::samples`] (both re-exported here).
 //!
 //! Rules: the stream's tagged matrix (BT.601, BT.709, BT.2020, ...) and range (limited or
 //! full, including the `yuvj*` formats) are used. Untagged streams get BT.709 from 720 lines
@@ -14,6 +15,9 @@ use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
 use crate::frame::{Frame, PixelLayout};
+
+pub use super::rotate::Orientation;
+pub use super::samples::SourceSamples;
 
 /// The YUV to RGB matrix a conversion uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,152 +88,6 @@ pub struct ColorTags {
 pub struct ColorDecision {
     pub matrix: Matrix,
     pub range: Range,
-}
-
-/// Display orientation from the stream's display matrix, in the order FFmpeg's `autorotate`
-/// applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Orientation {
-    /// Clockwise rotation to apply for display: 0, 90, 180 or 270.
-    pub rotate_cw: u16,
-    /// Mirror left-right after rotating.
-    pub hflip: bool,
-    /// Mirror top-bottom after rotating.
-    pub vflip: bool,
-}
-
-impl Orientation {
-    /// Reads an FFmpeg display matrix (nine 16.16/2.30 fixed-point `i32`, native endian).
-    /// Follows `fftools` `get_rotation` + `autorotate`: 90/180/270 with flips, else identity.
-    pub fn from_display_matrix(bytes: &[u8]) -> Orientation {
-        if bytes.len() < 36 {
-            return Orientation::default();
-        }
-        let mut m = [0i32; 9];
-        for (i, v) in m.iter_mut().enumerate() {
-            let mut word = [0u8; 4];
-            word.copy_from_slice(&bytes[i * 4..i * 4 + 4]);
-            *v = i32::from_ne_bytes(word);
-        }
-        let scale0 = (m[0] as f64).hypot(m[3] as f64);
-        let scale1 = (m[1] as f64).hypot(m[4] as f64);
-        if scale0 == 0.0 || scale1 == 0.0 {
-            return Orientation::default();
-        }
-        // get_rotation() = -round(av_display_rotation_get()) = round(atan2(m1, m0)).
-        let mut theta = (m[1] as f64 / scale1)
-            .atan2(m[0] as f64 / scale0)
-            .to_degrees()
-            .round();
-        theta -= 360.0 * (theta / 360.0 + 0.9 / 360.0).floor();
-        let near = |a: f64| (theta - a).abs() < 1.0;
-        if near(90.0) {
-            // transpose=clock, or cclock_flip (rotate 270 cw, then vflip) when mirrored.
-            if m[3] > 0 {
-                Orientation {
-                    rotate_cw: 270,
-                    hflip: false,
-                    vflip: true,
-                }
-            } else {
-                Orientation {
-                    rotate_cw: 90,
-                    hflip: false,
-                    vflip: false,
-                }
-            }
-        } else if near(180.0) {
-            Orientation {
-                rotate_cw: 0,
-                hflip: m[0] < 0,
-                vflip: m[4] < 0,
-            }
-        } else if near(270.0) {
-            // transpose=cclock, or clock_flip (rotate 90 cw, then vflip) when mirrored.
-            if m[3] < 0 {
-                Orientation {
-                    rotate_cw: 90,
-                    hflip: false,
-                    vflip: true,
-                }
-            } else {
-                Orientation {
-                    rotate_cw: 270,
-                    hflip: false,
-                    vflip: false,
-                }
-            }
-        } else {
-            Orientation {
-                rotate_cw: 0,
-                hflip: false,
-                vflip: m[4] < 0,
-            }
-        }
-    }
-
-    pub fn is_identity(self) -> bool {
-        self == Orientation::default()
-    }
-
-    /// Size after applying this orientation to a `width` x `height` picture.
-    pub fn display_size(self, width: u32, height: u32) -> (u32, u32) {
-        if self.rotate_cw % 180 == 90 {
-            (height, width)
-        } else {
-            (width, height)
-        }
-    }
-
-    /// Where display pixel (dx, dy) comes from in a stored `src_w` x `src_h` picture: undo
-    /// the flips, then the rotation.
-    pub fn stored_position(
-        self,
-        dx: usize,
-        dy: usize,
-        src_w: usize,
-        src_h: usize,
-    ) -> (usize, usize) {
-        let (dst_w, dst_h) = if self.rotate_cw % 180 == 90 {
-            (src_h, src_w)
-        } else {
-            (src_w, src_h)
-        };
-        let rx = if self.hflip { dst_w - 1 - dx } else { dx };
-        let ry = if self.vflip { dst_h - 1 - dy } else { dy };
-        match self.rotate_cw {
-            90 => (ry, src_h - 1 - rx),
-            180 => (src_w - 1 - rx, src_h - 1 - ry),
-            270 => (src_w - 1 - ry, rx),
-            _ => (rx, ry),
-        }
-    }
-
-    /// Applies the orientation to a frame's pixels.
-    pub fn apply(self, frame: Frame) -> Frame {
-        if self.is_identity() {
-            return frame;
-        }
-        let (src_w, src_h) = (frame.width as usize, frame.height as usize);
-        let (dst_w, dst_h) = self.display_size(frame.width, frame.height);
-        let (dst_w, dst_h) = (dst_w as usize, dst_h as usize);
-        let channels = frame.layout.channels();
-        let mut out = vec![0u8; frame.pixels.len()];
-        for dy in 0..dst_h {
-            for dx in 0..dst_w {
-                let (sx, sy) = self.stored_position(dx, dy, src_w, src_h);
-                let s = (sy * src_w + sx) * channels;
-                let d = (dy * dst_w + dx) * channels;
-                out[d..d + channels].copy_from_slice(&frame.pixels[s..s + channels]);
-            }
-        }
-        Frame {
-            width: dst_w as u32,
-            height: dst_h as u32,
-            pixels: out,
-            ..frame
-        }
-    }
 }
 
 /// Bits per component and whether the format carries alpha.
@@ -314,121 +172,6 @@ pub fn decide(
         Range::Limited
     };
     ColorDecision { matrix, range }
-}
-
-/// The decoded samples behind a frame (Y, U, V or whatever the format holds), kept for the
-/// pixel inspector. Any layout FFmpeg describes (planar, semi-planar, packed) is read through
-/// its pixel-format descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceSamples {
-    pub pixel_format: String,
-    pub width: u32,
-    pub height: u32,
-    pub bit_depth: u8,
-    /// Orientation applied to the frame shown, to map display positions back.
-    pub orientation: Orientation,
-    planes: Vec<(Vec<u8>, usize)>,
-    components: Vec<SampleComponent>,
-    chroma_shift: (u8, u8),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SampleComponent {
-    plane: usize,
-    step: usize,
-    offset: usize,
-    shift: u32,
-    depth: u32,
-}
-
-impl SourceSamples {
-    /// Copies the samples of a decoded frame; `None` for formats without a descriptor.
-    pub fn capture(
-        decoded: &ffmpeg::frame::Video,
-        orientation: Orientation,
-    ) -> Option<SourceSamples> {
-        let desc = decoded.format().descriptor()?;
-        // SAFETY: `descriptor()` returned FFmpeg's static descriptor for this format.
-        let raw = unsafe { &*desc.as_ptr() };
-        let count = usize::from(raw.nb_components).min(3);
-        let components: Vec<SampleComponent> = raw.comp[..count]
-            .iter()
-            .map(|c| SampleComponent {
-                plane: c.plane as usize,
-                step: c.step.max(1) as usize,
-                offset: c.offset.max(0) as usize,
-                shift: c.shift.max(0) as u32,
-                depth: c.depth.max(1) as u32,
-            })
-            .collect();
-        let chroma_shift = (raw.log2_chroma_w, raw.log2_chroma_h);
-        let plane_count = components
-            .iter()
-            .map(|c| c.plane + 1)
-            .max()
-            .unwrap_or(0)
-            .min(decoded.planes());
-        let planes = (0..plane_count)
-            .map(|p| {
-                let rows = if p == 0 {
-                    decoded.height() as usize
-                } else {
-                    (decoded.height() as usize).div_ceil(1 << chroma_shift.1)
-                };
-                let stride = decoded.stride(p);
-                let data = decoded.data(p);
-                (data[..(stride * rows).min(data.len())].to_vec(), stride)
-            })
-            .collect();
-        Some(SourceSamples {
-            pixel_format: pixel_format_name(decoded.format()),
-            width: decoded.width(),
-            height: decoded.height(),
-            bit_depth: components.first().map_or(8, |c| c.depth as u8),
-            orientation,
-            planes,
-            components,
-            chroma_shift,
-        })
-    }
-
-    /// The stored sample values under display pixel (x, y), one per component.
-    pub fn at_display(&self, x: u32, y: u32) -> Option<Vec<u16>> {
-        let (dw, dh) = self.orientation.display_size(self.width, self.height);
-        if x >= dw || y >= dh {
-            return None;
-        }
-        let (sx, sy) = self.orientation.stored_position(
-            x as usize,
-            y as usize,
-            self.width as usize,
-            self.height as usize,
-        );
-        self.components
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let (cx, cy) = if i == 0 || self.components.len() < 3 {
-                    (sx, sy)
-                } else {
-                    (sx >> self.chroma_shift.0, sy >> self.chroma_shift.1)
-                };
-                let (data, stride) = self.planes.get(c.plane)?;
-                let at = cy * stride + cx * c.step + c.offset;
-                let word = if c.depth + c.shift > 8 {
-                    u32::from(u16::from_le_bytes([*data.get(at)?, *data.get(at + 1)?]))
-                } else {
-                    u32::from(*data.get(at)?)
-                };
-                Some(((word >> c.shift) & ((1 << c.depth) - 1)) as u16)
-            })
-            .collect()
-    }
-
-    /// Bytes held, for cache budgets.
-    pub fn byte_size(&self) -> usize {
-        self.planes.iter().map(|(p, _)| p.len()).sum()
-    }
 }
 
 /// Key that says when a cached swscale context can be reused.

@@ -66,12 +66,13 @@ impl FrameIndex {
             if !seen_keyframe || flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
                 continue;
             }
+            // A packet without a presentation timestamp (AVI with B-frames, raw streams) only
+            // has its decode time, which does not say which frame the decoder outputs when;
+            // such streams are read by counting frames from the start.
+            missing_timestamp |= packet.pts().is_none();
             let pts = match packet.pts().or(packet.dts()) {
                 Some(t) => t,
-                None => {
-                    missing_timestamp = true;
-                    in_decode_order.last().map_or(0, |f| f.pts + 1)
-                }
+                None => in_decode_order.last().map_or(0, |f| f.pts + 1),
             };
             let position = packet.position();
             in_decode_order.push(IndexedFrame {

@@ -8,13 +8,15 @@
 pub mod color;
 pub mod index;
 pub mod probe;
+pub mod rotate;
+pub mod samples;
 pub mod still;
 pub mod video;
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
-pub use probe::MediaInfo;
+pub use probe::{MediaInfo, MediaKind};
 pub use still::StillImage;
 pub use video::VideoReader;
 
@@ -97,7 +99,26 @@ pub fn init_ffmpeg() {
 /// A video or an image, opened for frame access.
 pub enum MediaSource {
     Video(Box<VideoReader>),
-    Still(Box<StillImage>),
+    /// Shared: the filmstrip thread reads the same decoded frames.
+    Still(Arc<StillImage>),
+}
+
+/// An open source's shared parts, to open a second reader on another thread: a video reopens
+/// its file with the frame index already built; an image shares its decoded frames.
+pub enum SharedMedia {
+    Video(Box<video::SharedVideo>),
+    Still(Arc<StillImage>),
+}
+
+impl SharedMedia {
+    pub fn open(self) -> Result<MediaSource, MediaError> {
+        match self {
+            SharedMedia::Video(v) => {
+                VideoReader::reopen(*v).map(|r| MediaSource::Video(Box::new(r)))
+            }
+            SharedMedia::Still(s) => Ok(MediaSource::Still(s)),
+        }
+    }
 }
 
 /// How many leading bytes are enough to recognise an image format.
@@ -142,9 +163,17 @@ impl MediaSource {
             let bytes =
                 std::fs::read(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
             return StillImage::decode(path, &bytes, format)
-                .map(|s| MediaSource::Still(Box::new(s)));
+                .map(|s| MediaSource::Still(Arc::new(s)));
         }
         VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)))
+    }
+
+    /// What a second reader of the same media needs, sendable to another thread.
+    pub fn shared(&self) -> SharedMedia {
+        match self {
+            MediaSource::Video(v) => SharedMedia::Video(Box::new(v.shared())),
+            MediaSource::Still(s) => SharedMedia::Still(s.clone()),
+        }
     }
 
     pub fn info(&self) -> &MediaInfo {

@@ -12,12 +12,39 @@ use serde::Serialize;
 use super::color::{self, ColorDecision, ColorTags, Orientation};
 use super::index::FrameIndex;
 
+/// What kind of media a file holds (`"video"`, `"image"` or `"animation"` in JSON).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Video,
+    Image,
+    Animation,
+}
+
+impl MediaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaKind::Video => "video",
+            MediaKind::Image => "image",
+            MediaKind::Animation => "animation",
+        }
+    }
+}
+
+impl std::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything framekit knows about a file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MediaInfo {
     pub path: String,
-    /// "video", "image" or "animation".
-    pub kind: String,
+    pub kind: MediaKind,
+    /// The frames came from pasted text or a clipboard bitmap, not from a file.
+    #[serde(skip)]
+    pub pasted: bool,
     /// Container (FFmpeg demuxer name) or image format.
     pub container: String,
     pub duration_seconds: Option<f64>,
@@ -153,7 +180,8 @@ pub fn video_info(
         .collect();
     MediaInfo {
         path: path.display().to_string(),
-        kind: "video".to_string(),
+        kind: MediaKind::Video,
+        pasted: false,
         container: input.format().name().to_string(),
         duration_seconds,
         frame_count: index.len(),
@@ -188,13 +216,22 @@ impl MediaInfo {
             .collect()
     }
 
+    /// `video`, `image`, `animation`, or `pasted image(s)` for frames that came from a paste.
+    pub fn kind_label(&self) -> String {
+        match (self.pasted, self.frame_count) {
+            (false, _) => self.kind.to_string(),
+            (true, 1) => "pasted image".to_string(),
+            (true, _) => "pasted images".to_string(),
+        }
+    }
+
     /// The summary as (label, value) rows, for the text form and the app's info panel.
     pub fn to_rows(&self) -> Vec<(String, String)> {
-        let video_file = self.kind == "video";
+        let video_file = self.kind == MediaKind::Video;
         let mut out = Vec::new();
         let mut line = |k: &str, v: String| out.push((k.to_string(), v));
         line("file", self.path.clone());
-        line("kind", self.kind.clone());
+        line("kind", self.kind_label());
         line("container", self.container.clone());
         match self.duration_seconds {
             Some(d) => line("duration", format!("{d:.3} s")),

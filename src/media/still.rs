@@ -9,7 +9,7 @@ use std::path::Path;
 use image::{AnimationDecoder, DynamicImage, ImageFormat};
 
 use super::color::{ColorDecision, ColorTags, Matrix, Orientation, Range};
-use super::probe::{ColorInfo, MediaInfo, VideoInfo};
+use super::probe::{ColorInfo, MediaInfo, MediaKind, VideoInfo};
 use super::{MediaError, MediaErrorKind};
 use crate::frame::{Frame, PixelLayout};
 
@@ -158,12 +158,7 @@ impl StillImage {
             first.layout == PixelLayout::Rgba8,
         );
         let mut info = describe(Path::new(label), format, &frames, width, height, has_alpha);
-        info.kind = if frames.len() > 1 {
-            "pasted images"
-        } else {
-            "pasted image"
-        }
-        .to_string();
+        info.pasted = true;
         Ok(StillImage { frames, info })
     }
 
@@ -195,11 +190,11 @@ fn describe(
     MediaInfo {
         path: path.display().to_string(),
         kind: if frames.len() > 1 {
-            "animation"
+            MediaKind::Animation
         } else {
-            "image"
-        }
-        .to_string(),
+            MediaKind::Image
+        },
+        pasted: false,
         container: name.to_string(),
         duration_seconds: duration,
         frame_count: frames.len(),

@@ -8,6 +8,7 @@
 //! inside the GOP being decoded, it decodes on instead of seeking.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ffmpeg::codec::discard::Discard;
 use ffmpeg::util::color;
@@ -48,12 +49,28 @@ enum Forward {
     Missed,
 }
 
+/// An open video's index and metadata, sendable to another thread to open a second reader
+/// ([`VideoReader::reopen`]).
+#[derive(Clone)]
+pub struct SharedVideo {
+    path: PathBuf,
+    stream_index: usize,
+    index: Arc<FrameIndex>,
+    info: MediaInfo,
+    stream_space: color::Space,
+    stream_range: color::Range,
+    orientation: Orientation,
+    autorotate: bool,
+    time_base: f64,
+}
+
 /// Frame-exact reader over one video stream.
 pub struct VideoReader {
     path: PathBuf,
     stream_index: usize,
     session: DecodeSession,
-    index: FrameIndex,
+    /// Shared with readers made by [`VideoReader::reopen`]: the index pass runs once a file.
+    index: Arc<FrameIndex>,
     info: MediaInfo,
     converter: Converter,
     stream_space: color::Space,
@@ -142,7 +159,7 @@ impl VideoReader {
             path: path.to_path_buf(),
             stream_index,
             session,
-            index,
+            index: Arc::new(index),
             info,
             converter: Converter::default(),
             stream_space,
@@ -161,6 +178,44 @@ impl VideoReader {
 
     pub fn info(&self) -> &MediaInfo {
         &self.info
+    }
+
+    /// What a second reader of this file needs, to be opened on another thread: the frame
+    /// index and metadata are shared, so that reader skips the index pass.
+    pub fn shared(&self) -> SharedVideo {
+        SharedVideo {
+            path: self.path.clone(),
+            stream_index: self.stream_index,
+            index: self.index.clone(),
+            info: self.info.clone(),
+            stream_space: self.stream_space,
+            stream_range: self.stream_range,
+            orientation: self.orientation,
+            autorotate: self.autorotate,
+            time_base: self.time_base,
+        }
+    }
+
+    /// A second, independent reader from [`VideoReader::shared`], without another index pass.
+    pub fn reopen(shared: SharedVideo) -> Result<VideoReader, MediaError> {
+        let (session, _) = open_session(&shared.path)?;
+        Ok(VideoReader {
+            path: shared.path,
+            stream_index: shared.stream_index,
+            session,
+            index: shared.index,
+            info: shared.info,
+            converter: Converter::default(),
+            stream_space: shared.stream_space,
+            stream_range: shared.stream_range,
+            orientation: shared.orientation,
+            autorotate: shared.autorotate,
+            time_base: shared.time_base,
+            last_output: None,
+            outputs_since_start: None,
+            skip_nonref_before: None,
+            stats: ReaderStats::default(),
+        })
     }
 
     pub fn index(&self) -> &FrameIndex {

@@ -29,6 +29,16 @@ pub enum TranscodeError {
 }
 
 impl TranscodeError {
+    /// Whether retrying cannot help: the input has no video, or the preset does not exist.
+    /// Everything else (an unreadable or damaged input, an encoder error, a failed check) is
+    /// retried.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            TranscodeError::NoVideo { .. } | TranscodeError::UnknownPreset(_)
+        )
+    }
+
     pub(crate) fn ffmpeg(stage: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> TranscodeError {
         move |e| TranscodeError::Ffmpeg {
             stage,

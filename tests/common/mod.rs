@@ -167,6 +167,37 @@ pub fn mpeg4_avi_mp3() -> PathBuf {
     )
 }
 
+/// Xvid-style MPEG-4 Part 2 with two B-frames in AVI, MP3 audio: AVI gives these packets no
+/// presentation timestamps, so frames cannot be told apart by time.
+pub fn xvid_bframes_avi() -> PathBuf {
+    fixture(
+        "xvid_bframes.avi",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            PATTERN,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4.4",
+            "-c:v",
+            "mpeg4",
+            "-vtag",
+            "XVID",
+            "-bf",
+            "2",
+            "-q:v",
+            "5",
+            "-g",
+            "24",
+            "-c:a",
+            "libmp3lame",
+            "-shortest",
+        ],
+    )
+}
+
 pub fn mjpeg() -> PathBuf {
     fixture(
         "mjpeg.avi",

@@ -1,0 +1,48 @@
+//! `Command`: everything the user can ask the app for. Panels return commands; the app
+//! applies them after drawing, so state never changes halfway through a frame. Tests drive the
+//! app with the same commands.
+
+use std::path::PathBuf;
+
+use super::clipboard::ClipboardImage;
+use super::transcode_panel::PanelCommand;
+use super::viewer::Zoom;
+use crate::player::CopyForm;
+
+/// Something the user asked for, applied after the frame is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Open(PathBuf),
+    PickFile,
+    Goto(usize),
+    Step(i64),
+    StepSeconds(f64),
+    TogglePlay,
+    Copy(CopyForm),
+    CopyStamp,
+    PasteFromClipboard,
+    PasteText(String),
+    PasteBitmap(ClipboardImage),
+    SetZoom(Zoom),
+    Pan(egui::Vec2),
+    ZoomAround {
+        factor: f32,
+        anchor: egui::Pos2,
+        view: egui::Rect,
+    },
+    ToggleInfo,
+    TogglePastePanel,
+    DismissMessage,
+    /// The image pixel under the cursor changed.
+    Hover(Option<(u32, u32)>),
+    /// Switch texture sampling: nearest-neighbour from 200% zoom up.
+    SetNearest(bool),
+    ShowError(String),
+    /// Open the transcode panel with these files staged (none: just open it).
+    Transcode(Vec<PathBuf>),
+    /// Something for the transcode panel.
+    Panel(PanelCommand),
+    /// Stop running transcodes (they resume next time) and close the window.
+    QuitAnyway,
+    KeepRunning,
+}

@@ -1,0 +1,80 @@
+//! The player's frame cache: decoded frames (and the samples behind them) under a memory
+//! budget, least recently used out first.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::frame::Frame;
+use crate::media::color::SourceSamples;
+
+/// A decoded frame and the samples behind it.
+#[derive(Clone)]
+pub(super) struct Decoded {
+    pub frame: Arc<Frame>,
+    pub samples: Option<Arc<SourceSamples>>,
+}
+
+impl Decoded {
+    fn byte_size(&self) -> usize {
+        self.frame.byte_size() + self.samples.as_ref().map_or(0, |s| s.byte_size())
+    }
+}
+
+/// Decoded frames under a memory budget, least recently used out first.
+pub(super) struct FrameCache {
+    budget: usize,
+    used: usize,
+    frames: HashMap<usize, Decoded>,
+    order: VecDeque<usize>,
+}
+
+impl FrameCache {
+    pub fn new(budget: usize) -> FrameCache {
+        FrameCache {
+            budget,
+            used: 0,
+            frames: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.order.clear();
+        self.used = 0;
+    }
+
+    pub fn get(&mut self, index: usize) -> Option<Decoded> {
+        let frame = self.frames.get(&index)?.clone();
+        self.order.retain(|&i| i != index);
+        self.order.push_back(index);
+        Some(frame)
+    }
+
+    pub fn contains(&self, index: usize) -> bool {
+        self.frames.contains_key(&index)
+    }
+
+    pub fn insert(&mut self, frame: Decoded) {
+        let index = frame.frame.index;
+        if let Some(old) = self.frames.insert(index, frame.clone()) {
+            self.used -= old.byte_size();
+            self.order.retain(|&i| i != index);
+        }
+        self.used += frame.byte_size();
+        self.order.push_back(index);
+        while self.used > self.budget && self.order.len() > 1 {
+            if let Some(evicted) = self.order.pop_front().and_then(|i| self.frames.remove(&i)) {
+                self.used -= evicted.byte_size();
+            }
+        }
+    }
+
+    /// The cached frame nearest to `index`.
+    pub fn nearest(&self, index: usize) -> Option<Decoded> {
+        self.frames
+            .iter()
+            .min_by_key(|(i, _)| i.abs_diff(index))
+            .map(|(_, f)| f.clone())
+    }
+}

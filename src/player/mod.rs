@@ -1,0 +1,306 @@
+//! The playback engine, without any UI: a [`Player`] owns a decoder thread (the open media,
+//! a frame cache under a memory budget, prefetch around the playhead, latest-wins frame
+//! requests), a filmstrip thread that shares the decoder's frame index, and the copy/paste
+//! work (PNG and base64 encoding, paste decoding with limits). Callers send requests and
+//! drain [`Reply`]s with [`Player::try_recv`]; nothing here blocks the caller.
+//!
+//! The player is generic over the image it hands out next to each [`Frame`]: the app asks for
+//! an `egui::ColorImage` (built on the decoder thread, so the UI thread only uploads it); a
+//! headless user asks for `()`. Errors cross the thread as a typed [`PlayerError`] together
+//! with the [`Operation`] that failed.
+
+mod cache;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::codec::{DecodeLimits, GetFramesError, PasteError};
+use crate::frame::Frame;
+use crate::media::color::SourceSamples;
+use crate::media::{MediaError, MediaInfo, OpenOptions};
+
+/// What the player builds next to each frame for its caller, on the decoder thread.
+pub trait FrameImage: Send + Sync + 'static {
+    fn from_frame(frame: &Frame) -> Self;
+}
+
+/// Headless callers need no image beside the frame.
+impl FrameImage for () {
+    fn from_frame(_frame: &Frame) {}
+}
+
+/// An RGBA bitmap: what "copy as image" produces and a pasted clipboard bitmap holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitmap {
+    pub width: usize,
+    pub height: usize,
+    /// Straight (not premultiplied) RGBA, row-major.
+    pub rgba: Vec<u8>,
+}
+
+/// How a frame leaves the player for the clipboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyForm {
+    Base64,
+    DataUri,
+    /// A bitmap.
+    Image,
+    /// Several frames by id list (`1,30`), `|`-joined base64 PNGs like `framekit frames`.
+    List(String),
+}
+
+/// What a copy produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClipboardPayload {
+    Text(String),
+    Image(Bitmap),
+}
+
+/// What the caller asked for.
+#[derive(Debug)]
+pub enum Request {
+    Open(PathBuf),
+    /// Show frame `frame` (0-based). Newer requests make older ones stale.
+    Show {
+        frame: usize,
+    },
+    Copy {
+        frame: usize,
+        form: CopyForm,
+    },
+    /// Decode pasted text; on success its images become the current media.
+    Paste {
+        text: String,
+    },
+    /// View a bitmap (from the clipboard).
+    PasteBitmap(Bitmap),
+}
+
+/// Which kind of request an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Open,
+    Show,
+    Copy,
+    Paste,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayerError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
+    Frames(#[from] GetFramesError),
+    #[error("paste: {0}")]
+    Paste(#[from] PasteError),
+    #[error("paste: the clipboard image is empty or malformed ({width}x{height}, {bytes} bytes)")]
+    BadBitmap {
+        width: usize,
+        height: usize,
+        bytes: usize,
+    },
+    #[error("paste: the clipboard image is {width}x{height}, over the {limit} megapixel limit")]
+    BitmapTooLarge {
+        width: usize,
+        height: usize,
+        limit: u64,
+    },
+    #[error("nothing is open: open a file or paste an image first")]
+    NothingOpen,
+    #[error("the player is busy; try again")]
+    Busy,
+    #[error("the player thread has stopped")]
+    Stopped,
+}
+
+/// A frame ready to show.
+pub struct ReadyFrame<I> {
+    pub index: usize,
+    /// The request generation this answers; older generations are stale.
+    pub generation: u64,
+    pub image: Arc<I>,
+    pub frame: Arc<Frame>,
+    /// The decoded samples behind the frame (videos), for the pixel inspector.
+    pub samples: Option<Arc<SourceSamples>>,
+    /// False for a placeholder (the nearest cached frame) shown while the exact one decodes.
+    pub exact: bool,
+}
+
+impl<I> Clone for ReadyFrame<I> {
+    fn clone(&self) -> Self {
+        ReadyFrame {
+            index: self.index,
+            generation: self.generation,
+            image: self.image.clone(),
+            frame: self.frame.clone(),
+            samples: self.samples.clone(),
+            exact: self.exact,
+        }
+    }
+}
+
+/// What the player reports.
+pub enum Reply<I> {
+    Opened {
+        info: Box<MediaInfo>,
+        frame_times: Vec<Option<f64>>,
+        keyframes: Vec<bool>,
+        media_id: u64,
+    },
+    Frame(ReadyFrame<I>),
+    Thumbnail {
+        media_id: u64,
+        index: usize,
+        image: Arc<I>,
+    },
+    /// Long work under way (shown as a small progress note).
+    Busy(String),
+    Copied {
+        payload: ClipboardPayload,
+        summary: String,
+    },
+    Failed {
+        op: Operation,
+        error: PlayerError,
+    },
+}
+
+/// Settings for the player.
+#[derive(Debug, Clone)]
+pub struct PlayerOptions {
+    /// Memory budget for cached decoded frames.
+    pub cache_budget_bytes: usize,
+    pub limits: DecodeLimits,
+    pub open: OpenOptions,
+    /// Build filmstrip thumbnails for opened files.
+    pub filmstrip: bool,
+    /// Largest width or height of the image built beside each frame (a GPU's texture limit);
+    /// larger frames get a downscaled image. The frame itself is always full size.
+    pub max_image_side: u32,
+    /// Tests only: the worker waits for a message on this channel before each exact decode,
+    /// so a test can hold a "slow seek" open and check its caller keeps answering.
+    pub decode_gate: Option<Receiver<()>>,
+}
+
+impl Default for PlayerOptions {
+    fn default() -> Self {
+        PlayerOptions {
+            cache_budget_bytes: 512 << 20,
+            limits: DecodeLimits::default(),
+            open: OpenOptions::default(),
+            filmstrip: true,
+            max_image_side: u32::MAX,
+            decode_gate: None,
+        }
+    }
+}
+
+/// A request on its way to the worker, frame requests stamped with their generation.
+enum Message {
+    Show { frame: usize, generation: u64 },
+    Other(Request),
+}
+
+/// Capacity of both channels; frame requests are coalesced, so this is rarely reached.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// The caller's side of the player. Dropping it stops the threads without waiting.
+pub struct Player<I: FrameImage> {
+    requests: Sender<Message>,
+    replies: Receiver<Reply<I>>,
+    generation: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl<I: FrameImage> Player<I> {
+    /// Starts the decoder thread. `wake` is called after every reply (the app passes
+    /// `ctx.request_repaint()`).
+    pub fn spawn(options: PlayerOptions, wake: impl Fn() + Send + Sync + 'static) -> Player<I> {
+        let (request_tx, request_rx) = bounded(CHANNEL_CAPACITY);
+        let (reply_tx, reply_rx) = bounded(CHANNEL_CAPACITY);
+        let generation = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let outbox = worker::Outbox {
+            replies: reply_tx,
+            wake: Arc::new(wake),
+            stop: stop.clone(),
+        };
+        let worker_generation = generation.clone();
+        // The worker is built on its own thread: FFmpeg contexts stay on the thread that made
+        // them. If the thread cannot start, the dropped channel reports it on the first call.
+        let _ = std::thread::Builder::new()
+            .name("framekit-player".into())
+            .spawn(move || {
+                worker::Worker::new(request_rx, outbox, worker_generation, options).run();
+            });
+        Player {
+            requests: request_tx,
+            replies: reply_rx,
+            generation,
+            stop,
+        }
+    }
+
+    /// Sends a request. A frame request gets a fresh generation (returned), which makes every
+    /// older frame request stale.
+    pub fn send(&self, request: Request) -> Result<u64, PlayerError> {
+        let (message, generation) = match request {
+            Request::Show { frame } => {
+                let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+                (Message::Show { frame, generation }, generation)
+            }
+            other => (
+                Message::Other(other),
+                self.generation.load(Ordering::SeqCst),
+            ),
+        };
+        match self.requests.try_send(message) {
+            Ok(()) => Ok(generation),
+            Err(TrySendError::Full(_)) => Err(PlayerError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(PlayerError::Stopped),
+        }
+    }
+
+    /// The next reply without waiting; `Err(Stopped)` when the decoder thread is gone.
+    pub fn try_recv(&self) -> Result<Option<Reply<I>>, PlayerError> {
+        match self.replies.try_recv() {
+            Ok(reply) => Ok(Some(reply)),
+            Err(crossbeam_channel::TryRecvError::Empty) => Ok(None),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Err(PlayerError::Stopped),
+        }
+    }
+
+    /// The next reply, waiting up to `timeout`; `Ok(None)` when none came.
+    pub fn recv_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Reply<I>>, PlayerError> {
+        match self.replies.recv_timeout(timeout) {
+            Ok(reply) => Ok(Some(reply)),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ok(None),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(PlayerError::Stopped),
+        }
+    }
+}
+
+impl<I: FrameImage> Drop for Player<I> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `1.8 MB`, `640 KB`, `12 bytes`.
+pub fn human_size(bytes: usize) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    } else if bytes >= 1_000 {
+        format!("{} KB", bytes / 1_000)
+    } else {
+        format!("{} bytes", crate::codec::paste::thousands(bytes))
+    }
+}

@@ -1,0 +1,454 @@
+//! The decoder thread: owns the open media and the frame cache, and does every decode, colour
+//! conversion, PNG/base64 encode and paste decode for its [`Player`](super::Player).
+//!
+//! Frame requests are latest-wins: every request carries a generation, the worker drops those
+//! that are no longer current, and the caller drops replies for old generations. While the
+//! exact frame decodes, the nearest cached frame is sent at once as a placeholder. When idle,
+//! the worker prefetches around the playhead (the frames just before it inside its GOP, and a
+//! few after), under the cache's memory budget. A filmstrip thread builds thumbnails at low
+//! priority from a second reader that shares the frame index.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::cache::{Decoded, FrameCache};
+use super::{
+    Bitmap, ClipboardPayload, CopyForm, FrameImage, Message, Operation, PlayerError, PlayerOptions,
+    ReadyFrame, Reply, Request, human_size,
+};
+use crate::codec::{self, TextForm};
+use crate::frame::{Frame, PixelLayout};
+use crate::media::{MediaSource, StillImage};
+
+/// Frames decoded around the playhead when idle: this many before it (inside its GOP)...
+const PREFETCH_BEHIND: usize = 12;
+/// ...and this many after it.
+const PREFETCH_AHEAD: usize = 4;
+/// Filmstrip size.
+const THUMBNAIL_COUNT: usize = 16;
+const THUMBNAIL_HEIGHT: u32 = 64;
+/// Frames above this many pixels get a "working" note before encoding.
+const LARGE_FRAME_PIXELS: u64 = 1_000_000;
+
+/// Sends replies and wakes the caller; gives up when the player is dropped.
+pub(super) struct Outbox<I> {
+    pub replies: Sender<Reply<I>>,
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl<I> Clone for Outbox<I> {
+    fn clone(&self) -> Self {
+        Outbox {
+            replies: self.replies.clone(),
+            wake: self.wake.clone(),
+            stop: self.stop.clone(),
+        }
+    }
+}
+
+impl<I> Outbox<I> {
+    /// Delivers a reply, waiting while the caller catches up; false when the caller is gone.
+    fn deliver(&self, mut reply: Reply<I>) -> bool {
+        loop {
+            match self.replies.send_timeout(reply, Duration::from_millis(50)) {
+                Ok(()) => {
+                    (self.wake)();
+                    return true;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                    (self.wake)();
+                    if self.stop.load(Ordering::SeqCst) {
+                        return false;
+                    }
+                    reply = back;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+pub(super) struct Worker<I> {
+    requests: Receiver<Message>,
+    outbox: Outbox<I>,
+    generation: Arc<AtomicU64>,
+    options: PlayerOptions,
+    source: Option<MediaSource>,
+    cache: FrameCache,
+    /// Frames still to prefetch, nearest first.
+    prefetch: VecDeque<usize>,
+    media_id: Arc<AtomicU64>,
+}
+
+impl<I: FrameImage> Worker<I> {
+    pub fn new(
+        requests: Receiver<Message>,
+        outbox: Outbox<I>,
+        generation: Arc<AtomicU64>,
+        options: PlayerOptions,
+    ) -> Worker<I> {
+        let cache = FrameCache::new(options.cache_budget_bytes);
+        Worker {
+            requests,
+            outbox,
+            generation,
+            options,
+            source: None,
+            cache,
+            prefetch: VecDeque::new(),
+            media_id: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn run(mut self) {
+        while !self.outbox.stopping() {
+            let first = if self.prefetch.is_empty() {
+                match self.requests.recv_timeout(Duration::from_millis(100)) {
+                    Ok(request) => Some(request),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                self.requests.try_recv().ok()
+            };
+            let Some(first) = first else {
+                self.prefetch_one();
+                continue;
+            };
+            // Drain what else is queued: only the newest frame request matters.
+            let mut batch = vec![first];
+            batch.extend(self.requests.try_iter());
+            let newest_show = batch
+                .iter()
+                .rposition(|r| matches!(r, Message::Show { .. }));
+            for (i, message) in batch.into_iter().enumerate() {
+                if matches!(message, Message::Show { .. }) && Some(i) != newest_show {
+                    continue;
+                }
+                if !self.handle(message) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one request; false when the caller is gone.
+    fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Show { frame, generation } => self.show(frame, generation),
+            // Frame requests always travel as `Message::Show`, stamped by `Player::send`.
+            Message::Other(Request::Show { .. }) => true,
+            Message::Other(Request::Open(path)) => self.open(path),
+            Message::Other(Request::Copy { frame, form }) => self.copy(frame, form),
+            Message::Other(Request::Paste { text }) => self.paste(&text),
+            Message::Other(Request::PasteBitmap(bitmap)) => self.paste_bitmap(bitmap),
+        }
+    }
+
+    fn fail(&self, op: Operation, error: PlayerError) -> bool {
+        self.outbox.deliver(Reply::Failed { op, error })
+    }
+
+    fn open(&mut self, path: PathBuf) -> bool {
+        self.outbox
+            .deliver(Reply::Busy(format!("opening {}…", path.display())));
+        match MediaSource::open(&path, &self.options.open) {
+            Ok(source) => {
+                let delivered = self.set_source(source);
+                if self.options.filmstrip {
+                    self.spawn_filmstrip();
+                }
+                delivered
+            }
+            Err(e) => self.fail(Operation::Open, e.into()),
+        }
+    }
+
+    fn set_source(&mut self, source: MediaSource) -> bool {
+        let count = source.frame_count();
+        let frame_times = (0..count).map(|i| source.frame_time(i)).collect();
+        let keyframes = (0..count).map(|i| source.is_keyframe(i)).collect();
+        let info = Box::new(source.info().clone());
+        self.cache.clear();
+        self.prefetch.clear();
+        self.source = Some(source);
+        let media_id = self.media_id.fetch_add(1, Ordering::SeqCst) + 1;
+        self.outbox.deliver(Reply::Opened {
+            info,
+            frame_times,
+            keyframes,
+            media_id,
+        })
+    }
+
+    fn is_current(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) == generation
+    }
+
+    fn show(&mut self, index: usize, generation: u64) -> bool {
+        if !self.is_current(generation) {
+            return true;
+        }
+        if let Some(frame) = self.cache.get(index) {
+            self.plan_prefetch(index);
+            return self.send_frame(frame, generation, true);
+        }
+        if let Some(nearest) = self.cache.nearest(index)
+            && !self.send_frame(nearest, generation, false)
+        {
+            return false;
+        }
+        if let Some(gate) = &self.options.decode_gate {
+            let _ = gate.recv();
+        }
+        if !self.is_current(generation) {
+            return true;
+        }
+        match self.decode(index) {
+            Ok(frame) => {
+                self.plan_prefetch(index);
+                self.send_frame(frame, generation, true)
+            }
+            Err(error) => self.fail(Operation::Show, error),
+        }
+    }
+
+    fn send_frame(&self, decoded: Decoded, generation: u64, exact: bool) -> bool {
+        let max = self.options.max_image_side;
+        let image = if decoded.frame.width > max || decoded.frame.height > max {
+            I::from_frame(&decoded.frame.thumbnail(max, max))
+        } else {
+            I::from_frame(&decoded.frame)
+        };
+        let image = Arc::new(image);
+        let Decoded { frame, samples } = decoded;
+        self.outbox.deliver(Reply::Frame(ReadyFrame {
+            index: frame.index,
+            generation,
+            image,
+            frame,
+            samples,
+            exact,
+        }))
+    }
+
+    fn decode(&mut self, index: usize) -> Result<Decoded, PlayerError> {
+        if let Some(decoded) = self.cache.get(index) {
+            return Ok(decoded);
+        }
+        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        let (frame, samples) = source.frame_with_samples(index)?;
+        let decoded = Decoded {
+            frame: Arc::new(frame),
+            samples: samples.map(Arc::new),
+        };
+        self.cache.insert(decoded.clone());
+        Ok(decoded)
+    }
+
+    /// Frames to decode when idle: the ones before the playhead in its GOP (ascending, so one
+    /// seek serves them all), then a few after it.
+    fn plan_prefetch(&mut self, index: usize) {
+        self.prefetch.clear();
+        let Some(source) = &self.source else { return };
+        let count = source.frame_count();
+        let mut start = index.saturating_sub(PREFETCH_BEHIND);
+        if let MediaSource::Video(video) = source
+            && let Some(keyframe) = video.index().keyframe_for(index)
+        {
+            start = start.max(keyframe);
+        }
+        let ahead = (index + 1..count.min(index + 1 + PREFETCH_AHEAD)).collect::<Vec<_>>();
+        self.prefetch.extend(
+            (start..index)
+                .chain(ahead)
+                .filter(|i| !self.cache.contains(*i)),
+        );
+    }
+
+    fn prefetch_one(&mut self) {
+        if let Some(index) = self.prefetch.pop_front()
+            && self.decode(index).is_err()
+        {
+            self.prefetch.clear();
+        }
+    }
+
+    fn copy(&mut self, index: usize, form: CopyForm) -> bool {
+        let result = match form {
+            CopyForm::List(ids) => self.copy_list(&ids),
+            form => self.copy_frame(index, form),
+        };
+        match result {
+            Ok((payload, summary)) => self.outbox.deliver(Reply::Copied { payload, summary }),
+            Err(error) => self.fail(Operation::Copy, error),
+        }
+    }
+
+    fn copy_frame(
+        &mut self,
+        index: usize,
+        form: CopyForm,
+    ) -> Result<(ClipboardPayload, String), PlayerError> {
+        let frame = self.decode(index)?.frame;
+        let size = format!("{}x{}", frame.width, frame.height);
+        if form == CopyForm::Image {
+            let image = Bitmap {
+                width: frame.width as usize,
+                height: frame.height as usize,
+                rgba: frame.to_rgba(),
+            };
+            return Ok((
+                ClipboardPayload::Image(image),
+                format!("copied frame {} as an image, {size}", index + 1),
+            ));
+        }
+        if u64::from(frame.width) * u64::from(frame.height) > LARGE_FRAME_PIXELS {
+            self.outbox
+                .deliver(Reply::Busy(format!("encoding {size} PNG…")));
+        }
+        let png = codec::encode_png(&frame).map_err(|e| codec::GetFramesError::Png {
+            id: index + 1,
+            reason: e.to_string(),
+        })?;
+        let (text_form, what) = match form {
+            CopyForm::DataUri => (TextForm::DataUri, "PNG data URI"),
+            _ => (TextForm::Base64, "base64 PNG"),
+        };
+        let text = codec::png_to_text(&png, text_form);
+        let summary = format!("copied {} {what}, {size}", human_size(text.len()));
+        Ok((ClipboardPayload::Text(text), summary))
+    }
+
+    /// The app's "Copy list": the same streaming writer as `framekit frames`, so only one
+    /// decoded frame is in memory at a time (plus the text being built).
+    fn copy_list(&mut self, ids: &str) -> Result<(ClipboardPayload, String), PlayerError> {
+        let requested = codec::parse_frame_ids(ids).map_err(codec::GetFramesError::from)?;
+        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        self.outbox
+            .deliver(Reply::Busy("encoding frames…".to_string()));
+        let (text, selection) =
+            codec::frames_text_from_source(source, &requested, TextForm::Base64)?;
+        let ids: Vec<String> = selection.ids.iter().map(usize::to_string).collect();
+        let mut summary = format!(
+            "copied frames {} as '|'-joined base64 PNGs, {}",
+            ids.join(","),
+            human_size(text.len())
+        );
+        if !selection.skipped.is_empty() {
+            let skipped: Vec<String> = selection.skipped.iter().map(i64::to_string).collect();
+            summary.push_str(&format!(" (skipped {})", skipped.join(",")));
+        }
+        Ok((ClipboardPayload::Text(text), summary))
+    }
+
+    fn paste(&mut self, text: &str) -> bool {
+        let images = match codec::decode_base64_images(text, &self.options.limits) {
+            Ok(images) => images,
+            Err(e) => return self.fail(Operation::Paste, e.into()),
+        };
+        let formats: Vec<String> = images
+            .iter()
+            .map(|i| codec::paste::format_name(i.format))
+            .collect();
+        let frames: Vec<Frame> = images
+            .into_iter()
+            .flat_map(|i| i.frames)
+            .enumerate()
+            .map(|(n, f)| Frame { index: n, ..f })
+            .collect();
+        let label = format!("pasted {}", formats.join("+"));
+        match StillImage::from_frames(&label, &formats.join("+").to_lowercase(), frames) {
+            Ok(still) => self.set_source(MediaSource::Still(Arc::new(still))),
+            Err(e) => self.fail(Operation::Paste, e.into()),
+        }
+    }
+
+    fn paste_bitmap(&mut self, bitmap: Bitmap) -> bool {
+        let pixels = bitmap.width as u64 * bitmap.height as u64;
+        if pixels > self.options.limits.max_pixels {
+            return self.fail(
+                Operation::Paste,
+                PlayerError::BitmapTooLarge {
+                    width: bitmap.width,
+                    height: bitmap.height,
+                    limit: self.options.limits.max_pixels / 1_000_000,
+                },
+            );
+        }
+        if bitmap.rgba.len() as u64 != pixels * 4 || pixels == 0 {
+            return self.fail(
+                Operation::Paste,
+                PlayerError::BadBitmap {
+                    width: bitmap.width,
+                    height: bitmap.height,
+                    bytes: bitmap.rgba.len(),
+                },
+            );
+        }
+        let frame = Frame {
+            index: 0,
+            time_seconds: None,
+            width: bitmap.width as u32,
+            height: bitmap.height as u32,
+            layout: PixelLayout::Rgba8,
+            pixels: bitmap.rgba,
+        };
+        match StillImage::from_frames("pasted bitmap", "bitmap", vec![frame]) {
+            Ok(still) => self.set_source(MediaSource::Still(Arc::new(still))),
+            Err(e) => self.fail(Operation::Paste, e.into()),
+        }
+    }
+
+    /// Builds the filmstrip on its own thread with a second reader that shares the frame
+    /// index (no second index pass), so it never delays a seek.
+    fn spawn_filmstrip(&self) {
+        let Some(source) = &self.source else { return };
+        let count = source.frame_count();
+        if count < 2 {
+            return;
+        }
+        let shared = source.shared();
+        let media_id = self.media_id.load(Ordering::SeqCst);
+        let current = self.media_id.clone();
+        let outbox = self.outbox.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-filmstrip".into())
+            .spawn(move || {
+                let Ok(mut reader) = shared.open() else {
+                    return;
+                };
+                let wanted = THUMBNAIL_COUNT.min(count);
+                for slot in 0..wanted {
+                    if outbox.stopping() || current.load(Ordering::SeqCst) != media_id {
+                        return;
+                    }
+                    let index = slot * (count - 1) / (wanted - 1).max(1);
+                    let Ok(frame) = reader.frame(index) else {
+                        return;
+                    };
+                    let thumb = frame.thumbnail(THUMBNAIL_HEIGHT * 3, THUMBNAIL_HEIGHT);
+                    let image = Arc::new(I::from_frame(&thumb));
+                    if !outbox.deliver(Reply::Thumbnail {
+                        media_id,
+                        index,
+                        image,
+                    }) {
+                        return;
+                    }
+                    // Low priority: leave the core to the main decoder between thumbnails.
+                    std::thread::sleep(Duration::from_millis(15));
+                }
+            });
+    }
+}
