@@ -368,3 +368,23 @@ fn damaged_videos_give_errors_or_frames_never_panics() {
         }
     }
 }
+
+#[test]
+fn transcode_jobs_outside_one_to_sixty_four_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = dir.path().join("queue.sqlite");
+    for jobs in ["0", "65", "100000"] {
+        let output = run(&[
+            "transcode",
+            "--jobs",
+            jobs,
+            "--queue",
+            &queue.to_string_lossy(),
+            &twenty_frames().to_string_lossy(),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "--jobs {jobs}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("outside 1..=64"), "--jobs {jobs}: {stderr}");
+    }
+    assert!(!queue.exists(), "nothing was queued");
+}

@@ -516,9 +516,22 @@ fn corrupt_input_fails_after_its_attempts_and_the_others_finish() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
     std::fs::write(&broken, noise).expect("write");
+    // No video stream: retrying cannot help, so it fails after one attempt.
+    let audio_only = clip(
+        "tc_audio_only.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-c:a",
+            "aac",
+        ],
+    );
     let result = transcode(&[
         &without_audio().to_string_lossy(),
         &broken.to_string_lossy(),
+        &audio_only.to_string_lossy(),
         &ten_bit().to_string_lossy(),
         "-o",
         &out.to_string_lossy(),
@@ -544,15 +557,62 @@ fn corrupt_input_fails_after_its_attempts_and_the_others_finish() {
         error.contains("broken.avi") && error.contains("cannot open"),
         "{error}"
     );
+    let audio_job = jobs
+        .iter()
+        .find(|j| j.input.ends_with("tc_audio_only.mp4"))
+        .expect("job");
+    assert_eq!(
+        (audio_job.status, audio_job.attempts),
+        (JobStatus::Failed, 1),
+        "a permanent error fails at once"
+    );
+    let error = audio_job.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("tc_audio_only.mp4") && error.contains("no video stream"),
+        "{error}"
+    );
     assert!(
         jobs.iter()
-            .filter(|j| j.id != broken_job.id)
+            .filter(|j| j.id != broken_job.id && j.id != audio_job.id)
             .all(|j| j.status == JobStatus::Succeeded)
     );
     assert!(out.join("tc_silent.mp4").exists() && out.join("tc_10bit.mp4").exists());
     assert!(!out.join("broken.mp4").exists());
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(stdout.contains("2 succeeded, 1 failed"), "{stdout}");
+    assert!(stdout.contains("2 succeeded, 2 failed"), "{stdout}");
+}
+
+#[test]
+fn an_existing_output_fails_once_before_any_encoding_and_is_kept() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let existing = out.join("tc_silent.mp4");
+    std::fs::write(&existing, b"someone else's file").expect("write");
+    let result = transcode(&[
+        &without_audio().to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+        "--queue",
+        &queue.to_string_lossy(),
+        "--retry-ms",
+        "20",
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!((jobs[0].status, jobs[0].attempts), (JobStatus::Failed, 1));
+    let error = jobs[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("output already exists"), "{error}");
+    assert_eq!(
+        std::fs::read(&existing).expect("kept"),
+        b"someone else's file"
+    );
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        !stderr.contains("progress"),
+        "nothing was encoded before the clash was found: {stderr}"
+    );
 }
 
 #[test]

@@ -254,11 +254,23 @@ impl JobQueue {
         };
         let conn = Connection::open(path).map_err(&db)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(&db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(&db)?;
-        conn.execute_batch(SCHEMA).map_err(&db)?;
+        // Switching a new file to WAL takes an exclusive lock and SQLite answers "database is
+        // locked" at once, without its busy handler, when another process is doing the same:
+        // two workers started together both get through after a short wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let setup = conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|()| conn.execute_batch(SCHEMA));
+            match setup {
+                Ok(()) => break,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(db(e)),
+            }
+        }
         Ok(JobQueue {
             conn,
             path: path.to_path_buf(),
@@ -656,6 +668,14 @@ impl JobQueue {
         };
         self.conn.execute(sql, []).map_err(self.db())
     }
+}
+
+/// SQLite's "busy" or "locked": another connection holds the lock for now.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
