@@ -104,6 +104,32 @@ fn xvid_bframes_avi_without_presentation_timestamps() {
 }
 
 #[test]
+fn divx_packed_bframes_avi() {
+    let packed = common::divx_packed_avi();
+    // The fixture really is packed: many packets hold two VOPs.
+    framekit::media::init_ffmpeg();
+    let mut input = ffmpeg_next::format::input(&packed).expect("open");
+    let two_vops = input
+        .packets()
+        .filter(|(_, p)| {
+            p.data()
+                .is_some_and(|d| d.windows(4).filter(|w| *w == [0, 0, 1, 0xB6]).count() == 2)
+        })
+        .count();
+    assert!(two_vops > 30, "only {two_vops} packed packets");
+    // ...and decodes to the same pictures as the unpacked stream it was made from.
+    let unpacked = common::fixtures_dir().join("divx_unpacked_bf1.avi");
+    let hashes = |path: &Path| -> Vec<u64> {
+        common::sequential_frames(path, Orientation::default())
+            .iter()
+            .map(common::frame_hash)
+            .collect()
+    };
+    assert_eq!(hashes(&packed), hashes(&unpacked));
+    assert_frame_exact_by(&packed, Access::Count);
+}
+
+#[test]
 fn mjpeg_avi() {
     assert_frame_exact(&common::mjpeg());
 }

@@ -198,6 +198,91 @@ pub fn xvid_bframes_avi() -> PathBuf {
     )
 }
 
+/// DivX-style packed B-frames in AVI: each reference VOP and the B-VOP after it share one
+/// packet and the B-frame's slot holds a tiny N-VOP placeholder, marked "packed" by DivX user
+/// data. Made from an unpacked MPEG-4 stream by repacking its packets (the inverse of
+/// FFmpeg's `mpeg4_unpack_bframes`); decodes to the same pictures as the unpacked source.
+pub fn divx_packed_avi() -> PathBuf {
+    let unpacked = fixture(
+        "divx_unpacked_bf1.avi",
+        &[
+            "-f", "lavfi", "-i", PATTERN, "-c:v", "mpeg4", "-vtag", "DX50", "-bf", "1", "-q:v",
+            "5", "-g", "24",
+        ],
+    );
+    let path = fixtures_dir().join("divx_packed.avi");
+    let _guard = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
+    if path.exists() {
+        return path;
+    }
+    let temp = fixtures_dir().join(format!("partial-{}-divx_packed.avi", std::process::id()));
+    framekit::media::init_ffmpeg();
+    let mut input = ffmpeg::format::input(&unpacked).expect("open unpacked");
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .expect("video");
+    let (index, time_base, parameters) = (stream.index(), stream.time_base(), stream.parameters());
+    let packets: Vec<ffmpeg::Packet> = input
+        .packets()
+        .filter(|(s, _)| s.index() == index)
+        .map(|(_, p)| p)
+        .collect();
+    let mut output = ffmpeg::format::output(&temp).expect("open output");
+    let mut out_stream = output
+        .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+        .expect("stream");
+    out_stream.set_parameters(parameters);
+    out_stream.set_time_base(time_base);
+    output.write_header().expect("header");
+    let out_time_base = output.stream(0).expect("stream").time_base();
+    // A B-VOP has coding type 2 in the two bits after its start code.
+    let vop_type = |data: &[u8]| {
+        data.windows(5)
+            .find(|w| w[..4] == [0, 0, 1, 0xB6])
+            .map(|w| w[4] >> 6)
+    };
+    let divx_marker: &[u8] = b"\x00\x00\x01\xB2DivX503b1393p\x00";
+    let n_vop: &[u8] = &[0x00, 0x00, 0x01, 0xB6, 0x50, 0x00, 0x7F];
+    let mut slot = 0i64;
+    let mut write = |data: Vec<u8>, key: bool, output: &mut ffmpeg::format::context::Output| {
+        let mut packet = ffmpeg::Packet::copy(&data);
+        packet.set_stream(0);
+        packet.set_dts(Some(slot));
+        packet.set_pts(None);
+        packet.rescale_ts(time_base, out_time_base);
+        if key {
+            packet.set_flags(ffmpeg::packet::Flags::KEY);
+        }
+        packet.write_interleaved(output).expect("write packet");
+        slot += 1;
+    };
+    let mut i = 0;
+    while i < packets.len() {
+        let data = packets[i].data().unwrap_or(&[]).to_vec();
+        let key = packets[i].is_key();
+        let next_is_b = packets.get(i + 1).and_then(|p| p.data()).and_then(vop_type) == Some(2);
+        let mut chunk = if i == 0 {
+            divx_marker.to_vec()
+        } else {
+            Vec::new()
+        };
+        chunk.extend_from_slice(&data);
+        if next_is_b && vop_type(&data) != Some(2) {
+            chunk.extend_from_slice(packets[i + 1].data().unwrap_or(&[]));
+            write(chunk, key, &mut output);
+            write(n_vop.to_vec(), false, &mut output);
+            i += 2;
+        } else {
+            write(chunk, key, &mut output);
+            i += 1;
+        }
+    }
+    output.write_trailer().expect("trailer");
+    std::fs::rename(&temp, &path).expect("move fixture into place");
+    path
+}
+
 pub fn mjpeg() -> PathBuf {
     fixture(
         "mjpeg.avi",
