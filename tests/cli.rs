@@ -51,7 +51,7 @@ fn frames_stdout(path: &Path, ids: &str) -> (Vec<Vec<u8>>, String) {
         .into_iter()
         .map(|img| {
             assert_eq!(img.format, image::ImageFormat::Png);
-            img.frames[0].pixels.clone()
+            img.first.pixels.clone()
         })
         .collect();
     (pixels, String::from_utf8_lossy(&out.stderr).into_owned())

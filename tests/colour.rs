@@ -334,7 +334,14 @@ fn rotated_clip_comes_out_rotated_like_ffmpeg_shows_it() {
         "the two halves end up top and bottom"
     );
 
-    let mut stored = VideoReader::open(&path, &OpenOptions { autorotate: false }).expect("open");
+    let mut stored = VideoReader::open(
+        &path,
+        &OpenOptions {
+            autorotate: false,
+            ..OpenOptions::default()
+        },
+    )
+    .expect("open");
     let frame = stored.frame(0).expect("frame");
     assert_eq!(
         (frame.width, frame.height),

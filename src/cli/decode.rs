@@ -1,11 +1,12 @@
 //! `framekit decode [TEXT | - | --clipboard] --out DIR [--png]`: base64 to image files.
 
-use std::io::Read;
+use std::io::Cursor;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use framekit::codec::{self, DecodeLimits, paste::format_name};
+use framekit::codec::paste::{DecodedImage, PartReader, format_name};
+use framekit::codec::{self};
 use framekit::output;
 
 #[derive(Debug, Args)]
@@ -25,12 +26,11 @@ pub struct DecodeArgs {
     /// File name stem: files are <stem>_<n>.<ext>.
     #[arg(long, default_value = "image")]
     pub name: String,
-    /// Largest decoded size of one image, in MiB.
-    #[arg(long, default_value_t = 256)]
-    pub max_mib: usize,
-    /// Largest image, in megapixels.
-    #[arg(long, default_value_t = 100)]
-    pub max_megapixels: u64,
+    /// Replace files that already exist in the output folder.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
 }
 
 #[cfg(feature = "gui")]
@@ -49,33 +49,47 @@ fn clipboard_text() -> anyhow::Result<String> {
     )
 }
 
+/// Decodes the parts one at a time and writes each image before reading the next, so memory
+/// holds one part whatever the length of the list (standard input is read as a stream).
 pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
-    let text = match (args.clipboard, args.text.as_deref()) {
-        (true, _) => clipboard_text()?,
-        (false, Some("-")) => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read standard input")?;
-            text
-        }
-        (false, Some(text)) => text.to_string(),
-        (false, None) => anyhow::bail!("no text given"),
-    };
-    let limits = DecodeLimits {
-        max_decoded_bytes: args.max_mib.saturating_mul(1 << 20),
-        max_pixels: args.max_megapixels.saturating_mul(1_000_000),
-    };
-    let images = codec::decode_base64_images(&text, &limits)?;
+    let limits = args.limits.limits();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create output folder", args.out.display()))?;
-    for (i, image) in images.iter().enumerate() {
-        let Some(first) = image.frames.first() else {
-            continue;
-        };
-        let (bytes, ext, label) = if args.png && image.format != image::ImageFormat::Png {
+    match (args.clipboard, args.text.as_deref()) {
+        (true, _) => write_parts(
+            args,
+            PartReader::new(Cursor::new(clipboard_text()?), &limits),
+        ),
+        (false, Some("-")) => write_parts(args, PartReader::new(std::io::stdin().lock(), &limits)),
+        (false, Some(text)) => write_parts(args, PartReader::new(text.as_bytes(), &limits)),
+        (false, None) => anyhow::bail!("no text given"),
+    }
+}
+
+fn write_parts<R: std::io::Read>(args: &DecodeArgs, parts: PartReader<R>) -> anyhow::Result<()> {
+    let limits = args.limits.limits();
+    let mut written = 0;
+    for (i, part) in parts.enumerate() {
+        let (offset, text, numbered) = part?;
+        let image = codec::paste::decode_part(&text, offset, numbered.then_some(i + 1), &limits)?;
+        drop(text);
+        write_image(args, i + 1, &image)?;
+        written += 1;
+    }
+    if written == 0 {
+        return Err(codec::PasteError::Empty.into());
+    }
+    Ok(())
+}
+
+fn write_image(args: &DecodeArgs, number: usize, image: &DecodedImage) -> anyhow::Result<()> {
+    let first = &image.first;
+    let png;
+    let (bytes, ext, label): (&[u8], &str, String) =
+        if args.png && image.format != image::ImageFormat::Png {
+            png = codec::encode_png(first)?;
             (
-                codec::encode_png(first)?,
+                &png,
                 "png",
                 format!("PNG from {}", format_name(image.format)),
             )
@@ -86,18 +100,30 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
                 .first()
                 .copied()
                 .unwrap_or("bin");
-            (image.bytes.clone(), ext, format_name(image.format))
+            (&image.bytes, ext, format_name(image.format))
         };
-        let path = args.out.join(format!("{}_{}.{ext}", args.name, i + 1));
-        output::write_atomically(&path, &bytes)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        println!(
-            "{} ({label}, {}x{}, {} bytes)",
-            path.display(),
-            first.width,
-            first.height,
-            bytes.len()
-        );
+    let path = args.out.join(format!("{}_{number}.{ext}", args.name));
+    let result = if args.force {
+        output::write_atomically(&path, bytes)
+    } else {
+        output::write_new(&path, bytes)
+    };
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+            "{}: already exists; not replacing it (use --force, or another --name or --out)",
+            path.display()
+        ),
+        Err(e) => {
+            return Err(e).with_context(|| format!("{}: cannot write", path.display()));
+        }
     }
+    println!(
+        "{} ({label}, {}x{}, {} bytes)",
+        path.display(),
+        first.width,
+        first.height,
+        bytes.len()
+    );
     Ok(())
 }

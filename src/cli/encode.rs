@@ -19,6 +19,8 @@ pub struct EncodeArgs {
     /// Encode each file's bytes as they are (JPEG stays JPEG) instead of as a PNG.
     #[arg(long)]
     pub keep_format: bool,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
 }
 
 pub fn run(args: &EncodeArgs) -> anyhow::Result<()> {
@@ -37,7 +39,11 @@ pub fn run(args: &EncodeArgs) -> anyhow::Result<()> {
                 body
             }
         } else {
-            let mut source = MediaSource::open(path, &OpenOptions::default())?;
+            let options = OpenOptions {
+                limits: args.limits.limits(),
+                ..OpenOptions::default()
+            };
+            let mut source = MediaSource::open(path, &options)?;
             let frame = source.frame(0)?;
             let png = codec::encode_png(&frame)
                 .with_context(|| format!("{}: cannot encode PNG", path.display()))?;

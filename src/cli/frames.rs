@@ -32,11 +32,14 @@ pub struct FramesArgs {
     /// Keep the stored orientation instead of applying the display matrix.
     #[arg(long)]
     pub no_autorotate: bool,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
 }
 
 pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
     let options = OpenOptions {
         autorotate: !args.no_autorotate,
+        limits: args.limits.limits(),
     };
     // Frames are decoded, encoded and written one at a time, so memory stays at one frame
     // whatever the id list.
@@ -61,8 +64,13 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
         .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
     match &args.out {
         None => {
-            codec::write_frames_text(&mut source, &selection, form, &mut stdout)?;
-            writeln!(stdout)?;
+            // Built whole before anything is printed: on a failure part-way (a damaged file)
+            // stdout stays empty, so no caller takes a partial answer for a whole one. Only
+            // the text is held, one decoded frame at a time.
+            let mut text = Vec::new();
+            codec::write_frames_text(&mut source, &selection, form, &mut text)?;
+            text.push(b'\n');
+            stdout.write_all(&text)?;
         }
         Some(dir) => {
             for id in &selection.ids {

@@ -40,6 +40,35 @@ enum Command {
     Jobs(transcode::JobsArgs),
 }
 
+/// The decode limits, the same flags on every command that decodes images; turned into the
+/// library's [`framekit::media::DecodeLimits`] here and nowhere else.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Largest image file or decoded base64 image, in MiB.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub max_mib: usize,
+    /// Largest image frame, in megapixels (width x height).
+    #[arg(long, default_value_t = 100, value_name = "MP")]
+    pub max_megapixels: u64,
+    /// Most frames in an animated image.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_frames: usize,
+    /// Most pixels an animated image may decode to in all, in megapixels.
+    #[arg(long, default_value_t = 4_000, value_name = "MP")]
+    pub max_total_megapixels: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> framekit::media::DecodeLimits {
+        framekit::media::DecodeLimits {
+            max_decoded_bytes: self.max_mib.saturating_mul(1 << 20),
+            max_pixels: self.max_megapixels.saturating_mul(1_000_000),
+            max_frames: self.max_frames,
+            max_total_pixels: self.max_total_megapixels.saturating_mul(1_000_000),
+        }
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {

@@ -15,6 +15,8 @@ pub struct ProbeArgs {
     /// Report sizes as stored, ignoring the display matrix.
     #[arg(long)]
     pub no_autorotate: bool,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
 }
 
 pub fn run(args: &ProbeArgs) -> anyhow::Result<()> {
@@ -22,6 +24,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<()> {
         &args.file,
         &OpenOptions {
             autorotate: !args.no_autorotate,
+            limits: args.limits.limits(),
         },
     )?;
     let info = source.info();

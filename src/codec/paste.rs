@@ -6,43 +6,28 @@
 //! decoded size is checked before decoding, and the pixel count is read from the image header
 //! before any pixel memory is allocated.
 
-use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use image::ImageFormat;
 
 use crate::frame::Frame;
-use crate::media::StillImage;
+use crate::media::{MediaErrorKind, StillImage};
 
-/// Caps against hostile input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeLimits {
-    /// Largest decoded (binary) size of one image, in bytes.
-    pub max_decoded_bytes: usize,
-    /// Largest width x height of one image.
-    pub max_pixels: u64,
-}
-
-impl Default for DecodeLimits {
-    /// 256 MiB of image data and 100 megapixels: more than an 8K frame, less than a bomb.
-    fn default() -> Self {
-        DecodeLimits {
-            max_decoded_bytes: 256 << 20,
-            max_pixels: 100_000_000,
-        }
-    }
-}
+pub use crate::media::DecodeLimits;
 
 /// One decoded image from the text.
 #[derive(Debug, Clone)]
 pub struct DecodedImage {
     pub format: ImageFormat,
     /// The decoded bytes, exactly as they were encoded (the original file).
-    pub bytes: Vec<u8>,
-    /// Its frames (one for stills, several for animations).
-    pub frames: Vec<Frame>,
+    pub bytes: Arc<[u8]>,
+    /// Its first frame.
+    pub first: Frame,
+    /// All its frames (an animation is composed again frame by frame when asked).
+    pub image: StillImage,
 }
 
 /// What was wrong with pasted text. `part` is 1-based and only shown for `|` lists.
@@ -60,7 +45,7 @@ pub enum PasteError {
     BadLength { part: Option<usize>, chars: usize },
     #[error("{}the data URI is not base64 (no ';base64,' before the data)", part_prefix(*.part))]
     DataUriNotBase64 { part: Option<usize> },
-    #[error("{}decodes to {bytes} bytes, over the {limit}-byte limit", part_prefix(*.part))]
+    #[error("{}decodes to {bytes} bytes, over the {limit}-byte limit (raise it with --max-mib)", part_prefix(*.part))]
     TooLarge {
         part: Option<usize>,
         bytes: usize,
@@ -73,13 +58,10 @@ pub enum PasteError {
         head: String,
         guess: String,
     },
-    #[error("{}the {format} image is {width}x{height}, over the limit of {limit} pixels", part_prefix(*.part))]
-    TooManyPixels {
+    #[error("{}{error}", part_prefix(*.part))]
+    OverLimit {
         part: Option<usize>,
-        format: String,
-        width: u32,
-        height: u32,
-        limit: u64,
+        error: crate::media::LimitError,
     },
     #[error("{}decoded {} bytes of {format}, but the image is damaged: {reason}", part_prefix(*.part), thousands(*.bytes))]
     BadImage {
@@ -128,8 +110,122 @@ pub fn decode_base64_images(
     parts
         .iter()
         .enumerate()
-        .map(|(i, (offset, part))| decode_one(part, *offset, numbered.then_some(i + 1), limits))
+        .map(|(i, (offset, part))| decode_part(part, *offset, numbered.then_some(i + 1), limits))
         .collect()
+}
+
+/// Reads `|`-separated parts from a stream one at a time, so a long list (or a huge paste on
+/// standard input) never sits in memory whole. Each part is refused once it grows past what
+/// `limits` could decode. Yields `(character offset, part text, numbered)`, where `numbered`
+/// says whether the text holds more than one part.
+pub struct PartReader<R> {
+    input: std::io::Bytes<std::io::BufReader<R>>,
+    /// The first bytes of the next part, read while looking past a `|`.
+    carried: Vec<u8>,
+    offset: usize,
+    max_part_bytes: usize,
+    parts_seen: usize,
+    done: bool,
+}
+
+impl<R: std::io::Read> PartReader<R> {
+    pub fn new(input: R, limits: &DecodeLimits) -> PartReader<R> {
+        use std::io::Read as _;
+        // Base64 is 4/3 of the data; allow generous whitespace, quotes and a data-URI prefix.
+        let max_part_bytes = limits
+            .max_decoded_bytes
+            .saturating_div(3)
+            .saturating_mul(4)
+            .saturating_mul(3)
+            .saturating_div(2)
+            .saturating_add(4096);
+        PartReader {
+            input: std::io::BufReader::with_capacity(1 << 16, input).bytes(),
+            carried: Vec::new(),
+            offset: 0,
+            max_part_bytes,
+            parts_seen: 0,
+            done: false,
+        }
+    }
+}
+
+/// Why the stream of parts could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PartReadError {
+    #[error("cannot read the text: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("part {part} is longer than {limit} characters, more than the decode limit allows (raise it with --max-mib)", limit = thousands(*.limit))]
+    TooLong { part: usize, limit: usize },
+    #[error("part {part} is not text (UTF-8)")]
+    NotText { part: usize },
+}
+
+impl<R: std::io::Read> Iterator for PartReader<R> {
+    type Item = Result<(usize, String, bool), PartReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done && self.carried.is_empty() {
+                return None;
+            }
+            let mut part = std::mem::take(&mut self.carried);
+            let mut ended_by_bar = false;
+            while !self.done {
+                match self.input.next() {
+                    None => self.done = true,
+                    Some(Err(e)) => return Some(Err(e.into())),
+                    Some(Ok(b'|')) => {
+                        ended_by_bar = true;
+                        break;
+                    }
+                    Some(Ok(byte)) => {
+                        part.push(byte);
+                        if part.len() > self.max_part_bytes {
+                            self.done = true;
+                            self.carried.clear();
+                            return Some(Err(PartReadError::TooLong {
+                                part: self.parts_seen + 1,
+                                limit: self.max_part_bytes,
+                            }));
+                        }
+                    }
+                }
+            }
+            // Look past the bar: only whitespace (or nothing) after it means no next part.
+            let mut more_follow = false;
+            if ended_by_bar {
+                while !self.done {
+                    match self.input.next() {
+                        None => self.done = true,
+                        Some(Err(e)) => return Some(Err(e.into())),
+                        Some(Ok(byte)) => {
+                            self.carried.push(byte);
+                            if !byte.is_ascii_whitespace() {
+                                more_follow = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            let Ok(text) = String::from_utf8(part) else {
+                self.done = true;
+                self.carried.clear();
+                return Some(Err(PartReadError::NotText {
+                    part: self.parts_seen + 1,
+                }));
+            };
+            let offset = self.offset;
+            self.offset += text.chars().count() + 1;
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.parts_seen += 1;
+            let numbered = self.parts_seen > 1 || more_follow;
+            return Some(Ok((offset, text, numbered)));
+        }
+    }
 }
 
 /// Splits on `|` and drops empty pieces (a trailing newline or `|`). Returns each piece with
@@ -146,7 +242,9 @@ fn split_parts(text: &str) -> Vec<(usize, &str)> {
     parts
 }
 
-fn decode_one(
+/// Decodes one part of a `|` list: `offset` is its character offset in the whole text (for
+/// error positions) and `number` its 1-based number when the text holds several.
+pub fn decode_part(
     part: &str,
     offset: usize,
     number: Option<usize>,
@@ -248,35 +346,30 @@ pub fn decode_image_bytes(
             guess: describe_non_image(&bytes).to_string(),
         });
     };
+    let byte_count = bytes.len();
     let damaged = |reason: String| PasteError::BadImage {
         part: number,
-        bytes: bytes.len(),
+        bytes: byte_count,
         format: format_name(format),
         reason,
     };
-    let reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| damaged(e.to_string()))?;
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(PasteError::TooManyPixels {
-            part: number,
-            format: format_name(format),
-            width,
-            height,
-            limit: limits.max_pixels,
-        });
-    }
     let label = number.map_or("pasted image".to_string(), |n| format!("pasted image {n}"));
-    let still = StillImage::decode(Path::new(&label), &bytes, format)
-        .map_err(|e| damaged(e.kind.to_string()))?;
-    let frames = (0..still.frame_count())
-        .filter_map(|i| still.frame(i).cloned())
-        .collect();
+    let bytes: Arc<[u8]> = Arc::from(bytes);
+    let image = StillImage::decode(Path::new(&label), bytes.clone(), format, limits).map_err(
+        |e| match e.kind {
+            MediaErrorKind::OverLimit(error) => PasteError::OverLimit {
+                part: number,
+                error,
+            },
+            other => damaged(other.to_string()),
+        },
+    )?;
+    let first = image.frame(0).map_err(|e| damaged(e.kind.to_string()))?;
     Ok(DecodedImage {
         format,
         bytes,
-        frames,
+        first,
+        image,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod color;
 pub mod index;
+pub mod limits;
 pub mod probe;
 pub mod rotate;
 pub mod samples;
@@ -16,15 +17,110 @@ pub mod video;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
+pub use limits::{DecodeLimits, LimitError};
 pub use probe::{MediaInfo, MediaKind};
 pub use still::StillImage;
 pub use video::VideoReader;
 
 use crate::frame::Frame;
 
+/// A path for a one-line message: control characters (a newline in a file name, an escape
+/// sequence) are shown escaped, so a hostile name cannot break or forge the line.
+pub fn printable_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// Opens `path` with FFmpeg as a local file, never as a URL: the name goes to FFmpeg as
+/// `file:` plus its bytes, so a file named `pipe:0` or `http:/host/x` is that file, and a
+/// name that is not UTF-8 works (ffmpeg-next's `format::input` panics on one).
+pub fn open_input(path: &Path) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+    let mut location = b"file:".to_vec();
+    location.extend_from_slice(&path_bytes(path));
+    let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
+    init_ffmpeg();
+    // SAFETY: `location` is a valid C string that outlives the call; on success FFmpeg hands
+    // back an owned context that `Input::wrap` takes over, on failure it frees its own.
+    unsafe {
+        let mut context = std::ptr::null_mut();
+        let opened = ffmpeg_next::ffi::avformat_open_input(
+            &mut context,
+            location.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        if opened < 0 {
+            return Err(ffmpeg_next::Error::from(opened));
+        }
+        let found = ffmpeg_next::ffi::avformat_find_stream_info(context, std::ptr::null_mut());
+        if found < 0 {
+            ffmpeg_next::ffi::avformat_close_input(&mut context);
+            return Err(ffmpeg_next::Error::from(found));
+        }
+        Ok(ffmpeg_next::format::context::Input::wrap(context))
+    }
+}
+
+/// Creates `path` as a local file for FFmpeg to mux `format` into, with the same `file:`
+/// rule as [`open_input`] (any name, never a URL).
+pub fn open_output(
+    path: &Path,
+    format: &str,
+) -> Result<ffmpeg_next::format::context::Output, ffmpeg_next::Error> {
+    let mut location = b"file:".to_vec();
+    location.extend_from_slice(&path_bytes(path));
+    let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
+    let format = std::ffi::CString::new(format).map_err(|_| ffmpeg_next::Error::InvalidData)?;
+    init_ffmpeg();
+    // SAFETY: both C strings outlive the calls; the context FFmpeg allocates is freed here on
+    // failure and otherwise owned by `Output::wrap`, which closes its I/O when dropped.
+    unsafe {
+        let mut context = std::ptr::null_mut();
+        let allocated = ffmpeg_next::ffi::avformat_alloc_output_context2(
+            &mut context,
+            std::ptr::null_mut(),
+            format.as_ptr(),
+            location.as_ptr(),
+        );
+        if allocated < 0 {
+            return Err(ffmpeg_next::Error::from(allocated));
+        }
+        let opened = ffmpeg_next::ffi::avio_open(
+            &mut (*context).pb,
+            location.as_ptr(),
+            ffmpeg_next::ffi::AVIO_FLAG_WRITE,
+        );
+        if opened < 0 {
+            ffmpeg_next::ffi::avformat_free_context(context);
+            return Err(ffmpeg_next::Error::from(opened));
+        }
+        Ok(ffmpeg_next::format::context::Output::wrap(context))
+    }
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().into_owned().into_bytes()
+}
+
 /// A media error, always naming the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {kind}", path.display())]
+#[error("{}: {kind}", printable_path(path))]
 pub struct MediaError {
     pub path: PathBuf,
     pub kind: MediaErrorKind,
@@ -46,12 +142,16 @@ pub enum MediaErrorKind {
     NotFound,
     #[error("is a directory, not a media file")]
     IsDirectory,
+    #[error("is a {0}, not a media file")]
+    NotARegularFile(&'static str),
     #[error("file is empty (0 bytes)")]
     Empty,
     #[error("cannot read: {0}")]
     Io(std::io::Error),
     #[error("not a video or image framekit can read ({0})")]
     Unrecognized(String),
+    #[error(transparent)]
+    OverLimit(#[from] LimitError),
     #[error("not a valid {format} image: {reason}")]
     BadImage { format: String, reason: String },
     #[error("no video stream (streams found: {0})")]
@@ -73,11 +173,16 @@ pub enum MediaErrorKind {
 pub struct OpenOptions {
     /// Apply the display matrix (rotation, flips). On by default.
     pub autorotate: bool,
+    /// How much an image may make framekit decode.
+    pub limits: DecodeLimits,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { autorotate: true }
+        OpenOptions {
+            autorotate: true,
+            limits: DecodeLimits::default(),
+        }
     }
 }
 
@@ -139,6 +244,9 @@ impl MediaSource {
         if metadata.is_dir() {
             return Err(MediaError::new(path, MediaErrorKind::IsDirectory));
         }
+        if let Some(kind) = special_file_kind(&metadata.file_type()) {
+            return Err(MediaError::new(path, MediaErrorKind::NotARegularFile(kind)));
+        }
         if metadata.len() == 0 {
             return Err(MediaError::new(path, MediaErrorKind::Empty));
         }
@@ -160,9 +268,13 @@ impl MediaSource {
             ));
         }
         if let Some(format) = sniffed {
+            if metadata.len() > options.limits.max_decoded_bytes as u64 {
+                let error = options.limits.bytes_error(metadata.len() as usize);
+                return Err(MediaError::new(path, MediaErrorKind::OverLimit(error)));
+            }
             let bytes =
                 std::fs::read(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
-            return StillImage::decode(path, &bytes, format)
+            return StillImage::decode(path, Arc::from(bytes), format, &options.limits)
                 .map(|s| MediaSource::Still(Arc::new(s)));
         }
         VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)))
@@ -194,18 +306,7 @@ impl MediaSource {
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
         match self {
             MediaSource::Video(v) => v.frame(index),
-            MediaSource::Still(s) => {
-                let count = s.frame_count();
-                s.frame(index).cloned().ok_or_else(|| {
-                    MediaError::new(
-                        Path::new(&s.info().path),
-                        MediaErrorKind::OutOfRange {
-                            requested: index + 1,
-                            count,
-                        },
-                    )
-                })
-            }
+            MediaSource::Still(s) => s.frame(index),
         }
     }
 
@@ -224,7 +325,7 @@ impl MediaSource {
     pub fn frame_time(&self, index: usize) -> Option<f64> {
         match self {
             MediaSource::Video(v) => v.frame_time(index),
-            MediaSource::Still(s) => s.frame(index).and_then(|f| f.time_seconds),
+            MediaSource::Still(s) => s.frame_time(index),
         }
     }
 
@@ -235,6 +336,29 @@ impl MediaSource {
             MediaSource::Still(_) => true,
         }
     }
+}
+
+/// What a file that is neither a folder nor a regular file is: FIFOs and devices would block
+/// or never end.
+#[cfg(unix)]
+fn special_file_kind(kind: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        Some("FIFO (named pipe)")
+    } else if kind.is_char_device() {
+        Some("character device")
+    } else if kind.is_block_device() {
+        Some("block device")
+    } else if kind.is_socket() {
+        Some("socket")
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file_kind(_kind: &std::fs::FileType) -> Option<&'static str> {
+    None
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -1,21 +1,39 @@
-//! Still images and animated images (GIF, WebP, APNG) through the `image` crate.
-//!
-//! A still image is a one-frame video; an animation's frames are composited full frames in
-//! display order. All frames are decoded on open (images are small next to videos).
+//! Still images and animated images (GIF, WebP, APNG) through the `image` crate, inside the
+//! decode limits ([`DecodeLimits`]): the header's size is checked before any pixels are
+//! allocated, and an animation is indexed lazily — opening it walks its frames once, one
+//! composed frame at a time, to count them and read their times, and frame `n` is composed
+//! again when asked for — so memory holds one frame whatever the frame count.
 
 use std::io::{BufReader, Cursor};
 use std::path::Path;
+use std::sync::Arc;
 
-use image::{AnimationDecoder, DynamicImage, ImageFormat};
+use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat};
 
 use super::color::{ColorDecision, ColorTags, Matrix, Orientation, Range};
+use super::limits::DecodeLimits;
 use super::probe::{ColorInfo, MediaInfo, MediaKind, VideoInfo};
 use super::{MediaError, MediaErrorKind};
 use crate::frame::{Frame, PixelLayout};
 
-/// An image file held as decoded frames.
+/// Where an image's pixels come from.
+#[derive(Debug, Clone)]
+enum Pixels {
+    /// Decoded frames (a still image, or frames pasted from elsewhere).
+    Decoded(Vec<Frame>),
+    /// An animation, composed again from its encoded bytes when a frame is asked for.
+    Animation {
+        bytes: Arc<[u8]>,
+        format: ImageFormat,
+    },
+}
+
+/// An image file: one decoded frame, or an animation indexed lazily.
+#[derive(Debug, Clone)]
 pub struct StillImage {
-    frames: Vec<Frame>,
+    pixels: Pixels,
+    /// Each frame's start time (animations).
+    times: Vec<Option<f64>>,
     info: MediaInfo,
 }
 
@@ -62,85 +80,137 @@ pub fn frame_from_image(image: DynamicImage, index: usize, time_seconds: Option<
     }
 }
 
-fn animation_frames<'a, D: AnimationDecoder<'a>>(
-    decoder: D,
-) -> Result<Vec<Frame>, image::ImageError> {
-    let mut frames = Vec::new();
-    let mut time = 0.0;
-    for (index, frame) in decoder.into_frames().enumerate() {
-        let frame = frame?;
-        let (num, den) = frame.delay().numer_denom_ms();
-        let image = DynamicImage::ImageRgba8(frame.into_buffer());
-        frames.push(frame_from_image(image, index, Some(time)));
-        if den > 0 {
-            time += f64::from(num) / f64::from(den) / 1000.0;
+/// The composed frames of an animation, one at a time.
+type FrameIter = Box<dyn Iterator<Item = image::ImageResult<image::Frame>>>;
+
+/// An animation's frames, or `None` when the image is not animated.
+fn animation_frames(
+    bytes: Arc<[u8]>,
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> image::ImageResult<Option<FrameIter>> {
+    let cursor = Cursor::new(bytes);
+    let image_limits = limits.image_limits();
+    Ok(match format {
+        ImageFormat::Gif => {
+            let mut decoder = image::codecs::gif::GifDecoder::new(cursor)?;
+            decoder.set_limits(image_limits)?;
+            Some(Box::new(decoder.into_frames()))
         }
+        ImageFormat::WebP => {
+            let mut decoder = image::codecs::webp::WebPDecoder::new(cursor)?;
+            if !decoder.has_animation() {
+                return Ok(None);
+            }
+            decoder.set_limits(image_limits)?;
+            Some(Box::new(decoder.into_frames()))
+        }
+        ImageFormat::Png => {
+            let mut decoder = image::codecs::png::PngDecoder::new(BufReader::new(cursor))?;
+            if !decoder.is_apng()? {
+                return Ok(None);
+            }
+            decoder.set_limits(image_limits)?;
+            Some(Box::new(decoder.apng()?.into_frames()))
+        }
+        _ => None,
+    })
+}
+
+/// A composed animation frame as a [`Frame`].
+fn animation_frame(frame: image::Frame, index: usize, time: f64) -> Frame {
+    frame_from_image(
+        DynamicImage::ImageRgba8(frame.into_buffer()),
+        index,
+        Some(time),
+    )
+}
+
+fn delay_seconds(frame: &image::Frame) -> f64 {
+    let (num, den) = frame.delay().numer_denom_ms();
+    if den > 0 {
+        f64::from(num) / f64::from(den) / 1000.0
+    } else {
+        0.0
     }
-    Ok(frames)
 }
 
 impl StillImage {
-    /// Decodes `bytes` (already read from `path`) as `format`.
+    /// Decodes `bytes` (already read from `path`) as `format`, inside `limits`: the size in
+    /// the header is checked before decoding; an animation is walked once, one frame at a
+    /// time, to count its frames (and checked against the frame and total-pixel limits).
     pub fn decode(
         path: &Path,
-        bytes: &[u8],
+        bytes: Arc<[u8]>,
         format: ImageFormat,
+        limits: &DecodeLimits,
     ) -> Result<StillImage, MediaError> {
+        let format_label = format!("{format:?}").to_uppercase();
         let bad = |e: image::ImageError| {
-            MediaError::new(
-                path,
-                MediaErrorKind::BadImage {
-                    format: format!("{format:?}").to_uppercase(),
-                    reason: e.to_string(),
+            let kind = match e {
+                image::ImageError::Limits(_) => MediaErrorKind::OverLimit(limits.pixels_error(
+                    &format!("the {format_label} image needs more memory than its size allows"),
+                )),
+                other => MediaErrorKind::BadImage {
+                    format: format_label.clone(),
+                    reason: other.to_string(),
                 },
-            )
+            };
+            MediaError::new(path, kind)
         };
-        let frames = match format {
-            ImageFormat::Gif => {
-                let decoder =
-                    image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(bad)?;
-                animation_frames(decoder).map_err(bad)?
-            }
-            ImageFormat::WebP => {
-                let decoder =
-                    image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(bad)?;
-                if decoder.has_animation() {
-                    animation_frames(decoder).map_err(bad)?
+        if bytes.len() > limits.max_decoded_bytes {
+            return Err(MediaError::new(
+                path,
+                MediaErrorKind::OverLimit(limits.bytes_error(bytes.len())),
+            ));
+        }
+        let (width, height) = image::ImageReader::with_format(Cursor::new(&bytes[..]), format)
+            .into_dimensions()
+            .map_err(bad)?;
+        limits
+            .check_frame(width, height, &format_label)
+            .map_err(|e| MediaError::new(path, MediaErrorKind::OverLimit(e)))?;
+        let (pixels, times, first) = match animation_frames(bytes.clone(), format, limits)
+            .map_err(bad)?
+        {
+            Some(frames) => {
+                let mut times = Vec::new();
+                let mut first = None;
+                let mut time = 0.0;
+                for frame in frames {
+                    let frame = frame.map_err(bad)?;
+                    times.push(Some(time));
+                    time += delay_seconds(&frame);
+                    limits
+                        .check_animation(times.len(), u64::from(width) * u64::from(height))
+                        .map_err(|e| MediaError::new(path, MediaErrorKind::OverLimit(e)))?;
+                    if first.is_none() {
+                        first = Some(animation_frame(frame, 0, 0.0));
+                    }
+                }
+                let Some(first) = first else {
+                    return Err(MediaError::new(path, MediaErrorKind::NoFrames));
+                };
+                if times.len() == 1 {
+                    (Pixels::Decoded(vec![first.clone()]), times, first)
                 } else {
-                    let image = DynamicImage::from_decoder(decoder).map_err(bad)?;
-                    vec![frame_from_image(image, 0, None)]
+                    (Pixels::Animation { bytes, format }, times, first)
                 }
             }
-            ImageFormat::Png => {
-                let decoder =
-                    image::codecs::png::PngDecoder::new(BufReader::new(Cursor::new(bytes)))
-                        .map_err(bad)?;
-                if decoder.is_apng().map_err(bad)? {
-                    animation_frames(decoder.apng().map_err(bad)?).map_err(bad)?
-                } else {
-                    let image = DynamicImage::from_decoder(decoder).map_err(bad)?;
-                    vec![frame_from_image(image, 0, None)]
-                }
-            }
-            other => {
-                let image = image::load_from_memory_with_format(bytes, other).map_err(bad)?;
-                vec![frame_from_image(image, 0, None)]
+            None => {
+                let mut reader = image::ImageReader::with_format(Cursor::new(&bytes[..]), format);
+                reader.limits(limits.image_limits());
+                let image = reader.decode().map_err(bad)?;
+                let frame = frame_from_image(image, 0, None);
+                (Pixels::Decoded(vec![frame.clone()]), vec![None], frame)
             }
         };
-        let Some(first) = frames.first() else {
-            return Err(MediaError::new(path, MediaErrorKind::NoFrames));
-        };
-        let has_alpha = first.layout == PixelLayout::Rgba8;
-        let (width, height) = (first.width, first.height);
-        let info = describe(
-            path,
-            &format!("{format:?}").to_lowercase(),
-            &frames,
-            width,
-            height,
-            has_alpha,
-        );
-        Ok(StillImage { frames, info })
+        let info = describe(path, &format!("{format:?}").to_lowercase(), &times, &first);
+        Ok(StillImage {
+            pixels,
+            times,
+            info,
+        })
     }
 
     /// Frames that came from elsewhere (pasted images), labelled for errors and the info panel.
@@ -152,14 +222,21 @@ impl StillImage {
         let Some(first) = frames.first() else {
             return Err(MediaError::new(Path::new(label), MediaErrorKind::NoFrames));
         };
-        let (width, height, has_alpha) = (
-            first.width,
-            first.height,
-            first.layout == PixelLayout::Rgba8,
-        );
-        let mut info = describe(Path::new(label), format, &frames, width, height, has_alpha);
+        let times: Vec<Option<f64>> = frames.iter().map(|f| f.time_seconds).collect();
+        let mut info = describe(Path::new(label), format, &times, first);
         info.pasted = true;
-        Ok(StillImage { frames, info })
+        Ok(StillImage {
+            pixels: Pixels::Decoded(frames),
+            times,
+            info,
+        })
+    }
+
+    /// The same image marked as pasted (for the info panel and the status line).
+    pub fn into_pasted(mut self, label: &str) -> StillImage {
+        self.info.pasted = true;
+        self.info.path = label.to_string();
+        self
     }
 
     pub fn info(&self) -> &MediaInfo {
@@ -167,29 +244,60 @@ impl StillImage {
     }
 
     pub fn frame_count(&self) -> usize {
-        self.frames.len()
+        self.times.len()
     }
 
-    pub fn frame(&self, index: usize) -> Option<&Frame> {
-        self.frames.get(index)
+    /// Start time of frame `index` (animations).
+    pub fn frame_time(&self, index: usize) -> Option<f64> {
+        self.times.get(index).copied().flatten()
+    }
+
+    /// Frame `index`; an animation's frame is composed again from the start.
+    pub fn frame(&self, index: usize) -> Result<Frame, MediaError> {
+        let path = Path::new(&self.info.path);
+        let out_of_range = || {
+            MediaError::new(
+                path,
+                MediaErrorKind::OutOfRange {
+                    requested: index + 1,
+                    count: self.times.len(),
+                },
+            )
+        };
+        match &self.pixels {
+            Pixels::Decoded(frames) => frames.get(index).cloned().ok_or_else(out_of_range),
+            Pixels::Animation { bytes, format } => {
+                let bad = |e: image::ImageError| {
+                    MediaError::new(
+                        path,
+                        MediaErrorKind::BadImage {
+                            format: format!("{format:?}").to_uppercase(),
+                            reason: e.to_string(),
+                        },
+                    )
+                };
+                let frames = animation_frames(bytes.clone(), *format, &DecodeLimits::unlimited())
+                    .map_err(bad)?
+                    .ok_or_else(out_of_range)?;
+                let frame = frames.skip(index).next().ok_or_else(out_of_range)?;
+                let time = self.frame_time(index).unwrap_or(0.0);
+                Ok(animation_frame(frame.map_err(bad)?, index, time))
+            }
+        }
     }
 }
 
-fn describe(
-    path: &Path,
-    name: &str,
-    frames: &[Frame],
-    width: u32,
-    height: u32,
-    has_alpha: bool,
-) -> MediaInfo {
-    let duration = frames
-        .last()
-        .and_then(|f| f.time_seconds)
-        .filter(|_| frames.len() > 1);
+fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> MediaInfo {
+    let (width, height, has_alpha) = (
+        first.width,
+        first.height,
+        first.layout == PixelLayout::Rgba8,
+    );
+    let frame_count = times.len();
+    let duration = times.last().copied().flatten().filter(|_| frame_count > 1);
     MediaInfo {
         path: path.display().to_string(),
-        kind: if frames.len() > 1 {
+        kind: if frame_count > 1 {
             MediaKind::Animation
         } else {
             MediaKind::Image
@@ -197,7 +305,7 @@ fn describe(
         pasted: false,
         container: name.to_string(),
         duration_seconds: duration,
-        frame_count: frames.len(),
+        frame_count,
         video: Some(VideoInfo {
             codec: name.to_string(),
             width,
@@ -208,8 +316,8 @@ fn describe(
             avg_frame_rate: "0/1".to_string(),
             avg_fps: None,
             nominal_frame_rate: "0/1".to_string(),
-            frame_count: frames.len(),
-            keyframe_count: frames.len(),
+            frame_count,
+            keyframe_count: frame_count,
             pixel_format: if has_alpha { "rgba" } else { "rgb24" }.to_string(),
             bit_depth: 8,
             has_alpha,

@@ -90,8 +90,8 @@ pub struct VideoReader {
 
 fn open_session(path: &Path) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
-    let input = ffmpeg::format::input(&path)
-        .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
+    let input =
+        super::open_input(path).map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
     let stream = input
         .streams()
         .best(ffmpeg::media::Type::Video)

@@ -353,7 +353,7 @@ impl<I: FrameImage> Worker<I> {
     }
 
     fn paste(&mut self, text: &str) -> bool {
-        let images = match codec::decode_base64_images(text, &self.options.limits) {
+        let mut images = match codec::decode_base64_images(text, &self.options.limits) {
             Ok(images) => images,
             Err(e) => return self.fail(Operation::Paste, e.into()),
         };
@@ -361,13 +361,50 @@ impl<I: FrameImage> Worker<I> {
             .iter()
             .map(|i| codec::paste::format_name(i.format))
             .collect();
-        let frames: Vec<Frame> = images
-            .into_iter()
-            .flat_map(|i| i.frames)
-            .enumerate()
-            .map(|(n, f)| Frame { index: n, ..f })
-            .collect();
         let label = format!("pasted {}", formats.join("+"));
+        if images.len() == 1
+            && let Some(only) = images.pop()
+        {
+            // One image (an animation stays lazily decoded).
+            let still = only.image.into_pasted(&label);
+            return self.set_source(MediaSource::Still(Arc::new(still)));
+        }
+        // A '|' list becomes one steppable sequence, inside the total-pixel limit.
+        let total: u64 = images
+            .iter()
+            .map(|i| {
+                i.image.frame_count() as u64 * u64::from(i.first.width) * u64::from(i.first.height)
+            })
+            .sum();
+        if total > self.options.limits.max_total_pixels {
+            let error = crate::media::LimitError {
+                what: format!("the pasted images hold {} megapixels", total / 1_000_000),
+                limit: format!(
+                    "{} megapixels",
+                    self.options.limits.max_total_pixels / 1_000_000
+                ),
+                flag: "--max-total-megapixels",
+            };
+            return self.fail(
+                Operation::Paste,
+                PlayerError::Media(crate::media::MediaError::new(
+                    std::path::Path::new(&label),
+                    error.into(),
+                )),
+            );
+        }
+        let mut frames = Vec::new();
+        for image in &images {
+            for n in 0..image.image.frame_count() {
+                match image.image.frame(n) {
+                    Ok(frame) => frames.push(Frame {
+                        index: frames.len(),
+                        ..frame
+                    }),
+                    Err(e) => return self.fail(Operation::Paste, e.into()),
+                }
+            }
+        }
         match StillImage::from_frames(&label, &formats.join("+").to_lowercase(), frames) {
             Ok(still) => self.set_source(MediaSource::Still(Arc::new(still))),
             Err(e) => self.fail(Operation::Paste, e.into()),

@@ -146,12 +146,12 @@ pub fn transcode(
 ) -> Result<TranscodeReport, TranscodeError> {
     init_ffmpeg();
     let path_text = input.display().to_string();
-    let mut ictx = format::input(&input).map_err(|e| TranscodeError::Open {
+    let mut ictx = crate::media::open_input(input).map_err(|e| TranscodeError::Open {
         path: path_text.clone(),
         reason: e.to_string(),
     })?;
-    let mut octx =
-        format::output_as(&output, "mp4").map_err(TranscodeError::ffmpeg("create output"))?;
+    let mut octx = crate::media::open_output(output, "mp4")
+        .map_err(TranscodeError::ffmpeg("create output"))?;
     let duration = (ictx.duration() > 0)
         .then(|| ictx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
 

@@ -21,9 +21,9 @@ fn seconds(ctx: &ffmpeg::format::context::Input) -> Option<f64> {
 pub fn verify_output(input: &Path, output: &Path) -> Result<(), TranscodeError> {
     init_ffmpeg();
     let fail = |what: String| TranscodeError::Verify(what);
-    let source =
-        ffmpeg::format::input(&input).map_err(|e| fail(format!("cannot reopen the input: {e}")))?;
-    let result = ffmpeg::format::input(&output)
+    let source = crate::media::open_input(input)
+        .map_err(|e| fail(format!("cannot reopen the input: {e}")))?;
+    let result = crate::media::open_input(output)
         .map_err(|e| fail(format!("the output does not open: {e}")))?;
     let videos: Vec<_> = result
         .streams()
