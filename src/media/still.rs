@@ -276,10 +276,11 @@ impl StillImage {
                         },
                     )
                 };
-                let frames = animation_frames(bytes.clone(), *format, &DecodeLimits::unlimited())
-                    .map_err(bad)?
-                    .ok_or_else(out_of_range)?;
-                let frame = frames.skip(index).next().ok_or_else(out_of_range)?;
+                let mut frames =
+                    animation_frames(bytes.clone(), *format, &DecodeLimits::unlimited())
+                        .map_err(bad)?
+                        .ok_or_else(out_of_range)?;
+                let frame = frames.nth(index).ok_or_else(out_of_range)?;
                 let time = self.frame_time(index).unwrap_or(0.0);
                 Ok(animation_frame(frame.map_err(bad)?, index, time))
             }
