@@ -51,7 +51,7 @@ fn frames_stdout(path: &Path, ids: &str) -> (Vec<Vec<u8>>, String) {
         .into_iter()
         .map(|img| {
             assert_eq!(img.format, image::ImageFormat::Png);
-            img.first.pixels.clone()
+            img.image.frame(0).expect("frame").pixels
         })
         .collect();
     (pixels, String::from_utf8_lossy(&out.stderr).into_owned())

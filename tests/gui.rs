@@ -275,7 +275,8 @@ fn copy_from_the_app_and_paste_back_gives_the_same_pixels() {
     let decoded = decode_base64_images(&text, &DecodeLimits::default()).expect("valid base64 PNG");
     assert_eq!(decoded.len(), 1);
     assert_eq!(
-        decoded[0].first.pixels, original.pixels,
+        decoded[0].image.frame(0).expect("frame").pixels,
+        original.pixels,
         "the clipboard holds the exact pixels"
     );
     assert!(

@@ -37,7 +37,7 @@ fn png_base64(f: &Frame) -> String {
 fn decode_one(text: &str) -> Result<Frame, PasteError> {
     let mut images = decode_base64_images(text, &DecodeLimits::default())?;
     assert_eq!(images.len(), 1);
-    Ok(images.remove(0).first)
+    Ok(images.remove(0).image.frame(0).expect("first frame"))
 }
 
 proptest! {
@@ -219,12 +219,18 @@ fn other_formats_decode() {
             decode_base64_images(&codec::to_base64(bytes.get_ref()), &DecodeLimits::default())
                 .expect("decode");
         assert_eq!(images[0].format, format);
-        assert_eq!((images[0].first.width, images[0].first.height), (8, 6));
+        assert_eq!(
+            (
+                images[0].image.frame(0).expect("frame").width,
+                images[0].image.frame(0).expect("frame").height
+            ),
+            (8, 6)
+        );
         if matches!(
             format,
             image::ImageFormat::Bmp | image::ImageFormat::WebP | image::ImageFormat::Tiff
         ) {
-            let got = images[0].first.to_rgba();
+            let got = images[0].image.frame(0).expect("frame").to_rgba();
             let want = image::DynamicImage::ImageRgb8(rgb.clone())
                 .into_rgba8()
                 .into_raw();

@@ -83,11 +83,11 @@ fn write_parts<R: std::io::Read>(args: &DecodeArgs, parts: PartReader<R>) -> any
 }
 
 fn write_image(args: &DecodeArgs, number: usize, image: &DecodedImage) -> anyhow::Result<()> {
-    let first = &image.first;
+    let first = image.image.first_frame()?;
     let png;
     let (bytes, ext, label): (&[u8], &str, String) =
         if args.png && image.format != image::ImageFormat::Png {
-            png = codec::encode_png(first)?;
+            png = codec::encode_png(&first)?;
             (
                 &png,
                 "png",

@@ -13,7 +13,6 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use image::ImageFormat;
 
-use crate::frame::Frame;
 use crate::media::{MediaErrorKind, StillImage};
 
 pub use crate::media::DecodeLimits;
@@ -24,9 +23,8 @@ pub struct DecodedImage {
     pub format: ImageFormat,
     /// The decoded bytes, exactly as they were encoded (the original file).
     pub bytes: Arc<[u8]>,
-    /// Its first frame.
-    pub first: Frame,
-    /// All its frames (an animation is composed again frame by frame when asked).
+    /// Its frames (an animation is composed again frame by frame when asked);
+    /// `image.first_frame()` borrows a still image's pixels.
     pub image: StillImage,
 }
 
@@ -131,13 +129,13 @@ pub struct PartReader<R> {
 impl<R: std::io::Read> PartReader<R> {
     pub fn new(input: R, limits: &DecodeLimits) -> PartReader<R> {
         use std::io::Read as _;
-        // Base64 is 4/3 of the data; allow generous whitespace, quotes and a data-URI prefix.
+        // Base64 is 4/3 of the data; allow 10% for line breaks, quotes and a data-URI prefix.
         let max_part_bytes = limits
             .max_decoded_bytes
             .saturating_div(3)
             .saturating_mul(4)
-            .saturating_mul(3)
-            .saturating_div(2)
+            .saturating_div(10)
+            .saturating_mul(11)
             .saturating_add(4096);
         PartReader {
             input: std::io::BufReader::with_capacity(1 << 16, input).bytes(),
@@ -364,11 +362,9 @@ pub fn decode_image_bytes(
             other => damaged(other.to_string()),
         },
     )?;
-    let first = image.frame(0).map_err(|e| damaged(e.kind.to_string()))?;
     Ok(DecodedImage {
         format,
         bytes,
-        first,
         image,
     })
 }

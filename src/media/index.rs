@@ -30,7 +30,8 @@ pub struct FrameIndex {
     keyframes: Vec<usize>,
     /// True when every frame has its own timestamp, so a decoded frame can be identified.
     timestamps_identify_frames: bool,
-    /// The demux pass stopped on a read error before the end of the file.
+    /// The demux pass stopped before the end of the stream: a read error, or fewer packets
+    /// than the container's own table lists (a cut file).
     pub truncated: bool,
 }
 
@@ -39,6 +40,9 @@ impl FrameIndex {
     /// keyframe and packets the container marks as "decode but discard" produce no frame and
     /// are left out. The caller must seek back before decoding.
     pub fn build(input: &mut ffmpeg::format::context::Input, stream_index: usize) -> FrameIndex {
+        // The container's own packet count (MP4 and MKV tables, AVI index), when it has one.
+        let listed = input.stream(stream_index).map_or(0, |s| s.frames());
+        let mut packets_read: i64 = 0;
         let mut in_decode_order: Vec<IndexedFrame> = Vec::new();
         let mut missing_timestamp = false;
         let mut truncated = false;
@@ -56,6 +60,7 @@ impl FrameIndex {
             if packet.stream() != stream_index {
                 continue;
             }
+            packets_read += 1;
             // The raw flags: ffmpeg-next's `Flags` drops bits it has no name for (DISCARD).
             // SAFETY: the packet was just filled by av_read_frame and is valid.
             let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(&packet)).flags };
@@ -83,7 +88,8 @@ impl FrameIndex {
                 decode_order: in_decode_order.len(),
             });
         }
-        FrameIndex::from_decode_order(in_decode_order, missing_timestamp, truncated)
+        let cut = listed > 0 && packets_read < listed;
+        FrameIndex::from_decode_order(in_decode_order, missing_timestamp, truncated || cut)
     }
 
     /// Builds the index from packets in decode order.

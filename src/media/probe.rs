@@ -49,6 +49,9 @@ pub struct MediaInfo {
     pub container: String,
     pub duration_seconds: Option<f64>,
     pub frame_count: usize,
+    /// The index pass stopped on a read error before the end of the file (a cut or damaged
+    /// file): `frame_count` counts the packets read up to there.
+    pub damaged_tail: bool,
     pub video: Option<VideoInfo>,
     pub audio: Vec<AudioInfo>,
 }
@@ -182,6 +185,7 @@ pub fn video_info(
         path: path.display().to_string(),
         kind: MediaKind::Video,
         pasted: false,
+        damaged_tail: index.truncated,
         container: input.format().name().to_string(),
         duration_seconds,
         frame_count: index.len(),
@@ -238,7 +242,17 @@ impl MediaInfo {
             None if video_file => line("duration", "unknown".to_string()),
             None => {}
         }
-        line("frames", self.frame_count.to_string());
+        if self.damaged_tail {
+            line(
+                "frames",
+                format!(
+                    "{} (counted from the packets read; the file ends early: cut or damaged)",
+                    self.frame_count
+                ),
+            );
+        } else {
+            line("frames", self.frame_count.to_string());
+        }
         if let Some(v) = &self.video {
             line("codec", v.codec.clone());
             let rotated = if (v.display_width, v.display_height) != (v.width, v.height) {

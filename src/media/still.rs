@@ -170,7 +170,8 @@ impl StillImage {
         limits
             .check_frame(width, height, &format_label)
             .map_err(|e| MediaError::new(path, MediaErrorKind::OverLimit(e)))?;
-        let (pixels, times, first) = match animation_frames(bytes.clone(), format, limits)
+        let name = format!("{format:?}").to_lowercase();
+        let (pixels, times, info) = match animation_frames(bytes.clone(), format, limits)
             .map_err(bad)?
         {
             Some(frames) => {
@@ -191,10 +192,11 @@ impl StillImage {
                 let Some(first) = first else {
                     return Err(MediaError::new(path, MediaErrorKind::NoFrames));
                 };
+                let info = describe(path, &name, &times, &first);
                 if times.len() == 1 {
-                    (Pixels::Decoded(vec![first.clone()]), times, first)
+                    (Pixels::Decoded(vec![first]), times, info)
                 } else {
-                    (Pixels::Animation { bytes, format }, times, first)
+                    (Pixels::Animation { bytes, format }, times, info)
                 }
             }
             None => {
@@ -202,10 +204,11 @@ impl StillImage {
                 reader.limits(limits.image_limits());
                 let image = reader.decode().map_err(bad)?;
                 let frame = frame_from_image(image, 0, None);
-                (Pixels::Decoded(vec![frame.clone()]), vec![None], frame)
+                let times = vec![None];
+                let info = describe(path, &name, &times, &frame);
+                (Pixels::Decoded(vec![frame]), times, info)
             }
         };
-        let info = describe(path, &format!("{format:?}").to_lowercase(), &times, &first);
         Ok(StillImage {
             pixels,
             times,
@@ -245,6 +248,16 @@ impl StillImage {
 
     pub fn frame_count(&self) -> usize {
         self.times.len()
+    }
+
+    /// The first frame, borrowed when it is already decoded (a still image).
+    pub fn first_frame(&self) -> Result<std::borrow::Cow<'_, Frame>, MediaError> {
+        match &self.pixels {
+            Pixels::Decoded(frames) if !frames.is_empty() => {
+                Ok(std::borrow::Cow::Borrowed(&frames[0]))
+            }
+            _ => self.frame(0).map(std::borrow::Cow::Owned),
+        }
     }
 
     /// Start time of frame `index` (animations).
@@ -304,6 +317,7 @@ fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> Me
             MediaKind::Image
         },
         pasted: false,
+        damaged_tail: false,
         container: name.to_string(),
         duration_seconds: duration,
         frame_count,

@@ -373,7 +373,13 @@ impl<I: FrameImage> Worker<I> {
         let total: u64 = images
             .iter()
             .map(|i| {
-                i.image.frame_count() as u64 * u64::from(i.first.width) * u64::from(i.first.height)
+                let (width, height) = i
+                    .image
+                    .info()
+                    .video
+                    .as_ref()
+                    .map_or((0, 0), |v| (v.width, v.height));
+                i.image.frame_count() as u64 * u64::from(width) * u64::from(height)
             })
             .sum();
         if total > self.options.limits.max_total_pixels {

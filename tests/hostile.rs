@@ -1,0 +1,537 @@
+//! Hostile and careless input, each case run as the real `framekit` binary in a child process
+//! with its address space capped (2 GiB) and a timeout, asserting the exit code, a one-line
+//! error, and the child's own peak resident memory (from `wait4`) under 1 GB.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const ADDRESS_SPACE_CAP: u64 = 2 << 30;
+const RSS_LIMIT: u64 = 1_000_000_000;
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a capped run of framekit did.
+struct Capped {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    peak_rss: u64,
+}
+
+impl Capped {
+    /// The single line framekit printed on stderr.
+    fn error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr, got: {}", self.stderr);
+        lines[0]
+    }
+
+    fn assert_small(&self, what: &str) {
+        println!("{what}: peak RSS {} MB", self.peak_rss / 1_000_000);
+        assert!(
+            self.peak_rss < RSS_LIMIT,
+            "{what}: peak RSS {} MB",
+            self.peak_rss / 1_000_000
+        );
+    }
+}
+
+enum Input {
+    None,
+    Bytes(Vec<u8>),
+    /// This many bytes of 'A' (valid base64 characters), written as a stream.
+    Stream(usize),
+}
+
+/// Runs framekit with `args` in `dir`, capped; reaps it with `wait4` for its own peak RSS.
+fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped {
+    let mut command = common::framekit_bin();
+    command
+        .args(args)
+        .current_dir(dir)
+        .stdin(match input {
+            Input::None => Stdio::null(),
+            _ => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE_CAP,
+                rlim_max: ADDRESS_SPACE_CAP,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("spawn framekit");
+    let pid = child.id() as libc::pid_t;
+    let writer = child.stdin.take().map(|mut stdin| {
+        std::thread::spawn(move || match input {
+            Input::Bytes(bytes) => {
+                let _ = stdin.write_all(&bytes);
+            }
+            Input::Stream(total) => {
+                let chunk = vec![b'A'; 1 << 20];
+                let mut sent = 0;
+                while sent < total {
+                    if stdin.write_all(&chunk).is_err() {
+                        break;
+                    }
+                    sent += chunk.len();
+                }
+            }
+            Input::None => {}
+        })
+    });
+    let mut stdout_pipe = child.stdout.take().expect("stdout");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let finished = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < TIMEOUT {
+                if finished.load(Ordering::SeqCst) {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // SAFETY: plain kill(2) on our own, not yet reaped, child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            true
+        })
+    };
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; `status` and `usage` are valid for writes.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4");
+    finished.store(true, Ordering::SeqCst);
+    let timed_out = watchdog.join().expect("watchdog");
+    assert!(!timed_out, "framekit {args:?} ran past {TIMEOUT:?}");
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Capped {
+        code,
+        stdout: out.join().expect("stdout"),
+        stderr: String::from_utf8_lossy(&err.join().expect("stderr")).into_owned(),
+        peak_rss: usage.ru_maxrss as u64 * 1024,
+    }
+}
+
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(|a| a.into()).collect()
+}
+
+fn run(dir: &Path, args: &[&str], input: Input) -> Capped {
+    let args = os(args);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    run_capped(dir, &refs, input)
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// A tiny PNG whose header claims `width` x `height` (colour type: 2 RGB or 0 grey).
+fn claimed_png(width: u32, height: u32, colour: u8) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00]));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// A GIF with a `screen_w` x `screen_h` screen and `frames` one-pixel frames.
+fn gif(screen_w: u16, screen_h: u16, frames: usize) -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&screen_w.to_le_bytes());
+    gif.extend_from_slice(&screen_h.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0xff, 0xff, 0xff, 0, 0, 0]);
+    for i in 0..frames {
+        if frames > 1 {
+            // Graphic control: 10 ms delay.
+            gif.extend_from_slice(&[0x21, 0xf9, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00]);
+        }
+        let x = (i % usize::from(screen_w.max(1))) as u16;
+        gif.push(0x2c);
+        gif.extend_from_slice(&x.to_le_bytes());
+        gif.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0]);
+        gif.extend_from_slice(&[0x02, 0x02, 0x44, 0x01, 0x00]);
+    }
+    gif.push(0x3b);
+    gif
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+#[test]
+fn png_headers_claiming_huge_sizes_are_refused_before_allocating() {
+    let dir = scratch();
+    for (name, width, height, colour) in [
+        ("claims_100k.png", 100_000, 100_000, 2),
+        ("claims_60k.png", 60_000, 60_000, 2),
+        ("grey_20k.png", 20_000, 20_000, 0),
+    ] {
+        let png = claimed_png(width, height, colour);
+        write(dir.path(), name, &png);
+        for command in [["frames", name, "--ids", "1"].as_slice(), &["probe", name]] {
+            let result = run(dir.path(), command, Input::None);
+            assert_eq!(result.code, Some(1), "{command:?}: {}", result.stderr);
+            let line = result.error_line();
+            assert!(
+                line.starts_with(&format!(
+                    "framekit: {name}: the PNG image is {width}x{height}"
+                )) && line.contains("over the limit of 100 megapixels")
+                    && line.ends_with("(raise it with --max-megapixels)"),
+                "{line}"
+            );
+            assert!(result.stdout.is_empty());
+            result.assert_small(name);
+        }
+    }
+}
+
+#[test]
+fn a_gif_screen_of_65535_squared_is_refused() {
+    let dir = scratch();
+    let bytes = gif(65535, 65535, 1);
+    assert!(bytes.len() < 70, "{} bytes", bytes.len());
+    write(dir.path(), "screen.gif", &bytes);
+    let result = run(dir.path(), &["probe", "screen.gif"], Input::None);
+    assert_eq!(result.code, Some(1));
+    let line = result.error_line();
+    assert!(
+        line.contains("65535x65535") && line.contains("--max-megapixels"),
+        "{line}"
+    );
+    result.assert_small("65535^2 GIF");
+}
+
+#[test]
+fn a_2000_frame_gif_on_a_large_screen_is_indexed_lazily() {
+    let dir = scratch();
+    let bytes = gif(1000, 1000, 2000);
+    assert!(bytes.len() < 50_000, "{} bytes", bytes.len());
+    write(dir.path(), "many.gif", &bytes);
+
+    let probe = run(dir.path(), &["probe", "--json", "many.gif"], Input::None);
+    assert_eq!(probe.code, Some(0), "{}", probe.stderr);
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("json");
+    assert_eq!(info["frame_count"], 2000);
+    assert_eq!(info["kind"], "animation");
+    probe.assert_small("probe of 2000 frames");
+
+    let frames = run(
+        dir.path(),
+        &["frames", "many.gif", "--ids", "2000"],
+        Input::None,
+    );
+    assert_eq!(frames.code, Some(0), "{}", frames.stderr);
+    let text = String::from_utf8_lossy(&frames.stdout);
+    assert_eq!(text.trim().split('|').count(), 1);
+    frames.assert_small("frame 2000 of 2000");
+
+    // The same GIF pasted as base64: decode keeps the file, holds one frame.
+    let b64 = framekit::codec::to_base64(&bytes);
+    let decode = run(
+        dir.path(),
+        &["decode", "-", "--out", "out"],
+        Input::Bytes(b64.into_bytes()),
+    );
+    assert_eq!(decode.code, Some(0), "{}", decode.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("out").join("image_1.gif")).expect("gif"),
+        bytes
+    );
+    decode.assert_small("decode of the 2000-frame GIF");
+
+    // Past the frame limit: a clear error naming the flag.
+    let limited = run(
+        dir.path(),
+        &["probe", "many.gif", "--max-frames", "500"],
+        Input::None,
+    );
+    assert_eq!(limited.code, Some(1));
+    let line = limited.error_line();
+    assert!(
+        line.contains("more than 500 frames") && line.ends_with("(raise it with --max-frames)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_list_of_eight_100_megapixel_webps_is_decoded_one_at_a_time() {
+    let dir = scratch();
+    let webp = common::fixture(
+        "grey_100mp.webp",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=10000x10000",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "libwebp",
+            "-lossless",
+            "1",
+        ],
+    );
+    let one = framekit::codec::to_base64(&std::fs::read(&webp).expect("webp"));
+    let list = vec![one; 8].join("|");
+    assert!(list.len() < 50_000);
+    let result = run(
+        dir.path(),
+        &["decode", "-", "--out", "out"],
+        Input::Bytes(list.into_bytes()),
+    );
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    for n in 1..=8 {
+        assert!(
+            dir.path()
+                .join("out")
+                .join(format!("image_{n}.webp"))
+                .exists()
+        );
+    }
+    result.assert_small("eight 100 MP WebPs");
+}
+
+#[test]
+fn decode_streams_standard_input_and_stops_an_oversized_part_early() {
+    let dir = scratch();
+    let result = run(
+        dir.path(),
+        &["decode", "-", "--out", "out"],
+        Input::Stream(700 << 20),
+    );
+    assert_eq!(result.code, Some(1));
+    let line = result.error_line();
+    assert!(
+        line.contains("longer than") && line.ends_with("(raise it with --max-mib)"),
+        "{line}"
+    );
+    result.assert_small("700 MB on stdin");
+}
+
+#[test]
+fn decode_does_not_overwrite_without_force() {
+    let dir = scratch();
+    let text = framekit::codec::to_base64(&gif(2, 2, 1));
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("image_1.gif"), b"precious").expect("write");
+    let refused = run(dir.path(), &["decode", &text, "--out", "out"], Input::None);
+    assert_eq!(refused.code, Some(1));
+    let line = refused.error_line();
+    assert!(
+        line.contains("image_1.gif: already exists") && line.contains("--force"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("image_1.gif")).expect("kept"),
+        b"precious"
+    );
+    let forced = run(
+        dir.path(),
+        &["decode", &text, "--out", "out", "--force"],
+        Input::None,
+    );
+    assert_eq!(forced.code, Some(0), "{}", forced.stderr);
+    assert_ne!(
+        std::fs::read(out.join("image_1.gif")).expect("replaced"),
+        b"precious"
+    );
+}
+
+#[test]
+fn names_that_look_like_urls_or_pipes_are_the_local_files() {
+    let dir = scratch();
+    let clip = common::h264_mp4();
+    std::fs::copy(&clip, dir.path().join("pipe:0")).expect("copy");
+    let expected = framekit::get_frames(&clip, "3").expect("frames");
+    // stdin holds junk: reading it instead of the file would fail or differ.
+    let piped = run(
+        dir.path(),
+        &["frames", "pipe:0", "--ids", "3"],
+        Input::Bytes(b"not a video at all".to_vec()),
+    );
+    assert_eq!(piped.code, Some(0), "{}", piped.stderr);
+    assert_eq!(String::from_utf8_lossy(&piped.stdout).trim(), expected);
+
+    let nested = dir.path().join("http:").join("127.0.0.1:9");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    std::fs::copy(&clip, nested.join("x.ts")).expect("copy");
+    let url_like = run(
+        dir.path(),
+        &["frames", "http:/127.0.0.1:9/x.ts", "--ids", "3"],
+        Input::None,
+    );
+    assert_eq!(url_like.code, Some(0), "{}", url_like.stderr);
+    assert_eq!(String::from_utf8_lossy(&url_like.stdout).trim(), expected);
+}
+
+#[test]
+fn a_name_that_is_not_utf8_works_and_errors_stay_on_one_line() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch();
+    let name = std::ffi::OsStr::from_bytes(b"clip\xff.mp4");
+    std::fs::copy(common::h264_mp4(), dir.path().join(name)).expect("copy");
+    let args: Vec<&std::ffi::OsStr> = vec!["probe".as_ref(), name];
+    let result = run_capped(dir.path(), &args, Input::None);
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert!(String::from_utf8_lossy(&result.stdout).contains("frames            132"));
+
+    let missing = run(
+        dir.path(),
+        &["probe", "evil\nframekit: all good\u{1b}[2J.mp4"],
+        Input::None,
+    );
+    assert_eq!(missing.code, Some(1));
+    let line = missing.error_line();
+    assert!(
+        line.contains("evil\\nframekit: all good\\u{1b}[2J.mp4") && line.ends_with("no such file"),
+        "{line}"
+    );
+}
+
+#[test]
+fn fifos_and_devices_say_what_they_are() {
+    let dir = scratch();
+    let fifo = dir.path().join("fifo.mp4");
+    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("cstring");
+    // SAFETY: mkfifo with a valid C path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let result = run(dir.path(), &["probe", "fifo.mp4"], Input::None);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result
+            .error_line()
+            .ends_with("is a FIFO (named pipe), not a media file"),
+        "{}",
+        result.stderr
+    );
+    let zero = run(
+        dir.path(),
+        &["frames", "/dev/zero", "--ids", "1"],
+        Input::None,
+    );
+    assert_eq!(zero.code, Some(1));
+    assert!(
+        zero.error_line()
+            .ends_with("/dev/zero: is a character device, not a media file"),
+        "{}",
+        zero.stderr
+    );
+}
+
+#[test]
+fn a_cut_file_says_its_count_is_from_the_packets_read() {
+    let dir = scratch();
+    // MP4 with its index at the front, cut at 70%: the packets end early.
+    let front = common::fixture(
+        "h264_faststart.mp4",
+        &[
+            "-i",
+            &common::h264_mp4().to_string_lossy(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let clip = std::fs::read(front).expect("clip");
+    write(dir.path(), "cut.mp4", &clip[..clip.len() * 7 / 10]);
+    let probe = run(dir.path(), &["probe", "--json", "cut.mp4"], Input::None);
+    assert_eq!(probe.code, Some(0), "{}", probe.stderr);
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("json");
+    assert_eq!(info["damaged_tail"], true);
+    let count = info["frame_count"].as_u64().expect("count");
+    assert!(count > 0 && count < 132, "{count}");
+    let text = run(dir.path(), &["probe", "cut.mp4"], Input::None);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("the file ends early"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    // The last counted packet is cut short: a request that reaches it fails after frame 1
+    // was already encoded, and prints nothing, not a partial answer.
+    let ids = format!("1,{count}");
+    let failed = run(
+        dir.path(),
+        &["frames", "cut.mp4", "--ids", &ids],
+        Input::None,
+    );
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(failed.stdout.is_empty(), "no partial answer on stdout");
+    assert!(failed.error_line().starts_with("framekit: cut.mp4: "));
+    let first = run(
+        dir.path(),
+        &["frames", "cut.mp4", "--ids", "1"],
+        Input::None,
+    );
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        framekit::get_frames(&common::h264_mp4(), "1").expect("frame 1")
+    );
+    let whole = run(dir.path(), &["probe", "--json", "pipe:0"], Input::None);
+    assert_eq!(whole.code, Some(1), "no such file here");
+}
