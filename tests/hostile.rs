@@ -50,6 +50,7 @@ enum Input {
 }
 
 /// Runs framekit with `args` in `dir`, capped; reaps it with `wait4` for its own peak RSS.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped {
     let mut command = common::framekit_bin();
     command
