@@ -432,9 +432,21 @@ fn sigkill_mid_encode_then_rerun_produces_every_output_exactly_once() {
         "each output once, no temporary files left"
     );
     for (name, input) in names.iter().zip(&inputs) {
+        let frames = framekit::MediaSource::open(input, &framekit::OpenOptions::default())
+            .expect("input")
+            .frame_count() as u64;
         assert!(
-            framekit::transcode::verify_output(input, &out.join(name)).is_ok(),
+            framekit::transcode::verify_output(input, &out.join(name), Some(frames)).is_ok(),
             "{name} is complete"
+        );
+        let error = framekit::transcode::verify_output(input, &out.join(name), Some(frames + 2))
+            .expect_err("a frame count that does not match fails the check");
+        assert!(
+            error.to_string().contains(&format!(
+                "holds {frames} video frames, the input decodes to {}",
+                frames + 2
+            )),
+            "{error}"
         );
     }
 }
@@ -651,4 +663,176 @@ fn unwritable_output_folder_fails_clearly_and_loses_nothing() {
             .last()
             .is_some_and(|l| l.starts_with("framekit: 1 of 1 jobs failed"))
     );
+}
+
+#[test]
+fn sigint_and_sigterm_put_running_jobs_back_and_exit_130_and_143() {
+    let input = clip(
+        "signal_src.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=25:d=8",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+    );
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = scratch();
+        let queue = dir.path().join("queue.sqlite");
+        let out = dir.path().join("out");
+        let args = cli_args(
+            std::slice::from_ref(&input),
+            &out,
+            &queue,
+            &["--preset", "hq", "--jobs", "1"],
+        );
+        let child = common::framekit_bin()
+            .arg("transcode")
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let pid = child.id() as libc::pid_t;
+        let mut signalled = false;
+        for _ in 0..3000 {
+            let encoding = std::fs::read_dir(&out).is_ok_and(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().contains(".framekit-"))
+            });
+            if encoding {
+                std::thread::sleep(Duration::from_millis(200));
+                // SAFETY: signalling our own running child.
+                unsafe { libc::kill(pid, signal) };
+                signalled = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(signalled, "the encode never started");
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("framekit: interrupted")),
+            "{stderr}"
+        );
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .expect("out")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.is_empty(), "no temporary or partial files: {left:?}");
+        let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+        assert_eq!(
+            (jobs[0].status, jobs[0].attempts),
+            (JobStatus::Pending, 0),
+            "back to pending, the attempt not counted"
+        );
+        let rerun = transcode(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            rerun.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+        assert_eq!(
+            (jobs[0].status, jobs[0].attempts),
+            (JobStatus::Succeeded, 1)
+        );
+    }
+}
+
+/// Ten frames, then ten more ten hours later: libx264 shifts the first frames before zero and
+/// the MP4 edit list hides them (the ffmpeg CLI does the same with `-fps_mode passthrough`),
+/// so the output would show 18 of 20 frames with the right duration. The check counts the
+/// frames a player shows and refuses to publish it.
+#[test]
+fn a_ten_hour_timestamp_gap_that_loses_frames_is_not_published() {
+    let gap = clip(
+        "tc_gap.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=25:d=0.8",
+            "-vf",
+            "setpts='PTS+if(gte(N,10),36000/TB,0)'",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-g",
+            "5",
+        ],
+    );
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let out = dir.path().join("out");
+    let result = transcode(&[
+        &gap.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+        "--queue",
+        &queue.to_string_lossy(),
+        "--retry-ms",
+        "10",
+    ]);
+    let frames = framekit::MediaSource::open(&gap, &framekit::OpenOptions::default())
+        .expect("open")
+        .frame_count();
+    assert_eq!(frames, 20);
+    if result.status.success() {
+        let shown = framekit::MediaSource::open(&out.join("tc_gap.mp4"), &Default::default())
+            .expect("output")
+            .frame_count();
+        assert_eq!(shown, 20, "a published output shows every frame");
+    } else {
+        let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+        let error = jobs[0].last_error.clone().unwrap_or_default();
+        assert!(
+            error.contains("video frames, the input decodes to 20"),
+            "{error}"
+        );
+        assert!(!out.join("tc_gap.mp4").exists(), "nothing published");
+    }
+}
+
+#[test]
+fn running_in_place_twice_never_transcodes_its_own_outputs_or_follows_link_cycles() {
+    let dir = scratch();
+    let queue = dir.path().join("queue.sqlite");
+    let folder = dir.path().join("d");
+    std::fs::create_dir_all(folder.join("a")).expect("mkdir");
+    std::fs::copy(without_audio(), folder.join("s1.mov")).expect("copy");
+    std::os::unix::fs::symlink(".", folder.join("self")).expect("link");
+    std::os::unix::fs::symlink("..", folder.join("a").join("up")).expect("link");
+    for run in 1..=2 {
+        let result = transcode(&[
+            &folder.to_string_lossy(),
+            "--queue",
+            &queue.to_string_lossy(),
+        ]);
+        assert!(
+            result.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["a", "s1.mov", "s1.mp4", "self"]);
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!(jobs.len(), 1, "one job: {jobs:?}");
 }

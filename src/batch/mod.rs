@@ -60,6 +60,8 @@ fn walk_takes(path: &Path) -> bool {
 pub struct InputFile {
     pub path: PathBuf,
     pub root: PathBuf,
+    /// Found by walking a folder (not named by the user).
+    pub walked: bool,
 }
 
 /// The files named by `inputs`: files as given, folders walked for videos (sorted). Symbolic
@@ -79,6 +81,7 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputFile>, BatchError> 
             found.push(InputFile {
                 path: input.clone(),
                 root,
+                walked: false,
             });
             continue;
         }
@@ -105,6 +108,7 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputFile>, BatchError> 
                     found.push(InputFile {
                         path,
                         root: input.clone(),
+                        walked: true,
                     });
                 }
             }
@@ -164,7 +168,9 @@ pub struct EnqueuedFile {
 }
 
 /// Enqueues every file with its output; idempotent (the same input + preset + output is one
-/// job). `force` redoes finished jobs and replaces their outputs.
+/// job). `force` redoes finished jobs and replaces their outputs. A file found by walking a
+/// folder that is the output of a job in this queue is framekit's own work and is skipped
+/// (running in place twice must not transcode its own outputs).
 pub fn enqueue_files(
     queue: &mut JobQueue,
     files: &[InputFile],
@@ -172,8 +178,15 @@ pub fn enqueue_files(
     out: Option<&Path>,
     force: bool,
 ) -> Result<Vec<EnqueuedFile>, BatchError> {
+    let mut own_outputs = Vec::new();
+    for file in files.iter().filter(|f| f.walked) {
+        if queue.is_output(&file.path)? {
+            own_outputs.push(file.path.clone());
+        }
+    }
     files
         .iter()
+        .filter(|file| !own_outputs.contains(&file.path))
         .map(|file| {
             let output = output_for(file, out);
             let outcome = queue.enqueue(&file.path, preset.name, &output, force)?;

@@ -5,6 +5,7 @@ mod decode;
 mod encode;
 mod frames;
 mod probe;
+mod signals;
 mod transcode;
 
 use std::path::PathBuf;
@@ -92,6 +93,11 @@ pub fn run() -> i32 {
         Ok(()) => 0,
         // A closed pipe (`framekit frames ... | head`) is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) if e.downcast_ref::<signals::Interrupted>().is_some() => {
+            eprintln!("framekit: {e}");
+            e.downcast_ref::<signals::Interrupted>()
+                .map_or(130, |i| 128 + i.0)
+        }
         Err(e) => {
             eprintln!("framekit: {}", one_line(&e));
             1

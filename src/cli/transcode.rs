@@ -140,14 +140,17 @@ fn run_with_progress(queue_path: &Path, ids: &[i64], options: &RunOptions) -> an
         .count();
     let reporter = Reporter::new(to_run as u64, names);
     let started = Instant::now();
-    run_jobs(
+    let watch = super::signals::SignalWatch::install(options.stop.clone());
+    let result = run_jobs(
         queue_path,
         ids,
         options,
         &CancelRequests::default(),
         &|event| reporter.event(event),
-    )?;
+    );
     reporter.finish();
+    watch.finish()?;
+    result?;
 
     let jobs: Vec<_> = JobQueue::open(queue_path)?
         .list()?

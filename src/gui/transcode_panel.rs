@@ -313,6 +313,7 @@ impl TranscodePanel {
                         .map(|path| InputFile {
                             path: path.clone(),
                             root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                            walked: false,
                         })
                         .collect();
                     let enqueued = batch::enqueue_files(

@@ -22,6 +22,10 @@ use serde::Serialize;
 /// Attempts before a job is marked failed for good.
 pub const MAX_ATTEMPTS: i64 = 3;
 
+/// Attempts lost to a crashed or killed worker (an expired lease) before a job is failed for
+/// them: a crash says little about the file, so it gets more chances than an error does.
+pub const MAX_CRASHES: i64 = 5;
+
 /// Errors of the job table.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -207,6 +211,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_expires  INTEGER,
     temp_path      TEXT,
     replace_output INTEGER NOT NULL DEFAULT 0,
+    crashes        INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     UNIQUE (input_path, preset, output_path)
@@ -263,6 +268,7 @@ impl JobQueue {
                 .pragma_update(None, "journal_mode", "WAL")
                 .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
                 .and_then(|()| conn.execute_batch(SCHEMA));
+            let setup = setup.and_then(|()| add_missing_columns(&conn));
             match setup {
                 Ok(()) => break,
                 Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
@@ -363,7 +369,7 @@ impl JobQueue {
                 };
                 if requeue {
                     tx.execute(
-                        "UPDATE jobs SET status = 'pending', attempts = 0, last_error = NULL, progress = 0, not_before = 0,
+                        "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0, not_before = 0,
                          input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5 WHERE id = ?1",
                         params![id, size, mtime, i64::from(force), now],
                     )
@@ -438,13 +444,27 @@ impl JobQueue {
                 let _ = std::fs::remove_file(done);
                 continue;
             }
-            if job.status == JobStatus::Processing && job.attempts >= MAX_ATTEMPTS {
-                tx.execute(
-                    "UPDATE jobs SET status = 'failed', last_error = ?2, lease_token = NULL, lease_expires = NULL, updated_at = ?3 WHERE id = ?1",
-                    params![job.id, format!("the worker stopped during attempt {} (lease expired)", job.attempts), now],
-                )
-                .map_err(&db)?;
-                continue;
+            // An expired lease: the attempt was lost to a crashed or killed worker.
+            let crashed = job.status == JobStatus::Processing;
+            if crashed {
+                let crashes: i64 = tx
+                    .query_row(
+                        "UPDATE jobs SET crashes = crashes + 1 WHERE id = ?1 RETURNING crashes",
+                        params![job.id],
+                        |r| r.get(0),
+                    )
+                    .map_err(&db)?;
+                if crashes >= MAX_CRASHES {
+                    tx.execute(
+                        "UPDATE jobs SET status = 'failed', last_error = ?2, lease_token = NULL, lease_expires = NULL, updated_at = ?3 WHERE id = ?1",
+                        params![job.id, format!("the worker stopped during attempt {} (lease expired; {crashes} attempts lost to crashes)", job.attempts), now],
+                    )
+                    .map_err(&db)?;
+                    if let Some(stale) = &job.temp_path {
+                        let _ = std::fs::remove_file(stale);
+                    }
+                    continue;
+                }
             }
             let token = new_token();
             tx.execute(
@@ -614,6 +634,21 @@ impl JobQueue {
         fenced(n, lease)
     }
 
+    /// Whether `path` is the output of a job in this queue (framekit's own work).
+    pub fn is_output(&self, path: &Path) -> Result<bool, JobError> {
+        let Ok(path) = std::path::absolute(path) else {
+            return Ok(false);
+        };
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM jobs WHERE output_path = ?1",
+                params![path.display().to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(self.db())
+    }
+
     pub fn get(&self, id: i64) -> Result<Option<Job>, JobError> {
         self.conn
             .query_row(
@@ -651,7 +686,7 @@ impl JobQueue {
             count += self
                 .conn
                 .execute(
-                    "UPDATE jobs SET status = 'pending', attempts = 0, not_before = 0, last_error = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'failed'",
+                    "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'failed'",
                     params![id, now_ms()],
                 )
                 .map_err(self.db())?;
@@ -668,6 +703,19 @@ impl JobQueue {
         };
         self.conn.execute(sql, []).map_err(self.db())
     }
+}
+
+/// Brings a queue made by an older framekit up to date (columns are only ever added).
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let has_crashes: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'crashes'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_crashes == 0 {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
 }
 
 /// SQLite's "busy" or "locked": another connection holds the lock for now.
@@ -867,6 +915,49 @@ mod tests {
         assert_eq!(
             q.get(id).expect("get").expect("job").status,
             JobStatus::Pending
+        );
+    }
+
+    #[test]
+    fn crashes_fail_a_job_only_after_five_and_clean_its_temp_file() {
+        let f = fixture();
+        let mut q = JobQueue::open(&f.queue_path).expect("open");
+        let id = q
+            .enqueue(&f.input, "default", &f.output, false)
+            .expect("enqueue")
+            .id();
+        let mut claims = 0;
+        let mut last_temp = None;
+        loop {
+            std::thread::sleep(Duration::from_millis(15));
+            let Some(lease) = q
+                .claim("host:1", Duration::from_millis(5), &[])
+                .expect("claim")
+            else {
+                break;
+            };
+            claims += 1;
+            assert!(claims <= MAX_CRASHES, "claimed {claims} times");
+            // The "worker" writes a temporary file and dies without a word.
+            let temp = temp_file(&f, &format!("attempt{claims}.part"), b"partial");
+            q.set_temp(&lease, &temp).expect("temp");
+            if let Some(previous) = last_temp.replace(temp) {
+                assert_eq!(lease.stale_temp, Some(previous));
+            }
+        }
+        assert_eq!(claims, MAX_CRASHES);
+        let job = q.get(id).expect("get").expect("job");
+        assert_eq!(job.status, JobStatus::Failed);
+        assert!(
+            job.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("5 attempts lost to crashes")),
+            "{:?}",
+            job.last_error
+        );
+        assert!(
+            !last_temp.expect("a temp").exists(),
+            "the last crashed attempt's temporary file is removed"
         );
     }
 

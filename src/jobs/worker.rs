@@ -354,8 +354,8 @@ fn attempt(
     if lost.load(Ordering::SeqCst) {
         return Err(AttemptError::LeaseLost);
     }
-    result?;
-    transcode::verify_output(&job.input, temp)?;
+    let report = result?;
+    transcode::verify_output(&job.input, temp, Some(report.expected_output_frames()))?;
     queue.publish(lease, temp)?;
     Ok(())
 }

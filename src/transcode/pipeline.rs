@@ -40,9 +40,26 @@ impl Progress {
 pub struct TranscodeReport {
     pub width: u32,
     pub height: u32,
+    /// Frames sent to the video encoder (after the preset's frame-rate change, if any).
     pub video_frames: u64,
+    /// Frames decoded from the input's video stream.
+    pub decoded_frames: u64,
+    /// The preset changed the frame rate.
+    pub fps_changed: bool,
     pub audio_tracks: usize,
     pub input_duration: Option<f64>,
+}
+
+impl TranscodeReport {
+    /// How many video frames the output must hold: every frame the input decodes to, or with
+    /// a frame-rate change, every frame the rate filter produced.
+    pub fn expected_output_frames(&self) -> u64 {
+        if self.fps_changed {
+            self.video_frames
+        } else {
+            self.decoded_frames
+        }
+    }
 }
 
 /// A filter graph feeding an encoder whose packets go to one output stream.
@@ -228,6 +245,8 @@ pub fn transcode(
         width: video.size.0,
         height: video.size.1,
         video_frames: video.chain.frames,
+        decoded_frames: progress.frames,
+        fps_changed: preset.fps.is_some(),
         audio_tracks: audio.len(),
         input_duration: duration,
     })

@@ -1,6 +1,8 @@
 //! The check after encoding: the output opens, has one H.264 video stream and as many AAC
-//! audio streams as the input has audio streams, and its duration matches the input's within
-//! one frame interval plus 0.1 s.
+//! audio streams as the input has audio streams, holds as many video frames as the input
+//! decodes to (after the preset's frame-rate change), and its duration matches the input's
+//! within one frame interval plus 0.1 s. A duration alone can hide lost frames (a long
+//! timestamp gap, a dropped keyframe); the frame count cannot.
 
 use std::path::Path;
 
@@ -17,8 +19,13 @@ fn seconds(ctx: &ffmpeg::format::context::Input) -> Option<f64> {
     (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE))
 }
 
-/// Checks `output` against `input`; the error says what did not match.
-pub fn verify_output(input: &Path, output: &Path) -> Result<(), TranscodeError> {
+/// Checks `output` against `input` and, when given, the number of video frames it must hold
+/// (`TranscodeReport::expected_output_frames`); the error says what did not match.
+pub fn verify_output(
+    input: &Path,
+    output: &Path,
+    expected_frames: Option<u64>,
+) -> Result<(), TranscodeError> {
     init_ffmpeg();
     let fail = |what: String| TranscodeError::Verify(what);
     let source = crate::media::open_input(input)
@@ -53,6 +60,7 @@ pub fn verify_output(input: &Path, output: &Path) -> Result<(), TranscodeError> 
             audio_out.len()
         )));
     }
+    let video_index = videos[0].index();
     let rate = videos[0].avg_frame_rate();
     let frame_interval = if rate.numerator() > 0 {
         f64::from(rate.invert())
@@ -70,6 +78,17 @@ pub fn verify_output(input: &Path, output: &Path) -> Result<(), TranscodeError> 
         }
         (Some(_), None) => return Err(fail("the output has no duration".to_string())),
         _ => {}
+    }
+    if let Some(expected) = expected_frames {
+        // The frames a player shows: one per packet, leaving out packets the MP4 edit list
+        // marks "discard" (a demux pass, no decoding).
+        let mut result = result;
+        let found = crate::media::index::FrameIndex::build(&mut result, video_index).len() as u64;
+        if found != expected {
+            return Err(fail(format!(
+                "the output holds {found} video frames, the input decodes to {expected}"
+            )));
+        }
     }
     Ok(())
 }
