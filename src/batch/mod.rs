@@ -1,7 +1,10 @@
-//! The transcode batch, the one place both faces (CLI and app) take their rules from: which
+//! Batches. [`frames`]: frames for many requests (JSONL, Spark). Here: the transcode batch,
+//! the one place both faces (CLI and app) take their rules from: which
 //! files count as videos (one extension list), walking folders, naming outputs (keeping
 //! sub-folders, never writing over the input), enqueueing, and running N workers with events
 //! (re-exported from [`crate::jobs::worker`]).
+
+pub mod frames;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

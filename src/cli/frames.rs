@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use framekit::codec::{self, TextForm, frames::FrameSelection};
-use framekit::{MediaSource, OpenOptions, output};
+use framekit::batch::frames::{frames_batch, parse_request_line};
+use framekit::{MediaSource, output};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputForm {
@@ -18,35 +19,45 @@ pub enum OutputForm {
 
 #[derive(Debug, Args)]
 pub struct FramesArgs {
-    /// Video or image file.
-    pub file: PathBuf,
+    /// Video or image file, or an http(s):// or file:// URL.
+    #[arg(required_unless_present = "jsonl", conflicts_with = "jsonl")]
+    pub file: Option<PathBuf>,
     /// Comma list of 1-based frame ids, e.g. "1,30" (see README for the exact syntax).
-    #[arg(long, allow_hyphen_values = true)]
-    pub ids: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "jsonl",
+        conflicts_with = "jsonl"
+    )]
+    pub ids: Option<String>,
+    /// Read one JSON request per line on stdin ({"path": ..., "ids": "1,30"}) and write one
+    /// JSON result per line, in input order (see README, "Frames for a dataset").
+    #[arg(long, conflicts_with_all = ["out", "format"])]
+    pub jsonl: bool,
+    /// Requests decoded at once with --jsonl (default: the number of cores).
+    #[arg(long, value_name = "N", requires = "jsonl")]
+    pub threads: Option<usize>,
     /// Write PNG files named <stem>_f<id>.png into DIR instead, and print their paths.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Text form on stdout.
     #[arg(long, value_enum, default_value = "b64")]
     pub format: OutputForm,
-    /// Keep the stored orientation instead of applying the display matrix.
-    #[arg(long)]
-    pub no_autorotate: bool,
     #[command(flatten)]
-    pub limits: super::LimitArgs,
+    pub open: super::OpenArgs,
 }
 
 pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
-    let options = OpenOptions {
-        autorotate: !args.no_autorotate,
-        limits: args.limits.limits(),
+    let options = args.open.options();
+    let (Some(file), Some(ids)) = (&args.file, &args.ids) else {
+        return run_jsonl(args, options);
     };
     // Frames are decoded, encoded and written one at a time, so memory stays at one frame
     // whatever the id list.
-    let requested = codec::parse_frame_ids(&args.ids)?;
-    let mut source = MediaSource::open(&args.file, &options)?;
+    let requested = codec::parse_frame_ids(ids)?;
+    let mut source = MediaSource::open(file, &options)?;
     let selection = FrameSelection::new(&requested, source.frame_count());
-    if let Some(warning) = selection.warning(&args.file) {
+    if let Some(warning) = selection.warning(file) {
         eprintln!("{warning}");
     }
     let mut stdout = std::io::stdout().lock();
@@ -58,8 +69,7 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
     }
-    let stem = args
-        .file
+    let stem = file
         .file_stem()
         .map_or("frame".into(), |s| s.to_string_lossy().into_owned());
     match &args.out {
@@ -83,6 +93,40 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
                 writeln!(stdout, "{}", path.display())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `--jsonl`: requests on stdin, results on stdout, one line each, in input order, flushed as
+/// they come. Per-request problems are error rows; only stdin or stdout failing is an error.
+fn run_jsonl(args: &FramesArgs, options: framekit::OpenOptions) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let (read_error_tx, read_error_rx) = crossbeam_channel::bounded(1);
+    // Read on the batch's dispatch thread, line by line, as results go out.
+    let requests = std::io::BufReader::new(std::io::stdin())
+        .lines()
+        .enumerate()
+        .map_while(move |(n, line)| match line {
+            Ok(line) => Some((n, line)),
+            Err(e) => {
+                let _ = read_error_tx.send(e);
+                None
+            }
+        })
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| parse_request_line(&line, n + 1));
+    let results = frames_batch(requests, threads, options);
+    let mut stdout = std::io::stdout().lock();
+    for result in results {
+        serde_json::to_writer(&mut stdout, &result)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+    }
+    if let Ok(e) = read_error_rx.try_recv() {
+        return Err(anyhow::Error::new(e).context("cannot read requests from standard input"));
     }
     Ok(())
 }

@@ -70,6 +70,30 @@ impl LimitArgs {
     }
 }
 
+/// How media is opened: the same flags on `probe` and `frames` (and in each `--jsonl`
+/// request), turned into [`framekit::OpenOptions`] here.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpenArgs {
+    /// Keep the stored orientation instead of applying the display matrix.
+    #[arg(long)]
+    pub no_autorotate: bool,
+    /// Seconds a network connection or read (http/https URLs) may stall before it fails.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+impl OpenArgs {
+    pub fn options(&self) -> framekit::OpenOptions {
+        framekit::OpenOptions {
+            autorotate: !self.no_autorotate,
+            limits: self.limits.limits(),
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+        }
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use framekit::{MediaSource, OpenOptions};
+use framekit::MediaSource;
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
@@ -12,21 +12,12 @@ pub struct ProbeArgs {
     /// Print the stable JSON form (documented in the README).
     #[arg(long)]
     pub json: bool,
-    /// Report sizes as stored, ignoring the display matrix.
-    #[arg(long)]
-    pub no_autorotate: bool,
     #[command(flatten)]
-    pub limits: super::LimitArgs,
+    pub open: super::OpenArgs,
 }
 
 pub fn run(args: &ProbeArgs) -> anyhow::Result<()> {
-    let source = MediaSource::open(
-        &args.file,
-        &OpenOptions {
-            autorotate: !args.no_autorotate,
-            limits: args.limits.limits(),
-        },
-    )?;
+    let source = MediaSource::open(&args.file, &args.open.options())?;
     let info = source.info();
     if args.json {
         println!("{}", serde_json::to_string_pretty(info)?);

@@ -47,8 +47,10 @@ impl FrameIndex {
         let mut missing_timestamp = false;
         let mut truncated = false;
         let mut seen_keyframe = false;
-        let mut packet = ffmpeg::Packet::empty();
         loop {
+            // A fresh packet each time: av_read_frame does not release what a packet held,
+            // so reusing one would leak every packet's data (the whole file per open).
+            let mut packet = ffmpeg::Packet::empty();
             match packet.read(input) {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Eof) => break,

@@ -40,24 +40,102 @@ pub fn printable_path(path: &Path) -> String {
         .collect()
 }
 
-/// Opens `path` with FFmpeg as a local file, never as a URL: the name goes to FFmpeg as
-/// `file:` plus its bytes, so a file named `pipe:0` or `http:/host/x` is that file, and a
-/// name that is not UTF-8 works (ffmpeg-next's `format::input` panics on one).
+/// The URL a path names, when it names one: an `http://` or `https://` address that is not a
+/// file on disk (a name that exists on disk is always that file).
+pub fn url_of(path: &Path) -> Option<&str> {
+    let text = path.to_str()?;
+    let lower = text.get(..8)?.to_ascii_lowercase();
+    let is_url = lower.starts_with("http://") || lower.starts_with("https://");
+    (is_url && !path.exists()).then_some(text)
+}
+
+/// A `file://` URL as the local path it names (percent-escapes decoded); other text as is.
+pub fn local_path(path: &Path) -> std::borrow::Cow<'_, Path> {
+    let Some(rest) = path
+        .to_str()
+        .filter(|t| {
+            !path.exists() && t.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("file://"))
+        })
+        .map(|t| &t[7..])
+    else {
+        return std::borrow::Cow::Borrowed(path);
+    };
+    // file:///abs/path or file://localhost/abs/path
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let bytes = rest.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            decoded.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        std::borrow::Cow::Owned(PathBuf::from(std::ffi::OsString::from_vec(decoded)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(PathBuf::from(String::from_utf8_lossy(&decoded).into_owned()))
+    }
+}
+
+/// How long a network connection or read may stall before it fails, unless the caller says.
+pub const DEFAULT_NETWORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens `path` with FFmpeg. A local file goes to FFmpeg as `file:` plus its bytes, never as
+/// a URL, so a file named `pipe:0` or `http:/host/x` is that file and a name that is not
+/// UTF-8 works (ffmpeg-next's `format::input` panics on one). An `http(s)://` address that
+/// is not a file on disk is fetched.
 pub fn open_input(path: &Path) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
-    let mut location = b"file:".to_vec();
-    location.extend_from_slice(&path_bytes(path));
+    open_input_with(path, DEFAULT_NETWORK_TIMEOUT)
+}
+
+/// [`open_input`] with a network timeout on connecting and on every read.
+pub fn open_input_with(
+    path: &Path,
+    timeout: std::time::Duration,
+) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+    let mut options = ffmpeg_next::Dictionary::new();
+    let location = match url_of(path) {
+        Some(url) => {
+            let micros = timeout.as_micros().max(1).to_string();
+            options.set("rw_timeout", &micros);
+            options.set("timeout", &micros);
+            url.as_bytes().to_vec()
+        }
+        None => {
+            let mut location = b"file:".to_vec();
+            location.extend_from_slice(&path_bytes(&local_path(path)));
+            location
+        }
+    };
     let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
     init_ffmpeg();
-    // SAFETY: `location` is a valid C string that outlives the call; on success FFmpeg hands
-    // back an owned context that `Input::wrap` takes over, on failure it frees its own.
+    // SAFETY: `location` is a valid C string that outlives the call; the options dictionary is
+    // handed over and its leftovers freed after; on success FFmpeg hands back an owned
+    // context that `Input::wrap` takes over, on failure it frees its own.
     unsafe {
         let mut context = std::ptr::null_mut();
+        let mut raw_options = options.disown();
         let opened = ffmpeg_next::ffi::avformat_open_input(
             &mut context,
             location.as_ptr(),
             std::ptr::null_mut(),
-            std::ptr::null_mut(),
+            &mut raw_options,
         );
+        ffmpeg_next::Dictionary::own(raw_options);
         if opened < 0 {
             return Err(ffmpeg_next::Error::from(opened));
         }
@@ -150,6 +228,8 @@ pub enum MediaErrorKind {
     Io(std::io::Error),
     #[error("not a video or image framekit can read ({0})")]
     Unrecognized(String),
+    #[error("cannot fetch: {0}")]
+    Network(String),
     #[error(transparent)]
     OverLimit(#[from] LimitError),
     #[error("not a valid {format} image: {reason}")]
@@ -175,6 +255,8 @@ pub struct OpenOptions {
     pub autorotate: bool,
     /// How much an image may make framekit decode.
     pub limits: DecodeLimits,
+    /// How long a network connection or read may stall (URLs only).
+    pub timeout: std::time::Duration,
 }
 
 impl Default for OpenOptions {
@@ -182,6 +264,7 @@ impl Default for OpenOptions {
         OpenOptions {
             autorotate: true,
             limits: DecodeLimits::default(),
+            timeout: DEFAULT_NETWORK_TIMEOUT,
         }
     }
 }
@@ -230,9 +313,16 @@ impl SharedMedia {
 const SNIFF_BYTES: usize = 64;
 
 impl MediaSource {
-    /// Opens a path: images through the `image` crate, everything else through FFmpeg.
+    /// Opens a path: images through the `image` crate, everything else through FFmpeg. An
+    /// `http(s)://` address that is not a file on disk is fetched by FFmpeg (images too);
+    /// a `file://` URL is the local file it names.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<MediaSource, MediaError> {
         init_ffmpeg();
+        if url_of(path).is_some() {
+            return VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)));
+        }
+        let local = local_path(path);
+        let path: &Path = &local;
         let metadata = std::fs::metadata(path).map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {
                 MediaErrorKind::NotFound

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ffmpeg::codec::discard::Discard;
 use ffmpeg::util::color;
@@ -61,6 +62,7 @@ pub struct SharedVideo {
     stream_range: color::Range,
     orientation: Orientation,
     autorotate: bool,
+    timeout: Duration,
     time_base: f64,
 }
 
@@ -77,6 +79,8 @@ pub struct VideoReader {
     stream_range: color::Range,
     orientation: Orientation,
     autorotate: bool,
+    /// Network timeout for URLs (each reopen uses it too).
+    timeout: Duration,
     time_base: f64,
     /// Presentation position of the last frame the decoder output since the last seek.
     last_output: Option<usize>,
@@ -88,10 +92,15 @@ pub struct VideoReader {
     stats: ReaderStats,
 }
 
-fn open_session(path: &Path) -> Result<(DecodeSession, usize), MediaError> {
+fn open_session(path: &Path, timeout: Duration) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
-    let input =
-        super::open_input(path).map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
+    let input = super::open_input_with(path, timeout).map_err(|e| {
+        fail(if super::url_of(path).is_some() {
+            MediaErrorKind::Network(e.to_string())
+        } else {
+            MediaErrorKind::Unrecognized(e.to_string())
+        })
+    })?;
     let stream = input
         .streams()
         .best(ffmpeg::media::Type::Video)
@@ -134,7 +143,7 @@ fn open_session(path: &Path) -> Result<(DecodeSession, usize), MediaError> {
 impl VideoReader {
     /// Opens `path`, builds the frame index with a demux pass, and reads the stream's metadata.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
-        let (mut session, stream_index) = open_session(path)?;
+        let (mut session, stream_index) = open_session(path, options.timeout)?;
         let index = FrameIndex::build(&mut session.input, stream_index);
         if index.is_empty() {
             return Err(MediaError::new(path, MediaErrorKind::NoFrames));
@@ -166,6 +175,7 @@ impl VideoReader {
             stream_range,
             orientation,
             autorotate: options.autorotate,
+            timeout: options.timeout,
             time_base,
             last_output: None,
             outputs_since_start: None,
@@ -192,13 +202,14 @@ impl VideoReader {
             stream_range: self.stream_range,
             orientation: self.orientation,
             autorotate: self.autorotate,
+            timeout: self.timeout,
             time_base: self.time_base,
         }
     }
 
     /// A second, independent reader from [`VideoReader::shared`], without another index pass.
     pub fn reopen(shared: SharedVideo) -> Result<VideoReader, MediaError> {
-        let (session, _) = open_session(&shared.path)?;
+        let (session, _) = open_session(&shared.path, shared.timeout)?;
         Ok(VideoReader {
             path: shared.path,
             stream_index: shared.stream_index,
@@ -210,6 +221,7 @@ impl VideoReader {
             stream_range: shared.stream_range,
             orientation: shared.orientation,
             autorotate: shared.autorotate,
+            timeout: shared.timeout,
             time_base: shared.time_base,
             last_output: None,
             outputs_since_start: None,
@@ -350,7 +362,7 @@ impl VideoReader {
 
     /// Reopens the file so decoding starts at its very first packet.
     fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
-        let (session, _) = open_session(&self.path)?;
+        let (session, _) = open_session(&self.path, self.timeout)?;
         self.session = session;
         self.last_output = None;
         self.outputs_since_start = Some(0);
@@ -427,9 +439,10 @@ impl VideoReader {
             if session.draining {
                 return Ok(None);
             }
-            // Feed the next packet of our stream, or signal the end.
-            let mut packet = ffmpeg::Packet::empty();
+            // Feed the next packet of our stream, or signal the end. A fresh packet for each
+            // read: av_read_frame does not release what a reused packet held.
             loop {
+                let mut packet = ffmpeg::Packet::empty();
                 match packet.read(&mut session.input) {
                     Ok(()) if packet.stream() == self.stream_index => {
                         let skippable = matches!((self.skip_nonref_before, packet.pts()), (Some(t), Some(p)) if p < t);

@@ -3,6 +3,8 @@
 //! `CARGO_TARGET_TMPDIR/fixtures`. Also an independent sequential decoder to compare against.
 #![allow(dead_code)]
 
+pub mod capped;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;

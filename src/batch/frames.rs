@@ -1,0 +1,206 @@
+//! Frames for many requests: the get_frames rules over a stream of requests, decoded on N
+//! threads, answered in input order, one result per request, errors as rows. The one engine
+//! behind `framekit frames --jsonl`, its Spark helpers, and the library's [`frames_batch`].
+//!
+//! Memory is bounded: at most `threads` requests are in flight (a request waits for a slot
+//! that is freed only when its result has been handed out in order), and each decoder holds
+//! one decoded frame at a time plus the text it is building.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crossbeam_channel::{bounded, unbounded};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, TextForm};
+use crate::media::{MediaSource, OpenOptions};
+
+/// One request: frames `ids` (the get_frames id syntax, `"1,30"`) of the file or URL `path`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameRequest {
+    /// Echoed back in the result (any JSON value), so callers can match results to rows.
+    pub id: serde_json::Value,
+    pub path: String,
+    pub ids: String,
+    pub form: TextForm,
+}
+
+/// One answer, in the JSONL schema: `frames` is the `|`-joined text `framekit frames` would
+/// print (empty on error), `ids` the frame ids it holds, `error` one line or `null`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameResult {
+    pub id: serde_json::Value,
+    pub path: String,
+    pub frames: String,
+    pub ids: Vec<usize>,
+    pub error: Option<String>,
+}
+
+impl FrameResult {
+    fn failed(id: serde_json::Value, path: String, error: String) -> FrameResult {
+        FrameResult {
+            id,
+            path,
+            frames: String::new(),
+            ids: Vec::new(),
+            error: Some(error.replace('\n', " ")),
+        }
+    }
+}
+
+/// A request line as JSON.
+#[derive(Deserialize)]
+struct RequestLine {
+    path: String,
+    ids: IdsField,
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `"1,30"`, or `[1, 30]` for convenience.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdsField {
+    Text(String),
+    Numbers(Vec<i64>),
+}
+
+/// Reads one JSONL request line (`line_number` is 1-based, for the error row).
+pub fn parse_request_line(line: &str, line_number: usize) -> Result<FrameRequest, FrameResult> {
+    let parsed: RequestLine = serde_json::from_str(line).map_err(|e| {
+        // Keep whatever id the line has, so the caller can still match the error row.
+        let id = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null);
+        let path = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        FrameResult::failed(id, path, format!("line {line_number}: not a request: {e}"))
+    })?;
+    let form = match parsed.format.as_deref() {
+        None | Some("b64") => TextForm::Base64,
+        Some("datauri") => TextForm::DataUri,
+        Some(other) => {
+            return Err(FrameResult::failed(
+                parsed.id,
+                parsed.path,
+                format!("line {line_number}: unknown format \"{other}\" (b64 or datauri)"),
+            ));
+        }
+    };
+    let ids = match parsed.ids {
+        IdsField::Text(text) => text,
+        IdsField::Numbers(numbers) => numbers
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    Ok(FrameRequest {
+        id: parsed.id,
+        path: parsed.path,
+        ids,
+        form,
+    })
+}
+
+/// Answers one request by the get_frames rules (the same code as `framekit frames`).
+pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
+    let run = || -> Result<(String, Vec<usize>), String> {
+        let requested = codec::parse_frame_ids(&request.ids).map_err(|e| e.to_string())?;
+        let path = PathBuf::from(&request.path);
+        let mut source = MediaSource::open(&path, options).map_err(|e| e.to_string())?;
+        let (text, selection) = codec::frames_text_from_source(&mut source, &requested, request.form)
+            .map_err(|e| e.to_string())?;
+        Ok((text, selection.ids))
+    };
+    match run() {
+        Ok((frames, ids)) => FrameResult {
+            id: request.id.clone(),
+            path: request.path.clone(),
+            frames,
+            ids,
+            error: None,
+        },
+        Err(error) => FrameResult::failed(request.id.clone(), request.path.clone(), error),
+    }
+}
+
+/// Answers `requests` on `threads` decoders, yielding one result per request in input order.
+/// A request that could not be read (`Err`) comes back as its error row, in its place.
+pub fn frames_batch<I>(requests: I, threads: usize, options: OpenOptions) -> FramesBatch
+where
+    I: Iterator<Item = Result<FrameRequest, FrameResult>> + Send + 'static,
+{
+    let threads = threads.max(1);
+    // A slot per request in flight: taken before dispatch, given back when its result is
+    // handed out, so at most `threads` requests (and results) exist at once.
+    let (slot_tx, slot_rx) = bounded::<()>(threads);
+    let (work_tx, work_rx) = bounded::<(u64, FrameRequest)>(threads);
+    let (result_tx, result_rx) = unbounded::<(u64, FrameResult)>();
+    let dispatch_results = result_tx.clone();
+    let _ = std::thread::Builder::new()
+        .name("framekit-batch-dispatch".into())
+        .spawn(move || {
+            for (seq, request) in (0u64..).zip(requests) {
+                if slot_tx.send(()).is_err() {
+                    return;
+                }
+                let sent = match request {
+                    Ok(request) => work_tx.send((seq, request)).is_ok(),
+                    Err(row) => dispatch_results.send((seq, row)).is_ok(),
+                };
+                if !sent {
+                    return;
+                }
+            }
+        });
+    for n in 0..threads {
+        let work = work_rx.clone();
+        let results = result_tx.clone();
+        let _ = std::thread::Builder::new()
+            .name(format!("framekit-batch-{n}"))
+            .spawn(move || {
+                for (seq, request) in work {
+                    if results.send((seq, answer(&request, &options))).is_err() {
+                        return;
+                    }
+                }
+            });
+    }
+    FramesBatch {
+        results: result_rx,
+        slots: slot_rx,
+        waiting: BTreeMap::new(),
+        next: 0,
+    }
+}
+
+/// The results of [`frames_batch`], in input order.
+pub struct FramesBatch {
+    results: crossbeam_channel::Receiver<(u64, FrameResult)>,
+    slots: crossbeam_channel::Receiver<()>,
+    waiting: BTreeMap<u64, FrameResult>,
+    next: u64,
+}
+
+impl Iterator for FramesBatch {
+    type Item = FrameResult;
+
+    fn next(&mut self) -> Option<FrameResult> {
+        loop {
+            if let Some(result) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                let _ = self.slots.recv();
+                return Some(result);
+            }
+            // Ends when the dispatcher and every worker are done (all senders dropped).
+            let (seq, result) = self.results.recv().ok()?;
+            self.waiting.insert(seq, result);
+        }
+    }
+}
