@@ -68,7 +68,10 @@ enum IdsField {
 }
 
 /// Reads one JSONL request line (`line_number` is 1-based, for the error row).
-pub fn parse_request_line(line: &str, line_number: usize) -> Result<FrameRequest, FrameResult> {
+pub fn parse_request_line(
+    line: &str,
+    line_number: usize,
+) -> Result<FrameRequest, Box<FrameResult>> {
     let parsed: RequestLine = serde_json::from_str(line).map_err(|e| {
         // Keep whatever id the line has, so the caller can still match the error row.
         let id = serde_json::from_str::<serde_json::Value>(line)
@@ -79,17 +82,21 @@ pub fn parse_request_line(line: &str, line_number: usize) -> Result<FrameRequest
             .ok()
             .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(str::to_string))
             .unwrap_or_default();
-        FrameResult::failed(id, path, format!("line {line_number}: not a request: {e}"))
+        Box::new(FrameResult::failed(
+            id,
+            path,
+            format!("line {line_number}: not a request: {e}"),
+        ))
     })?;
     let form = match parsed.format.as_deref() {
         None | Some("b64") => TextForm::Base64,
         Some("datauri") => TextForm::DataUri,
         Some(other) => {
-            return Err(FrameResult::failed(
+            return Err(Box::new(FrameResult::failed(
                 parsed.id,
                 parsed.path,
                 format!("line {line_number}: unknown format \"{other}\" (b64 or datauri)"),
-            ));
+            )));
         }
     };
     let ids = match parsed.ids {
@@ -114,8 +121,9 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
         let requested = codec::parse_frame_ids(&request.ids).map_err(|e| e.to_string())?;
         let path = PathBuf::from(&request.path);
         let mut source = MediaSource::open(&path, options).map_err(|e| e.to_string())?;
-        let (text, selection) = codec::frames_text_from_source(&mut source, &requested, request.form)
-            .map_err(|e| e.to_string())?;
+        let (text, selection) =
+            codec::frames_text_from_source(&mut source, &requested, request.form)
+                .map_err(|e| e.to_string())?;
         Ok((text, selection.ids))
     };
     match run() {
@@ -134,7 +142,7 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
 /// A request that could not be read (`Err`) comes back as its error row, in its place.
 pub fn frames_batch<I>(requests: I, threads: usize, options: OpenOptions) -> FramesBatch
 where
-    I: Iterator<Item = Result<FrameRequest, FrameResult>> + Send + 'static,
+    I: Iterator<Item = Result<FrameRequest, Box<FrameResult>>> + Send + 'static,
 {
     let threads = threads.max(1);
     // A slot per request in flight: taken before dispatch, given back when its result is
@@ -152,7 +160,7 @@ where
                 }
                 let sent = match request {
                     Ok(request) => work_tx.send((seq, request)).is_ok(),
-                    Err(row) => dispatch_results.send((seq, row)).is_ok(),
+                    Err(row) => dispatch_results.send((seq, *row)).is_ok(),
                 };
                 if !sent {
                     return;

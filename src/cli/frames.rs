@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use framekit::codec::{self, TextForm, frames::FrameSelection};
 use framekit::batch::frames::{frames_batch, parse_request_line};
+use framekit::codec::{self, TextForm, frames::FrameSelection};
 use framekit::{MediaSource, output};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

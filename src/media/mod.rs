@@ -54,7 +54,9 @@ pub fn local_path(path: &Path) -> std::borrow::Cow<'_, Path> {
     let Some(rest) = path
         .to_str()
         .filter(|t| {
-            !path.exists() && t.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("file://"))
+            !path.exists()
+                && t.get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
         })
         .map(|t| &t[7..])
     else {
@@ -87,7 +89,9 @@ pub fn local_path(path: &Path) -> std::borrow::Cow<'_, Path> {
     }
     #[cfg(not(unix))]
     {
-        std::borrow::Cow::Owned(PathBuf::from(String::from_utf8_lossy(&decoded).into_owned()))
+        std::borrow::Cow::Owned(PathBuf::from(
+            String::from_utf8_lossy(&decoded).into_owned(),
+        ))
     }
 }
 

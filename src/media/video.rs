@@ -146,6 +146,18 @@ impl VideoReader {
         let (mut session, stream_index) = open_session(path, options.timeout)?;
         let index = FrameIndex::build(&mut session.input, stream_index);
         if index.is_empty() {
+            // Over HTTP, a server without range requests cannot serve a file whose index
+            // (an MP4 `moov`) sits at its end: FFmpeg reads the index, then cannot go back.
+            if super::url_of(path).is_some() && !is_seekable(&session.input) {
+                return Err(MediaError::new(
+                    path,
+                    MediaErrorKind::Network(
+                        "the server does not accept range requests, and this file needs them \
+                         (its index is at the end); serve it with range support or download it first"
+                            .to_string(),
+                    ),
+                ));
+            }
             return Err(MediaError::new(path, MediaErrorKind::NoFrames));
         }
         let stream = session
@@ -465,6 +477,15 @@ impl VideoReader {
                 }
             }
         }
+    }
+}
+
+/// Whether the input's I/O can seek (a local file, or a server that takes range requests).
+fn is_seekable(input: &ffmpeg::format::context::Input) -> bool {
+    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        !pb.is_null() && (*pb).seekable != 0
     }
 }
 

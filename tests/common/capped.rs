@@ -150,4 +150,3 @@ pub fn run(dir: &Path, args: &[&str], input: Input) -> Capped {
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     run_capped(dir, &refs, input)
 }
-
