@@ -7,6 +7,7 @@ set -euo pipefail
 # build: FFmpeg development libraries (ffmpeg-next), clang (bindgen), pkg-config
 # tests/bench: the ffmpeg CLI makes fixtures and is the speed reference
 # GUI smoke test: Xvfb, xdotool, ImageMagick (import), Mesa's software OpenGL
+# Spark test: python3 with venv (PySpark itself comes from pip), Java when missing
 PACKAGES=(
   pkg-config clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
@@ -14,7 +15,12 @@ PACKAGES=(
   ffmpeg
   xvfb xauth xdotool imagemagick
   libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
+  python3 python3-venv
 )
+# The Spark test runs PySpark (pip, into target/spark-venv), which needs Java.
+if ! command -v java >/dev/null 2>&1; then
+  PACKAGES+=(default-jre-headless)
+fi
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
   echo "install-deps: this script knows Debian/Ubuntu (apt-get) only." >&2
