@@ -416,6 +416,213 @@ fn bench_transcode(clip: &Path) {
     }
 }
 
+/// The reference helper's approach (OpenCV, sequential decode, one call per clip, in a Python
+/// loop), as a script over a JSONL request file; prints the seconds it took.
+const REFERENCE_LOOP: &str = r#"
+import base64, json, sys, time
+import cv2
+
+def get_frames(url, frame_ids):
+    frame_ids = [int(c.strip()) for c in frame_ids.split(',')]
+    cap = cv2.VideoCapture(url)
+    retval, i, imgs = True, 0, []
+    while retval:
+        retval, image = cap.read()
+        if i == 0:
+            first_image = image
+        if (not retval) or (i >= max(frame_ids)):
+            break
+        i += 1
+        if i in frame_ids:
+            imgs.append(image)
+    cap.release()
+    if len(imgs) == 0:
+        imgs.append(first_image)
+    return '|'.join(base64.b64encode(cv2.imencode('.png', im)[1]).decode() for im in imgs)
+
+requests = [json.loads(l) for l in open(sys.argv[1])]
+start = time.perf_counter()
+for r in requests:
+    get_frames(r['path'], r['ids'])
+print(time.perf_counter() - start)
+"#;
+
+/// The same helper as a Spark Python UDF against framekit's DataFrame helper, in one local[2]
+/// session; prints "udf_seconds framekit_seconds".
+const SPARK_COMPARISON: &str = r#"
+import json, os, sys, time
+sys.path.insert(0, os.environ['FRAMEKIT_PYTHON_DIR'])
+exec(open(os.environ['REFERENCE_SCRIPT']).read().split('requests = ')[0])
+import framekit_spark
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+spark = (SparkSession.builder.master('local[2]').config('spark.ui.enabled', 'false')
+         .config('spark.driver.host', '127.0.0.1').getOrCreate())
+spark.sparkContext.setLogLevel('ERROR')
+rows = [(json.loads(l)['path'], json.loads(l)['ids']) for l in open(sys.argv[1])]
+df = spark.createDataFrame(rows, 'path string, ids string').repartition(2).cache()
+df.count()
+frames_udf = udf(get_frames, 'string')
+start = time.perf_counter()
+df.select(frames_udf('path', 'ids').alias('f')).write.format('noop').mode('overwrite').save()
+udf_seconds = time.perf_counter() - start
+start = time.perf_counter()
+framekit_spark.frames_df(df, binary=os.environ['FRAMEKIT_BIN'], threads=1).write.format('noop').mode('overwrite').save()
+print(udf_seconds, time.perf_counter() - start)
+spark.stop()
+"#;
+
+/// The Spark venv's python with OpenCV added (bench only), or why not.
+fn bench_python() -> Result<PathBuf, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/spark-venv.sh"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let python = PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
+    );
+    let has_cv2 = Command::new(&python)
+        .args(["-c", "import cv2"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_cv2 {
+        let installed = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "opencv-python-headless==4.10.0.84",
+            ])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !installed.success() {
+            return Err("pip could not install opencv-python-headless".to_string());
+        }
+    }
+    Ok(python)
+}
+
+fn bench_dataset() {
+    println!(
+        "\n== dataset: 40 clips 720p (5 s, 150 frames) x ids 1,30,150, and 8 of them at 1080p"
+    );
+    let framekit = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/framekit");
+    let mut requests: Vec<String> = (0..40)
+        .map(|i| {
+            let path = clip_720p(i);
+            format!(
+                r#"{{"id": {i}, "path": {:?}, "ids": "1,30,150"}}"#,
+                path.display().to_string()
+            )
+        })
+        .collect();
+    let full_hd = clip_1080p();
+    for i in 0..8 {
+        requests.push(format!(
+            r#"{{"id": {}, "path": {:?}, "ids": "1,30,150"}}"#,
+            40 + i,
+            full_hd.display().to_string()
+        ));
+    }
+    let request_file = bench_dir().join("dataset.jsonl");
+    std::fs::write(&request_file, requests.join("\n") + "\n").expect("write requests");
+    let run_jsonl = |threads: &str| {
+        let start = Instant::now();
+        let out = Command::new(&framekit)
+            .args(["frames", "--jsonl", "--threads", threads])
+            .stdin(std::fs::File::open(&request_file).expect("requests"))
+            .output()
+            .expect("framekit --jsonl");
+        assert!(out.status.success());
+        start.elapsed()
+    };
+    let one = run_jsonl("1");
+    let two = run_jsonl("2");
+    let clips = requests.len() as f64;
+    println!(
+        "framekit --jsonl --threads 1   {:>8.2} s   {:>6.1} clips/s",
+        one.as_secs_f64(),
+        clips / one.as_secs_f64()
+    );
+    println!(
+        "framekit --jsonl --threads 2   {:>8.2} s   {:>6.1} clips/s",
+        two.as_secs_f64(),
+        clips / two.as_secs_f64()
+    );
+    let python = match bench_python() {
+        Ok(python) => python,
+        Err(why) => {
+            println!("reference columns skipped: {why}");
+            return;
+        }
+    };
+    let script = bench_dir().join("reference_loop.py");
+    std::fs::write(&script, REFERENCE_LOOP).expect("script");
+    let reference = Command::new(&python)
+        .arg(&script)
+        .arg(&request_file)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        });
+    if let Some(seconds) = reference {
+        println!(
+            "reference helper (OpenCV loop) {seconds:>8.2} s   {:>6.1} clips/s   framekit 1 thread {:.2}x, 2 threads {:.2}x",
+            clips / seconds,
+            seconds / one.as_secs_f64(),
+            seconds / two.as_secs_f64()
+        );
+    }
+    let spark = bench_dir().join("spark_comparison.py");
+    std::fs::write(&spark, SPARK_COMPARISON).expect("script");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let compared = Command::new(&python)
+        .arg(&spark)
+        .arg(&request_file)
+        .env("FRAMEKIT_PYTHON_DIR", root.join("python"))
+        .env("REFERENCE_SCRIPT", &script)
+        .env("FRAMEKIT_BIN", &framekit)
+        .env("PYSPARK_PYTHON", &python)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .output();
+    match compared {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let numbers: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            if let [udf, ours] = numbers[..] {
+                println!(
+                    "spark local[2]: Python UDF {udf:.2} s, framekit_spark.frames_df {ours:.2} s   ({:.2}x)",
+                    udf / ours
+                );
+            }
+        }
+        Ok(out) => println!(
+            "spark column failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        ),
+        Err(e) => println!("spark column skipped: {e}"),
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -424,6 +631,7 @@ fn main() {
     bench_frames(&clip);
     bench_png(&clip);
     bench_app_seeks(&clip);
+    bench_dataset();
     if std::env::var_os("FRAMEKIT_BENCH_SKIP_TRANSCODE").is_none() {
         bench_transcode(&clip);
     }

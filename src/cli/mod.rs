@@ -4,6 +4,7 @@
 mod decode;
 mod encode;
 mod frames;
+mod install;
 mod probe;
 mod signals;
 mod transcode;
@@ -39,6 +40,10 @@ enum Command {
     Transcode(transcode::TranscodeArgs),
     /// Show and manage the transcode job queue.
     Jobs(transcode::JobsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(install::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// The decode limits, the same flags on every command that decodes images; turned into the
@@ -111,6 +116,8 @@ pub fn run() -> i32 {
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),
         Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
+        Some(Command::Completions(args)) => install::completions(&args),
+        Some(Command::Man) => install::man(),
         None => return open_app(cli.file, cli.cache_mib),
     };
     match result {
