@@ -4,7 +4,10 @@
 CARGO ?= cargo
 SAMPLE := assets/sample.mp4
 
-.PHONY: deps run build release test test-rust lint headless smoke bench sample clean
+.PHONY: deps run build release test test-rust lint headless smoke bench sample clean \
+        deb deb-cli install tools
+
+PREFIX ?= /usr/local
 
 deps:
 	@./scripts/install-deps.sh
@@ -20,11 +23,12 @@ build: deps
 
 # Lint, the headless build (no GUI crates), unit + integration tests (dev profile, one shared
 # target dir), then the GUI smoke test under Xvfb with the same dev binary.
-test: deps
+test: deps tools
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	./scripts/check-headless.sh
 	$(CARGO) test --locked
+	./scripts/check-install.sh
 	./scripts/gui-smoke.sh target/debug/framekit
 
 lint:
@@ -42,6 +46,27 @@ bench: release
 
 sample:
 	./scripts/make-sample.sh
+
+# cargo-deb, for the Debian packages.
+tools:
+	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked
+
+# Debian packages: the app (framekit) and the headless command line (framekit-cli).
+deb: release tools
+	./scripts/package-assets.sh target/release/framekit
+	$(CARGO) deb --no-build
+
+deb-cli: release tools
+	$(CARGO) build --release --locked --no-default-features
+	mkdir -p target/release/headless
+	cp target/release/framekit target/release/headless/framekit
+	$(CARGO) build --release --locked
+	./scripts/package-assets.sh target/release/framekit
+	$(CARGO) deb --no-build --variant cli
+
+# Without a package: binary, desktop entry, icons, man page, completions under PREFIX.
+install: release
+	./scripts/install.sh target/release/framekit $(PREFIX)
 
 clean:
 	$(CARGO) clean

@@ -18,6 +18,9 @@ if [ "$gui_crates" != "0" ]; then
 fi
 
 bin=target/debug/framekit
+# Kept for the framekit-cli package check (scripts/check-install.sh).
+mkdir -p target/debug/headless
+cp "$bin" target/debug/headless/framekit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

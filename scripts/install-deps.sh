@@ -8,6 +8,7 @@ set -euo pipefail
 # tests/bench: the ffmpeg CLI makes fixtures and is the speed reference
 # GUI smoke test: Xvfb, xdotool, ImageMagick (import), Mesa's software OpenGL
 # Spark test: python3 with venv (PySpark itself comes from pip), Java when missing
+# Packaging checks: desktop-file-validate, man, dpkg-shlibdeps (cargo-deb comes from cargo)
 PACKAGES=(
   pkg-config clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
@@ -16,6 +17,7 @@ PACKAGES=(
   xvfb xauth xdotool imagemagick
   libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
   python3 python3-venv
+  desktop-file-utils man-db dpkg-dev
 )
 # The Spark test runs PySpark (pip, into target/spark-venv), which needs Java.
 if ! command -v java >/dev/null 2>&1; then

@@ -582,3 +582,67 @@ fn the_ui_keeps_drawing_while_a_4k_copy_is_on_its_way_to_the_clipboard() {
     let mut check = memory.clone();
     assert!(check.get_image().is_ok());
 }
+
+fn right_press(repeat: bool) -> egui::Event {
+    egui::Event::Key {
+        key: Key::ArrowRight,
+        physical_key: None,
+        pressed: true,
+        repeat,
+        modifiers: Modifiers::NONE,
+    }
+}
+
+#[test]
+fn every_key_press_counts_even_ten_in_one_frame() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    assert_eq!(
+        harness.state().window_title(),
+        "h264_bframes.mp4 — frame 1/132 — framekit"
+    );
+    // Ten presses delivered in a single UI frame: ten frames, not one.
+    for _ in 0..10 {
+        harness.input_mut().events.push(right_press(false));
+    }
+    harness.step();
+    assert_eq!(harness.state().screen().target, 10);
+    step_until(&mut harness, "frame 11", showing(10));
+    // Holding the key: the repeats count too, one step each.
+    harness.input_mut().events.push(right_press(false));
+    for _ in 0..5 {
+        harness.input_mut().events.push(right_press(true));
+    }
+    harness.step();
+    step_until(&mut harness, "frame 17 after holding Right", showing(16));
+    assert_eq!(
+        harness.state().window_title(),
+        "h264_bframes.mp4 — frame 17/132 — framekit",
+        "the title names the file and the frame"
+    );
+    // Zoom keys: Ctrl+1 is 100%, Ctrl+plus zooms in, Ctrl+0 fits again.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Num1);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().view().zoom,
+        framekit::gui::viewer::Zoom::Scale(1.0)
+    );
+    harness.get_by_label_contains("100%");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().view().zoom,
+        framekit::gui::viewer::Zoom::Scale(1.25)
+    );
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Num0);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().view().zoom,
+        framekit::gui::viewer::Zoom::Fit
+    );
+}

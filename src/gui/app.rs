@@ -96,6 +96,8 @@ pub struct ViewState {
     pub hover_pixel: Option<(u32, u32)>,
     /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
     pub nearest: bool,
+    /// The view rectangle of the last frame drawn (for "fit" zoom arithmetic).
+    pub last_view: Option<egui::Rect>,
 }
 
 impl Default for ViewState {
@@ -105,6 +107,7 @@ impl Default for ViewState {
             pan: egui::Vec2::ZERO,
             hover_pixel: None,
             nearest: false,
+            last_view: None,
         }
     }
 }
@@ -179,6 +182,8 @@ pub struct FramekitApp {
     picked_files: Option<Receiver<Option<PathBuf>>>,
     /// Generation of the frame on screen; older replies are dropped.
     shown_generation: u64,
+    /// The window title last sent.
+    title_sent: String,
 }
 
 impl FramekitApp {
@@ -220,11 +225,29 @@ impl FramekitApp {
             playback: None,
             picked_files: None,
             shown_generation: 0,
+            title_sent: String::new(),
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
         }
         app
+    }
+
+    /// "clip.mp4 — frame 150/300 — framekit", or "framekit" with nothing open.
+    pub fn window_title(&self) -> String {
+        let Some(media) = &self.screen.media else {
+            return "framekit".to_string();
+        };
+        let name = std::path::Path::new(&media.info.path)
+            .file_name()
+            .map_or(media.info.path.clone(), |n| {
+                n.to_string_lossy().into_owned()
+            });
+        format!(
+            "{name} — frame {}/{} — framekit",
+            self.screen.target + 1,
+            media.frame_count()
+        )
     }
 
     /// The media and the frame on screen.
@@ -357,6 +380,16 @@ impl FramekitApp {
                 self.view.pan = egui::Vec2::ZERO;
             }
             Command::Pan(delta) => self.view.pan += delta,
+            Command::ZoomBy(factor) => {
+                if let Some(shown) = &self.screen.shown {
+                    let current = self.view.zoom.scale_for(
+                        shown.frame.width,
+                        shown.frame.height,
+                        self.view.last_view,
+                    );
+                    self.view.zoom = viewer::clamp_zoom(current * factor);
+                }
+            }
             Command::ZoomAround {
                 factor,
                 anchor,
@@ -383,6 +416,7 @@ impl FramekitApp {
                 self.messages.note = None;
             }
             Command::Hover(pixel) => self.view.hover_pixel = pixel,
+            Command::ViewRect(rect) => self.view.last_view = Some(rect),
             Command::SetNearest(nearest) => {
                 self.view.nearest = nearest;
                 if let Some(shown) = &mut self.screen.shown {
@@ -720,13 +754,39 @@ impl FramekitApp {
             if typing {
                 return;
             }
-            let shift = input.modifiers.shift;
-            let plain = !input.modifiers.command && !input.modifiers.alt;
-            if plain && input.key_pressed(Key::ArrowRight) {
-                commands.push(Command::Step(if shift { 10 } else { 1 }));
+            // Every press counts, key repeats included: ten presses that land in one UI frame
+            // step ten frames (Shift: a hundred), as in a frame-exact editor.
+            for event in &input.events {
+                if let egui::Event::Key {
+                    key: key @ (Key::ArrowRight | Key::ArrowLeft),
+                    pressed: true,
+                    modifiers,
+                    ..
+                } = event
+                    && !modifiers.command
+                    && !modifiers.alt
+                {
+                    let step = if modifiers.shift { 10 } else { 1 };
+                    commands.push(Command::Step(if *key == Key::ArrowRight {
+                        step
+                    } else {
+                        -step
+                    }));
+                }
             }
-            if plain && input.key_pressed(Key::ArrowLeft) {
-                commands.push(Command::Step(if shift { -10 } else { -1 }));
+            if input.modifiers.matches_exact(command) {
+                if input.key_pressed(Key::Num0) {
+                    commands.push(Command::SetZoom(Zoom::Fit));
+                }
+                if input.key_pressed(Key::Num1) {
+                    commands.push(Command::SetZoom(Zoom::Scale(1.0)));
+                }
+                if input.key_pressed(Key::Plus) || input.key_pressed(Key::Equals) {
+                    commands.push(Command::ZoomBy(1.25));
+                }
+                if input.key_pressed(Key::Minus) {
+                    commands.push(Command::ZoomBy(0.8));
+                }
             }
             if input.key_pressed(Key::Home) {
                 commands.push(Command::Goto(0));
@@ -929,6 +989,11 @@ impl eframe::App for FramekitApp {
         }
         self.advance_playback(ctx);
         self.screen.playing = self.playback.is_some();
+        let title = self.window_title();
+        if title != self.title_sent {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title_sent = title;
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -24,6 +24,8 @@ pub enum Command {
     PasteText(String),
     PasteBitmap(ClipboardImage),
     SetZoom(Zoom),
+    /// Zoom in or out by a factor around the view's centre (Ctrl+plus / Ctrl+minus).
+    ZoomBy(f32),
     Pan(egui::Vec2),
     ZoomAround {
         factor: f32,
@@ -33,6 +35,8 @@ pub enum Command {
     ToggleInfo,
     TogglePastePanel,
     DismissMessage,
+    /// The viewer's rectangle on screen changed.
+    ViewRect(egui::Rect),
     /// The image pixel under the cursor changed.
     Hover(Option<(u32, u32)>),
     /// Switch texture sampling: nearest-neighbour from 200% zoom up.

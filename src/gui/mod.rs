@@ -44,6 +44,22 @@ pub fn display_available() -> bool {
     }
 }
 
+/// The window icon: the 256 px PNG rendered from `assets/icons/framekit.svg`, built in.
+fn app_icon() -> egui::IconData {
+    const PNG: &[u8] = include_bytes!("../../assets/icons/framekit-256.png");
+    match image::load_from_memory_with_format(PNG, image::ImageFormat::Png) {
+        Ok(icon) => {
+            let icon = icon.into_rgba8();
+            egui::IconData {
+                width: icon.width(),
+                height: icon.height(),
+                rgba: icon.into_raw(),
+            }
+        }
+        Err(_) => egui::IconData::default(),
+    }
+}
+
 /// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames.
 /// Returns the process exit code.
 pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
@@ -60,7 +76,8 @@ pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
             .with_app_id("framekit")
             .with_inner_size([1180.0, 760.0])
             .with_min_inner_size([480.0, 320.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_icon(app_icon()),
         ..Default::default()
     };
     let result = eframe::run_native(

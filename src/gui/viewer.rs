@@ -32,6 +32,11 @@ impl Zoom {
     }
 }
 
+/// A fixed zoom within the allowed range.
+pub fn clamp_zoom(scale: f32) -> Zoom {
+    Zoom::Scale(scale.clamp(MIN_SCALE, MAX_SCALE))
+}
+
 /// Where the image lands on screen.
 pub fn image_rect(zoom: Zoom, pan: Vec2, size: Vec2, view: Rect) -> Rect {
     let scale = zoom.scale_for(size.x as u32, size.y as u32, Some(view));
@@ -74,6 +79,9 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     let (view, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     let painter = ui.painter_at(view);
     painter.rect_filled(view, 0.0, Color32::from_gray(24));
+    if view_state.last_view != Some(view) {
+        commands.push(Command::ViewRect(view));
+    }
     let Some(shown) = &screen.shown else {
         let message = if screen.media.is_some() {
             "decoding…"
@@ -100,6 +108,27 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     }
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
     painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
+    let scale = view_state
+        .zoom
+        .scale_for(shown.frame.width, shown.frame.height, Some(view));
+    let fit = if view_state.zoom == Zoom::Fit {
+        " (fit)"
+    } else {
+        ""
+    };
+    // A label, not painted text, so screen readers (and tests) find it.
+    let zoom_area = Rect::from_min_size(
+        view.right_top() + Vec2::new(-110.0, 6.0),
+        Vec2::new(104.0, 18.0),
+    );
+    ui.put(
+        zoom_area,
+        egui::Label::new(
+            egui::RichText::new(format!("{:.0}%{fit}", scale * 100.0))
+                .color(Color32::from_gray(210))
+                .size(13.0),
+        ),
+    );
     if !shown.exact {
         painter.text(
             view.left_top() + Vec2::new(8.0, 8.0),
