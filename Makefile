@@ -49,7 +49,7 @@ sample:
 
 # cargo-deb, for the Debian packages.
 tools:
-	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked
+	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install cargo-deb --locked --version 3.8.0
 
 # Debian packages: the app (framekit) and the headless command line (framekit-cli).
 deb: release tools

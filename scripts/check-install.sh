@@ -36,7 +36,7 @@ check_deb() { # deb, expected files..., then checks on Depends by the caller
   done
 }
 
-cargo deb --profile dev --no-build --output "$work/framekit.deb" >/dev/null
+cargo deb --profile dev --no-build --quiet --output "$work/framekit.deb" >/dev/null
 check_deb "$work/framekit.deb" ./usr/bin/framekit ./usr/share/applications/framekit.desktop \
   ./usr/share/icons/hicolor/scalable/apps/framekit.svg ./usr/share/icons/hicolor/256x256/apps/framekit.png \
   ./usr/share/man/man1/framekit.1.gz ./usr/share/bash-completion/completions/framekit \
@@ -50,7 +50,7 @@ mkdir "$work/root"
 dpkg -x "$work/framekit.deb" "$work/root"
 "$work/root/usr/bin/framekit" --version | grep -q "^framekit " || fail "the packaged binary does not run"
 
-cargo deb --profile dev --no-build --variant cli --output "$work/framekit-cli.deb" >/dev/null
+cargo deb --profile dev --no-build --quiet --variant cli --output "$work/framekit-cli.deb" >/dev/null
 check_deb "$work/framekit-cli.deb" ./usr/bin/framekit ./usr/share/man/man1/framekit.1.gz \
   ./usr/share/bash-completion/completions/framekit
 grep -q 'applications/framekit.desktop' "$work/files" && fail "framekit-cli ships a desktop entry"
