@@ -1,16 +1,19 @@
 //! framekit: frame-exact video frames in true colour, base64 PNG round trips, and batch
 //! transcoding to MP4.
 //!
-//! The core (`media`, `codec`, `transcode`, `jobs`) knows nothing about egui; the CLI
-//! (`src/cli/`, in the binary) and the app ([`gui`]) are two thin faces on it.
+//! The core knows nothing about egui; the CLI (`src/cli/`, in the binary) and the app (`gui`,
+//! behind the `gui` feature) are two thin faces on it.
 //!
-//! - [`media`]: a path to frames — probe, frame index, frame-exact video access, stills,
-//!   colour conversion and rotation.
+//! - [`media`]: a path or URL to frames — probe, frame index, frame-exact video access,
+//!   stills and lazily indexed animations, decode limits, colour, rotation, raw samples.
 //! - [`frame`]: the decoded RGB(A) frame type.
 //! - [`codec`]: PNG, base64, data URIs, `|` lists, tolerant paste parsing, `get_frames`.
+//! - [`player`]: the playback engine without a UI — decoder thread, frame cache, prefetch,
+//!   filmstrip, copy/paste work — generic over the image it hands out.
+//! - [`batch`]: frames for many requests (JSONL, Spark) and the transcode batch rules.
 //! - [`transcode`]: presets, the in-process MP4 encode pipeline, output verification.
-//! - [`jobs`]: the SQLite job table (leases, fenced publish, retries) and the worker loop.
-//! - [`gui`]: the eframe app; its decoder thread is the only place the app touches media.
+//! - [`jobs`]: the SQLite job table (leases, fenced writes, retries) and the worker loop.
+//! - `gui`: the eframe app; the UI thread only draws.
 //! - [`output`]: writing files so no partial file is ever visible at a final path.
 
 pub mod batch;
