@@ -37,7 +37,7 @@ XDG_DATA_HOME=$(mktemp -d) LIBGL_ALWAYS_SOFTWARE=1 "$bin" "$sample" >"$log" 2>&1
 app_pid=$!
 window=""
 for _ in $(seq 150); do
-  window=$(xdotool search --name '^framekit' 2>/dev/null | head -n 1 || true)
+  window=$(xdotool search --name 'framekit$' 2>/dev/null | head -n 1 || true)
   [ -n "$window" ] && break
   kill -0 "$app_pid" 2>/dev/null || { echo "gui-smoke: the app exited early:" >&2; cat "$log" >&2; exit 1; }
   sleep 0.2

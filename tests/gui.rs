@@ -646,3 +646,59 @@ fn every_key_press_counts_even_ten_in_one_frame() {
         framekit::gui::viewer::Zoom::Fit
     );
 }
+
+#[test]
+fn without_a_file_dialog_a_typed_path_box_opens_the_file() {
+    let clipboard = MemoryClipboard::default();
+    let queue_dir = tempfile::tempdir().expect("tempdir").keep();
+    let memory = clipboard.clone();
+    let mut harness = Harness::builder()
+        .with_size([1100.0, 700.0])
+        .build_eframe(move |cc| {
+            let mut options = AppOptions::new(Box::new(memory));
+            options.queue_path = queue_dir.join("queue.sqlite");
+            options.native_dialogs = false;
+            FramekitApp::with_options(&cc.egui_ctx, options)
+        });
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    step_until(&mut harness, "the typed-path box", |app| {
+        app.path_prompt().is_some()
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("No file dialog is available");
+    let clip = common::h264_mp4();
+    let folder = format!("{}/", clip.parent().expect("folder").display());
+    let field = harness.get_by_label("Path");
+    field.click();
+    harness.step();
+    // Replace the starting folder with the fixture folder and part of the name.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness
+        .get_by_label("Path")
+        .type_text(&format!("{folder}h264_bf"));
+    // Completion (listed off the UI thread) offers the file; Tab takes it.
+    for _ in 0..200 {
+        harness.step();
+        if harness
+            .query_by_label(&format!("{folder}h264_bframes.mp4"))
+            .is_some()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness
+        .get_by_label(&format!("{folder}h264_bframes.mp4"))
+        .click();
+    harness.step();
+    harness.get_by_label("Choose").click();
+    step_until(&mut harness, "the typed file open", showing(0));
+    assert!(harness.state().path_prompt().is_none(), "the box closes");
+    assert!(
+        harness
+            .state()
+            .window_title()
+            .starts_with("h264_bframes.mp4 — frame 1/132")
+    );
+}

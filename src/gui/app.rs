@@ -20,6 +20,7 @@ use super::clipboard::{
     ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
 };
 use super::command::Command;
+use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
 use super::timeline;
 use super::transcode_panel::{PanelCommand, TranscodePanel};
 use super::viewer::{self, Zoom};
@@ -71,6 +72,8 @@ pub struct Screen {
     pub shown: Option<ShownFrame>,
     pub thumbnails: Vec<(usize, TextureHandle)>,
     pub playing: bool,
+    /// The filmstrip scrolls to the playhead's thumbnail (set when the target moves).
+    pub filmstrip_follows: bool,
 }
 
 impl Screen {
@@ -147,6 +150,8 @@ pub struct AppOptions {
     pub recent: Vec<PathBuf>,
     /// The transcode job table.
     pub queue_path: PathBuf,
+    /// Try the system's file dialogs (tests turn this off to get the typed-path box).
+    pub native_dialogs: bool,
 }
 
 impl AppOptions {
@@ -158,6 +163,7 @@ impl AppOptions {
             player: PlayerOptions::default(),
             recent: Vec::new(),
             queue_path: crate::jobs::default_queue_path(),
+            native_dialogs: true,
         }
     }
 }
@@ -179,7 +185,11 @@ pub struct FramekitApp {
     confirm_quit: bool,
     quit_confirmed: bool,
     playback: Option<Playback>,
-    picked_files: Option<Receiver<Option<PathBuf>>>,
+    /// A native dialog's answer, on its way.
+    dialog: Option<Receiver<DialogOutcome>>,
+    /// The typed-path box (no native dialog here).
+    prompt: Option<PathPrompt>,
+    native_dialogs: bool,
     /// Generation of the frame on screen; older replies are dropped.
     shown_generation: u64,
     /// The window title last sent.
@@ -223,7 +233,9 @@ impl FramekitApp {
             confirm_quit: false,
             quit_confirmed: false,
             playback: None,
-            picked_files: None,
+            dialog: None,
+            prompt: None,
+            native_dialogs: options.native_dialogs,
             shown_generation: 0,
             title_sent: String::new(),
         };
@@ -307,6 +319,7 @@ impl FramekitApp {
             return;
         }
         self.screen.target = index;
+        self.screen.filmstrip_follows = true;
         self.send(Request::Show { frame: index });
     }
 
@@ -325,7 +338,7 @@ impl FramekitApp {
                 self.messages.error = None;
                 self.send(Request::Open(path));
             }
-            Command::PickFile => self.pick_file(ctx),
+            Command::PickFile => self.ask_for_path(ctx, PathPurpose::OpenFile),
             Command::Goto(index) => {
                 self.playback = None;
                 self.request_frame(index);
@@ -502,31 +515,51 @@ impl FramekitApp {
         }
     }
 
-    /// Opens the native file dialog on its own thread, so the UI keeps drawing.
-    fn pick_file(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
+    /// Opens the native dialog for `purpose` on its own thread, so the UI keeps drawing;
+    /// where there is none, the typed-path box takes its place.
+    fn ask_for_path(&mut self, ctx: &egui::Context, purpose: PathPurpose) {
         let repaint = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("framekit-file-dialog".into())
-            .spawn(move || {
-                let picked = rfd::FileDialog::new()
-                    .add_filter(
-                        "Video and images",
-                        &[
-                            "mp4", "mov", "mkv", "webm", "avi", "m4v", "ts", "mts", "flv", "wmv",
-                            "mpg", "mpeg", "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif",
-                            "tiff",
-                        ],
-                    )
-                    .add_filter("All files", &["*"])
-                    .pick_file();
-                let _ = tx.send(picked);
-                repaint.request_repaint();
-            });
-        match spawned {
-            Ok(_) => self.picked_files = Some(rx),
-            Err(e) => self.messages.error = Some(format!("cannot open the file dialog: {e}")),
+        self.dialog = Some(dialogs::spawn_native(
+            purpose,
+            self.native_dialogs,
+            move || repaint.request_repaint(),
+        ));
+    }
+
+    /// What a dialog answered.
+    fn dialog_outcome(&mut self, ctx: &egui::Context, outcome: DialogOutcome) {
+        match outcome {
+            DialogOutcome::Picked(purpose, paths) => self.path_chosen(ctx, purpose, paths),
+            DialogOutcome::Cancelled => {}
+            DialogOutcome::Unavailable(purpose) => {
+                let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+                let repaint = ctx.clone();
+                self.prompt = Some(PathPrompt::new(purpose, &start, move || {
+                    repaint.request_repaint()
+                }));
+            }
         }
+    }
+
+    fn path_chosen(&mut self, ctx: &egui::Context, purpose: PathPurpose, paths: Vec<PathBuf>) {
+        match purpose {
+            PathPurpose::OpenFile => {
+                if let Some(path) = paths.into_iter().next() {
+                    self.apply(ctx, Command::Open(path));
+                }
+            }
+            PathPurpose::AddFiles => self.transcode.apply(ctx, PanelCommand::AddFiles(paths)),
+            PathPurpose::OutputFolder => {
+                let folder = paths.into_iter().next();
+                self.transcode
+                    .apply(ctx, PanelCommand::SetOutputFolder(folder));
+            }
+        }
+    }
+
+    /// The typed-path box, if one is open.
+    pub fn path_prompt(&self) -> Option<PathPurpose> {
+        self.prompt.as_ref().map(PathPrompt::purpose)
     }
 
     /// Reads the player's and the clipboard's replies (newest frame wins) and changes state
@@ -898,7 +931,7 @@ impl FramekitApp {
     fn paste_panel_ui(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
         let mut open = self.paste.open;
-        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).show(ctx, |ui| {
+        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).constrain_to(below_menu(ctx)).show(ctx, |ui| {
             ui.label("Paste base64, a data URI, or several joined by '|'. Whitespace, quotes and URL-safe base64 are fine.");
             let label = ui.label("Base64 text");
             let response = ui.add(
@@ -971,11 +1004,12 @@ impl FramekitApp {
 
 impl eframe::App for FramekitApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if let Some(picked) = self.picked_files.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            self.picked_files = None;
-            if let Some(path) = picked {
-                self.apply(ctx, Command::Open(path));
-            }
+        if let Some(outcome) = self.dialog.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.dialog = None;
+            self.dialog_outcome(ctx, outcome);
+        }
+        if let Some(purpose) = self.transcode.take_dialog_request() {
+            self.ask_for_path(ctx, purpose);
         }
         self.drain_replies(ctx);
         self.transcode.logic();
@@ -999,6 +1033,7 @@ impl eframe::App for FramekitApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         let mut commands = Vec::new();
+        let follows = self.screen.filmstrip_follows;
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu_ui(ui)));
         egui::Panel::bottom("timeline").show(ui, |ui| {
             commands.extend(timeline::timeline_ui(
@@ -1017,9 +1052,24 @@ impl eframe::App for FramekitApp {
             commands.extend(viewer::viewer_ui(ui, &self.view, &self.screen))
         });
         commands.extend(self.paste_panel_ui(&ctx));
+        if let Some(prompt) = &mut self.prompt {
+            match prompt.window_ui(&ctx, below_menu(&ctx)) {
+                Some(Ok(path)) => {
+                    let purpose = prompt.purpose();
+                    self.prompt = None;
+                    self.path_chosen(&ctx, purpose, vec![path]);
+                }
+                Some(Err(())) => self.prompt = None,
+                None => {}
+            }
+        }
         self.transcode.window_ui(&ctx);
         if self.confirm_quit {
             commands.extend(quit_dialog_ui(&ctx));
+        }
+        // Scrolled once per move of the playhead, then the user may scroll freely.
+        if follows {
+            self.screen.filmstrip_follows = false;
         }
         for command in commands {
             self.apply(&ctx, command);
@@ -1035,6 +1085,13 @@ impl eframe::App for FramekitApp {
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
     }
+}
+
+/// The screen below the menu bar: windows and panels never cover it.
+pub fn below_menu(ctx: &egui::Context) -> egui::Rect {
+    let mut area = ctx.content_rect();
+    area.min.y += 28.0;
+    area
 }
 
 /// A pasted egui bitmap as straight RGBA.

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod clipboard;
 pub mod command;
+pub mod dialogs;
 pub mod timeline;
 pub mod transcode_panel;
 pub mod viewer;

@@ -27,11 +27,14 @@ pub fn timeline_ui(
                             .selected(
                                 *index <= screen.target && screen.target < index + count / 16 + 1,
                             );
-                        if ui
-                            .add(button)
-                            .on_hover_text(format!("frame {}", index + 1))
-                            .clicked()
-                        {
+                        let current =
+                            *index <= screen.target && screen.target < index + count / 16 + 1;
+                        let response = ui.add(button).on_hover_text(format!("frame {}", index + 1));
+                        if current && screen.filmstrip_follows {
+                            // The filmstrip keeps the playhead's thumbnail in view.
+                            response.scroll_to_me(None);
+                        }
+                        if response.clicked() {
                             commands.push(Command::Goto(*index));
                         }
                     }
@@ -50,6 +53,7 @@ pub fn timeline_ui(
         if slider.changed() {
             commands.push(Command::Goto(value - 1));
         }
+        keyframe_ticks_ui(ui, screen, slider.rect, count);
     }
     ui.horizontal(|ui| {
         if ui.button("|<").on_hover_text("first frame (Home)").clicked() {
@@ -106,6 +110,29 @@ pub fn timeline_ui(
         });
     }
     commands
+}
+
+/// Small ticks under the slider where the keyframes (seek points) are.
+fn keyframe_ticks_ui(ui: &egui::Ui, screen: &Screen, slider: egui::Rect, count: usize) {
+    let Some(media) = &screen.media else { return };
+    // The slider's rail, without the value box to its right.
+    let rail_width = ui.spacing().slider_width;
+    let handle = ui.spacing().interact_size.y / 2.0;
+    let left = slider.left() + handle;
+    let right = slider.left() + rail_width - handle;
+    if right <= left || count < 2 {
+        return;
+    }
+    let painter = ui.painter();
+    let y = slider.bottom() - 1.0;
+    let colour = egui::Color32::from_rgb(120, 170, 255);
+    for (index, _) in media.keyframes.iter().enumerate().filter(|(_, k)| **k) {
+        let x = left + (right - left) * index as f32 / (count - 1) as f32;
+        painter.line_segment(
+            [egui::pos2(x, y - 4.0), egui::pos2(x, y)],
+            egui::Stroke::new(1.0, colour),
+        );
+    }
 }
 
 fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use super::dialogs::PathPurpose;
 use crate::batch::{self, CancelRequests, InputFile, JobEvent, RunOptions, run_jobs};
 use crate::jobs::{JobQueue, JobStatus, default_queue_path};
 use crate::transcode::Preset;
@@ -27,6 +28,8 @@ pub struct Row {
     pub speed: f64,
     pub started: Option<Instant>,
     pub message: Option<String>,
+    /// Stopped at the user's request (the table records it as failed: "cancelled").
+    pub cancelled: bool,
 }
 
 impl Row {
@@ -46,12 +49,8 @@ enum PanelEvent {
     /// The run ended.
     Done,
     Error(String),
-}
-
-/// What a file dialog returned.
-enum Picked {
-    Files(Vec<PathBuf>),
-    OutputFolder(PathBuf),
+    /// Something the user asked for could not be done; the run goes on.
+    Problem(String),
 }
 
 /// What the user asked the panel to do.
@@ -88,7 +87,7 @@ pub struct TranscodePanel {
     stop: Arc<AtomicBool>,
     cancels: CancelRequests,
     running: bool,
-    picked: Option<Receiver<Picked>>,
+    dialog_request: Option<PathPurpose>,
     wake: Option<egui::Context>,
 }
 
@@ -114,7 +113,7 @@ impl TranscodePanel {
             stop: Arc::new(AtomicBool::new(false)),
             cancels: CancelRequests::default(),
             running: false,
-            picked: None,
+            dialog_request: None,
             wake: None,
         }
     }
@@ -177,6 +176,7 @@ impl TranscodePanel {
                             speed: 0.0,
                             started: None,
                             message: Some("unfinished from an earlier run".to_string()),
+                            cancelled: false,
                         })
                         .collect();
                     if !unfinished.is_empty() {
@@ -189,13 +189,6 @@ impl TranscodePanel {
 
     /// Reads what the background thread reported.
     pub fn drain(&mut self) {
-        if let Some(picked) = self.picked.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            self.picked = None;
-            match picked {
-                Picked::Files(files) => self.stage(files),
-                Picked::OutputFolder(folder) => self.output_dir = Some(folder),
-            }
-        }
         let Some(events) = &self.events else { return };
         let mut received = Vec::new();
         while let Ok(event) = events.try_recv() {
@@ -220,6 +213,7 @@ impl TranscodePanel {
                     self.error = Some(message);
                     self.running = false;
                 }
+                PanelEvent::Problem(message) => self.error = Some(message),
             }
         }
     }
@@ -265,7 +259,8 @@ impl TranscodePanel {
             JobEvent::Failed { id, error } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Failed;
-                    row.message = Some(error);
+                    row.cancelled = error == "cancelled";
+                    row.message = (!row.cancelled).then_some(error);
                 }
             }
             JobEvent::Released { id } => {
@@ -338,6 +333,8 @@ impl TranscodePanel {
                             fraction: j.progress,
                             speed: 0.0,
                             started: None,
+                            cancelled: j.status == JobStatus::Failed
+                                && j.last_error.as_deref() == Some("cancelled"),
                             message: j.last_error.filter(|_| j.status == JobStatus::Failed),
                         })
                         .collect();
@@ -377,8 +374,8 @@ impl TranscodePanel {
                 self.open = true;
                 self.stage(files);
             }
-            PanelCommand::PickFiles => self.pick(ctx, false),
-            PanelCommand::PickOutputFolder => self.pick(ctx, true),
+            PanelCommand::PickFiles => self.dialog_request = Some(PathPurpose::AddFiles),
+            PanelCommand::PickOutputFolder => self.dialog_request = Some(PathPurpose::OutputFolder),
             PanelCommand::Start => {
                 if self.running {
                     self.error =
@@ -427,8 +424,15 @@ impl TranscodePanel {
                         .next_back()
                         .and_then(|r| r.output.parent().map(Path::to_path_buf))
                 });
-                if let Some(folder) = folder {
-                    open_folder(folder);
+                match folder {
+                    Some(folder) => {
+                        let tx = self.channel(ctx);
+                        open_folder(folder, tx, ctx.clone());
+                    }
+                    None => {
+                        self.error =
+                            Some("no output folder yet: choose one or run a transcode".to_string())
+                    }
                 }
             }
             PanelCommand::SetOutputFolder(folder) => self.output_dir = folder,
@@ -447,28 +451,9 @@ impl TranscodePanel {
         }
     }
 
-    /// Runs a native file dialog on its own thread; the result arrives in `drain`.
-    fn pick(&mut self, ctx: &egui::Context, folder: bool) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let repaint = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("framekit-pick".into())
-            .spawn(move || {
-                let picked = if folder {
-                    rfd::FileDialog::new()
-                        .pick_folder()
-                        .map(Picked::OutputFolder)
-                } else {
-                    rfd::FileDialog::new().pick_files().map(Picked::Files)
-                };
-                if let Some(picked) = picked {
-                    let _ = tx.send(picked);
-                }
-                repaint.request_repaint();
-            });
-        if spawned.is_ok() {
-            self.picked = Some(rx);
-        }
+    /// A file dialog the panel wants (Add files…, the output folder); the app runs it.
+    pub fn take_dialog_request(&mut self) -> Option<PathPurpose> {
+        self.dialog_request.take()
     }
 
     /// Draws the panel window and applies what the user did in it.
@@ -476,6 +461,8 @@ impl TranscodePanel {
         let mut open = self.open;
         let mut commands = Vec::new();
         egui::Window::new("Transcode to MP4")
+            .constrain_to(super::app::below_menu(ctx))
+            .default_pos(super::app::below_menu(ctx).min + egui::vec2(40.0, 12.0))
             .open(&mut open)
             .default_width(640.0)
             .show(ctx, |ui| {
@@ -596,6 +583,7 @@ impl TranscodePanel {
                             }
                             ui.add(bar);
                             let detail = match (row.status, row.eta_seconds()) {
+                                _ if row.cancelled => "cancelled".to_string(),
                                 (JobStatus::Processing, Some(eta)) => {
                                     format!("{} {:.1}x, {eta:.0} s left", row.status, row.speed)
                                 }
@@ -631,8 +619,9 @@ impl TranscodePanel {
     }
 }
 
-/// Opens a folder in the system's file manager (a separate program; never FFmpeg).
-fn open_folder(folder: PathBuf) {
+/// Opens a folder in the system's file manager (a separate program; never FFmpeg), on its own
+/// thread; when that cannot be done, the panel says so and names the folder.
+fn open_folder(folder: PathBuf, events: Sender<PanelEvent>, wake: egui::Context) {
     let program = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(target_os = "windows") {
@@ -643,6 +632,22 @@ fn open_folder(folder: PathBuf) {
     let _ = std::thread::Builder::new()
         .name("framekit-open-folder".into())
         .spawn(move || {
-            let _ = std::process::Command::new(program).arg(folder).status();
+            let problem = match std::process::Command::new(program)
+                .arg(&folder)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+            {
+                Ok(status) if status.success() => None,
+                Ok(status) => Some(format!("{program} failed ({status})")),
+                Err(e) => Some(format!("{program} is not available ({e})")),
+            };
+            if let Some(problem) = problem {
+                let _ = events.send(PanelEvent::Problem(format!(
+                    "cannot open the output folder {}: {problem}; open it in your file manager",
+                    folder.display()
+                )));
+                wake.request_repaint();
+            }
         });
 }

@@ -106,6 +106,9 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     if nearest != view_state.nearest {
         commands.push(Command::SetNearest(nearest));
     }
+    if shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
+        checkerboard(&painter, rect.intersect(view));
+    }
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
     painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
     let scale = view_state
@@ -164,6 +167,24 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
         commands.push(Command::Hover(pixel));
     }
     commands
+}
+
+/// The usual grey checkerboard behind transparent pixels.
+fn checkerboard(painter: &egui::Painter, area: Rect) {
+    const CELL: f32 = 12.0;
+    if area.width() <= 0.0 || area.height() <= 0.0 {
+        return;
+    }
+    painter.rect_filled(area, 0.0, Color32::from_gray(200));
+    let columns = (area.width() / CELL).ceil() as usize;
+    let rows = (area.height() / CELL).ceil() as usize;
+    for row in 0..rows {
+        for column in (row % 2..columns).step_by(2) {
+            let min = area.min + Vec2::new(column as f32 * CELL, row as f32 * CELL);
+            let cell = Rect::from_min_size(min, Vec2::splat(CELL)).intersect(area);
+            painter.rect_filled(cell, 0.0, Color32::from_gray(150));
+        }
+    }
 }
 
 /// Position and colour under the cursor, and the conversion used.

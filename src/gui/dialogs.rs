@@ -1,0 +1,257 @@
+//! File dialogs that always do something: the native dialog (rfd) runs on its own thread;
+//! when the system has none (no desktop portal, no zenity: rfd then answers "nothing picked"
+//! at once), the app says so and offers a typed-path box instead, with completion of folders
+//! and files. Listing folders for completion happens on a worker thread, never the UI thread.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+/// A native dialog that answered sooner than this never showed: a person cannot pick or
+/// cancel that fast.
+const NO_DIALOG_WITHIN: Duration = Duration::from_millis(400);
+
+/// What a path is being asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathPurpose {
+    OpenFile,
+    AddFiles,
+    OutputFolder,
+}
+
+impl PathPurpose {
+    fn title(self) -> &'static str {
+        match self {
+            PathPurpose::OpenFile => "Open a file by path",
+            PathPurpose::AddFiles => "Add a file to transcode by path",
+            PathPurpose::OutputFolder => "Output folder by path",
+        }
+    }
+
+    fn wants_folder(self) -> bool {
+        self == PathPurpose::OutputFolder
+    }
+}
+
+/// What a dialog thread reports.
+#[derive(Debug)]
+pub enum DialogOutcome {
+    Picked(PathPurpose, Vec<PathBuf>),
+    /// Nothing picked: the user cancelled.
+    Cancelled,
+    /// No native dialog could be shown here.
+    Unavailable(PathPurpose),
+}
+
+/// Runs the native dialog for `purpose` on its own thread; the outcome arrives on the channel.
+pub fn spawn_native(
+    purpose: PathPurpose,
+    native: bool,
+    wake: impl Fn() + Send + 'static,
+) -> Receiver<DialogOutcome> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    if !native {
+        let _ = tx.send(DialogOutcome::Unavailable(purpose));
+        return rx;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("framekit-file-dialog".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let picked: Vec<PathBuf> = match purpose {
+                PathPurpose::OpenFile => rfd::FileDialog::new()
+                    .add_filter(
+                        "Video and images",
+                        &[
+                            "mp4", "mov", "mkv", "webm", "avi", "m4v", "ts", "mts", "flv", "wmv",
+                            "mpg", "mpeg", "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif",
+                            "tiff",
+                        ],
+                    )
+                    .add_filter("All files", &["*"])
+                    .pick_file()
+                    .into_iter()
+                    .collect(),
+                PathPurpose::AddFiles => rfd::FileDialog::new().pick_files().unwrap_or_default(),
+                PathPurpose::OutputFolder => {
+                    rfd::FileDialog::new().pick_folder().into_iter().collect()
+                }
+            };
+            let outcome = if !picked.is_empty() {
+                DialogOutcome::Picked(purpose, picked)
+            } else if started.elapsed() < NO_DIALOG_WITHIN {
+                DialogOutcome::Unavailable(purpose)
+            } else {
+                DialogOutcome::Cancelled
+            };
+            let _ = tx.send(outcome);
+            wake();
+        });
+    if spawned.is_err() {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let _ = tx.send(DialogOutcome::Unavailable(purpose));
+        return rx;
+    }
+    rx
+}
+
+/// Completions for a partly typed path, listed on a worker thread.
+struct Completer {
+    queries: Sender<String>,
+    answers: Receiver<(String, Vec<String>)>,
+}
+
+impl Completer {
+    fn spawn(wake: impl Fn() + Send + 'static) -> Completer {
+        let (query_tx, query_rx) = unbounded::<String>();
+        let (answer_tx, answer_rx) = unbounded();
+        let _ = std::thread::Builder::new()
+            .name("framekit-path-completion".into())
+            .spawn(move || {
+                while let Ok(mut text) = query_rx.recv() {
+                    // Only the newest query matters.
+                    while let Ok(newer) = query_rx.try_recv() {
+                        text = newer;
+                    }
+                    let found = complete(&text);
+                    if answer_tx.send((text, found)).is_err() {
+                        return;
+                    }
+                    wake();
+                }
+            });
+        Completer {
+            queries: query_tx,
+            answers: answer_rx,
+        }
+    }
+}
+
+/// Entries of the typed path's folder that start with its last part, folders with a
+/// trailing `/`, sorted, at most 12.
+pub fn complete(text: &str) -> Vec<String> {
+    let (folder, prefix) = match text.rfind('/') {
+        Some(i) => (&text[..=i], &text[i + 1..]),
+        None => ("./", text),
+    };
+    let Ok(entries) = std::fs::read_dir(if folder.is_empty() { "/" } else { folder }) else {
+        return Vec::new();
+    };
+    let shown_folder = if text.contains('/') { folder } else { "" };
+    let mut found: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+                return None;
+            }
+            let dir = e.path().is_dir();
+            Some(format!(
+                "{shown_folder}{name}{}",
+                if dir { "/" } else { "" }
+            ))
+        })
+        .collect();
+    found.sort();
+    found.truncate(12);
+    found
+}
+
+/// The typed-path box shown when no native dialog can be.
+pub struct PathPrompt {
+    purpose: PathPurpose,
+    text: String,
+    suggestions: Vec<String>,
+    completer: Completer,
+    last_query: String,
+    problem: Option<String>,
+}
+
+impl PathPrompt {
+    pub fn new(purpose: PathPurpose, start: &Path, wake: impl Fn() + Send + 'static) -> PathPrompt {
+        let mut text = start.display().to_string();
+        if !text.ends_with('/') {
+            text.push('/');
+        }
+        PathPrompt {
+            purpose,
+            text,
+            suggestions: Vec::new(),
+            completer: Completer::spawn(wake),
+            last_query: String::new(),
+            problem: None,
+        }
+    }
+
+    pub fn purpose(&self) -> PathPurpose {
+        self.purpose
+    }
+
+    /// Draws the box. Returns the chosen path when the user confirms one, `Err(())` when the
+    /// box is closed.
+    #[must_use]
+    pub fn window_ui(
+        &mut self,
+        ctx: &egui::Context,
+        area: egui::Rect,
+    ) -> Option<Result<PathBuf, ()>> {
+        while let Ok((query, found)) = self.completer.answers.try_recv() {
+            if query == self.text {
+                self.suggestions = found;
+            }
+        }
+        if self.text != self.last_query {
+            self.last_query = self.text.clone();
+            let _ = self.completer.queries.send(self.text.clone());
+        }
+        let mut open = true;
+        let mut result = None;
+        egui::Window::new(self.purpose.title())
+            .open(&mut open)
+            .constrain_to(area)
+            .default_width(480.0)
+            .show(ctx, |ui| {
+                ui.label(
+                    "No file dialog is available on this system (no desktop portal or zenity). \
+                     Type a path instead; Tab completes.",
+                );
+                let (edit, choose) = ui
+                    .horizontal(|ui| {
+                        let label = ui.label("Path");
+                        let width = (ui.available_width() - 80.0).max(120.0);
+                        let edit = ui
+                            .add(egui::TextEdit::singleline(&mut self.text).desired_width(width))
+                            .labelled_by(label.id);
+                        (edit, ui.button("Choose").clicked())
+                    })
+                    .inner;
+                let tab = edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Tab));
+                if tab && let Some(first) = self.suggestions.first() {
+                    self.text = first.clone();
+                }
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                for suggestion in self.suggestions.clone() {
+                    if ui.small_button(&suggestion).clicked() {
+                        self.text = suggestion;
+                    }
+                }
+                if let Some(problem) = &self.problem {
+                    ui.colored_label(egui::Color32::from_rgb(255, 110, 100), problem);
+                }
+                if enter || choose {
+                    // No disk access here: a wrong path is reported by what opens it.
+                    let text = self.text.trim();
+                    if text.is_empty() || (!self.purpose.wants_folder() && text.ends_with('/')) {
+                        self.problem = Some("type a file's path, not a folder".to_string());
+                    } else {
+                        result = Some(Ok(PathBuf::from(text)));
+                    }
+                }
+            });
+        if !open {
+            return Some(Err(()));
+        }
+        result
+    }
+}
