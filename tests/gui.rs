@@ -702,3 +702,48 @@ fn without_a_file_dialog_a_typed_path_box_opens_the_file() {
             .starts_with("h264_bframes.mp4 — frame 1/132")
     );
 }
+
+#[test]
+fn a_click_pins_the_inspector_and_escape_unpins_it() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let view = harness
+        .state()
+        .view()
+        .last_view
+        .expect("the viewer was drawn");
+    let centre = view.center();
+    let click = |pressed| egui::Event::PointerButton {
+        pos: centre,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    };
+    harness
+        .input_mut()
+        .events
+        .push(egui::Event::PointerMoved(centre));
+    harness.step();
+    harness.input_mut().events.push(click(true));
+    harness.step();
+    harness.input_mut().events.push(click(false));
+    harness.run_steps(2);
+    let pinned = harness.state().view().pinned_pixel.expect("pinned");
+    harness.get_by_label("pinned (Esc to unpin)");
+    // Moving away keeps the readout on the pinned pixel.
+    harness.input_mut().events.push(egui::Event::PointerMoved(
+        view.left_top() + egui::vec2(5.0, 5.0),
+    ));
+    harness.run_steps(2);
+    assert_eq!(harness.state().view().pinned_pixel, Some(pinned));
+    harness.get_by_label_contains(&format!("x={} y={}", pinned.0, pinned.1));
+    harness.key_press(Key::Escape);
+    harness.run_steps(2);
+    assert_eq!(harness.state().view().pinned_pixel, None);
+}

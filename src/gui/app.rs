@@ -97,6 +97,8 @@ pub struct ViewState {
     pub pan: egui::Vec2,
     /// Image pixel under the cursor, for the inspector.
     pub hover_pixel: Option<(u32, u32)>,
+    /// A pixel the inspector stays on (clicked), whatever the cursor does.
+    pub pinned_pixel: Option<(u32, u32)>,
     /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
     pub nearest: bool,
     /// The view rectangle of the last frame drawn (for "fit" zoom arithmetic).
@@ -109,6 +111,7 @@ impl Default for ViewState {
             zoom: Zoom::Fit,
             pan: egui::Vec2::ZERO,
             hover_pixel: None,
+            pinned_pixel: None,
             nearest: false,
             last_view: None,
         }
@@ -429,6 +432,7 @@ impl FramekitApp {
                 self.messages.note = None;
             }
             Command::Hover(pixel) => self.view.hover_pixel = pixel,
+            Command::PinPixel(pixel) => self.view.pinned_pixel = pixel,
             Command::ViewRect(rect) => self.view.last_view = Some(rect),
             Command::SetNearest(nearest) => {
                 self.view.nearest = nearest;
@@ -835,6 +839,9 @@ impl FramekitApp {
             }
             if input.key_pressed(Key::Space) {
                 commands.push(Command::TogglePlay);
+            }
+            if input.key_pressed(Key::Escape) && self.view.pinned_pixel.is_some() {
+                commands.push(Command::PinPixel(None));
             }
             if input.modifiers.matches_exact(command) && input.key_pressed(Key::V) {
                 let pasted_text = input

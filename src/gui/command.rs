@@ -37,6 +37,8 @@ pub enum Command {
     DismissMessage,
     /// The viewer's rectangle on screen changed.
     ViewRect(egui::Rect),
+    /// Pin the inspector to a pixel (`None`: follow the cursor again).
+    PinPixel(Option<(u32, u32)>),
     /// The image pixel under the cursor changed.
     Hover(Option<(u32, u32)>),
     /// Switch texture sampling: nearest-neighbour from 200% zoom up.

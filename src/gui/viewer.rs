@@ -166,6 +166,28 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     if pixel != view_state.hover_pixel {
         commands.push(Command::Hover(pixel));
     }
+    // A single click pins the inspector to the pixel under the cursor (Esc unpins).
+    if response.clicked()
+        && !response.double_clicked()
+        && let Some(pixel) = pixel
+    {
+        commands.push(Command::PinPixel(Some(pixel)));
+    }
+    if let Some((x, y)) = view_state.pinned_pixel {
+        // Mark the pinned pixel on the frame.
+        let scale = rect.width() / shown.frame.width as f32;
+        let marker = Rect::from_min_size(
+            rect.min + Vec2::new(x as f32 * scale, y as f32 * scale),
+            Vec2::splat(scale.max(1.0)),
+        )
+        .expand(2.0);
+        painter.rect_stroke(
+            marker,
+            0.0,
+            egui::Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
+            egui::StrokeKind::Outside,
+        );
+    }
     commands
 }
 
@@ -190,10 +212,16 @@ fn checkerboard(painter: &egui::Painter, area: Rect) {
 /// Position and colour under the cursor, and the conversion used.
 pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) {
     ui.heading("Pixel");
-    let (Some(shown), Some((x, y))) = (&screen.shown, view_state.hover_pixel) else {
-        ui.label("hover over the frame");
+    let pixel = view_state.pinned_pixel.or(view_state.hover_pixel);
+    let (Some(shown), Some((x, y))) = (&screen.shown, pixel) else {
+        ui.label("hover over the frame (click to pin a pixel)");
         return;
     };
+    if view_state.pinned_pixel.is_some() {
+        ui.label(
+            egui::RichText::new("pinned (Esc to unpin)").color(Color32::from_rgb(255, 200, 0)),
+        );
+    }
     if let Some([r, g, b, a]) = shown.frame.rgba_at(x, y) {
         ui.horizontal(|ui| {
             let (swatch, _) = ui.allocate_exact_size(Vec2::splat(18.0), Sense::hover());
