@@ -2,6 +2,8 @@
 //! accepted form, every malformed form with its own error, hostile bytes and text, and a
 //! decompression bomb refused from its header.
 
+mod common;
+
 use base64::Engine as _;
 use framekit::codec::{self, DecodeLimits, PasteError, decode_base64_images};
 use framekit::{Frame, PixelLayout};
@@ -239,30 +241,6 @@ fn other_formats_decode() {
     }
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-    out
-}
-
 #[test]
 fn decompression_bomb_is_refused_from_its_header() {
     let mut ihdr = Vec::new();
@@ -270,10 +248,13 @@ fn decompression_bomb_is_refused_from_its_header() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(common::png_chunk(b"IHDR", &ihdr));
     // A few bytes of zlib claiming to be the start of 30 GB of pixels.
-    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00]));
-    png.extend(chunk(b"IEND", &[]));
+    png.extend(common::png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00],
+    ));
+    png.extend(common::png_chunk(b"IEND", &[]));
     let err = decode_base64_images(&codec::to_base64(&png), &DecodeLimits::default()).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -68,20 +68,10 @@ pub struct SharedVideo {
 
 /// Frame-exact reader over one video stream.
 pub struct VideoReader {
-    path: PathBuf,
-    stream_index: usize,
+    /// The file, its frame index and metadata: what a second reader shares.
+    shared: SharedVideo,
     session: DecodeSession,
-    /// Shared with readers made by [`VideoReader::reopen`]: the index pass runs once a file.
-    index: Arc<FrameIndex>,
-    info: MediaInfo,
     converter: Converter,
-    stream_space: color::Space,
-    stream_range: color::Range,
-    orientation: Orientation,
-    autorotate: bool,
-    /// Network timeout for URLs (each reopen uses it too).
-    timeout: Duration,
-    time_base: f64,
     /// Presentation position of the last frame the decoder output since the last seek.
     last_output: Option<usize>,
     /// Frames output since decoding started at the beginning of the file (linear mode only).
@@ -176,78 +166,56 @@ impl VideoReader {
             &index,
             orientation,
         );
-        let reader = VideoReader {
+        let shared = SharedVideo {
             path: path.to_path_buf(),
             stream_index,
-            session,
             index: Arc::new(index),
             info,
-            converter: Converter::default(),
             stream_space,
             stream_range,
             orientation,
             autorotate: options.autorotate,
             timeout: options.timeout,
             time_base,
-            last_output: None,
-            outputs_since_start: None,
-            skip_nonref_before: None,
-            stats: ReaderStats::default(),
         };
         // The demuxer sits at the end after the index pass; the first request seeks.
-        Ok(reader)
+        Ok(VideoReader::with_session(shared, session))
     }
 
     pub fn info(&self) -> &MediaInfo {
-        &self.info
+        &self.shared.info
     }
 
     /// What a second reader of this file needs, to be opened on another thread: the frame
     /// index and metadata are shared, so that reader skips the index pass.
     pub fn shared(&self) -> SharedVideo {
-        SharedVideo {
-            path: self.path.clone(),
-            stream_index: self.stream_index,
-            index: self.index.clone(),
-            info: self.info.clone(),
-            stream_space: self.stream_space,
-            stream_range: self.stream_range,
-            orientation: self.orientation,
-            autorotate: self.autorotate,
-            timeout: self.timeout,
-            time_base: self.time_base,
-        }
+        self.shared.clone()
     }
 
     /// A second, independent reader from [`VideoReader::shared`], without another index pass.
     pub fn reopen(shared: SharedVideo) -> Result<VideoReader, MediaError> {
         let (session, _) = open_session(&shared.path, shared.timeout)?;
-        Ok(VideoReader {
-            path: shared.path,
-            stream_index: shared.stream_index,
+        Ok(VideoReader::with_session(shared, session))
+    }
+
+    fn with_session(shared: SharedVideo, session: DecodeSession) -> VideoReader {
+        VideoReader {
+            shared,
             session,
-            index: shared.index,
-            info: shared.info,
             converter: Converter::default(),
-            stream_space: shared.stream_space,
-            stream_range: shared.stream_range,
-            orientation: shared.orientation,
-            autorotate: shared.autorotate,
-            timeout: shared.timeout,
-            time_base: shared.time_base,
             last_output: None,
             outputs_since_start: None,
             skip_nonref_before: None,
             stats: ReaderStats::default(),
-        })
+        }
     }
 
     pub fn index(&self) -> &FrameIndex {
-        &self.index
+        &self.shared.index
     }
 
     pub fn frame_count(&self) -> usize {
-        self.index.len()
+        self.shared.index.len()
     }
 
     pub fn stats(&self) -> ReaderStats {
@@ -256,19 +224,20 @@ impl VideoReader {
 
     /// Presentation time of frame `index` in seconds from the first frame.
     pub fn frame_time(&self, index: usize) -> Option<f64> {
-        let first = self.index.first_pts()?;
-        self.index
+        let first = self.shared.index.first_pts()?;
+        self.shared
+            .index
             .frame(index)
-            .map(|f| (f.pts - first) as f64 * self.time_base)
+            .map(|f| (f.pts - first) as f64 * self.shared.time_base)
     }
 
     /// The matrix and range this stream converts with (from its tags, or the 720-line rule).
     pub fn color_decision(&self) -> Option<ColorDecision> {
-        self.info.video.as_ref().map(|v| v.color.used)
+        self.shared.info.video.as_ref().map(|v| v.color.used)
     }
 
     fn error(&self, kind: MediaErrorKind) -> MediaError {
-        MediaError::new(&self.path, kind)
+        MediaError::new(&self.shared.path, kind)
     }
 
     /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
@@ -289,20 +258,26 @@ impl VideoReader {
         index: usize,
         keep_samples: bool,
     ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
-        if index >= self.index.len() {
+        if index >= self.shared.index.len() {
             return Err(self.error(MediaErrorKind::OutOfRange {
                 requested: index + 1,
-                count: self.index.len(),
+                count: self.shared.index.len(),
             }));
         }
         let decoded = self.decoded_frame(index)?;
         let time = self.frame_time(index);
         let (frame, _decision) = self
             .converter
-            .convert(&decoded, index, time, self.stream_space, self.stream_range)
+            .convert(
+                &decoded,
+                index,
+                time,
+                self.shared.stream_space,
+                self.shared.stream_range,
+            )
             .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
-        let orientation = if self.autorotate {
-            self.orientation
+        let orientation = if self.shared.autorotate {
+            self.shared.orientation
         } else {
             Orientation::default()
         };
@@ -315,11 +290,15 @@ impl VideoReader {
     }
 
     fn decoded_frame(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
-        if !self.index.timestamps_identify_frames() {
+        if !self.shared.index.timestamps_identify_frames() {
             return self.decode_by_counting(index);
         }
         if let Some(last) = self.last_output {
-            let same_gop = self.index.keyframe_for(index).is_some_and(|k| k <= last);
+            let same_gop = self
+                .shared
+                .index
+                .keyframe_for(index)
+                .is_some_and(|k| k <= last);
             if index > last
                 && (index - last <= DECODE_ON_LIMIT || same_gop)
                 && let Forward::Found(frame) = self.decode_forward_to(index)?
@@ -328,6 +307,7 @@ impl VideoReader {
             }
         }
         let candidates: Vec<usize> = self
+            .shared
             .index
             .keyframes_at_or_before(index)
             .take(KEYFRAME_ATTEMPTS)
@@ -344,6 +324,7 @@ impl VideoReader {
     /// Seeks the demuxer to keyframe `keyframe` (presentation position) and resets the decoder.
     fn seek_to(&mut self, keyframe: usize) -> Result<(), MediaError> {
         let entry = *self
+            .shared
             .index
             .frame(keyframe)
             .ok_or_else(|| self.error(MediaErrorKind::NoFrames))?;
@@ -355,7 +336,7 @@ impl VideoReader {
         let result = unsafe {
             ffmpeg::ffi::av_seek_frame(
                 self.session.input.as_mut_ptr(),
-                self.stream_index as i32,
+                self.shared.stream_index as i32,
                 target,
                 ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
             )
@@ -374,7 +355,7 @@ impl VideoReader {
 
     /// Reopens the file so decoding starts at its very first packet.
     fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
-        let (session, _) = open_session(&self.path, self.timeout)?;
+        let (session, _) = open_session(&self.shared.path, self.shared.timeout)?;
         self.session = session;
         self.last_output = None;
         self.outputs_since_start = Some(0);
@@ -393,7 +374,7 @@ impl VideoReader {
             };
             let produced = self.outputs_since_start.map_or(0, |n| n + 1);
             self.outputs_since_start = Some(produced);
-            self.last_output = frame_pts(&frame).and_then(|p| self.index.position_of_pts(p));
+            self.last_output = frame_pts(&frame).and_then(|p| self.shared.index.position_of_pts(p));
             if produced == index + 1 {
                 return Ok(frame);
             }
@@ -402,7 +383,7 @@ impl VideoReader {
 
     /// Decodes on until the frame with frame `index`'s timestamp comes out.
     fn decode_forward_to(&mut self, index: usize) -> Result<Forward, MediaError> {
-        let target = self.index.frame(index).map(|f| f.pts);
+        let target = self.shared.index.frame(index).map(|f| f.pts);
         self.skip_nonref_before = target;
         let result = self.decode_forward_to_pts(target);
         self.skip_nonref_before = None;
@@ -418,7 +399,7 @@ impl VideoReader {
                 *n += 1;
             }
             let pts = frame_pts(&frame);
-            if let Some(position) = pts.and_then(|p| self.index.position_of_pts(p)) {
+            if let Some(position) = pts.and_then(|p| self.shared.index.position_of_pts(p)) {
                 self.last_output = Some(position);
             }
             match (pts, target) {
@@ -443,7 +424,7 @@ impl VideoReader {
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
                 Err(e) => {
                     return Err(MediaError::new(
-                        &self.path,
+                        &self.shared.path,
                         MediaErrorKind::Decode(e.to_string()),
                     ));
                 }
@@ -456,7 +437,7 @@ impl VideoReader {
             loop {
                 let mut packet = ffmpeg::Packet::empty();
                 match packet.read(&mut session.input) {
-                    Ok(()) if packet.stream() == self.stream_index => {
+                    Ok(()) if packet.stream() == self.shared.stream_index => {
                         let skippable = matches!((self.skip_nonref_before, packet.pts()), (Some(t), Some(p)) if p < t);
                         let discard = if skippable {
                             Discard::NonReference
