@@ -140,11 +140,16 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
 
 /// Answers `requests` on `threads` decoders, yielding one result per request in input order.
 /// A request that could not be read (`Err`) comes back as its error row, in its place.
-pub fn frames_batch<I>(requests: I, threads: usize, options: OpenOptions) -> FramesBatch
+pub fn frames_batch<I>(requests: I, threads: usize, mut options: OpenOptions) -> FramesBatch
 where
     I: Iterator<Item = Result<FrameRequest, Box<FrameResult>>> + Send + 'static,
 {
     let threads = threads.max(1);
+    if options.decoder_threads == 0 {
+        // N decoders at once share the cores rather than each starting one thread per core.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        options.decoder_threads = (cores / threads).max(1);
+    }
     // A slot per request in flight: taken before dispatch, given back when its result is
     // handed out, so at most `threads` requests (and results) exist at once.
     let (slot_tx, slot_rx) = bounded::<()>(threads);

@@ -95,6 +95,7 @@ impl OpenArgs {
             autorotate: !self.no_autorotate,
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ..framekit::OpenOptions::default()
         }
     }
 }

@@ -261,6 +261,9 @@ pub struct OpenOptions {
     pub limits: DecodeLimits,
     /// How long a network connection or read may stall (URLs only).
     pub timeout: std::time::Duration,
+    /// Threads for one video decoder; 0 lets FFmpeg choose (one per core). A batch that runs
+    /// several decoders at once gives each a share of the cores instead.
+    pub decoder_threads: usize,
 }
 
 impl Default for OpenOptions {
@@ -269,6 +272,7 @@ impl Default for OpenOptions {
             autorotate: true,
             limits: DecodeLimits::default(),
             timeout: DEFAULT_NETWORK_TIMEOUT,
+            decoder_threads: 0,
         }
     }
 }

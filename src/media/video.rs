@@ -63,6 +63,7 @@ pub struct SharedVideo {
     orientation: Orientation,
     autorotate: bool,
     timeout: Duration,
+    decoder_threads: usize,
     time_base: f64,
 }
 
@@ -82,7 +83,11 @@ pub struct VideoReader {
     stats: ReaderStats,
 }
 
-fn open_session(path: &Path, timeout: Duration) -> Result<(DecodeSession, usize), MediaError> {
+fn open_session(
+    path: &Path,
+    timeout: Duration,
+    threads: usize,
+) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
     let input = super::open_input_with(path, timeout).map_err(|e| {
         fail(if super::url_of(path).is_some() {
@@ -111,7 +116,7 @@ fn open_session(path: &Path, timeout: Duration) -> Result<(DecodeSession, usize)
         .map_err(|e| fail(MediaErrorKind::Decode(e.to_string())))?;
     context.set_threading(ffmpeg::codec::threading::Config {
         kind: ffmpeg::codec::threading::Type::Frame,
-        count: 0,
+        count: threads,
         ..Default::default()
     });
     let decoder = context.decoder().video().map_err(|e| {
@@ -133,7 +138,8 @@ fn open_session(path: &Path, timeout: Duration) -> Result<(DecodeSession, usize)
 impl VideoReader {
     /// Opens `path`, builds the frame index with a demux pass, and reads the stream's metadata.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
-        let (mut session, stream_index) = open_session(path, options.timeout)?;
+        let (mut session, stream_index) =
+            open_session(path, options.timeout, options.decoder_threads)?;
         let index = FrameIndex::build(&mut session.input, stream_index);
         if index.is_empty() {
             // Over HTTP, a server without range requests cannot serve a file whose index
@@ -176,6 +182,7 @@ impl VideoReader {
             orientation,
             autorotate: options.autorotate,
             timeout: options.timeout,
+            decoder_threads: options.decoder_threads,
             time_base,
         };
         // The demuxer sits at the end after the index pass; the first request seeks.
@@ -194,7 +201,7 @@ impl VideoReader {
 
     /// A second, independent reader from [`VideoReader::shared`], without another index pass.
     pub fn reopen(shared: SharedVideo) -> Result<VideoReader, MediaError> {
-        let (session, _) = open_session(&shared.path, shared.timeout)?;
+        let (session, _) = open_session(&shared.path, shared.timeout, shared.decoder_threads)?;
         Ok(VideoReader::with_session(shared, session))
     }
 
@@ -355,7 +362,11 @@ impl VideoReader {
 
     /// Reopens the file so decoding starts at its very first packet.
     fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
-        let (session, _) = open_session(&self.shared.path, self.shared.timeout)?;
+        let (session, _) = open_session(
+            &self.shared.path,
+            self.shared.timeout,
+            self.shared.decoder_threads,
+        )?;
         self.session = session;
         self.last_output = None;
         self.outputs_since_start = Some(0);
