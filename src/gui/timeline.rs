@@ -1,7 +1,7 @@
 //! The bottom panel: filmstrip, timeline slider over every frame, transport buttons, the
 //! go-to box and the status line (frame n / total, time, keyframe, exact or placeholder).
 
-use super::app::{Screen, StatusMessages, parse_goto};
+use super::app::{Screen, StatusMessages};
 use super::command::Command;
 
 /// Draws the timeline and returns what the user did. `goto_text` is the go-to box's text.
@@ -172,5 +172,58 @@ fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
         ui.label(busy);
     } else if let Some(note) = &messages.note {
         ui.weak(note);
+    }
+}
+
+/// Parses the go-to box: a 1-based frame number (`150`), or a time (`4.967s`, `1:02.5`,
+/// `00:01:02.5`). Returns the 0-based frame index.
+pub fn parse_goto(text: &str, frame_times: &[Option<f64>], fps: f64) -> Option<usize> {
+    let text = text.trim();
+    if text.is_empty() || frame_times.is_empty() {
+        return None;
+    }
+    if let Ok(n) = text.parse::<usize>() {
+        return Some(n.clamp(1, frame_times.len()) - 1);
+    }
+    let seconds = if let Some(s) = text.strip_suffix('s') {
+        s.trim().parse::<f64>().ok()?
+    } else if text.contains(':') {
+        let mut total = 0.0;
+        for part in text.split(':') {
+            total = total * 60.0 + part.trim().parse::<f64>().ok()?;
+        }
+        total
+    } else {
+        text.parse::<f64>().ok()?
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    // The last frame that starts at or before the time.
+    let index = frame_times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i, t.unwrap_or(i as f64 / fps)))
+        .take_while(|(_, t)| *t <= seconds + 1e-6)
+        .last()
+        .map_or(0, |(i, _)| i);
+    Some(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goto_parses_frames_and_times() {
+        let times: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i) / 10.0)).collect();
+        assert_eq!(parse_goto("1", &times, 10.0), Some(0));
+        assert_eq!(parse_goto("50", &times, 10.0), Some(49));
+        assert_eq!(parse_goto("5000", &times, 10.0), Some(99));
+        assert_eq!(parse_goto("2.05s", &times, 10.0), Some(20));
+        assert_eq!(parse_goto("0:03.5", &times, 10.0), Some(35));
+        assert_eq!(parse_goto("00:00:01", &times, 10.0), Some(10));
+        assert_eq!(parse_goto("abc", &times, 10.0), None);
+        assert_eq!(parse_goto("-1s", &times, 10.0), None);
     }
 }

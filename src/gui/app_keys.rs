@@ -1,0 +1,133 @@
+//! Keyboard shortcuts, read once per frame in `logic()` (unless a text box has the keyboard),
+//! turned into commands. Every press and key repeat counts.
+
+use super::{Command, CopyForm, FramekitApp, Key, Modifiers, PathBuf, Zoom, clipboard_image_from};
+
+impl FramekitApp {
+    /// Keyboard shortcuts, unless a text box has the keyboard.
+    pub(super) fn read_keys(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let typing = ctx.egui_wants_keyboard_input();
+        ctx.input(|input| {
+            for event in &input.events {
+                match event {
+                    egui::Event::Paste(text) if !typing => {
+                        commands.push(Command::PasteText(text.clone()))
+                    }
+                    egui::Event::PasteImage(image) if !typing => {
+                        commands.push(Command::PasteBitmap(clipboard_image_from(image)))
+                    }
+                    // Ctrl+Shift+C also arrives as a Copy event; it is handled as a key below.
+                    egui::Event::Copy if !typing && !input.modifiers.shift => {
+                        commands.push(Command::Copy(CopyForm::Base64));
+                    }
+                    _ => {}
+                }
+            }
+            let dropped: Vec<PathBuf> = input
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+            // One file: view it. Several videos, or any video while the transcode panel is
+            // open: queue them for transcoding.
+            let videos: Vec<PathBuf> = dropped
+                .iter()
+                .filter(|p| crate::batch::is_video_path(p))
+                .cloned()
+                .collect();
+            if dropped.len() > 1 || (self.transcode.is_open() && !videos.is_empty()) {
+                if !videos.is_empty() {
+                    commands.push(Command::Transcode(videos));
+                }
+            } else if let Some(path) = dropped.into_iter().next() {
+                commands.push(Command::Open(path));
+            }
+            let command = Modifiers::COMMAND;
+            if input.modifiers.matches_exact(command) && input.key_pressed(Key::O) {
+                commands.push(Command::PickFile);
+            }
+            let copy_event = input.events.iter().any(|e| matches!(e, egui::Event::Copy));
+            if !typing
+                && !copy_event
+                && input.modifiers.matches_exact(command)
+                && input.key_pressed(Key::C)
+            {
+                commands.push(Command::Copy(CopyForm::Base64));
+            }
+            if !typing
+                && input.modifiers.matches_exact(command | Modifiers::SHIFT)
+                && input.key_pressed(Key::C)
+            {
+                commands.push(Command::Copy(CopyForm::DataUri));
+            }
+            if typing {
+                return;
+            }
+            // Every press counts, key repeats included: ten presses that land in one UI frame
+            // step ten frames (Shift: a hundred), as in a frame-exact editor.
+            for event in &input.events {
+                if let egui::Event::Key {
+                    key: key @ (Key::ArrowRight | Key::ArrowLeft),
+                    pressed: true,
+                    modifiers,
+                    ..
+                } = event
+                    && !modifiers.command
+                    && !modifiers.alt
+                {
+                    let step = if modifiers.shift { 10 } else { 1 };
+                    commands.push(Command::Step(if *key == Key::ArrowRight {
+                        step
+                    } else {
+                        -step
+                    }));
+                }
+            }
+            if input.modifiers.matches_exact(command) {
+                if input.key_pressed(Key::Num0) {
+                    commands.push(Command::SetZoom(Zoom::Fit));
+                }
+                if input.key_pressed(Key::Num1) {
+                    commands.push(Command::SetZoom(Zoom::Scale(1.0)));
+                }
+                if input.key_pressed(Key::Plus) || input.key_pressed(Key::Equals) {
+                    commands.push(Command::ZoomBy(1.25));
+                }
+                if input.key_pressed(Key::Minus) {
+                    commands.push(Command::ZoomBy(0.8));
+                }
+            }
+            if input.key_pressed(Key::Home) {
+                commands.push(Command::Goto(0));
+            }
+            if input.key_pressed(Key::End) {
+                commands.push(Command::Goto(usize::MAX));
+            }
+            if input.key_pressed(Key::PageDown) {
+                commands.push(Command::StepSeconds(1.0));
+            }
+            if input.key_pressed(Key::PageUp) {
+                commands.push(Command::StepSeconds(-1.0));
+            }
+            if input.key_pressed(Key::Space) {
+                commands.push(Command::TogglePlay);
+            }
+            if input.key_pressed(Key::Escape) && self.view.pinned_pixel.is_some() {
+                commands.push(Command::PinPixel(None));
+            }
+            if input.modifiers.matches_exact(command) && input.key_pressed(Key::V) {
+                let pasted_text = input
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, egui::Event::Paste(_) | egui::Event::PasteImage(_)));
+                if !pasted_text {
+                    commands.push(Command::PasteFromClipboard);
+                }
+            }
+        });
+        commands
+    }
+}

@@ -1,0 +1,164 @@
+//! The app's own panels: the menu bar, the "Paste base64" window and the info side panel
+//! (media rows, "Copy list", the pixel inspector). Each draws and returns the commands the
+//! user gave; the app applies them after drawing.
+
+use super::{Command, FramekitApp, Zoom, below_menu, viewer};
+use crate::player::CopyForm;
+use std::path::PathBuf;
+
+impl FramekitApp {
+    #[must_use]
+    pub(super) fn menu_ui(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    commands.push(Command::PickFile);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("no recent files");
+                    }
+                    for path in &self.recent {
+                        if ui.button(path.display().to_string()).clicked() {
+                            commands.push(Command::Open(path.clone()));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Transcode to MP4…").clicked() {
+                    commands.push(Command::Transcode(Vec::new()));
+                }
+                if let Some(media) = &self.screen.media
+                    && media.info.kind == crate::media::MediaKind::Video
+                    && !media.info.pasted
+                    && ui.button("Transcode this file").clicked()
+                {
+                    commands.push(Command::Transcode(vec![PathBuf::from(&media.info.path)]));
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui.button("Copy frame as base64 PNG  (Ctrl+C)").clicked() {
+                    commands.push(Command::Copy(CopyForm::Base64));
+                }
+                if ui
+                    .button("Copy frame as data URI  (Ctrl+Shift+C)")
+                    .clicked()
+                {
+                    commands.push(Command::Copy(CopyForm::DataUri));
+                }
+                if ui.button("Copy frame as image").clicked() {
+                    commands.push(Command::Copy(CopyForm::Image));
+                }
+                if ui.button("Copy frame number and time").clicked() {
+                    commands.push(Command::CopyStamp);
+                }
+                ui.separator();
+                if ui.button("Paste  (Ctrl+V)").clicked() {
+                    commands.push(Command::PasteFromClipboard);
+                }
+                if ui.button("Paste base64…").clicked() {
+                    commands.push(Command::TogglePastePanel);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.button("Fit to window").clicked() {
+                    commands.push(Command::SetZoom(Zoom::Fit));
+                }
+                if ui.button("Actual size (1:1)").clicked() {
+                    commands.push(Command::SetZoom(Zoom::Scale(1.0)));
+                }
+                if ui
+                    .button(if self.show_info {
+                        "Hide info panel"
+                    } else {
+                        "Show info panel"
+                    })
+                    .clicked()
+                {
+                    commands.push(Command::ToggleInfo);
+                }
+            });
+        });
+        commands
+    }
+
+    #[must_use]
+    pub(super) fn paste_panel_ui(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let mut open = self.paste.open;
+        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).constrain_to(below_menu(ctx)).show(ctx, |ui| {
+            ui.label("Paste base64, a data URI, or several joined by '|'. Whitespace, quotes and URL-safe base64 are fine.");
+            let label = ui.label("Base64 text");
+            let response = ui.add(
+                egui::TextEdit::multiline(&mut self.paste.text).desired_rows(8).desired_width(f32::INFINITY).code_editor(),
+            );
+            let response = response.labelled_by(label.id);
+            if response.changed() && self.paste.text.trim() != self.paste.last_sent.trim() && !self.paste.text.trim().is_empty() {
+                self.paste.last_sent = self.paste.text.clone();
+                commands.push(Command::PasteText(self.paste.text.clone()));
+            }
+                        ui.label(format!("{} characters", self.paste.text.chars().count()));
+            match &self.paste.feedback {
+                Some(Ok(summary)) => {
+                    ui.colored_label(egui::Color32::from_rgb(120, 200, 120), summary);
+                }
+                Some(Err(reason)) => {
+                    ui.colored_label(egui::Color32::from_rgb(255, 110, 100), reason);
+                }
+                None => {}
+            }
+        });
+        self.paste.open = open;
+        commands
+    }
+
+    #[must_use]
+    pub(super) fn info_panel_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Info");
+            match &self.screen.media {
+                Some(media) => {
+                    egui::Grid::new("info-grid")
+                        .num_columns(2)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for (key, value) in media.info.to_rows() {
+                                ui.label(key);
+                                ui.add(
+                                    egui::Label::new(egui::RichText::new(value).monospace()).wrap(),
+                                );
+                                ui.end_row();
+                            }
+                        });
+                }
+                None => {
+                    ui.label(
+                        "Open a video or image (Ctrl+O or drop a file), or paste base64 (Ctrl+V).",
+                    );
+                }
+            }
+            ui.separator();
+            ui.heading("Copy frames");
+            ui.horizontal(|ui| {
+                let label = ui.label("Ids");
+                ui.add(egui::TextEdit::singleline(&mut self.copy_ids).desired_width(90.0))
+                    .labelled_by(label.id);
+                if ui.button("Copy list").clicked() {
+                    commands.push(Command::Copy(CopyForm::List(self.copy_ids.clone())));
+                }
+            });
+            ui.label(
+                "1-based ids, comma separated; '|'-joined base64 PNGs, as framekit frames prints.",
+            );
+            ui.separator();
+            viewer::inspector_ui(ui, &self.view, &self.screen);
+        });
+        commands
+    }
+}

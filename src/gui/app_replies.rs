@@ -1,0 +1,173 @@
+//! The app's side of its workers: drains the player's and the clipboard thread's replies once
+//! per frame (the newest frame wins) and turns them into state.
+
+use super::{
+    ClipboardJob, ClipboardPayload, ClipboardReply, Command, FramekitApp, OpenMedia, Operation,
+    Path, ReadyFrame, Reply, Request, ShownFrame, TextureOptions, Zoom, sampling,
+};
+use crate::media::MediaInfo;
+
+impl FramekitApp {
+    /// Reads the player's and the clipboard's replies (newest frame wins) and changes state
+    /// accordingly.
+    pub fn drain_replies(&mut self, ctx: &egui::Context) {
+        let mut newest_frame = None;
+        loop {
+            match self.player.try_recv() {
+                Ok(Some(Reply::Frame(ready))) => {
+                    // Newer than what is on screen: show it, even if the user has asked for
+                    // another frame since (playback and drags stay live when decoding is
+                    // slower than the requests; the status says "placeholder").
+                    if ready.generation >= self.shown_generation {
+                        self.shown_generation = ready.generation;
+                        newest_frame = Some(ready);
+                    }
+                }
+                Ok(Some(Reply::Opened {
+                    info,
+                    frame_times,
+                    keyframes,
+                    media_id,
+                })) => {
+                    newest_frame = None;
+                    self.opened(*info, frame_times, keyframes, media_id);
+                }
+                Ok(Some(reply)) => self.reply(ctx, reply),
+                Ok(None) => break,
+                Err(e) => {
+                    self.messages.error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        loop {
+            match self.clipboard.try_recv() {
+                Ok(Some(reply)) => self.clipboard_reply(ctx, reply),
+                Ok(None) => break,
+                Err(e) => {
+                    self.messages.error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        if let Some(ready) = newest_frame {
+            self.show_frame(ctx, ready);
+        }
+    }
+
+    fn opened(
+        &mut self,
+        info: MediaInfo,
+        frame_times: Vec<Option<f64>>,
+        keyframes: Vec<bool>,
+        media_id: u64,
+    ) {
+        self.messages.busy = None;
+        self.messages.error = None;
+        self.screen.shown = None;
+        self.screen.thumbnails.clear();
+        self.view.zoom = Zoom::Fit;
+        self.view.pan = egui::Vec2::ZERO;
+        self.messages.note = Some(format!("opened {}", info.path));
+        if info.pasted {
+            let size = info
+                .video
+                .as_ref()
+                .map_or(String::new(), |v| format!(", {}x{}", v.width, v.height));
+            let summary = format!(
+                "showing {} frame(s) from {}{size}",
+                frame_times.len(),
+                info.path
+            );
+            self.paste.feedback = Some(Ok(summary));
+        } else {
+            // Only files that opened go into the recent list.
+            self.remember_recent(Path::new(&info.path));
+        }
+        self.screen.media = Some(OpenMedia {
+            info,
+            frame_times,
+            keyframes,
+            media_id,
+        });
+        self.screen.target = 0;
+        self.send(Request::Show { frame: 0 });
+    }
+
+    /// Every reply but frames and opens.
+    fn reply(&mut self, ctx: &egui::Context, reply: Reply<egui::ColorImage>) {
+        match reply {
+            Reply::Frame(_) | Reply::Opened { .. } => {}
+            Reply::Thumbnail {
+                media_id,
+                index,
+                image,
+            } => {
+                if self
+                    .screen
+                    .media
+                    .as_ref()
+                    .is_some_and(|m| m.media_id == media_id)
+                {
+                    let texture =
+                        ctx.load_texture(format!("thumb-{index}"), image, TextureOptions::LINEAR);
+                    self.screen.thumbnails.push((index, texture));
+                }
+            }
+            Reply::Busy(note) => self.messages.busy = Some(note),
+            Reply::Copied { payload, summary } => {
+                // The clipboard thread puts it there; arboard's PNG encode of a bitmap runs
+                // there too, never here.
+                self.messages.busy = Some("copying to the clipboard…".to_string());
+                let job = match payload {
+                    ClipboardPayload::Text(text) => ClipboardJob::SetText { text, summary },
+                    ClipboardPayload::Image(image) => ClipboardJob::SetImage { image, summary },
+                };
+                self.send_clipboard(job);
+            }
+            Reply::Failed { op, error } => {
+                self.messages.busy = None;
+                let message = error.to_string();
+                if op == Operation::Paste {
+                    self.paste.feedback = Some(Err(message.clone()));
+                }
+                self.messages.error = Some(message);
+            }
+        }
+    }
+
+    fn clipboard_reply(&mut self, ctx: &egui::Context, reply: ClipboardReply) {
+        self.messages.busy = None;
+        match reply {
+            ClipboardReply::Set { summary } => {
+                self.messages.error = None;
+                self.messages.note = Some(summary);
+            }
+            ClipboardReply::ReadImage(image) => self.apply(ctx, Command::PasteBitmap(image)),
+            ClipboardReply::ReadText(text) => self.apply(ctx, Command::PasteText(text)),
+            ClipboardReply::Failed(e) => self.messages.error = Some(e.to_string()),
+        }
+    }
+
+    fn show_frame(&mut self, ctx: &egui::Context, ready: ReadyFrame<egui::ColorImage>) {
+        if ready.exact {
+            self.messages.error = None;
+        }
+        let options = sampling(self.view.nearest);
+        let texture = match self.screen.shown.take() {
+            Some(mut shown) if shown.texture.size() == ready.image.size => {
+                shown.texture.set(ready.image.clone(), options);
+                shown.texture
+            }
+            _ => ctx.load_texture("frame", ready.image.clone(), options),
+        };
+        self.screen.shown = Some(ShownFrame {
+            index: ready.index,
+            exact: ready.exact,
+            texture,
+            image: ready.image,
+            frame: ready.frame,
+            samples: ready.samples,
+        });
+    }
+}
