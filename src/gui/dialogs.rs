@@ -58,6 +58,11 @@ pub fn spawn_native(
     let spawned = std::thread::Builder::new()
         .name("framekit-file-dialog".into())
         .spawn(move || {
+            if !backend_possible() {
+                let _ = tx.send(DialogOutcome::Unavailable(purpose));
+                wake();
+                return;
+            }
             let started = Instant::now();
             let picked: Vec<PathBuf> = match purpose {
                 PathPurpose::OpenFile => rfd::FileDialog::new()
@@ -94,6 +99,16 @@ pub fn spawn_native(
         return rx;
     }
     rx
+}
+
+/// Whether a native dialog can exist here at all. On Linux rfd talks to the desktop portal
+/// over the D-Bus session bus; without a session bus there is no dialog to show.
+fn backend_possible() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
+    } else {
+        true
+    }
 }
 
 /// Completions for a partly typed path, listed on a worker thread.
@@ -166,6 +181,8 @@ pub struct PathPrompt {
     completer: Completer,
     last_query: String,
     problem: Option<String>,
+    /// The path box takes the keyboard when the prompt first shows.
+    focused: bool,
 }
 
 impl PathPrompt {
@@ -181,6 +198,7 @@ impl PathPrompt {
             completer: Completer::spawn(wake),
             last_query: String::new(),
             problem: None,
+            focused: false,
         }
     }
 
@@ -226,9 +244,18 @@ impl PathPrompt {
                         (edit, ui.button("Choose").clicked())
                     })
                     .inner;
-                let tab = edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Tab));
+                if !self.focused {
+                    // Typing goes straight into the box, after the folder it starts with.
+                    self.focused = true;
+                    focus_at_end(ui.ctx(), &edit, &self.text);
+                }
+                // Tab takes the first completion and keeps the keyboard in the box (egui would
+                // move focus on to the button).
+                let tab = (edit.has_focus() || edit.lost_focus())
+                    && ui.input(|i| i.key_pressed(egui::Key::Tab));
                 if tab && let Some(first) = self.suggestions.first() {
                     self.text = first.clone();
+                    focus_at_end(ui.ctx(), &edit, &self.text);
                 }
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 for suggestion in self.suggestions.clone() {
@@ -253,5 +280,17 @@ impl PathPrompt {
             return Some(Err(()));
         }
         result
+    }
+}
+
+/// Gives the text box the keyboard with the cursor after its last character.
+fn focus_at_end(ctx: &egui::Context, edit: &egui::Response, text: &str) {
+    edit.request_focus();
+    if let Some(mut state) = egui::TextEdit::load_state(ctx, edit.id) {
+        let end = egui::text::CCursor::new(text.chars().count());
+        state
+            .cursor
+            .set_char_range(Some(egui::text::CCursorRange::one(end)));
+        state.store(ctx, edit.id);
     }
 }
