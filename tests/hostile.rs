@@ -8,21 +8,6 @@ use std::path::{Path, PathBuf};
 
 use common::capped::{Input, run, run_capped};
 
-/// A tiny PNG whose header claims `width` x `height` (colour type: 2 RGB or 0 grey).
-fn claimed_png(width: u32, height: u32, colour: u8) -> Vec<u8> {
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(common::png_chunk(b"IHDR", &ihdr));
-    png.extend(common::png_chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00],
-    ));
-    png.extend(common::png_chunk(b"IEND", &[]));
-    png
-}
-
 /// A GIF with a `screen_w` x `screen_h` screen and `frames` one-pixel frames.
 fn gif(screen_w: u16, screen_h: u16, frames: usize) -> Vec<u8> {
     let mut gif = b"GIF89a".to_vec();
@@ -62,7 +47,7 @@ fn png_headers_claiming_huge_sizes_are_refused_before_allocating() {
         ("claims_60k.png", 60_000, 60_000, 2),
         ("grey_20k.png", 20_000, 20_000, 0),
     ] {
-        let png = claimed_png(width, height, colour);
+        let png = common::claimed_png(width, height, colour);
         write(dir.path(), name, &png);
         for command in [["frames", name, "--ids", "1"].as_slice(), &["probe", name]] {
             let result = run(dir.path(), command, Input::None);

@@ -243,18 +243,8 @@ fn other_formats_decode() {
 
 #[test]
 fn decompression_bomb_is_refused_from_its_header() {
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(common::png_chunk(b"IHDR", &ihdr));
-    // A few bytes of zlib claiming to be the start of 30 GB of pixels.
-    png.extend(common::png_chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00],
-    ));
-    png.extend(common::png_chunk(b"IEND", &[]));
+    // A few bytes of zlib claiming to be the start of 30 GB of RGB pixels.
+    let png = common::claimed_png(100_000, 100_000, 2);
     let err = decode_base64_images(&codec::to_base64(&png), &DecodeLimits::default()).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -58,20 +58,30 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
     match (args.clipboard, args.text.as_deref()) {
         (true, _) => write_parts(
             args,
+            &limits,
             PartReader::new(Cursor::new(clipboard_text()?), &limits),
         ),
-        (false, Some("-")) => write_parts(args, PartReader::new(std::io::stdin().lock(), &limits)),
-        (false, Some(text)) => write_parts(args, PartReader::new(text.as_bytes(), &limits)),
+        (false, Some("-")) => write_parts(
+            args,
+            &limits,
+            PartReader::new(std::io::stdin().lock(), &limits),
+        ),
+        (false, Some(text)) => {
+            write_parts(args, &limits, PartReader::new(text.as_bytes(), &limits))
+        }
         (false, None) => anyhow::bail!("no text given"),
     }
 }
 
-fn write_parts<R: std::io::Read>(args: &DecodeArgs, parts: PartReader<R>) -> anyhow::Result<()> {
-    let limits = args.limits.limits();
+fn write_parts<R: std::io::Read>(
+    args: &DecodeArgs,
+    limits: &framekit::media::DecodeLimits,
+    parts: PartReader<R>,
+) -> anyhow::Result<()> {
     let mut written = 0;
     for (i, part) in parts.enumerate() {
         let (offset, text, numbered) = part?;
-        let image = codec::paste::decode_part(&text, offset, numbered.then_some(i + 1), &limits)?;
+        let image = codec::paste::decode_part(&text, offset, numbered.then_some(i + 1), limits)?;
         drop(text);
         write_image(args, i + 1, &image)?;
         written += 1;

@@ -103,14 +103,21 @@ impl DecodeLimits {
                 flag: "--max-frames",
             });
         }
-        let total = frame_pixels.saturating_mul(frames as u64);
+        self.check_total(frame_pixels.saturating_mul(frames as u64), || {
+            format!(
+                "the animation decodes to more than {} in {} frames",
+                megapixels(self.max_total_pixels),
+                thousands(frames)
+            )
+        })
+    }
+
+    /// `total` pixels held at once (an animation, a pasted `|` list) are within the
+    /// total-pixel limit; `what` describes them for the error.
+    pub fn check_total(&self, total: u64, what: impl FnOnce() -> String) -> Result<(), LimitError> {
         if total > self.max_total_pixels {
             return Err(LimitError {
-                what: format!(
-                    "the animation decodes to more than {} in {} frames",
-                    megapixels(self.max_total_pixels),
-                    thousands(frames)
-                ),
+                what: what(),
                 limit: megapixels(self.max_total_pixels),
                 flag: "--max-total-megapixels",
             });

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use crate::codec::{DecodeLimits, GetFramesError, PasteError};
+use crate::codec::{GetFramesError, PasteError};
 use crate::frame::Frame;
 use crate::media::color::SourceSamples;
 use crate::media::{MediaError, MediaInfo, OpenOptions};
@@ -175,7 +175,7 @@ pub enum Reply<I> {
 pub struct PlayerOptions {
     /// Memory budget for cached decoded frames.
     pub cache_budget_bytes: usize,
-    pub limits: DecodeLimits,
+    /// How files open; its decode limits also bound pastes.
     pub open: OpenOptions,
     /// Build filmstrip thumbnails for opened files.
     pub filmstrip: bool,
@@ -191,7 +191,6 @@ impl Default for PlayerOptions {
     fn default() -> Self {
         PlayerOptions {
             cache_budget_bytes: 512 << 20,
-            limits: DecodeLimits::default(),
             open: OpenOptions::default(),
             filmstrip: true,
             max_image_side: u32::MAX,

@@ -353,7 +353,7 @@ impl<I: FrameImage> Worker<I> {
     }
 
     fn paste(&mut self, text: &str) -> bool {
-        let mut images = match codec::decode_base64_images(text, &self.options.limits) {
+        let mut images = match codec::decode_base64_images(text, &self.options.open.limits) {
             Ok(images) => images,
             Err(e) => return self.fail(Operation::Paste, e.into()),
         };
@@ -382,15 +382,10 @@ impl<I: FrameImage> Worker<I> {
                 i.image.frame_count() as u64 * u64::from(width) * u64::from(height)
             })
             .sum();
-        if total > self.options.limits.max_total_pixels {
-            let error = crate::media::LimitError {
-                what: format!("the pasted images hold {} megapixels", total / 1_000_000),
-                limit: format!(
-                    "{} megapixels",
-                    self.options.limits.max_total_pixels / 1_000_000
-                ),
-                flag: "--max-total-megapixels",
-            };
+        let within = self.options.open.limits.check_total(total, || {
+            format!("the pasted images hold {} megapixels", total / 1_000_000)
+        });
+        if let Err(error) = within {
             return self.fail(
                 Operation::Paste,
                 PlayerError::Media(crate::media::MediaError::new(
@@ -419,13 +414,13 @@ impl<I: FrameImage> Worker<I> {
 
     fn paste_bitmap(&mut self, bitmap: Bitmap) -> bool {
         let pixels = bitmap.width as u64 * bitmap.height as u64;
-        if pixels > self.options.limits.max_pixels {
+        if pixels > self.options.open.limits.max_pixels {
             return self.fail(
                 Operation::Paste,
                 PlayerError::BitmapTooLarge {
                     width: bitmap.width,
                     height: bitmap.height,
-                    limit: self.options.limits.max_pixels / 1_000_000,
+                    limit: self.options.open.limits.max_pixels / 1_000_000,
                 },
             );
         }

@@ -480,3 +480,15 @@ pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&crc32(&body).to_be_bytes());
     out
 }
+
+/// A tiny PNG whose header claims `width` x `height` (colour type: 2 RGB or 0 grey).
+pub fn claimed_png(width: u32, height: u32, colour: u8) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00]));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
