@@ -41,7 +41,7 @@ fn harness_with(
             let mut options = AppOptions::new(clipboard);
             options.file = file;
             options.player = player;
-            options.queue_path = queue_dir.join("queue.sqlite");
+            options.queue = framekit::jobs::QueueLocation::Sqlite(queue_dir.join("queue.sqlite"));
             FramekitApp::with_options(&cc.egui_ctx, options)
         })
 }
@@ -656,7 +656,7 @@ fn without_a_file_dialog_a_typed_path_box_opens_the_file() {
         .with_size([1100.0, 700.0])
         .build_eframe(move |cc| {
             let mut options = AppOptions::new(Box::new(memory));
-            options.queue_path = queue_dir.join("queue.sqlite");
+            options.queue = framekit::jobs::QueueLocation::Sqlite(queue_dir.join("queue.sqlite"));
             options.native_dialogs = false;
             FramekitApp::with_options(&cc.egui_ctx, options)
         });

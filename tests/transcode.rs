@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use ffmpeg_next as ffmpeg;
-use framekit::jobs::{JobQueue, JobStatus};
+use framekit::jobs::{JobQueue, JobStatus, JobStore};
 
 struct OutputFacts {
     width: u32,

@@ -9,11 +9,11 @@ pub mod frames;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::jobs::{Enqueued, JobError, JobQueue};
+use crate::jobs::{Enqueued, JobError, JobStore};
 use crate::transcode::Preset;
 
 pub use crate::jobs::worker::{
-    CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
+    CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, PathMap, RunOptions, RunUntil, run_jobs,
 };
 
 /// File extensions taken as video, when walking a folder and when files are dropped on the app.
@@ -175,7 +175,7 @@ pub struct EnqueuedFile {
 /// folder that is the output of a job in this queue is framekit's own work and is skipped
 /// (running in place twice must not transcode its own outputs).
 pub fn enqueue_files(
-    queue: &mut JobQueue,
+    queue: &mut dyn JobStore,
     files: &[InputFile],
     preset: &Preset,
     out: Option<&Path>,

@@ -3,8 +3,10 @@
 
 mod decode;
 mod encode;
+mod fleet;
 mod frames;
 mod install;
+mod jobs;
 mod probe;
 mod signals;
 mod transcode;
@@ -38,8 +40,12 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Transcode videos (or folders of them) to MP4 through the job queue.
     Transcode(transcode::TranscodeArgs),
-    /// Show and manage the transcode job queue.
-    Jobs(transcode::JobsArgs),
+    /// Show and manage the transcode job queue (SQLite or PostgreSQL).
+    Jobs(jobs::JobsArgs),
+    /// Add videos to a job queue without running them (workers run them).
+    Enqueue(fleet::EnqueueArgs),
+    /// Run jobs from a queue as a headless worker (one node of a fleet).
+    Worker(fleet::WorkerArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(install::CompletionsArgs),
     /// Print the man page (roff).
@@ -116,7 +122,9 @@ pub fn run() -> i32 {
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),
-        Some(Command::Jobs(args)) => transcode::run_jobs_command(&args),
+        Some(Command::Jobs(args)) => jobs::run(&args),
+        Some(Command::Enqueue(args)) => fleet::enqueue(&args),
+        Some(Command::Worker(args)) => fleet::worker(&args),
         Some(Command::Completions(args)) => install::completions(&args),
         Some(Command::Man) => install::man(),
         None => return open_app(cli.file, cli.cache_mib),

@@ -29,6 +29,12 @@ pub struct SignalWatch {
 
 impl SignalWatch {
     pub fn install(stop: Arc<AtomicBool>) -> SignalWatch {
+        SignalWatch::install_with(move || stop.store(true, Ordering::SeqCst))
+    }
+
+    /// A signal watch that calls `on_first` once when SIGINT or SIGTERM arrives (a worker
+    /// drains for a grace period before it stops).
+    pub fn install_with(on_first: impl FnOnce() + Send + 'static) -> SignalWatch {
         // SAFETY: the handler only touches an atomic and calls _exit.
         unsafe {
             libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
@@ -41,7 +47,7 @@ impl SignalWatch {
             .spawn(move || {
                 while !watching.load(Ordering::SeqCst) {
                     if RECEIVED.load(Ordering::SeqCst) != 0 {
-                        stop.store(true, Ordering::SeqCst);
+                        on_first();
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(50));

@@ -1,17 +1,17 @@
-//! `framekit transcode INPUT... [-o DIR] [--preset NAME] [--jobs N] [--force] [--queue PATH]`
-//! and `framekit jobs [list|retry|clear]`.
+//! `framekit transcode INPUT... [-o DIR] [--preset NAME] [--jobs N] [--force] [--queue Q]`:
+//! enqueue and run here, with progress bars on a terminal and plain lines otherwise.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use framekit::batch::{
     self, CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
 };
-use framekit::jobs::{Enqueued, JobQueue, JobStatus, default_queue_path};
+use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -33,9 +33,8 @@ pub struct TranscodeArgs {
     /// Redo finished jobs and replace their outputs.
     #[arg(long)]
     pub force: bool,
-    /// Job table to use (default: the user's data folder).
-    #[arg(long, value_name = "PATH")]
-    pub queue: Option<PathBuf>,
+    #[command(flatten)]
+    pub queue: QueueArg,
     /// Lease length in seconds (a crashed worker's job is picked up after this).
     #[arg(long, default_value_t = 30, hide = true)]
     pub lease_seconds: u64,
@@ -44,34 +43,8 @@ pub struct TranscodeArgs {
     pub retry_ms: u64,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum JobsCommand {
-    /// Show every job.
-    List,
-    /// Put failed jobs back to pending (all, or the given ids) and run them.
-    Retry {
-        ids: Vec<i64>,
-        #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
-        jobs: usize,
-    },
-    /// Delete finished jobs (succeeded and failed); --all also deletes pending ones.
-    Clear {
-        #[arg(long)]
-        all: bool,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct JobsArgs {
-    #[command(subcommand)]
-    pub command: Option<JobsCommand>,
-    /// Job table to use (default: the user's data folder).
-    #[arg(long, value_name = "PATH", global = true)]
-    pub queue: Option<PathBuf>,
-}
-
 /// `--jobs`: 1 to [`MAX_JOBS`], refused outside that with the range in the message.
-fn jobs_in_range(text: &str) -> Result<usize, String> {
+pub(super) fn jobs_in_range(text: &str) -> Result<usize, String> {
     let jobs: usize = text
         .trim()
         .parse()
@@ -85,11 +58,11 @@ fn jobs_in_range(text: &str) -> Result<usize, String> {
 
 pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     let preset: Preset = args.preset.parse()?;
-    let queue_path = args.queue.clone().unwrap_or_else(default_queue_path);
-    let mut queue = JobQueue::open(&queue_path)?;
+    let location = args.queue.location();
+    let mut queue = location.open()?;
     let inputs = batch::collect_inputs(&args.inputs)?;
     let enqueued = batch::enqueue_files(
-        &mut queue,
+        queue.as_mut(),
         &inputs,
         &preset,
         args.out.as_deref(),
@@ -112,12 +85,16 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
         retry_delay: Duration::from_millis(args.retry_ms),
         ..RunOptions::default()
     };
-    run_with_progress(&queue_path, &ids, &options)
+    run_with_progress(&location, &ids, &options)
 }
 
 /// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.
-fn run_with_progress(queue_path: &Path, ids: &[i64], options: &RunOptions) -> anyhow::Result<()> {
-    let queue = JobQueue::open(queue_path)?;
+pub(super) fn run_with_progress(
+    location: &QueueLocation,
+    ids: &[i64],
+    options: &RunOptions,
+) -> anyhow::Result<()> {
+    let mut queue = location.open()?;
     let names: HashMap<i64, String> = queue
         .list()?
         .into_iter()
@@ -142,8 +119,8 @@ fn run_with_progress(queue_path: &Path, ids: &[i64], options: &RunOptions) -> an
     let started = Instant::now();
     let watch = super::signals::SignalWatch::install(options.stop.clone());
     let result = run_jobs(
-        queue_path,
-        ids,
+        location,
+        &ClaimFilter::ids(ids),
         options,
         &CancelRequests::default(),
         &|event| reporter.event(event),
@@ -152,7 +129,7 @@ fn run_with_progress(queue_path: &Path, ids: &[i64], options: &RunOptions) -> an
     watch.finish()?;
     result?;
 
-    let jobs: Vec<_> = JobQueue::open(queue_path)?
+    let jobs: Vec<_> = queue
         .list()?
         .into_iter()
         .filter(|j| ids.contains(&j.id))
@@ -321,6 +298,7 @@ impl Reporter {
                 id,
                 output,
                 seconds,
+                ..
             } => {
                 eprintln!(
                     "done      {} -> {} in {seconds:.1} s",
@@ -351,67 +329,25 @@ impl Reporter {
     }
 }
 
-pub fn run_jobs_command(args: &JobsArgs) -> anyhow::Result<()> {
-    let queue_path = args.queue.clone().unwrap_or_else(default_queue_path);
-    let mut queue = JobQueue::open(&queue_path)?;
-    match args.command.as_ref().unwrap_or(&JobsCommand::List) {
-        JobsCommand::List => {
-            let jobs = queue.list()?;
-            if jobs.is_empty() {
-                println!("no jobs in {}", queue_path.display());
-            }
-            println!(
-                "{:>4}  {:<10} {:>8} {:>5}  {:<9}  {:<40} result",
-                "id", "status", "attempts", "done", "preset", "input"
-            );
-            for job in jobs {
-                let result = match job.status {
-                    JobStatus::Succeeded => job.output.display().to_string(),
-                    _ => job
-                        .last_error
-                        .clone()
-                        .unwrap_or_else(|| job.output.display().to_string()),
-                };
-                println!(
-                    "{:>4}  {:<10} {:>8} {:>4.0}%  {:<9}  {:<40} {}",
-                    job.id,
-                    job.status.to_string(),
-                    job.attempts,
-                    job.progress * 100.0,
-                    job.preset,
-                    job.input.display(),
-                    result
-                );
-            }
-            Ok(())
-        }
-        JobsCommand::Retry { ids, jobs } => {
-            let count = queue.retry_failed(ids)?;
-            println!("{count} failed job(s) back to pending");
-            let pending: Vec<i64> = queue
-                .list()?
-                .iter()
-                .filter(|j| {
-                    j.status == JobStatus::Pending && (ids.is_empty() || ids.contains(&j.id))
-                })
-                .map(|j| j.id)
-                .collect();
-            if pending.is_empty() {
-                return Ok(());
-            }
-            run_with_progress(
-                &queue_path,
-                &pending,
-                &RunOptions {
-                    jobs: *jobs,
-                    ..RunOptions::default()
-                },
-            )
-        }
-        JobsCommand::Clear { all } => {
-            let count = queue.clear(*all)?;
-            println!("removed {count} job(s)");
-            Ok(())
-        }
+/// `--queue`: where the job table is. A file path or `sqlite:PATH` (one machine), or
+/// `postgres://USER@HOST[:PORT]/DB` (a fleet); `$FRAMEKIT_QUEUE` when not given, else the
+/// user's own queue in the data folder.
+#[derive(Debug, Clone, Args)]
+pub struct QueueArg {
+    /// Job table: a path, sqlite:PATH or postgres://USER@HOST/DB [default: the user's data folder]
+    #[arg(
+        long = "queue",
+        value_name = "QUEUE",
+        env = "FRAMEKIT_QUEUE",
+        global = true
+    )]
+    pub queue: Option<QueueLocation>,
+}
+
+impl QueueArg {
+    pub fn location(&self) -> QueueLocation {
+        self.queue
+            .clone()
+            .unwrap_or_else(QueueLocation::default_local)
     }
 }

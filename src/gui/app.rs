@@ -159,7 +159,7 @@ pub struct AppOptions {
     pub player: PlayerOptions,
     pub recent: Vec<PathBuf>,
     /// The transcode job table.
-    pub queue_path: PathBuf,
+    pub queue: crate::jobs::QueueLocation,
     /// Try the system's file dialogs (tests turn this off to get the typed-path box).
     pub native_dialogs: bool,
 }
@@ -172,7 +172,7 @@ impl AppOptions {
             clipboard,
             player: PlayerOptions::default(),
             recent: Vec::new(),
-            queue_path: crate::jobs::default_queue_path(),
+            queue: crate::jobs::QueueLocation::default_local(),
             native_dialogs: true,
         }
     }
@@ -239,7 +239,7 @@ impl FramekitApp {
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
             recent: options.recent,
-            transcode: TranscodePanel::new(options.queue_path),
+            transcode: TranscodePanel::new(options.queue),
             confirm_quit: false,
             quit_confirmed: false,
             playback: None,

@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::dialogs::PathPurpose;
 use crate::batch::{self, CancelRequests, InputFile, JobEvent, RunOptions, run_jobs};
-use crate::jobs::{JobQueue, JobStatus, default_queue_path};
+use crate::jobs::{ClaimFilter, JobStatus, QueueLocation};
 use crate::transcode::Preset;
 
 /// One file in the panel.
@@ -73,7 +73,7 @@ pub enum PanelCommand {
 /// The panel's state.
 pub struct TranscodePanel {
     open: bool,
-    queue_path: PathBuf,
+    queue: QueueLocation,
     staged: Vec<PathBuf>,
     preset: Preset,
     /// `None`: beside each input.
@@ -93,15 +93,15 @@ pub struct TranscodePanel {
 
 impl Default for TranscodePanel {
     fn default() -> Self {
-        TranscodePanel::new(default_queue_path())
+        TranscodePanel::new(QueueLocation::default_local())
     }
 }
 
 impl TranscodePanel {
-    pub fn new(queue_path: PathBuf) -> TranscodePanel {
+    pub fn new(queue: QueueLocation) -> TranscodePanel {
         TranscodePanel {
             open: false,
-            queue_path,
+            queue,
             staged: Vec::new(),
             preset: Preset::DEFAULT,
             output_dir: None,
@@ -154,12 +154,12 @@ impl TranscodePanel {
     /// Looks for jobs an earlier run left unfinished (on a background thread).
     pub fn scan_unfinished(&mut self, ctx: &egui::Context) {
         let tx = self.channel(ctx);
-        let queue_path = self.queue_path.clone();
+        let queue = self.queue.clone();
         let repaint = ctx.clone();
         let _ = std::thread::Builder::new()
             .name("framekit-queue-scan".into())
             .spawn(move || {
-                let rows = JobQueue::open(&queue_path).and_then(|mut q| {
+                let rows = queue.open().and_then(|mut q| {
                     q.reclaim_dead_local_leases()?;
                     q.list()
                 });
@@ -242,6 +242,7 @@ impl TranscodePanel {
                 id,
                 output,
                 seconds,
+                ..
             } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Succeeded;
@@ -286,7 +287,7 @@ impl TranscodePanel {
         retry_failed: bool,
     ) {
         let tx = self.channel(ctx);
-        let queue_path = self.queue_path.clone();
+        let queue = self.queue.clone();
         let preset = self.preset;
         let output_dir = self.output_dir.clone();
         let stop = self.stop.clone();
@@ -298,9 +299,9 @@ impl TranscodePanel {
             .name("framekit-transcode".into())
             .spawn(move || {
                 let result = (|| -> Result<(), String> {
-                    let mut queue = JobQueue::open(&queue_path).map_err(|e| e.to_string())?;
+                    let mut store = queue.open().map_err(|e| e.to_string())?;
                     if retry_failed {
-                        queue.retry_failed(&ids).map_err(|e| e.to_string())?;
+                        store.retry_failed(&ids).map_err(|e| e.to_string())?;
                     }
                     // The same rules as `framekit transcode`: outputs named by the batch module.
                     let inputs: Vec<InputFile> = files
@@ -312,7 +313,7 @@ impl TranscodePanel {
                         })
                         .collect();
                     let enqueued = batch::enqueue_files(
-                        &mut queue,
+                        store.as_mut(),
                         &inputs,
                         &preset,
                         output_dir.as_deref(),
@@ -320,7 +321,7 @@ impl TranscodePanel {
                     )
                     .map_err(|e| e.to_string())?;
                     ids.extend(enqueued.iter().map(|e| e.outcome.id()));
-                    let rows: Vec<Row> = queue
+                    let rows: Vec<Row> = store
                         .list()
                         .map_err(|e| e.to_string())?
                         .into_iter()
@@ -348,7 +349,7 @@ impl TranscodePanel {
                         let _ = tx.send(PanelEvent::Job(event));
                         repaint.request_repaint();
                     };
-                    run_jobs(&queue_path, &ids, &options, &cancels, &events)
+                    run_jobs(&queue, &ClaimFilter::ids(&ids), &options, &cancels, &events)
                         .map_err(|e| e.to_string())
                 })();
                 let _ = tx.send(match result {

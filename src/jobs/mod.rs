@@ -1,23 +1,32 @@
 //! The job table: every file to transcode is a row with a status (pending, processing,
 //! succeeded, failed), an attempt count, the last error, progress and a lease (owner, token,
-//! expiry). SQLite (WAL) by default; the statements are the ones a PostgreSQL version would
-//! use with `FOR UPDATE SKIP LOCKED` in place of `BEGIN IMMEDIATE`.
+//! expiry). One [`JobStore`] trait, two backends chosen by the queue's location
+//! ([`QueueLocation`]): SQLite for one machine (`sqlite.rs`, the default) and PostgreSQL for a
+//! fleet of workers on many machines (`postgres.rs`).
 //!
 //! - Enqueue is idempotent: input + preset + output is unique.
-//! - A claim is one `BEGIN IMMEDIATE` transaction and hands out a fresh lease token; a
-//!   heartbeat renews it. A job whose lease expired (crashed or killed worker) is claimed
-//!   again; on start, this machine's leases held by dead processes are expired at once.
+//! - A claim is one statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one write
+//!   statement under its database lock) and hands out a fresh lease token; a heartbeat renews
+//!   it. A job whose lease expired (crashed, killed or stopped worker) is claimed again; on
+//!   start, this machine's leases held by dead processes are expired at once.
 //! - Every later write is fenced by `WHERE id = ? AND lease_token = ?`. Publishing links the
 //!   verified temporary file into place inside the fenced transaction, without replacing an
 //!   existing file, so a worker that lost its lease can never publish.
+//! - Each backend creates and migrates its own schema and records its version; a schema newer
+//!   than this binary knows is refused with [`JobError::SchemaTooNew`].
+//! - Worker processes register a row (host, pid, version, started, last heartbeat) so
+//!   `framekit jobs workers` can tell live workers from dead ones.
 
+pub mod postgres;
+pub mod sqlite;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
+
+pub use sqlite::JobQueue;
 
 /// Attempts before a job is marked failed for good.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -25,6 +34,13 @@ pub const MAX_ATTEMPTS: i64 = 3;
 /// Attempts lost to a crashed or killed worker (an expired lease) before a job is failed for
 /// them: a crash says little about the file, so it gets more chances than an error does.
 pub const MAX_CRASHES: i64 = 5;
+
+/// The schema version this binary creates and understands (1 was the unversioned SQLite
+/// table of the first release).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// A worker that has not beaten for this long is listed as dead.
+pub const WORKER_DEAD_AFTER: Duration = Duration::from_secs(30);
 
 /// Errors of the job table.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +50,21 @@ pub enum JobError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("job queue {url}: {source}")]
+    Postgres {
+        url: String,
+        source: ::postgres::Error,
+    },
+    #[error(
+        "job queue {location}: its schema is version {found}, newer than this framekit knows ({known}); upgrade framekit"
+    )]
+    SchemaTooNew {
+        location: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("\"{0}\" is not a job queue: give a file path, sqlite:PATH or postgres://USER@HOST/DB")]
+    BadLocation(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -94,6 +125,7 @@ pub struct Job {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub progress: f64,
+    /// `host:pid` of the worker holding the lease.
     pub lease_owner: Option<String>,
     /// Unix milliseconds.
     pub lease_expires: Option<i64>,
@@ -109,6 +141,8 @@ pub struct Lease {
     pub token: String,
     /// The temporary file of an earlier, dead attempt, to clean up.
     pub stale_temp: Option<PathBuf>,
+    /// Attempts of this job lost to crashed workers so far (this claim included).
+    pub crashes: i64,
 }
 
 /// What enqueueing did.
@@ -129,13 +163,400 @@ impl Enqueued {
     }
 }
 
+/// Which jobs a claim may take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimFilter {
+    /// Only these ids (any job when empty).
+    pub ids: Vec<i64>,
+    /// `(index, count)`: only jobs with `id % count == index`.
+    pub shard: Option<Shard>,
+}
+
+impl ClaimFilter {
+    pub fn ids(ids: &[i64]) -> ClaimFilter {
+        ClaimFilter {
+            ids: ids.to_vec(),
+            shard: None,
+        }
+    }
+
+    /// Whether `id` passes this filter.
+    pub fn admits(&self, id: i64) -> bool {
+        (self.ids.is_empty() || self.ids.contains(&id))
+            && self.shard.is_none_or(|s| id.rem_euclid(s.count) == s.index)
+    }
+}
+
+/// `--shard I/N`: this worker takes the jobs with `id % N = I`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: i64,
+    pub count: i64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("\"{text}\" is not a shard: write I/N, for example 0/4"))?;
+        let parse = |t: &str| t.trim().parse::<i64>().ok();
+        match (parse(index), parse(count)) {
+            (Some(index), Some(count)) if count >= 1 && (0..count).contains(&index) => {
+                Ok(Shard { index, count })
+            }
+            _ => Err(format!(
+                "\"{text}\" is not a shard: I/N needs N >= 1 and 0 <= I < N"
+            )),
+        }
+    }
+}
+
+/// Where the job table lives: `--queue PATH`, `--queue sqlite:PATH` or
+/// `--queue postgres://USER@HOST[:PORT]/DB`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueLocation {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl QueueLocation {
+    pub fn parse(text: &str) -> Result<QueueLocation, JobError> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(QueueLocation::Postgres(text.to_string()))
+        } else if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(JobError::BadLocation(text.to_string()));
+            }
+            Ok(QueueLocation::Sqlite(PathBuf::from(path)))
+        } else if text.is_empty() || text.contains("://") {
+            Err(JobError::BadLocation(text.to_string()))
+        } else {
+            Ok(QueueLocation::Sqlite(PathBuf::from(text)))
+        }
+    }
+
+    /// The user's own queue (SQLite in the data folder).
+    pub fn default_local() -> QueueLocation {
+        QueueLocation::Sqlite(default_queue_path())
+    }
+
+    /// Opens the store, creating or migrating its schema.
+    pub fn open(&self) -> Result<Box<dyn JobStore>, JobError> {
+        Ok(match self {
+            QueueLocation::Sqlite(path) => Box::new(JobQueue::open(path)?),
+            QueueLocation::Postgres(url) => Box::new(postgres::PgQueue::connect(url)?),
+        })
+    }
+}
+
+impl std::str::FromStr for QueueLocation {
+    type Err = JobError;
+
+    fn from_str(text: &str) -> Result<QueueLocation, JobError> {
+        QueueLocation::parse(text)
+    }
+}
+
+/// Shown in messages: the path, or the URL without its password.
+impl std::fmt::Display for QueueLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueueLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            QueueLocation::Postgres(url) => f.write_str(&postgres::redact_password(url)),
+        }
+    }
+}
+
+/// A job to add, checked and made absolute by [`NewJob::prepare`].
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub input: String,
+    pub input_size: i64,
+    pub input_mtime_ns: i64,
+    pub preset: String,
+    pub output: String,
+    pub force: bool,
+}
+
+impl NewJob {
+    /// Resolves the input (which must exist) and the output to absolute paths and takes the
+    /// input's size and modification time, so a changed input is noticed.
+    pub fn prepare(
+        input: &Path,
+        preset: &str,
+        output: &Path,
+        force: bool,
+    ) -> Result<NewJob, JobError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| JobError::Io { path, source }
+        };
+        let input = std::fs::canonicalize(input).map_err(io(input))?;
+        let (input_size, input_mtime_ns) = fingerprint(&input).map_err(io(&input))?;
+        let output = std::path::absolute(output).map_err(io(output))?;
+        Ok(NewJob {
+            input: input.display().to_string(),
+            input_size,
+            input_mtime_ns,
+            preset: preset.to_string(),
+            output: output.display().to_string(),
+            force,
+        })
+    }
+
+    /// What an existing row with `status` and fingerprint `old` becomes when this job is
+    /// enqueued again: true to put it back to pending.
+    fn requeues(&self, status: JobStatus, old: (i64, i64)) -> bool {
+        let changed = old != (self.input_size, self.input_mtime_ns);
+        match status {
+            JobStatus::Failed => true,
+            JobStatus::Succeeded => self.force,
+            JobStatus::Pending => self.force || changed,
+            JobStatus::Processing => false,
+        }
+    }
+}
+
+/// A worker process as registered in the table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerRow {
+    pub id: i64,
+    pub host: String,
+    pub pid: i64,
+    pub version: String,
+    /// Unix milliseconds.
+    pub started_at: i64,
+    pub last_heartbeat: i64,
+    pub stopped_at: Option<i64>,
+    pub jobs_done: i64,
+    /// Ids of the jobs it runs now, comma-separated.
+    pub running: String,
+    /// Beat within [`WORKER_DEAD_AFTER`] and not stopped.
+    pub alive: bool,
+}
+
+/// The job table, on whichever backend. Every write that follows a claim is fenced by the
+/// lease token and answers [`JobError::LostLease`] when the job is no longer the caller's.
+pub trait JobStore: Send {
+    /// Where this store is, for messages.
+    fn location(&self) -> &QueueLocation;
+
+    /// Adds a prepared job unless the same input + preset + output is there (then requeues
+    /// it when [`NewJob::requeues`] says so).
+    fn add(&mut self, job: &NewJob) -> Result<Enqueued, JobError>;
+
+    /// Claims the next runnable job that passes `filter` in one statement, counting a crash
+    /// when it was an expired lease; no settling of crashed or already published jobs.
+    fn claim_next(
+        &mut self,
+        owner: &str,
+        lease: Duration,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Lease>, JobError>;
+
+    /// Records the temporary file of this attempt (so a later claim can clean it up).
+    fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError>;
+
+    /// Renews the lease and stores progress; false when the lease is no longer ours.
+    fn heartbeat(
+        &mut self,
+        id: i64,
+        token: &str,
+        lease: Duration,
+        progress: f64,
+    ) -> Result<bool, JobError>;
+
+    /// Runs `place` (which puts the output file in place) inside a transaction that holds the
+    /// job's row while the lease is still ours, then marks the job succeeded. `LostLease`
+    /// without running `place` when the lease is gone.
+    fn publish_with(
+        &mut self,
+        lease: &Lease,
+        place: &mut dyn FnMut() -> Result<(), JobError>,
+    ) -> Result<(), JobError>;
+
+    /// Records a failed attempt. A transient failure goes back to pending after
+    /// `retry_delay * 2^(attempt-1)` while attempts remain, else fails for good; a permanent
+    /// one fails at once. Returns the new status.
+    fn fail(
+        &mut self,
+        lease: &Lease,
+        error: &str,
+        permanent: bool,
+        retry_delay: Duration,
+    ) -> Result<JobStatus, JobError>;
+
+    /// Gives a job back unfinished (the run is stopping): pending again, this attempt not
+    /// counted.
+    fn release(&mut self, lease: &Lease) -> Result<(), JobError>;
+
+    /// Marks a job failed at the user's request (from the worker holding it).
+    fn cancel(&mut self, lease: &Lease) -> Result<(), JobError>;
+
+    /// Cancels jobs by id from outside (`framekit jobs cancel`): pending and running ones
+    /// become failed with "cancelled"; a running one's lease is revoked, so its worker stops
+    /// at its next heartbeat and publishes nothing. Returns how many.
+    fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
+
+    /// Expires the lease of job `id` held by `owner` (a dead local process).
+    fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError>;
+
+    /// Whether `path` is the output of a job in this queue (framekit's own work).
+    fn is_output(&mut self, path: &Path) -> Result<bool, JobError>;
+
+    fn get(&mut self, id: i64) -> Result<Option<Job>, JobError>;
+
+    /// Every job, oldest first.
+    fn list(&mut self) -> Result<Vec<Job>, JobError>;
+
+    /// How long until a job passing `filter` can be claimed: zero when one can now, the time
+    /// to the earliest retry delay or lease expiry otherwise, `None` when no job is open.
+    fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError>;
+
+    /// Failed jobs back to pending with fresh attempts (all, or `ids`); returns how many.
+    fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError>;
+
+    /// Deletes finished jobs (succeeded and failed), or every job not running with `all`.
+    fn clear(&mut self, all: bool) -> Result<usize, JobError>;
+
+    /// Registers this process as a worker; returns its row id.
+    fn register_worker(&mut self, host: &str, pid: u32) -> Result<i64, JobError>;
+
+    /// A worker's heartbeat: alive, running `running` (job ids), `jobs_done` so far.
+    fn worker_beat(&mut self, id: i64, running: &str, jobs_done: i64) -> Result<(), JobError>;
+
+    /// A worker stopping cleanly.
+    fn worker_stopped(&mut self, id: i64) -> Result<(), JobError>;
+
+    /// Every registered worker, newest first.
+    fn workers(&mut self) -> Result<Vec<WorkerRow>, JobError>;
+
+    /// Adds a job unless the same input + preset + output is already there.
+    fn enqueue(
+        &mut self,
+        input: &Path,
+        preset: &str,
+        output: &Path,
+        force: bool,
+    ) -> Result<Enqueued, JobError> {
+        let job = NewJob::prepare(input, preset, output, force)?;
+        self.add(&job)
+    }
+
+    /// Claims the next runnable job: [`JobStore::claim_next`], then settles what needs no
+    /// encode: a job whose dead attempt had already linked its output is marked succeeded; a
+    /// job lost to [`MAX_CRASHES`] crashes is failed and its temporary file removed.
+    fn claim(
+        &mut self,
+        owner: &str,
+        lease: Duration,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Lease>, JobError> {
+        loop {
+            let Some(claimed) = self.claim_next(owner, lease, filter)? else {
+                return Ok(None);
+            };
+            if let Some(done) = already_published(&claimed) {
+                let id = claimed.job.id;
+                self.publish_with(&claimed, &mut || Ok(()))?;
+                let _ = std::fs::remove_file(done);
+                tracing::info!(job = id, "found published by an earlier attempt");
+                continue;
+            }
+            if claimed.crashes >= MAX_CRASHES {
+                let message = format!(
+                    "the worker stopped during attempt {} (lease expired; {} attempts lost to crashes)",
+                    claimed.job.attempts - 1,
+                    claimed.crashes
+                );
+                self.fail(&claimed, &message, true, Duration::ZERO)?;
+                if let Some(stale) = &claimed.stale_temp {
+                    let _ = std::fs::remove_file(stale);
+                }
+                continue;
+            }
+            return Ok(Some(claimed));
+        }
+    }
+
+    /// Moves the verified `temp` file to the job's output and marks it succeeded, fenced by
+    /// the lease. Never replaces an existing file unless the job was forced.
+    fn publish(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
+        std::fs::File::open(temp)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| JobError::Io {
+                path: temp.display().to_string(),
+                source,
+            })?;
+        let output = lease.job.output.clone();
+        let replace = lease.job.replace_output;
+        self.publish_with(lease, &mut || link_into_place(temp, &output, replace))?;
+        // The output is in place and recorded; the temporary name is only a second link.
+        let _ = std::fs::remove_file(temp);
+        Ok(())
+    }
+
+    /// Expires the leases that processes on this machine held and that are no longer running,
+    /// so their jobs are claimed at once. Returns how many.
+    fn reclaim_dead_local_leases(&mut self) -> Result<usize, JobError> {
+        let prefix = format!("{}:", host_name());
+        let mut reclaimed = 0;
+        for job in self.list()? {
+            let Some(owner) = job
+                .lease_owner
+                .filter(|_| job.status == JobStatus::Processing)
+            else {
+                continue;
+            };
+            let dead = owner
+                .strip_prefix(&prefix)
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !process_alive(pid));
+            if dead {
+                reclaimed += self.expire_lease(job.id, &owner)?;
+            }
+        }
+        Ok(reclaimed)
+    }
+}
+
+/// Links `temp` to `output` (never replacing a file unless `replace`), then syncs the folder.
+/// Idempotent: an output that already is `temp` (a retried publish) is fine.
+fn link_into_place(temp: &Path, output: &Path, replace: bool) -> Result<(), JobError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| JobError::Io { path, source }
+    };
+    if replace {
+        std::fs::rename(temp, output).map_err(io(output))?;
+    } else {
+        match std::fs::hard_link(temp, output) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !same_file(temp, output) {
+                    return Err(JobError::OutputExists(output.display().to_string()));
+                }
+            }
+            Err(e) => return Err(io(output)(e)),
+        }
+    }
+    if let Some(dir) = output.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn host_name() -> String {
+/// This machine's name (`/etc/hostname`, else `$HOSTNAME`).
+pub fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
@@ -193,565 +614,32 @@ pub fn default_queue_path() -> PathBuf {
     base.join("framekit").join("jobs.sqlite")
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id             INTEGER PRIMARY KEY,
-    input_path     TEXT NOT NULL,
-    input_size     INTEGER NOT NULL,
-    input_mtime_ns INTEGER NOT NULL,
-    preset         TEXT NOT NULL,
-    output_path    TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
-    attempts       INTEGER NOT NULL DEFAULT 0,
-    last_error     TEXT,
-    progress       REAL NOT NULL DEFAULT 0,
-    not_before     INTEGER NOT NULL DEFAULT 0,
-    lease_owner    TEXT,
-    lease_token    TEXT,
-    lease_expires  INTEGER,
-    temp_path      TEXT,
-    replace_output INTEGER NOT NULL DEFAULT 0,
-    crashes        INTEGER NOT NULL DEFAULT 0,
-    created_at     INTEGER NOT NULL,
-    updated_at     INTEGER NOT NULL,
-    UNIQUE (input_path, preset, output_path)
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
-";
-
-const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output";
-
-fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
-    Ok(Job {
-        id: row.get(0)?,
-        input: PathBuf::from(row.get::<_, String>(1)?),
-        preset: row.get(2)?,
-        output: PathBuf::from(row.get::<_, String>(3)?),
-        status: JobStatus::parse(&row.get::<_, String>(4)?),
-        attempts: row.get(5)?,
-        last_error: row.get(6)?,
-        progress: row.get(7)?,
-        lease_owner: row.get(8)?,
-        lease_expires: row.get(9)?,
-        temp_path: row.get::<_, Option<String>>(10)?.map(PathBuf::from),
-        replace_output: row.get::<_, i64>(11)? != 0,
+/// The retry time of a failed attempt: `retry_delay * 2^(attempt-1)` after now, or `None`
+/// when the job fails for good.
+fn retry_after(attempts: i64, permanent: bool, retry_delay: Duration) -> Option<i64> {
+    (attempts < MAX_ATTEMPTS && !permanent).then(|| {
+        let factor = 1i64 << (attempts - 1).clamp(0, 16);
+        retry_delay.as_millis() as i64 * factor
     })
 }
 
-/// A connection to the job table.
-pub struct JobQueue {
-    conn: Connection,
-    path: PathBuf,
-}
-
-impl JobQueue {
-    /// Opens (creating if needed) the queue at `path`.
-    pub fn open(path: &Path) -> Result<JobQueue, JobError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| JobError::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let db = |source| JobError::Database {
-            path: path.display().to_string(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(&db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
-        // Switching a new file to WAL takes an exclusive lock and SQLite answers "database is
-        // locked" at once, without its busy handler, when another process is doing the same:
-        // two workers started together both get through after a short wait.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let setup = conn
-                .pragma_update(None, "journal_mode", "WAL")
-                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
-                .and_then(|()| conn.execute_batch(SCHEMA));
-            let setup = setup.and_then(|()| add_missing_columns(&conn));
-            match setup {
-                Ok(()) => break,
-                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(db(e)),
-            }
-        }
-        Ok(JobQueue {
-            conn,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Starts a write transaction (`BEGIN IMMEDIATE`: it takes the write lock at once, so two
-    /// workers never read the same job as free), with this queue's error mapper.
-    fn begin(
-        &mut self,
-    ) -> Result<
-        (
-            rusqlite::Transaction<'_>,
-            impl Fn(rusqlite::Error) -> JobError + use<>,
-        ),
-        JobError,
-    > {
-        let path = self.path.display().to_string();
-        let db = move |source| JobError::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&db)?;
-        Ok((tx, db))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn db(&self) -> impl Fn(rusqlite::Error) -> JobError + '_ {
-        move |source| JobError::Database {
-            path: self.path.display().to_string(),
-            source,
-        }
-    }
-
-    /// Adds a job unless the same input + preset + output is already there.
-    pub fn enqueue(
-        &mut self,
-        input: &Path,
-        preset: &str,
-        output: &Path,
-        force: bool,
-    ) -> Result<Enqueued, JobError> {
-        let input = std::fs::canonicalize(input).map_err(|source| JobError::Io {
-            path: input.display().to_string(),
-            source,
-        })?;
-        let (size, mtime) = fingerprint(&input).map_err(|source| JobError::Io {
-            path: input.display().to_string(),
-            source,
-        })?;
-        let output = std::path::absolute(output).map_err(|source| JobError::Io {
-            path: output.display().to_string(),
-            source,
-        })?;
-        let (input_text, output_text) = (input.display().to_string(), output.display().to_string());
-        let now = now_ms();
-        let (tx, db) = self.begin()?;
-        let existing: Option<(i64, String, i64, i64)> = tx
-            .query_row(
-                "SELECT id, status, input_size, input_mtime_ns FROM jobs WHERE input_path = ?1 AND preset = ?2 AND output_path = ?3",
-                params![input_text, preset, output_text],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(&db)?;
-        let result = match existing {
-            None => {
-                tx.execute(
-                    "INSERT INTO jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
-                    params![input_text, size, mtime, preset, output_text, i64::from(force), now],
-                )
-                .map_err(&db)?;
-                Enqueued::New(tx.last_insert_rowid())
-            }
-            Some((id, status, old_size, old_mtime)) => {
-                let status = JobStatus::parse(&status);
-                let changed = (old_size, old_mtime) != (size, mtime);
-                let requeue = match status {
-                    JobStatus::Failed => true,
-                    JobStatus::Succeeded => force,
-                    JobStatus::Pending => force || changed,
-                    JobStatus::Processing => false,
-                };
-                if requeue {
-                    tx.execute(
-                        "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0, not_before = 0,
-                         input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5 WHERE id = ?1",
-                        params![id, size, mtime, i64::from(force), now],
-                    )
-                    .map_err(&db)?;
-                    Enqueued::Requeued(id)
-                } else {
-                    Enqueued::Existing(id, status)
-                }
-            }
-        };
-        tx.commit().map_err(&db)?;
-        Ok(result)
-    }
-
-    /// Expires the leases that processes on this machine held and that are no longer running,
-    /// so their jobs are claimed at once. Returns how many.
-    pub fn reclaim_dead_local_leases(&mut self) -> Result<usize, JobError> {
-        let prefix = format!("{}:", host_name());
-        let rows: Vec<(i64, String)> = {
-            let mut stmt = self.conn.prepare("SELECT id, lease_owner FROM jobs WHERE status = 'processing' AND lease_owner IS NOT NULL").map_err(self.db())?;
-            let mapped = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(self.db())?;
-            mapped.collect::<Result<_, _>>().map_err(self.db())?
-        };
-        let mut reclaimed = 0;
-        for (id, owner) in rows {
-            let dead = owner
-                .strip_prefix(&prefix)
-                .and_then(|pid| pid.parse::<u32>().ok())
-                .is_some_and(|pid| !process_alive(pid));
-            if dead {
-                reclaimed += self
-                    .conn
-                    .execute("UPDATE jobs SET lease_expires = 0 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing'", params![id, owner])
-                    .map_err(self.db())?;
-            }
-        }
-        Ok(reclaimed)
-    }
-
-    /// Claims the next runnable job among `ids` (all jobs when empty) for `owner`.
-    pub fn claim(
-        &mut self,
-        owner: &str,
-        lease: Duration,
-        ids: &[i64],
-    ) -> Result<Option<Lease>, JobError> {
-        let now = now_ms();
-        let (tx, db) = self.begin()?;
-        let candidates: Vec<Job> = {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {COLUMNS} FROM jobs WHERE (status = 'pending' AND not_before <= ?1)
-                     OR (status = 'processing' AND lease_expires < ?1) ORDER BY id"
-                ))
-                .map_err(&db)?;
-            let mapped = stmt.query_map(params![now], row_to_job).map_err(&db)?;
-            mapped.collect::<Result<_, _>>().map_err(&db)?
-        };
-        let mut claimed = None;
-        for job in candidates
-            .into_iter()
-            .filter(|j| ids.is_empty() || ids.contains(&j.id))
-        {
-            if let Some(done) = already_published(&job) {
-                tx.execute(
-                    "UPDATE jobs SET status = 'succeeded', progress = 1, lease_token = NULL, lease_expires = NULL, temp_path = NULL, updated_at = ?2 WHERE id = ?1",
-                    params![job.id, now],
-                )
-                .map_err(&db)?;
-                let _ = std::fs::remove_file(done);
-                continue;
-            }
-            // An expired lease: the attempt was lost to a crashed or killed worker.
-            let crashed = job.status == JobStatus::Processing;
-            if crashed {
-                let crashes: i64 = tx
-                    .query_row(
-                        "UPDATE jobs SET crashes = crashes + 1 WHERE id = ?1 RETURNING crashes",
-                        params![job.id],
-                        |r| r.get(0),
-                    )
-                    .map_err(&db)?;
-                if crashes >= MAX_CRASHES {
-                    tx.execute(
-                        "UPDATE jobs SET status = 'failed', last_error = ?2, lease_token = NULL, lease_expires = NULL, updated_at = ?3 WHERE id = ?1",
-                        params![job.id, format!("the worker stopped during attempt {} (lease expired; {crashes} attempts lost to crashes)", job.attempts), now],
-                    )
-                    .map_err(&db)?;
-                    if let Some(stale) = &job.temp_path {
-                        let _ = std::fs::remove_file(stale);
-                    }
-                    continue;
-                }
-            }
-            let token = new_token();
-            tx.execute(
-                "UPDATE jobs SET status = 'processing', attempts = attempts + 1, lease_owner = ?2, lease_token = ?3,
-                 lease_expires = ?4, progress = 0, temp_path = NULL, updated_at = ?5 WHERE id = ?1",
-                params![job.id, owner, token, now + lease.as_millis() as i64, now],
-            )
-            .map_err(&db)?;
-            let stale_temp = job.temp_path.clone();
-            let job = Job {
-                status: JobStatus::Processing,
-                attempts: job.attempts + 1,
-                lease_owner: Some(owner.to_string()),
-                temp_path: None,
-                ..job
-            };
-            claimed = Some(Lease {
-                job,
-                token,
-                stale_temp,
-            });
-            break;
-        }
-        tx.commit().map_err(&db)?;
-        Ok(claimed)
-    }
-
-    /// Records the temporary file of this attempt (so a later claim can clean it up).
-    pub fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET temp_path = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![lease.job.id, lease.token, temp.display().to_string()],
-            )
-            .map_err(self.db())?;
-        fenced(n, lease)
-    }
-
-    /// Renews the lease and stores progress; false when the lease is no longer ours.
-    pub fn heartbeat(
-        &mut self,
-        id: i64,
-        token: &str,
-        lease: Duration,
-        progress: f64,
-    ) -> Result<bool, JobError> {
-        let now = now_ms();
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET lease_expires = ?3, progress = ?4, updated_at = ?5 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![id, token, now + lease.as_millis() as i64, progress, now],
-            )
-            .map_err(self.db())?;
-        Ok(n == 1)
-    }
-
-    /// Moves the verified `temp` file to the job's output and marks it succeeded, all inside
-    /// one transaction fenced by the lease. Never replaces an existing file unless the job was
-    /// forced.
-    pub fn publish(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
-        let final_path = lease.job.output.clone();
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| JobError::Io { path, source }
-        };
-        std::fs::File::open(temp)
-            .and_then(|f| f.sync_all())
-            .map_err(io(temp))?;
-        let (tx, db) = self.begin()?;
-        let ours: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM jobs WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![lease.job.id, lease.token],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(&db)?;
-        if ours.is_none() {
-            return Err(JobError::LostLease(lease.job.id));
-        }
-        if lease.job.replace_output {
-            std::fs::rename(temp, &final_path).map_err(io(&final_path))?;
-        } else {
-            match std::fs::hard_link(temp, &final_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(JobError::OutputExists(final_path.display().to_string()));
-                }
-                Err(e) => return Err(io(&final_path)(e)),
-            }
-        }
-        if let Some(dir) = final_path.parent() {
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        }
-        tx.execute(
-            "UPDATE jobs SET status = 'succeeded', progress = 1, last_error = NULL, lease_token = NULL, lease_expires = NULL,
-             temp_path = NULL, replace_output = 0, updated_at = ?2 WHERE id = ?1",
-            params![lease.job.id, now_ms()],
-        )
-        .map_err(&db)?;
-        tx.commit().map_err(&db)?;
-        // The output is in place and recorded; the temporary name is only a second link.
-        let _ = std::fs::remove_file(temp);
-        Ok(())
-    }
-
-    /// Records a failed attempt. A transient failure goes back to pending after
-    /// `retry_delay * 2^(attempt-1)` while attempts remain, else fails for good; a permanent
-    /// one fails at once. Returns the new status, or `LostLease` when the job is no longer
-    /// this lease's (nothing was written).
-    pub fn fail(
-        &mut self,
-        lease: &Lease,
-        error: &str,
-        permanent: bool,
-        retry_delay: Duration,
-    ) -> Result<JobStatus, JobError> {
-        let now = now_ms();
-        let attempts = lease.job.attempts;
-        let (status, not_before) = if attempts < MAX_ATTEMPTS && !permanent {
-            let factor = 1i64 << (attempts - 1).clamp(0, 16);
-            (
-                JobStatus::Pending,
-                now + retry_delay.as_millis() as i64 * factor,
-            )
-        } else {
-            (JobStatus::Failed, 0)
-        };
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET status = ?3, last_error = ?4, not_before = ?5, lease_token = NULL, lease_expires = NULL,
-                 temp_path = NULL, updated_at = ?6 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![lease.job.id, lease.token, status.as_str(), error, not_before, now],
-            )
-            .map_err(self.db())?;
-        fenced(n, lease)?;
-        Ok(status)
-    }
-
-    /// Gives a job back unfinished (the run is stopping): pending again, this attempt not
-    /// counted. `LostLease` when the job is no longer this lease's.
-    pub fn release(&mut self, lease: &Lease) -> Result<(), JobError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET status = 'pending', attempts = MAX(attempts - 1, 0), progress = 0, lease_token = NULL,
-                 lease_expires = NULL, temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![lease.job.id, lease.token, now_ms()],
-            )
-            .map_err(self.db())?;
-        fenced(n, lease)
-    }
-
-    /// Marks a job failed at the user's request. `LostLease` when it is no longer this lease's.
-    pub fn cancel(&mut self, lease: &Lease) -> Result<(), JobError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
-                 temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
-                params![lease.job.id, lease.token, now_ms()],
-            )
-            .map_err(self.db())?;
-        fenced(n, lease)
-    }
-
-    /// Whether `path` is the output of a job in this queue (framekit's own work).
-    pub fn is_output(&self, path: &Path) -> Result<bool, JobError> {
-        let Ok(path) = std::path::absolute(path) else {
-            return Ok(false);
-        };
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM jobs WHERE output_path = ?1",
-                params![path.display().to_string()],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .map_err(self.db())
-    }
-
-    pub fn get(&self, id: i64) -> Result<Option<Job>, JobError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                params![id],
-                row_to_job,
-            )
-            .optional()
-            .map_err(self.db())
-    }
-
-    /// Every job, oldest first.
-    pub fn list(&self) -> Result<Vec<Job>, JobError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))
-            .map_err(self.db())?;
-        let mapped = stmt.query_map([], row_to_job).map_err(self.db())?;
-        mapped.collect::<Result<_, _>>().map_err(self.db())
-    }
-
-    /// Failed jobs back to pending with fresh attempts; returns how many.
-    pub fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError> {
-        let failed: Vec<i64> = self
-            .list()?
-            .into_iter()
-            .filter(|j| j.status == JobStatus::Failed)
-            .map(|j| j.id)
-            .collect();
-        let mut count = 0;
-        for id in failed
-            .into_iter()
-            .filter(|id| ids.is_empty() || ids.contains(id))
-        {
-            count += self
-                .conn
-                .execute(
-                    "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'failed'",
-                    params![id, now_ms()],
-                )
-                .map_err(self.db())?;
-        }
-        Ok(count)
-    }
-
-    /// Deletes finished jobs (succeeded and failed), or every job not running with `all`.
-    pub fn clear(&mut self, all: bool) -> Result<usize, JobError> {
-        let sql = if all {
-            "DELETE FROM jobs WHERE status != 'processing'"
-        } else {
-            "DELETE FROM jobs WHERE status IN ('succeeded', 'failed')"
-        };
-        self.conn.execute(sql, []).map_err(self.db())
-    }
-}
-
-/// Brings a queue made by an older framekit up to date (columns are only ever added).
-fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
-    let has_crashes: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'crashes'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has_crashes == 0 {
-        conn.execute_batch("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")?;
-    }
-    Ok(())
-}
-
-/// SQLite's "busy" or "locked": another connection holds the lock for now.
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
-fn fenced(rows: usize, lease: &Lease) -> Result<(), JobError> {
-    if rows == 1 {
-        Ok(())
-    } else {
-        Err(JobError::LostLease(lease.job.id))
-    }
-}
-
-/// For a job found in `processing` whose last attempt linked its output into place but died
-/// before recording it: the temporary file that is the same file as the output.
 #[cfg(unix)]
-fn already_published(job: &Job) -> Option<PathBuf> {
+fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let temp = job.temp_path.as_ref()?;
-    let (t, o) = (
-        std::fs::metadata(temp).ok()?,
-        std::fs::metadata(&job.output).ok()?,
-    );
-    (t.dev() == o.dev() && t.ino() == o.ino()).then(|| temp.clone())
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(not(unix))]
-fn already_published(_job: &Job) -> Option<PathBuf> {
-    None
+fn same_file(_a: &Path, _b: &Path) -> bool {
+    false
 }
 
-#[cfg(test)]
-mod tests;
+/// For a job claimed back from a dead attempt that linked its output into place but died
+/// before recording it: that attempt's temporary file (the same file as the output).
+fn already_published(lease: &Lease) -> Option<PathBuf> {
+    let temp = lease.stale_temp.as_ref()?;
+    same_file(temp, &lease.job.output).then(|| temp.clone())
+}

@@ -1,14 +1,17 @@
 //! The worker loop: claim a job, encode it to a temporary file beside its output while a
 //! heartbeat renews the lease, verify the result, publish it through the fenced transaction,
 //! or record the failure for a retry. Several workers run as threads; each has its own
-//! database connection. Events go to the caller (progress bars, the app's panel).
+//! database connections (one for the loop, one for the heartbeat). Events go to the caller
+//! (progress bars, the app's panel, a fleet worker's logs and metrics). The same loop serves
+//! `framekit transcode` (until its own jobs are done), `framekit worker --once` (until nothing
+//! is claimable) and `framekit worker` (until stopped).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{JobError, JobQueue, JobStatus, Lease, lease_owner};
+use super::{ClaimFilter, JobError, JobStatus, JobStore, Lease, QueueLocation, lease_owner};
 use crate::transcode::{self, Preset};
 
 /// Parallel encodes by default: on the 2-core machine this was measured on, two files at
@@ -30,6 +33,68 @@ pub struct RunOptions {
     pub retry_delay: Duration,
     /// Stop everything: jobs in progress go back to pending and resume next time.
     pub stop: Arc<AtomicBool>,
+    /// Stop claiming; jobs in progress finish (a worker's grace period).
+    pub drain: Arc<AtomicBool>,
+    /// When a worker with nothing to claim returns.
+    pub until: RunUntil,
+    /// Path prefixes translated between the enqueuing machine and this one.
+    pub path_map: PathMap,
+}
+
+/// When a run with nothing to claim returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunUntil {
+    /// When no job passing the filter is pending or running anywhere (`framekit transcode`).
+    FilterDone,
+    /// When no job can be claimed within [`ONCE_WAIT`] (`framekit worker --once`).
+    NothingClaimable,
+    /// Only when stopped (`framekit worker`).
+    Stopped,
+}
+
+/// `--once` still waits for a retry delay or a lease that ends within this.
+pub const ONCE_WAIT: Duration = Duration::from_secs(5);
+
+/// How often an idle worker asks for work.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// `--map FROM=TO`: paths that start with FROM on the machine that enqueued the job start with
+/// TO on this one (shared storage mounted elsewhere). The longest matching FROM wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathMap {
+    pairs: Vec<(PathBuf, PathBuf)>,
+}
+
+impl PathMap {
+    pub fn new(pairs: Vec<(PathBuf, PathBuf)>) -> PathMap {
+        let mut pairs = pairs;
+        pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.components().count()));
+        PathMap { pairs }
+    }
+
+    /// `path` as this machine sees it.
+    pub fn apply(&self, path: &Path) -> PathBuf {
+        for (from, to) in &self.pairs {
+            if let Ok(rest) = path.strip_prefix(from) {
+                return to.join(rest);
+            }
+        }
+        path.to_path_buf()
+    }
+}
+
+/// One `--map` value: `FROM=TO`, both absolute.
+pub fn parse_path_mapping(text: &str) -> Result<(PathBuf, PathBuf), String> {
+    let (from, to) = text.split_once('=').ok_or_else(|| {
+        format!("\"{text}\" is not a mapping: write FROM=TO, for example /mnt/media=/data/media")
+    })?;
+    let (from, to) = (PathBuf::from(from), PathBuf::from(to));
+    if !from.is_absolute() || !to.is_absolute() {
+        return Err(format!(
+            "\"{text}\": both sides of a mapping must be absolute paths"
+        ));
+    }
+    Ok((from, to))
 }
 
 impl Default for RunOptions {
@@ -39,6 +104,9 @@ impl Default for RunOptions {
             lease: Duration::from_secs(30),
             retry_delay: Duration::from_secs(2),
             stop: Arc::new(AtomicBool::new(false)),
+            drain: Arc::new(AtomicBool::new(false)),
+            until: RunUntil::FilterDone,
+            path_map: PathMap::default(),
         }
     }
 }
@@ -60,6 +128,8 @@ pub enum JobEvent {
         id: i64,
         output: PathBuf,
         seconds: f64,
+        /// Frames decoded from the input.
+        frames: u64,
     },
     /// Failed this attempt; will retry.
     Retrying {
@@ -103,25 +173,25 @@ impl CancelRequests {
     }
 }
 
-/// Runs the jobs `ids` (every runnable job when empty) to completion with `options.jobs`
-/// workers. Returns when none of them is pending or processing any more, or when stopped.
+/// Runs the jobs passing `filter` with `options.jobs` workers until `options.until` says so
+/// or the run is stopped.
 pub fn run_jobs(
-    queue_path: &Path,
-    ids: &[i64],
+    queue: &QueueLocation,
+    filter: &ClaimFilter,
     options: &RunOptions,
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
 ) -> Result<(), JobError> {
-    JobQueue::open(queue_path)?.reclaim_dead_local_leases()?;
+    queue.open()?.reclaim_dead_local_leases()?;
     let owner = lease_owner();
     // More workers than jobs would only wait.
     let mut workers = options.jobs.clamp(1, MAX_JOBS);
-    if !ids.is_empty() {
-        workers = workers.min(ids.len());
+    if !filter.ids.is_empty() {
+        workers = workers.min(filter.ids.len());
     }
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| worker_loop(queue_path, ids, options, cancels, events, &owner)))
+            .map(|_| scope.spawn(|| worker_loop(queue, filter, options, cancels, events, &owner)))
             .collect();
         let mut first_error = Ok(());
         for handle in handles {
@@ -136,26 +206,44 @@ pub fn run_jobs(
 }
 
 fn worker_loop(
-    queue_path: &Path,
-    ids: &[i64],
+    location: &QueueLocation,
+    filter: &ClaimFilter,
     options: &RunOptions,
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
     owner: &str,
 ) -> Result<(), JobError> {
-    let mut queue = JobQueue::open(queue_path)?;
-    while !options.stop.load(Ordering::SeqCst) {
-        match queue.claim(owner, options.lease, ids)? {
-            Some(lease) => run_one(&mut queue, queue_path, lease, options, cancels, events)?,
+    let mut queue = location.open()?;
+    let mut beats = location.open()?;
+    let stopping = || options.stop.load(Ordering::SeqCst) || options.drain.load(Ordering::SeqCst);
+    while !stopping() {
+        match queue.claim(owner, options.lease, filter)? {
+            Some(lease) => run_one(
+                queue.as_mut(),
+                beats.as_mut(),
+                lease,
+                options,
+                cancels,
+                events,
+            )?,
             None => {
-                let waiting = queue.list()?.iter().any(|j| {
-                    (ids.is_empty() || ids.contains(&j.id))
-                        && matches!(j.status, JobStatus::Pending | JobStatus::Processing)
-                });
-                if !waiting {
+                let next = queue.next_claimable_in(filter)?;
+                let done = match options.until {
+                    RunUntil::FilterDone => next.is_none(),
+                    RunUntil::NothingClaimable => next.is_none_or(|wait| wait > ONCE_WAIT),
+                    RunUntil::Stopped => false,
+                };
+                if done {
                     return Ok(());
                 }
-                std::thread::sleep(Duration::from_millis(200));
+                let wait =
+                    next.map_or(IDLE_POLL, |w| w.clamp(Duration::from_millis(20), IDLE_POLL));
+                // Idle workers spread out their polls instead of asking all at once.
+                let jitter = Duration::from_millis(u64::from(std::process::id() % 97));
+                let until = Instant::now() + wait + jitter;
+                while Instant::now() < until && !stopping() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
         }
     }
@@ -171,13 +259,17 @@ fn temp_path(output: &Path, token: &str) -> PathBuf {
 }
 
 fn run_one(
-    queue: &mut JobQueue,
-    queue_path: &Path,
+    queue: &mut dyn JobStore,
+    beats: &mut dyn JobStore,
     lease: Lease,
     options: &RunOptions,
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
 ) -> Result<(), JobError> {
+    let mut lease = lease;
+    lease.job.input = options.path_map.apply(&lease.job.input);
+    lease.job.output = options.path_map.apply(&lease.job.output);
+    let lease = lease;
     let job = lease.job.clone();
     if let Some(stale) = &lease.stale_temp {
         let _ = std::fs::remove_file(stale);
@@ -191,17 +283,18 @@ fn run_one(
     let temp = temp_path(&job.output, &lease.token);
 
     let outcome = attempt(
-        queue, queue_path, &lease, &temp, options, cancels, events, started,
+        queue, beats, &lease, &temp, options, cancels, events, started,
     );
     if outcome.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     let finished = match outcome {
-        Ok(()) => {
+        Ok(frames) => {
             events(JobEvent::Succeeded {
                 id: job.id,
                 output: job.output.clone(),
                 seconds: started.elapsed().as_secs_f64(),
+                frames,
             });
             Ok(())
         }
@@ -289,15 +382,15 @@ impl From<transcode::TranscodeError> for AttemptError {
 /// One attempt: checks, encode to `temp` with a heartbeat, verify, publish.
 #[allow(clippy::too_many_arguments)]
 fn attempt(
-    queue: &mut JobQueue,
-    queue_path: &Path,
+    queue: &mut dyn JobStore,
+    beats: &mut dyn JobStore,
     lease: &Lease,
     temp: &Path,
     options: &RunOptions,
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
     started: Instant,
-) -> Result<(), AttemptError> {
+) -> Result<u64, AttemptError> {
     let job = &lease.job;
     let preset: Preset = job.preset.parse()?;
     // Found before encoding, not after: an existing output is never replaced without --force.
@@ -325,7 +418,7 @@ fn attempt(
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
             heartbeat(
-                queue_path,
+                beats,
                 lease,
                 options.lease,
                 &progress_bits,
@@ -357,21 +450,18 @@ fn attempt(
     let report = result?;
     transcode::verify_output(&job.input, temp, Some(report.expected_output_frames()))?;
     queue.publish(lease, temp)?;
-    Ok(())
+    Ok(report.decoded_frames)
 }
 
 /// Renews the lease every third of its length until the encode ends; flags a lost lease.
 fn heartbeat(
-    queue_path: &Path,
+    queue: &mut dyn JobStore,
     lease: &Lease,
     length: Duration,
     progress: &AtomicU64,
     done: &AtomicBool,
     lost: &AtomicBool,
 ) {
-    let Ok(mut queue) = JobQueue::open(queue_path) else {
-        return;
-    };
     let tick = Duration::from_millis(50);
     let every = length / 3;
     let mut last = Instant::now();

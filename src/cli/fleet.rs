@@ -1,0 +1,471 @@
+//! The fleet's commands: `framekit worker` (a headless loop for servers: claims jobs from the
+//! queue, encodes, publishes; registers itself, beats, serves Prometheus metrics, logs one
+//! line per job event through `tracing`, text or JSON) and `framekit enqueue` (adds files to a
+//! queue without running them).
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use framekit::batch::{self, CancelRequests, JobEvent, PathMap, RunOptions, RunUntil, run_jobs};
+use framekit::jobs::worker::parse_path_mapping;
+use framekit::jobs::{ClaimFilter, Enqueued, Shard, host_name};
+use framekit::transcode::Preset;
+
+use super::signals::SignalWatch;
+use super::transcode::{QueueArg, jobs_in_range};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+    /// Files encoded at once on this node, 1 to 64.
+    #[arg(long, default_value_t = 1, value_parser = jobs_in_range)]
+    pub jobs: usize,
+    /// Take only the jobs with id % N = I (for schedulers that hand out shard numbers).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Translate a path prefix from the enqueuing machine to this node (repeatable).
+    #[arg(long = "map", value_name = "FROM=TO", value_parser = parse_path_mapping)]
+    pub map: Vec<(PathBuf, PathBuf)>,
+    /// Work until no job is claimable, then exit 0 (for batch schedulers).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds to finish running jobs after SIGTERM/SIGINT before releasing them.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub grace: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9187).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// One log line per job event: text, or JSON for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Lease length in seconds: a dead worker's job is claimed again after this.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub lease_seconds: u64,
+    /// First retry delay in milliseconds (doubles per attempt).
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub retry_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// Video files, or folders to walk for video files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub queue: QueueArg,
+    /// Output folder (default: beside each input).
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// default, small, hq or reference (see `framekit transcode --help`).
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// Redo finished jobs and replace their outputs.
+    #[arg(long)]
+    pub force: bool,
+    /// One JSON array: input, output, id and what happened.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
+    let preset: Preset = args.preset.parse()?;
+    let location = args.queue.location();
+    let mut queue = location.open()?;
+    let inputs = batch::collect_inputs(&args.inputs)?;
+    let enqueued = batch::enqueue_files(
+        queue.as_mut(),
+        &inputs,
+        &preset,
+        args.out.as_deref(),
+        args.force,
+    )?;
+    let outcome = |e: &Enqueued| match e {
+        Enqueued::New(_) => "new".to_string(),
+        Enqueued::Requeued(_) => "requeued".to_string(),
+        Enqueued::Existing(_, status) => format!("already {status}"),
+    };
+    if args.json {
+        let rows: Vec<_> = enqueued
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.outcome.id(),
+                    "input": e.input.display().to_string(),
+                    "output": e.output.display().to_string(),
+                    "outcome": outcome(&e.outcome),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for e in &enqueued {
+            println!(
+                "{:>6}  {:<18} {} -> {}",
+                e.outcome.id(),
+                outcome(&e.outcome),
+                e.input.display(),
+                e.output.display()
+            );
+        }
+        let new = enqueued
+            .iter()
+            .filter(|e| !matches!(e.outcome, Enqueued::Existing(..)))
+            .count();
+        println!(
+            "{new} job(s) queued, {} already there, in {location}",
+            enqueued.len() - new
+        );
+    }
+    Ok(())
+}
+
+/// What a worker has done, for `/metrics` and its registry row.
+#[derive(Default)]
+struct Metrics {
+    claimed: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    released: AtomicU64,
+    lease_losses: AtomicU64,
+    frames: AtomicU64,
+    /// Microseconds spent on jobs that succeeded.
+    encode_micros: AtomicU64,
+    running: Mutex<BTreeSet<i64>>,
+}
+
+impl Metrics {
+    fn running_ids(&self) -> String {
+        self.running
+            .lock()
+            .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    }
+
+    fn record(&self, event: &JobEvent) {
+        let running = |id: i64, on: bool| {
+            if let Ok(mut ids) = self.running.lock() {
+                if on {
+                    ids.insert(id);
+                } else {
+                    ids.remove(&id);
+                }
+            }
+        };
+        match event {
+            JobEvent::Started { id, .. } => {
+                self.claimed.fetch_add(1, Ordering::Relaxed);
+                running(*id, true);
+            }
+            JobEvent::Progress { .. } => {}
+            JobEvent::Succeeded {
+                id,
+                seconds,
+                frames,
+                ..
+            } => {
+                self.succeeded.fetch_add(1, Ordering::Relaxed);
+                self.frames.fetch_add(*frames, Ordering::Relaxed);
+                self.encode_micros
+                    .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+                running(*id, false);
+            }
+            JobEvent::Retrying { id, .. } => {
+                self.retried.fetch_add(1, Ordering::Relaxed);
+                running(*id, false);
+            }
+            JobEvent::Failed { id, .. } => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                running(*id, false);
+            }
+            JobEvent::Released { id } => {
+                self.released.fetch_add(1, Ordering::Relaxed);
+                running(*id, false);
+            }
+            JobEvent::LeaseLost { id } => {
+                self.lease_losses.fetch_add(1, Ordering::Relaxed);
+                running(*id, false);
+            }
+        }
+    }
+
+    /// The Prometheus text exposition format.
+    fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let seconds = get(&self.encode_micros) as f64 / 1e6;
+        let frames = get(&self.frames);
+        let running = self.running.lock().map(|r| r.len()).unwrap_or(0);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
+        let counters = [
+            (
+                "framekit_jobs_claimed_total",
+                "Jobs this worker claimed.",
+                get(&self.claimed),
+            ),
+            (
+                "framekit_jobs_succeeded_total",
+                "Jobs this worker published.",
+                get(&self.succeeded),
+            ),
+            (
+                "framekit_jobs_failed_total",
+                "Jobs that failed for good on this worker.",
+                get(&self.failed),
+            ),
+            (
+                "framekit_jobs_retried_total",
+                "Attempts that failed and will be retried.",
+                get(&self.retried),
+            ),
+            (
+                "framekit_jobs_released_total",
+                "Jobs given back unfinished at shutdown.",
+                get(&self.released),
+            ),
+            (
+                "framekit_lease_losses_total",
+                "Jobs another worker took over after this one's lease expired.",
+                get(&self.lease_losses),
+            ),
+            (
+                "framekit_frames_total",
+                "Frames decoded by jobs that succeeded.",
+                frames,
+            ),
+        ];
+        for (name, help, value) in counters {
+            metric(name, "counter", help, value.to_string());
+        }
+        metric(
+            "framekit_encode_seconds_total",
+            "counter",
+            "Seconds spent on jobs that succeeded.",
+            format!("{seconds:.3}"),
+        );
+        let fps = if seconds > 0.0 {
+            frames as f64 / seconds
+        } else {
+            0.0
+        };
+        metric(
+            "framekit_frames_per_second",
+            "gauge",
+            "Frames per second over the jobs that succeeded.",
+            format!("{fps:.2}"),
+        );
+        metric(
+            "framekit_jobs_running",
+            "gauge",
+            "Jobs running on this worker now.",
+            running.to_string(),
+        );
+        out
+    }
+}
+
+/// Serves `GET /metrics` (anything else: 404) on its own thread for the process's life.
+fn serve_metrics(address: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(address)
+        .map_err(|e| anyhow::anyhow!("--metrics {address}: cannot listen: {e}"))?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("framekit-metrics".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut request_line = String::new();
+                let mut reader = BufReader::new(&stream);
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                // Read (and ignore) the headers.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let (status, body) = if request_line.starts_with("GET /metrics") {
+                    ("200 OK", metrics.render())
+                } else {
+                    ("404 Not Found", "try /metrics\n".to_string())
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        })?;
+    Ok(bound)
+}
+
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+fn log_event(event: &JobEvent) {
+    match event {
+        JobEvent::Started { id, input, attempt } => {
+            tracing::info!(job = id, attempt, input = %input.display(), "started");
+        }
+        JobEvent::Progress { .. } => {}
+        JobEvent::Succeeded {
+            id,
+            output,
+            seconds,
+            frames,
+        } => {
+            tracing::info!(job = id, output = %output.display(), seconds, frames, "succeeded");
+        }
+        JobEvent::Retrying { id, error, attempt } => {
+            tracing::warn!(job = id, attempt, error = %error, "attempt failed; will retry");
+        }
+        JobEvent::Failed { id, error } => tracing::error!(job = id, error = %error, "failed"),
+        JobEvent::Released { id } => tracing::info!(job = id, "released unfinished (stopping)"),
+        JobEvent::LeaseLost { id } => {
+            tracing::warn!(
+                job = id,
+                "lease lost: another worker took the job over; wrote nothing"
+            )
+        }
+    }
+}
+
+pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let location = args.queue.location();
+    let mut registry = location.open()?;
+    let (host, pid) = (host_name(), std::process::id());
+    let worker_id = registry.register_worker(&host, pid)?;
+    let metrics = Arc::new(Metrics::default());
+    if let Some(address) = args.metrics {
+        let bound = serve_metrics(address, metrics.clone())?;
+        tracing::info!(address = %bound, "serving metrics at /metrics");
+    }
+    tracing::info!(
+        worker = worker_id,
+        queue = %location,
+        jobs = args.jobs,
+        shard = ?args.shard.map(|s| format!("{}/{}", s.index, s.count)),
+        once = args.once,
+        "worker started"
+    );
+
+    // The registry row's heartbeat, on its own connection.
+    let finished = Arc::new(AtomicBool::new(false));
+    let beat = {
+        let (finished, metrics) = (finished.clone(), metrics.clone());
+        std::thread::Builder::new()
+            .name("framekit-worker-beat".into())
+            .spawn(move || {
+                let every = Duration::from_secs(5);
+                let mut waited = Duration::ZERO;
+                while !finished.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    waited += Duration::from_millis(100);
+                    if waited < every {
+                        continue;
+                    }
+                    waited = Duration::ZERO;
+                    let done = metrics.succeeded.load(Ordering::Relaxed) as i64;
+                    if let Err(e) = registry.worker_beat(worker_id, &metrics.running_ids(), done) {
+                        tracing::warn!(error = %e, "worker heartbeat failed");
+                    }
+                }
+                registry
+            })?
+    };
+
+    let options = RunOptions {
+        jobs: args.jobs,
+        lease: Duration::from_secs(args.lease_seconds.max(1)),
+        retry_delay: Duration::from_millis(args.retry_ms),
+        until: if args.once {
+            RunUntil::NothingClaimable
+        } else {
+            RunUntil::Stopped
+        },
+        path_map: PathMap::new(args.map.clone()),
+        ..RunOptions::default()
+    };
+    // First signal: stop claiming and let running jobs finish for `--grace`; then release
+    // them. A second signal exits at once.
+    let watch = {
+        let (drain, stop, grace) = (
+            options.drain.clone(),
+            options.stop.clone(),
+            Duration::from_secs(args.grace),
+        );
+        SignalWatch::install_with(move || {
+            tracing::info!(
+                grace_seconds = grace.as_secs(),
+                "stopping: no new claims; finishing running jobs"
+            );
+            drain.store(true, Ordering::SeqCst);
+            let _ = std::thread::Builder::new()
+                .name("framekit-grace".into())
+                .spawn(move || {
+                    std::thread::sleep(grace);
+                    stop.store(true, Ordering::SeqCst);
+                });
+        })
+    };
+    let filter = ClaimFilter {
+        ids: Vec::new(),
+        shard: args.shard,
+    };
+    let result = run_jobs(
+        &location,
+        &filter,
+        &options,
+        &CancelRequests::default(),
+        &|event| {
+            metrics.record(&event);
+            log_event(&event);
+        },
+    );
+    let signalled = watch.finish().is_err();
+    finished.store(true, Ordering::SeqCst);
+    if let Ok(mut registry) = beat.join() {
+        let done = metrics.succeeded.load(Ordering::Relaxed) as i64;
+        let _ = registry.worker_beat(worker_id, "", done);
+        let _ = registry.worker_stopped(worker_id);
+    }
+    let summary = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    tracing::info!(
+        succeeded = summary(&metrics.succeeded),
+        failed = summary(&metrics.failed),
+        retried = summary(&metrics.retried),
+        released = summary(&metrics.released),
+        lease_losses = summary(&metrics.lease_losses),
+        signalled,
+        "worker stopped"
+    );
+    result?;
+    Ok(())
+}

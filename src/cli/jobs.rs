@@ -1,0 +1,187 @@
+//! `framekit jobs [list|retry|cancel|workers|clear] [--queue Q] [--json]`: the job table on
+//! either backend, for people and (with `--json`) for scripts.
+
+use clap::{Args, Subcommand};
+use framekit::batch::{DEFAULT_JOBS, RunOptions};
+use framekit::jobs::{Job, JobStatus, QueueLocation, WorkerRow, now_ms};
+
+use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Show every job (with the worker running it).
+    List {
+        /// One JSON array of jobs.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put failed jobs back to pending (all, or the given ids); on a local queue, run them.
+    Retry {
+        ids: Vec<i64>,
+        #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
+        jobs: usize,
+        /// Only put them back; leave the running to workers.
+        #[arg(long)]
+        no_run: bool,
+    },
+    /// Cancel pending or running jobs; a running job's worker stops at its next heartbeat.
+    Cancel {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Show the workers that registered with this queue, live and dead.
+    Workers {
+        /// One JSON array of workers.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete finished jobs (succeeded and failed); --all also deletes pending ones.
+    Clear {
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub command: Option<JobsCommand>,
+    #[command(flatten)]
+    pub queue: QueueArg,
+}
+
+pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
+    let location = args.queue.location();
+    let mut queue = location.open()?;
+    match args
+        .command
+        .as_ref()
+        .unwrap_or(&JobsCommand::List { json: false })
+    {
+        JobsCommand::List { json } => {
+            let jobs = queue.list()?;
+            if *json {
+                println!("{}", serde_json::to_string(&jobs)?);
+            } else {
+                print_jobs(&location, &jobs);
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { ids, jobs, no_run } => {
+            let count = queue.retry_failed(ids)?;
+            println!("{count} failed job(s) back to pending");
+            let pending: Vec<i64> = queue
+                .list()?
+                .iter()
+                .filter(|j| {
+                    j.status == JobStatus::Pending && (ids.is_empty() || ids.contains(&j.id))
+                })
+                .map(|j| j.id)
+                .collect();
+            // A fleet's jobs are run by its workers, not by the machine that retried them.
+            if pending.is_empty() || *no_run || matches!(location, QueueLocation::Postgres(_)) {
+                return Ok(());
+            }
+            run_with_progress(
+                &location,
+                &pending,
+                &RunOptions {
+                    jobs: *jobs,
+                    ..RunOptions::default()
+                },
+            )
+        }
+        JobsCommand::Cancel { ids } => {
+            let count = queue.cancel_ids(ids)?;
+            println!("cancelled {count} job(s)");
+            if count < ids.len() {
+                eprintln!(
+                    "framekit: {} of the ids were not pending or running",
+                    ids.len() - count
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Workers { json } => {
+            let workers = queue.workers()?;
+            if *json {
+                println!("{}", serde_json::to_string(&workers)?);
+            } else {
+                print_workers(&location, &workers);
+            }
+            Ok(())
+        }
+        JobsCommand::Clear { all } => {
+            let count = queue.clear(*all)?;
+            println!("removed {count} job(s)");
+            Ok(())
+        }
+    }
+}
+
+fn print_jobs(location: &QueueLocation, jobs: &[Job]) {
+    if jobs.is_empty() {
+        println!("no jobs in {location}");
+        return;
+    }
+    println!(
+        "{:>4}  {:<10} {:>8} {:>5}  {:<9}  {:<20}  {:<40} result",
+        "id", "status", "attempts", "done", "preset", "worker", "input"
+    );
+    for job in jobs {
+        let result = match job.status {
+            JobStatus::Succeeded => job.output.display().to_string(),
+            _ => job
+                .last_error
+                .clone()
+                .unwrap_or_else(|| job.output.display().to_string()),
+        };
+        let worker = match job.status {
+            JobStatus::Processing => job.lease_owner.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        println!(
+            "{:>4}  {:<10} {:>8} {:>4.0}%  {:<9}  {:<20}  {:<40} {}",
+            job.id,
+            job.status.to_string(),
+            job.attempts,
+            job.progress * 100.0,
+            job.preset,
+            worker,
+            job.input.display(),
+            result
+        );
+    }
+}
+
+fn print_workers(location: &QueueLocation, workers: &[WorkerRow]) {
+    if workers.is_empty() {
+        println!("no workers have registered with {location}");
+        return;
+    }
+    let now = now_ms();
+    let ago = |ms: i64| format!("{:.0} s ago", (now - ms).max(0) as f64 / 1000.0);
+    println!(
+        "{:>4}  {:<6} {:<24} {:>8}  {:<8}  {:<14} {:<14} {:>5}  running",
+        "id", "state", "host", "pid", "version", "started", "heartbeat", "done"
+    );
+    for worker in workers {
+        let state = match (worker.alive, worker.stopped_at) {
+            (true, _) => "live",
+            (false, Some(_)) => "exited",
+            (false, None) => "dead",
+        };
+        println!(
+            "{:>4}  {:<6} {:<24} {:>8}  {:<8}  {:<14} {:<14} {:>5}  {}",
+            worker.id,
+            state,
+            worker.host,
+            worker.pid,
+            worker.version,
+            ago(worker.started_at),
+            ago(worker.last_heartbeat),
+            worker.jobs_done,
+            worker.running
+        );
+    }
+}

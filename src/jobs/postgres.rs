@@ -1,0 +1,605 @@
+//! The job table in PostgreSQL, for a fleet of workers on many machines. Claims are one
+//! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING …`, so workers
+//! never wait on each other's rows; lease times come from the server's clock, so machines with
+//! skewed clocks agree on when a lease expired. A dropped connection (a restarted server, a
+//! network blip) is reopened with growing delays for [`RECONNECT_FOR`] before an operation
+//! gives up; a server that was never reachable is reported at once.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Row};
+
+use super::{
+    ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
+    SCHEMA_VERSION, WORKER_DEAD_AFTER, WorkerRow, new_token, retry_after,
+};
+
+/// How long an operation keeps reconnecting before it reports the server as gone.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(120);
+
+/// The server's clock in Unix milliseconds.
+const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// Serialises schema creation among workers that start together.
+const MIGRATION_LOCK: i64 = 0x6672_616d_656b_6974; // "framekit"
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS framekit_schema (version BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS framekit_jobs (
+    id             BIGSERIAL PRIMARY KEY,
+    input_path     TEXT NOT NULL,
+    input_size     BIGINT NOT NULL,
+    input_mtime_ns BIGINT NOT NULL,
+    preset         TEXT NOT NULL,
+    output_path    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    attempts       BIGINT NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    progress       DOUBLE PRECISION NOT NULL DEFAULT 0,
+    not_before     BIGINT NOT NULL DEFAULT 0,
+    lease_owner    TEXT,
+    lease_token    TEXT,
+    lease_expires  BIGINT,
+    temp_path      TEXT,
+    replace_output BOOLEAN NOT NULL DEFAULT false,
+    crashes        BIGINT NOT NULL DEFAULT 0,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    UNIQUE (input_path, preset, output_path)
+);
+CREATE INDEX IF NOT EXISTS framekit_jobs_claimable ON framekit_jobs (status, not_before);
+CREATE TABLE IF NOT EXISTS framekit_workers (
+    id             BIGSERIAL PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            BIGINT NOT NULL,
+    version        TEXT NOT NULL,
+    started_at     BIGINT NOT NULL,
+    last_heartbeat BIGINT NOT NULL,
+    stopped_at     BIGINT,
+    jobs_done      BIGINT NOT NULL DEFAULT 0,
+    running        TEXT NOT NULL DEFAULT ''
+);
+";
+
+const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output";
+
+/// Jobs passing a filter: `$1` shard count (0: none), `$2` shard index, `$3` ids (empty: any).
+const FILTER: &str = "(CASE WHEN $1::bigint = 0 THEN true ELSE id % $1::bigint = $2::bigint END)
+     AND (cardinality($3::bigint[]) = 0 OR id = ANY($3::bigint[]))";
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+fn row_to_job(row: &Row) -> Job {
+    Job {
+        id: row.get(0),
+        input: PathBuf::from(row.get::<_, String>(1)),
+        preset: row.get(2),
+        output: PathBuf::from(row.get::<_, String>(3)),
+        status: JobStatus::parse(row.get(4)),
+        attempts: row.get(5),
+        last_error: row.get(6),
+        progress: row.get(7),
+        lease_owner: row.get(8),
+        lease_expires: row.get(9),
+        temp_path: row.get::<_, Option<String>>(10).map(PathBuf::from),
+        replace_output: row.get(11),
+    }
+}
+
+/// An operation's failure: the database's, or the job table's own (a lost lease, a file).
+enum Step {
+    Db(postgres::Error),
+    Job(JobError),
+}
+
+impl From<postgres::Error> for Step {
+    fn from(error: postgres::Error) -> Step {
+        Step::Db(error)
+    }
+}
+
+impl From<JobError> for Step {
+    fn from(error: JobError) -> Step {
+        Step::Job(error)
+    }
+}
+
+/// Whether `error` means the connection is gone (reconnect and retry) rather than a statement
+/// that failed.
+fn connection_lost(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(code) => [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::CONNECTION_EXCEPTION,
+        ]
+        .contains(code),
+        // No SQLSTATE: an I/O or protocol error on the socket.
+        None => true,
+    }
+}
+
+/// A connection to a PostgreSQL job table.
+pub struct PgQueue {
+    config: postgres::Config,
+    client: Option<Client>,
+    location: QueueLocation,
+    /// Whether a connection was ever made: only then is a lost one waited for (a server that
+    /// was never reachable is a configuration error, reported at once).
+    connected_once: bool,
+}
+
+impl PgQueue {
+    /// Connects to `url` (retrying for [`RECONNECT_FOR`] while the server is unreachable) and
+    /// creates or checks the schema.
+    pub fn connect(url: &str) -> Result<PgQueue, JobError> {
+        let location = QueueLocation::Postgres(url.to_string());
+        let mut config = postgres::Config::from_str(url).map_err(|source| JobError::Postgres {
+            url: location.to_string(),
+            source,
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .application_name("framekit");
+        let mut queue = PgQueue {
+            config,
+            client: None,
+            location,
+            connected_once: false,
+        };
+        let current = queue.run(|client| {
+            match client.query_one("SELECT MAX(version) FROM framekit_schema", &[]) {
+                Ok(row) => Ok(row.get::<_, Option<i64>>(0)),
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+                Err(e) => Err(Step::Db(e)),
+            }
+        })?;
+        let found = match current {
+            Some(version) if version >= SCHEMA_VERSION => version,
+            _ => queue.migrate()?,
+        };
+        if found > SCHEMA_VERSION {
+            return Err(JobError::SchemaTooNew {
+                location: queue.location.to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(queue)
+    }
+
+    /// Creates the tables or brings them up to date (one worker at a time); returns the
+    /// version found before, or the one written.
+    fn migrate(&mut self) -> Result<i64, JobError> {
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            tx.batch_execute(SCHEMA)?;
+            let found: Option<i64> = tx
+                .query_one("SELECT MAX(version) FROM framekit_schema", &[])?
+                .get(0);
+            if found.is_none_or(|v| v < SCHEMA_VERSION) {
+                tx.execute("DELETE FROM framekit_schema", &[])?;
+                tx.execute(
+                    "INSERT INTO framekit_schema (version) VALUES ($1)",
+                    &[&SCHEMA_VERSION],
+                )?;
+            }
+            tx.commit()?;
+            Ok(found.unwrap_or(SCHEMA_VERSION).max(SCHEMA_VERSION))
+        })
+    }
+
+    fn error(&self, source: postgres::Error) -> JobError {
+        JobError::Postgres {
+            url: self.location.to_string(),
+            source,
+        }
+    }
+
+    /// Runs `operation`, reconnecting and running it again while the connection is what
+    /// failed, for up to [`RECONNECT_FOR`].
+    fn run<T>(
+        &mut self,
+        mut operation: impl FnMut(&mut Client) -> Result<T, Step>,
+    ) -> Result<T, JobError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let attempt = match self.client.as_mut() {
+                Some(client) => operation(client),
+                None => match self.config.connect(NoTls) {
+                    Ok(client) => {
+                        if self.connected_once {
+                            tracing::info!(queue = %self.location, "reconnected to the job queue");
+                        }
+                        self.connected_once = true;
+                        operation(self.client.insert(client))
+                    }
+                    Err(error) => Err(Step::Db(error)),
+                },
+            };
+            match attempt {
+                Ok(value) => return Ok(value),
+                Err(Step::Job(error)) => return Err(error),
+                Err(Step::Db(error)) if connection_lost(&error) => {
+                    self.client = None;
+                    if !self.connected_once || started.elapsed() + delay > RECONNECT_FOR {
+                        return Err(self.error(error));
+                    }
+                    tracing::warn!(queue = %self.location, error = %error, retry_in_ms = delay.as_millis() as u64, "job queue unreachable; reconnecting");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                Err(Step::Db(error)) => return Err(self.error(error)),
+            }
+        }
+    }
+
+    /// A fenced write: the statement updates the row of `lease` (`$1` id, `$2` token).
+    fn fenced(
+        &mut self,
+        lease: &Lease,
+        sql: &str,
+        rest: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<(), JobError> {
+        let mut values: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            vec![&lease.job.id, &lease.token];
+        values.extend_from_slice(rest);
+        let n = self.run(|client| Ok(client.execute(sql, &values)?))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(JobError::LostLease(lease.job.id))
+        }
+    }
+}
+
+fn filter_values(filter: &ClaimFilter) -> (i64, i64, Vec<i64>) {
+    let (count, index) = filter.shard.map_or((0, 0), |s| (s.count, s.index));
+    (count, index, filter.ids.clone())
+}
+
+impl JobStore for PgQueue {
+    fn location(&self) -> &QueueLocation {
+        &self.location
+    }
+
+    fn add(&mut self, job: &NewJob) -> Result<Enqueued, JobError> {
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            let inserted = tx.query_opt(
+                &format!(
+                    "INSERT INTO framekit_jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, {NOW}, {NOW})
+                     ON CONFLICT (input_path, preset, output_path) DO NOTHING RETURNING id"
+                ),
+                &[&job.input, &job.input_size, &job.input_mtime_ns, &job.preset, &job.output, &job.force],
+            )?;
+            if let Some(row) = inserted {
+                tx.commit()?;
+                return Ok(Enqueued::New(row.get(0)));
+            }
+            let row = tx.query_one(
+                "SELECT id, status, input_size, input_mtime_ns FROM framekit_jobs
+                 WHERE input_path = $1 AND preset = $2 AND output_path = $3 FOR UPDATE",
+                &[&job.input, &job.preset, &job.output],
+            )?;
+            let (id, status): (i64, JobStatus) = (row.get(0), JobStatus::parse(row.get(1)));
+            let result = if job.requeues(status, (row.get(2), row.get(3))) {
+                tx.execute(
+                    &format!(
+                        "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0,
+                         not_before = 0, input_size = $2, input_mtime_ns = $3, replace_output = (replace_output OR $4),
+                         updated_at = {NOW} WHERE id = $1"
+                    ),
+                    &[&id, &job.input_size, &job.input_mtime_ns, &job.force],
+                )?;
+                Enqueued::Requeued(id)
+            } else {
+                Enqueued::Existing(id, status)
+            };
+            tx.commit()?;
+            Ok(result)
+        })
+    }
+
+    fn claim_next(
+        &mut self,
+        owner: &str,
+        lease: Duration,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Lease>, JobError> {
+        let token = new_token();
+        let (count, index, ids) = filter_values(filter);
+        let lease_ms = lease.as_millis() as i64;
+        // The temporary path is left as it was: it is the dead attempt's, returned so the new
+        // holder can clean it up, and replaced by `set_temp`.
+        let sql = format!(
+            "UPDATE framekit_jobs SET status = 'processing', attempts = attempts + 1,
+                crashes = crashes + CASE WHEN status = 'processing' THEN 1 ELSE 0 END,
+                lease_owner = $4, lease_token = $5, lease_expires = {NOW} + $6, progress = 0, updated_at = {NOW}
+             WHERE id = (
+                SELECT id FROM framekit_jobs
+                WHERE ((status = 'pending' AND not_before <= {NOW}) OR (status = 'processing' AND lease_expires < {NOW}))
+                  AND {FILTER}
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING {COLUMNS}, crashes"
+        );
+        let claimed = self.run(|client| {
+            Ok(client.query_opt(&sql, &[&count, &index, &ids, &owner, &token, &lease_ms])?)
+        })?;
+        Ok(claimed.map(|row| {
+            let job = row_to_job(&row);
+            Lease {
+                stale_temp: job.temp_path.clone(),
+                job: Job {
+                    temp_path: None,
+                    ..job
+                },
+                token: token.clone(),
+                crashes: row.get(12),
+            }
+        }))
+    }
+
+    fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
+        self.fenced(
+            lease,
+            "UPDATE framekit_jobs SET temp_path = $3 WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
+            &[&temp.display().to_string()],
+        )
+    }
+
+    fn heartbeat(
+        &mut self,
+        id: i64,
+        token: &str,
+        lease: Duration,
+        progress: f64,
+    ) -> Result<bool, JobError> {
+        let lease_ms = lease.as_millis() as i64;
+        let sql = format!(
+            "UPDATE framekit_jobs SET lease_expires = {NOW} + $3, progress = $4, updated_at = {NOW}
+             WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
+        );
+        let n =
+            self.run(|client| Ok(client.execute(&sql, &[&id, &token, &lease_ms, &progress])?))?;
+        Ok(n == 1)
+    }
+
+    fn publish_with(
+        &mut self,
+        lease: &Lease,
+        place: &mut dyn FnMut() -> Result<(), JobError>,
+    ) -> Result<(), JobError> {
+        let id = lease.job.id;
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            let ours = tx.query_opt(
+                "SELECT id FROM framekit_jobs WHERE id = $1 AND lease_token = $2 AND status = 'processing' FOR UPDATE",
+                &[&id, &lease.token],
+            )?;
+            if ours.is_none() {
+                return Err(Step::Job(JobError::LostLease(id)));
+            }
+            place()?;
+            tx.execute(
+                &format!(
+                    "UPDATE framekit_jobs SET status = 'succeeded', progress = 1, last_error = NULL, lease_token = NULL,
+                     lease_expires = NULL, temp_path = NULL, replace_output = false, updated_at = {NOW} WHERE id = $1"
+                ),
+                &[&id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn fail(
+        &mut self,
+        lease: &Lease,
+        error: &str,
+        permanent: bool,
+        retry_delay: Duration,
+    ) -> Result<JobStatus, JobError> {
+        let retry = retry_after(lease.job.attempts, permanent, retry_delay);
+        let status = match retry {
+            Some(_) => JobStatus::Pending,
+            None => JobStatus::Failed,
+        };
+        let (delay, retrying) = (retry.unwrap_or(0), retry.is_some());
+        self.fenced(
+            lease,
+            &format!(
+                "UPDATE framekit_jobs SET status = $3, last_error = $4,
+                 not_before = CASE WHEN $6 THEN {NOW} + $5 ELSE 0 END, lease_token = NULL, lease_expires = NULL,
+                 temp_path = NULL, updated_at = {NOW} WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
+            ),
+            &[&status.as_str(), &error, &delay, &retrying],
+        )?;
+        Ok(status)
+    }
+
+    fn release(&mut self, lease: &Lease) -> Result<(), JobError> {
+        self.fenced(
+            lease,
+            &format!(
+                "UPDATE framekit_jobs SET status = 'pending', attempts = GREATEST(attempts - 1, 0), progress = 0,
+                 lease_token = NULL, lease_expires = NULL, temp_path = NULL, updated_at = {NOW}
+                 WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
+            ),
+            &[],
+        )
+    }
+
+    fn cancel(&mut self, lease: &Lease) -> Result<(), JobError> {
+        self.fenced(
+            lease,
+            &format!(
+                "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+                 lease_expires = NULL, temp_path = NULL, updated_at = {NOW}
+                 WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
+            ),
+            &[],
+        )
+    }
+
+    fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
+        let ids = ids.to_vec();
+        let sql = format!(
+            "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+             lease_expires = NULL, updated_at = {NOW} WHERE id = ANY($1) AND status IN ('pending', 'processing')"
+        );
+        let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
+        Ok(n as usize)
+    }
+
+    fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError> {
+        let n = self.run(|client| {
+            Ok(client.execute(
+                "UPDATE framekit_jobs SET lease_expires = 0 WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+                &[&id, &owner],
+            )?)
+        })?;
+        Ok(n as usize)
+    }
+
+    fn is_output(&mut self, path: &Path) -> Result<bool, JobError> {
+        let Ok(path) = std::path::absolute(path) else {
+            return Ok(false);
+        };
+        let path = path.display().to_string();
+        self.run(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT 1 FROM framekit_jobs WHERE output_path = $1 LIMIT 1",
+                    &[&path],
+                )?
+                .is_some())
+        })
+    }
+
+    fn get(&mut self, id: i64) -> Result<Option<Job>, JobError> {
+        let sql = format!("SELECT {COLUMNS} FROM framekit_jobs WHERE id = $1");
+        let row = self.run(|client| Ok(client.query_opt(&sql, &[&id])?))?;
+        Ok(row.as_ref().map(row_to_job))
+    }
+
+    fn list(&mut self) -> Result<Vec<Job>, JobError> {
+        let sql = format!("SELECT {COLUMNS} FROM framekit_jobs ORDER BY id");
+        let rows = self.run(|client| Ok(client.query(&sql, &[])?))?;
+        Ok(rows.iter().map(row_to_job).collect())
+    }
+
+    fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError> {
+        let (count, index, ids) = filter_values(filter);
+        let sql = format!(
+            "SELECT MIN(CASE status WHEN 'pending' THEN not_before ELSE lease_expires END) - {NOW}
+             FROM framekit_jobs WHERE status IN ('pending', 'processing') AND {FILTER}"
+        );
+        let row = self.run(|client| Ok(client.query_one(&sql, &[&count, &index, &ids])?))?;
+        let wait: Option<i64> = row.get(0);
+        Ok(wait.map(|ms| Duration::from_millis(ms.max(0) as u64)))
+    }
+
+    fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError> {
+        let ids = ids.to_vec();
+        let sql = format!(
+            "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL,
+             updated_at = {NOW} WHERE status = 'failed' AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
+        );
+        let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
+        Ok(n as usize)
+    }
+
+    fn clear(&mut self, all: bool) -> Result<usize, JobError> {
+        let sql = if all {
+            "DELETE FROM framekit_jobs WHERE status != 'processing'"
+        } else {
+            "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed')"
+        };
+        let n = self.run(|client| Ok(client.execute(sql, &[])?))?;
+        Ok(n as usize)
+    }
+
+    fn register_worker(&mut self, host: &str, pid: u32) -> Result<i64, JobError> {
+        let sql = format!(
+            "INSERT INTO framekit_workers (host, pid, version, started_at, last_heartbeat)
+             VALUES ($1, $2, $3, {NOW}, {NOW}) RETURNING id"
+        );
+        let pid = i64::from(pid);
+        let row = self.run(|client| {
+            Ok(client.query_one(&sql, &[&host, &pid, &env!("CARGO_PKG_VERSION")])?)
+        })?;
+        Ok(row.get(0))
+    }
+
+    fn worker_beat(&mut self, id: i64, running: &str, jobs_done: i64) -> Result<(), JobError> {
+        let sql = format!(
+            "UPDATE framekit_workers SET last_heartbeat = {NOW}, running = $2, jobs_done = $3 WHERE id = $1"
+        );
+        self.run(|client| Ok(client.execute(&sql, &[&id, &running, &jobs_done])?))
+            .map(drop)
+    }
+
+    fn worker_stopped(&mut self, id: i64) -> Result<(), JobError> {
+        let sql =
+            format!("UPDATE framekit_workers SET stopped_at = {NOW}, running = '' WHERE id = $1");
+        self.run(|client| Ok(client.execute(&sql, &[&id])?))
+            .map(drop)
+    }
+
+    fn workers(&mut self) -> Result<Vec<WorkerRow>, JobError> {
+        let sql = format!(
+            "SELECT id, host, pid, version, started_at, last_heartbeat, stopped_at, jobs_done, running, {NOW}
+             FROM framekit_workers ORDER BY id DESC"
+        );
+        let rows = self.run(|client| Ok(client.query(&sql, &[])?))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let (last_heartbeat, stopped_at, now): (i64, Option<i64>, i64) =
+                    (r.get(5), r.get(6), r.get(9));
+                WorkerRow {
+                    id: r.get(0),
+                    host: r.get(1),
+                    pid: r.get(2),
+                    version: r.get(3),
+                    started_at: r.get(4),
+                    last_heartbeat,
+                    stopped_at,
+                    jobs_done: r.get(7),
+                    running: r.get(8),
+                    alive: stopped_at.is_none()
+                        && now - last_heartbeat < WORKER_DEAD_AFTER.as_millis() as i64,
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,582 @@
+//! The job table in SQLite (WAL): one machine's queue, the default. Several processes on the
+//! machine share it safely; a claim is one `UPDATE … RETURNING` under SQLite's write lock.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
+    SCHEMA_VERSION, WORKER_DEAD_AFTER, WorkerRow, new_token, now_ms, retry_after,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id             INTEGER PRIMARY KEY,
+    input_path     TEXT NOT NULL,
+    input_size     INTEGER NOT NULL,
+    input_mtime_ns INTEGER NOT NULL,
+    preset         TEXT NOT NULL,
+    output_path    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    progress       REAL NOT NULL DEFAULT 0,
+    not_before     INTEGER NOT NULL DEFAULT 0,
+    lease_owner    TEXT,
+    lease_token    TEXT,
+    lease_expires  INTEGER,
+    temp_path      TEXT,
+    replace_output INTEGER NOT NULL DEFAULT 0,
+    crashes        INTEGER NOT NULL DEFAULT 0,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    UNIQUE (input_path, preset, output_path)
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
+CREATE TABLE IF NOT EXISTS workers (
+    id             INTEGER PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            INTEGER NOT NULL,
+    version        TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL,
+    stopped_at     INTEGER,
+    jobs_done      INTEGER NOT NULL DEFAULT 0,
+    running        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+";
+
+const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output";
+
+/// The claimable jobs passing a filter: `?1` now, `?2`/`?3` shard count/index (count 0: no
+/// shard), `?4` a JSON array of ids or NULL.
+const CLAIMABLE: &str =
+    "((status = 'pending' AND not_before <= ?1) OR (status = 'processing' AND lease_expires < ?1))
+     AND (?2 = 0 OR id % ?2 = ?3)
+     AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))";
+
+fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: row.get(0)?,
+        input: PathBuf::from(row.get::<_, String>(1)?),
+        preset: row.get(2)?,
+        output: PathBuf::from(row.get::<_, String>(3)?),
+        status: JobStatus::parse(&row.get::<_, String>(4)?),
+        attempts: row.get(5)?,
+        last_error: row.get(6)?,
+        progress: row.get(7)?,
+        lease_owner: row.get(8)?,
+        lease_expires: row.get(9)?,
+        temp_path: row.get::<_, Option<String>>(10)?.map(PathBuf::from),
+        replace_output: row.get::<_, i64>(11)? != 0,
+    })
+}
+
+/// The filter's parameters `?2..?4` of [`CLAIMABLE`].
+fn filter_params(filter: &ClaimFilter) -> (i64, i64, Option<String>) {
+    let (count, index) = filter.shard.map_or((0, 0), |s| (s.count, s.index));
+    let ids = (!filter.ids.is_empty()).then(|| {
+        let list: Vec<String> = filter.ids.iter().map(i64::to_string).collect();
+        format!("[{}]", list.join(","))
+    });
+    (count, index, ids)
+}
+
+/// A connection to a SQLite job table.
+pub struct JobQueue {
+    conn: Connection,
+    location: QueueLocation,
+}
+
+impl JobQueue {
+    /// Opens (creating or migrating if needed) the queue at `path`.
+    pub fn open(path: &Path) -> Result<JobQueue, JobError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JobError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let db = |source| JobError::Database {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(&db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
+        // Switching a new file to WAL takes an exclusive lock and SQLite answers "database is
+        // locked" at once, without its busy handler, when another process is doing the same:
+        // two workers started together both get through after a short wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let version = loop {
+            let setup = conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|()| migrate(&conn));
+            match setup {
+                Ok(version) => break version,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(db(e)),
+            }
+        };
+        if version > SCHEMA_VERSION {
+            return Err(JobError::SchemaTooNew {
+                location: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(JobQueue {
+            conn,
+            location: QueueLocation::Sqlite(path.to_path_buf()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        match &self.location {
+            QueueLocation::Sqlite(path) => path,
+            QueueLocation::Postgres(_) => Path::new(""),
+        }
+    }
+
+    fn db(&self) -> impl Fn(rusqlite::Error) -> JobError + use<> {
+        let path = self.location.to_string();
+        move |source| JobError::Database {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`: it takes the write lock at once).
+    fn begin(&mut self) -> Result<rusqlite::Transaction<'_>, JobError> {
+        let db = self.db();
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)
+    }
+
+    /// One fenced statement: `?1` id, `?2` token, then `rest`.
+    fn fenced_update(
+        &mut self,
+        lease: &Lease,
+        sql: &str,
+        rest: &[&dyn rusqlite::ToSql],
+    ) -> Result<(), JobError> {
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&lease.job.id, &lease.token];
+        values.extend_from_slice(rest);
+        let n = self
+            .conn
+            .execute(sql, values.as_slice())
+            .map_err(self.db())?;
+        fenced(n, lease)
+    }
+}
+
+impl JobStore for JobQueue {
+    fn location(&self) -> &QueueLocation {
+        &self.location
+    }
+
+    fn add(&mut self, job: &NewJob) -> Result<Enqueued, JobError> {
+        let db = self.db();
+        let now = now_ms();
+        let tx = self.begin()?;
+        let existing: Option<(i64, String, i64, i64)> = tx
+            .query_row(
+                "SELECT id, status, input_size, input_mtime_ns FROM jobs WHERE input_path = ?1 AND preset = ?2 AND output_path = ?3",
+                params![job.input, job.preset, job.output],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(&db)?;
+        let result = match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
+                    params![job.input, job.input_size, job.input_mtime_ns, job.preset, job.output, i64::from(job.force), now],
+                )
+                .map_err(&db)?;
+                Enqueued::New(tx.last_insert_rowid())
+            }
+            Some((id, status, old_size, old_mtime)) => {
+                let status = JobStatus::parse(&status);
+                if job.requeues(status, (old_size, old_mtime)) {
+                    tx.execute(
+                        "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0, not_before = 0,
+                         input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5 WHERE id = ?1",
+                        params![id, job.input_size, job.input_mtime_ns, i64::from(job.force), now],
+                    )
+                    .map_err(&db)?;
+                    Enqueued::Requeued(id)
+                } else {
+                    Enqueued::Existing(id, status)
+                }
+            }
+        };
+        tx.commit().map_err(&db)?;
+        Ok(result)
+    }
+
+    fn claim_next(
+        &mut self,
+        owner: &str,
+        lease: Duration,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Lease>, JobError> {
+        let now = now_ms();
+        let token = new_token();
+        let (count, index, ids) = filter_params(filter);
+        // The temporary path is left as it was: it is the dead attempt's, returned so the new
+        // holder can clean it up, and replaced by `set_temp`.
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', attempts = attempts + 1,
+                crashes = crashes + (status = 'processing'), lease_owner = ?5, lease_token = ?6,
+                lease_expires = ?7, progress = 0, updated_at = ?1
+             WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1)
+             RETURNING {COLUMNS}, crashes"
+        );
+        let claimed = self
+            .conn
+            .query_row(
+                &sql,
+                params![
+                    now,
+                    count,
+                    index,
+                    ids,
+                    owner,
+                    token,
+                    now + lease.as_millis() as i64
+                ],
+                |row| Ok((row_to_job(row)?, row.get::<_, i64>(12)?)),
+            )
+            .optional()
+            .map_err(self.db())?;
+        Ok(claimed.map(|(job, crashes)| Lease {
+            stale_temp: job.temp_path.clone(),
+            job: Job {
+                temp_path: None,
+                ..job
+            },
+            token,
+            crashes,
+        }))
+    }
+
+    fn set_temp(&mut self, lease: &Lease, temp: &Path) -> Result<(), JobError> {
+        self.fenced_update(
+            lease,
+            "UPDATE jobs SET temp_path = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+            &[&temp.display().to_string()],
+        )
+    }
+
+    fn heartbeat(
+        &mut self,
+        id: i64,
+        token: &str,
+        lease: Duration,
+        progress: f64,
+    ) -> Result<bool, JobError> {
+        let now = now_ms();
+        let n = self
+            .conn
+            .execute(
+                "UPDATE jobs SET lease_expires = ?3, progress = ?4, updated_at = ?5 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+                params![id, token, now + lease.as_millis() as i64, progress, now],
+            )
+            .map_err(self.db())?;
+        Ok(n == 1)
+    }
+
+    fn publish_with(
+        &mut self,
+        lease: &Lease,
+        place: &mut dyn FnMut() -> Result<(), JobError>,
+    ) -> Result<(), JobError> {
+        let db = self.db();
+        let tx = self.begin()?;
+        let ours: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+                params![lease.job.id, lease.token],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&db)?;
+        if ours.is_none() {
+            return Err(JobError::LostLease(lease.job.id));
+        }
+        place()?;
+        tx.execute(
+            "UPDATE jobs SET status = 'succeeded', progress = 1, last_error = NULL, lease_token = NULL, lease_expires = NULL,
+             temp_path = NULL, replace_output = 0, updated_at = ?2 WHERE id = ?1",
+            params![lease.job.id, now_ms()],
+        )
+        .map_err(&db)?;
+        tx.commit().map_err(&db)
+    }
+
+    fn fail(
+        &mut self,
+        lease: &Lease,
+        error: &str,
+        permanent: bool,
+        retry_delay: Duration,
+    ) -> Result<JobStatus, JobError> {
+        let now = now_ms();
+        let retry = retry_after(lease.job.attempts, permanent, retry_delay);
+        let status = match retry {
+            Some(_) => JobStatus::Pending,
+            None => JobStatus::Failed,
+        };
+        let not_before = retry.map_or(0, |delay| now + delay);
+        self.fenced_update(
+            lease,
+            "UPDATE jobs SET status = ?3, last_error = ?4, not_before = ?5, lease_token = NULL, lease_expires = NULL,
+             temp_path = NULL, updated_at = ?6 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+            &[&status.as_str(), &error, &not_before, &now],
+        )?;
+        Ok(status)
+    }
+
+    fn release(&mut self, lease: &Lease) -> Result<(), JobError> {
+        self.fenced_update(
+            lease,
+            "UPDATE jobs SET status = 'pending', attempts = MAX(attempts - 1, 0), progress = 0, lease_token = NULL,
+             lease_expires = NULL, temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+            &[&now_ms()],
+        )
+    }
+
+    fn cancel(&mut self, lease: &Lease) -> Result<(), JobError> {
+        self.fenced_update(
+            lease,
+            "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
+             temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
+            &[&now_ms()],
+        )
+    }
+
+    fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
+        let db = self.db();
+        let tx = self.begin()?;
+        let mut count = 0;
+        for id in ids {
+            count += tx
+                .execute(
+                    "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
+                     updated_at = ?2 WHERE id = ?1 AND status IN ('pending', 'processing')",
+                    params![id, now_ms()],
+                )
+                .map_err(&db)?;
+        }
+        tx.commit().map_err(&db)?;
+        Ok(count)
+    }
+
+    fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET lease_expires = 0 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing'",
+                params![id, owner],
+            )
+            .map_err(self.db())
+    }
+
+    fn is_output(&mut self, path: &Path) -> Result<bool, JobError> {
+        let Ok(path) = std::path::absolute(path) else {
+            return Ok(false);
+        };
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM jobs WHERE output_path = ?1",
+                params![path.display().to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(self.db())
+    }
+
+    fn get(&mut self, id: i64) -> Result<Option<Job>, JobError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                params![id],
+                row_to_job,
+            )
+            .optional()
+            .map_err(self.db())
+    }
+
+    fn list(&mut self) -> Result<Vec<Job>, JobError> {
+        let db = self.db();
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))
+            .map_err(&db)?;
+        let mapped = stmt.query_map([], row_to_job).map_err(&db)?;
+        mapped.collect::<Result<_, _>>().map_err(&db)
+    }
+
+    fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError> {
+        let (count, index, ids) = filter_params(filter);
+        let earliest: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MIN(CASE status WHEN 'pending' THEN not_before ELSE lease_expires END) FROM jobs
+                 WHERE status IN ('pending', 'processing') AND (?1 = 0 OR id % ?1 = ?2)
+                 AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))",
+                params![count, index, ids],
+                |r| r.get(0),
+            )
+            .map_err(self.db())?;
+        Ok(earliest.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64)))
+    }
+
+    fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError> {
+        let db = self.db();
+        let (_, _, ids) = filter_params(&ClaimFilter::ids(ids));
+        self.conn
+            .execute(
+                "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL, updated_at = ?1
+                 WHERE status = 'failed' AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))",
+                params![now_ms(), ids],
+            )
+            .map_err(db)
+    }
+
+    fn clear(&mut self, all: bool) -> Result<usize, JobError> {
+        let sql = if all {
+            "DELETE FROM jobs WHERE status != 'processing'"
+        } else {
+            "DELETE FROM jobs WHERE status IN ('succeeded', 'failed')"
+        };
+        self.conn.execute(sql, []).map_err(self.db())
+    }
+
+    fn register_worker(&mut self, host: &str, pid: u32) -> Result<i64, JobError> {
+        let now = now_ms();
+        self.conn
+            .query_row(
+                "INSERT INTO workers (host, pid, version, started_at, last_heartbeat) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+                params![host, pid, env!("CARGO_PKG_VERSION"), now],
+                |r| r.get(0),
+            )
+            .map_err(self.db())
+    }
+
+    fn worker_beat(&mut self, id: i64, running: &str, jobs_done: i64) -> Result<(), JobError> {
+        self.conn
+            .execute(
+                "UPDATE workers SET last_heartbeat = ?2, running = ?3, jobs_done = ?4 WHERE id = ?1",
+                params![id, now_ms(), running, jobs_done],
+            )
+            .map(drop)
+            .map_err(self.db())
+    }
+
+    fn worker_stopped(&mut self, id: i64) -> Result<(), JobError> {
+        self.conn
+            .execute(
+                "UPDATE workers SET stopped_at = ?2, running = '' WHERE id = ?1",
+                params![id, now_ms()],
+            )
+            .map(drop)
+            .map_err(self.db())
+    }
+
+    fn workers(&mut self) -> Result<Vec<WorkerRow>, JobError> {
+        let db = self.db();
+        let now = now_ms();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, host, pid, version, started_at, last_heartbeat, stopped_at, jobs_done, running FROM workers ORDER BY id DESC")
+            .map_err(&db)?;
+        let mapped = stmt
+            .query_map([], |r| {
+                let last_heartbeat: i64 = r.get(5)?;
+                let stopped_at: Option<i64> = r.get(6)?;
+                Ok(WorkerRow {
+                    id: r.get(0)?,
+                    host: r.get(1)?,
+                    pid: r.get(2)?,
+                    version: r.get(3)?,
+                    started_at: r.get(4)?,
+                    last_heartbeat,
+                    stopped_at,
+                    jobs_done: r.get(7)?,
+                    running: r.get(8)?,
+                    alive: stopped_at.is_none()
+                        && now - last_heartbeat < WORKER_DEAD_AFTER.as_millis() as i64,
+                })
+            })
+            .map_err(&db)?;
+        mapped.collect::<Result<_, _>>().map_err(&db)
+    }
+}
+
+/// Creates the tables or brings an older queue up to date (columns and tables are only ever
+/// added); returns the schema version found or written.
+fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
+    let has_version_table: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_version_table == 1 {
+        let version: Option<i64> =
+            conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))?;
+        if version.is_some_and(|v| v >= SCHEMA_VERSION) {
+            return Ok(version.unwrap_or(SCHEMA_VERSION));
+        }
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let migrated = (|| {
+        conn.execute_batch(SCHEMA)?;
+        let has_crashes: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'crashes'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_crashes == 0 {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")?;
+        }
+        conn.execute("DELETE FROM schema_version", [])?;
+        conn.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![SCHEMA_VERSION],
+        )?;
+        Ok(())
+    })();
+    match migrated {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(SCHEMA_VERSION)
+}
+
+/// SQLite's "busy" or "locked": another connection holds the lock for now.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
+fn fenced(rows: usize, lease: &Lease) -> Result<(), JobError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(JobError::LostLease(lease.job.id))
+    }
+}
