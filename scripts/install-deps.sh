@@ -9,6 +9,7 @@ set -euo pipefail
 # GUI smoke test: Xvfb, xdotool, ImageMagick (import), Mesa's software OpenGL
 # Spark test: python3 with venv (PySpark itself comes from pip), Java when missing
 # Packaging checks: desktop-file-validate, man, dpkg-shlibdeps (cargo-deb comes from cargo)
+# Fleet tests: PostgreSQL's server programs (the tests start a throw-away cluster on 127.0.0.1)
 PACKAGES=(
   pkg-config clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
@@ -18,6 +19,7 @@ PACKAGES=(
   libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
   python3 python3-venv
   desktop-file-utils man-db dpkg-dev
+  postgresql
 )
 # The Spark test runs PySpark (pip, into target/spark-venv), which needs Java.
 if ! command -v java >/dev/null 2>&1; then

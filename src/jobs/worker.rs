@@ -453,7 +453,7 @@ fn attempt(
     Ok(report.decoded_frames)
 }
 
-/// Renews the lease every third of its length until the encode ends; flags a lost lease.
+/// Renews the lease (and stores progress) until the encode ends; flags a lost lease.
 fn heartbeat(
     queue: &mut dyn JobStore,
     lease: &Lease,
@@ -463,7 +463,9 @@ fn heartbeat(
     lost: &AtomicBool,
 ) {
     let tick = Duration::from_millis(50);
-    let every = length / 3;
+    // A third of the lease keeps it alive; at least every two seconds keeps the progress that
+    // others see (the app's fleet view, `jobs list`) fresh.
+    let every = (length / 3).min(Duration::from_secs(2));
     let mut last = Instant::now();
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(tick);

@@ -106,7 +106,9 @@ impl PgCluster {
         self.root.join("data")
     }
 
-    /// Stops the server and deletes the folder once this test process is gone.
+    /// Stops the server and deletes the folder once this test process is gone. The watchdog
+    /// outlives this process by design, so it is never waited for.
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let runner = if is_root() {
             "runuser -u postgres -- "
