@@ -6,7 +6,14 @@
 //!   the paste path (base64 + PNG decode); Python's cv2 when it is installed;
 //! - app: random seek and step-back latency on the decoder thread, median and p95.
 //!
+//! - fleet: claim throughput (no-op jobs/s) with 1 and 8 workers on PostgreSQL (a throw-away
+//!   cluster) and SQLite; a batch of four clips on 2 worker processes against 1.
+//!
 //! Medians of several runs; nothing here is asserted, it is printed.
+
+#[path = "../tests/common/pg.rs"]
+#[allow(dead_code)]
+mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -627,6 +634,11 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // FRAMEKIT_BENCH_ONLY=fleet runs one part.
+    if std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() == Ok("fleet") {
+        bench_fleet();
+        return;
+    }
     let clip = clip_1080p();
     bench_frames(&clip);
     bench_png(&clip);
@@ -635,4 +647,101 @@ fn main() {
     if std::env::var_os("FRAMEKIT_BENCH_SKIP_TRANSCODE").is_none() {
         bench_transcode(&clip);
     }
+    bench_fleet();
+}
+
+/// Claims and publishes `count` no-op jobs with `workers` threads (one connection each);
+/// returns jobs per second.
+fn claim_throughput(location: &framekit::jobs::QueueLocation, workers: usize, count: usize) -> f64 {
+    use framekit::jobs::ClaimFilter;
+    let dir = bench_dir().join(format!("claims-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut store = location.open().expect("open queue");
+    store.clear(true).expect("clear");
+    for i in 0..count {
+        let input = dir.join(format!("in{i}"));
+        std::fs::write(&input, b"x").expect("input");
+        store
+            .enqueue(&input, "default", &dir.join(format!("out{i}")), false)
+            .expect("enqueue");
+    }
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let (location, dir) = (location.clone(), dir.clone());
+            scope.spawn(move || {
+                let mut store = location.open().expect("open");
+                let owner = format!("bench:{worker}");
+                while let Some(lease) = store
+                    .claim(&owner, Duration::from_secs(60), &ClaimFilter::default())
+                    .expect("claim")
+                {
+                    let temp = dir.join(format!("t{}", lease.job.id));
+                    std::fs::write(&temp, b"done").expect("temp");
+                    store.publish(&lease, &temp).expect("publish");
+                }
+            });
+        }
+    });
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
+fn bench_fleet() {
+    use framekit::jobs::QueueLocation;
+    println!("\n== fleet: claim + publish throughput, no-op jobs (one connection per worker)");
+    let cluster = pg::PgCluster::start();
+    let postgres = QueueLocation::Postgres(cluster.fresh_database());
+    let sqlite = QueueLocation::Sqlite(bench_dir().join("claims.sqlite"));
+    for (name, location) in [("PostgreSQL", &postgres), ("SQLite", &sqlite)] {
+        for workers in [1, 8] {
+            let rate = claim_throughput(location, workers, 400);
+            println!("{name:<11} {workers} worker(s)  {rate:>7.0} jobs/s");
+        }
+    }
+
+    println!("\n== fleet: four 720p clips (5 s each) on PostgreSQL, worker processes");
+    let clips = bench_dir().join("fleet-clips");
+    let _ = std::fs::remove_dir_all(&clips);
+    std::fs::create_dir_all(&clips).expect("dir");
+    for i in 0..4 {
+        std::fs::copy(clip_720p(i), clips.join(format!("clip{i}.mp4"))).expect("copy");
+    }
+    let mut times = Vec::new();
+    for workers in [1usize, 2] {
+        let url = cluster.fresh_database();
+        let out = bench_dir().join(format!("fleet-out-{workers}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let status = Command::new(env!("CARGO_BIN_EXE_framekit"))
+            .args(["enqueue", "--queue", &url, "-o"])
+            .arg(&out)
+            .arg(&clips)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("enqueue");
+        assert!(status.success(), "enqueue failed");
+        let started = Instant::now();
+        let mut children: Vec<_> = (0..workers)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_framekit"))
+                    .args(["worker", "--once", "--queue", &url])
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("worker")
+            })
+            .collect();
+        for child in &mut children {
+            let status = child.wait().expect("wait");
+            assert!(status.success(), "worker failed");
+        }
+        let time = started.elapsed();
+        println!("{workers} worker(s)    {}", ms(time));
+        times.push(time);
+    }
+    println!(
+        "2 workers finish the batch {:.2}x as fast as 1",
+        times[0].as_secs_f64() / times[1].as_secs_f64()
+    );
 }
