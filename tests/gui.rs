@@ -747,3 +747,84 @@ fn a_click_pins_the_inspector_and_escape_unpins_it() {
     harness.run_steps(2);
     assert_eq!(harness.state().view().pinned_pixel, None);
 }
+
+#[test]
+fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
+    use framekit::jobs::{ClaimFilter, JobStatus, QueueLocation};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = common::pg::PgCluster::shared().fresh_database();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::SetOutputFolder(Some(dir.path().join("out")))),
+    );
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::SetFleetQueue(Some(url.clone()))),
+    );
+    let clip = common::fixture(
+        "gui_fleet.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=160x120:r=25:d=1",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::AddFiles(vec![clip])),
+    );
+    harness.run_steps(2);
+    harness.get_by_label("Start (1)").click();
+    step_until(&mut harness, "the job in the fleet's queue", |app| {
+        app.transcode()
+            .rows()
+            .values()
+            .any(|r| r.status == JobStatus::Pending)
+    });
+    assert!(
+        !harness.state().transcode().is_running(),
+        "nothing runs on this machine"
+    );
+
+    // A worker elsewhere claims it and reports progress; the panel shows both.
+    let mut fleet = QueueLocation::Postgres(url)
+        .open()
+        .expect("open the fleet queue");
+    let lease = fleet
+        .claim(
+            "node-7:4242",
+            Duration::from_secs(60),
+            &ClaimFilter::default(),
+        )
+        .expect("claim")
+        .expect("the job");
+    assert!(
+        fleet
+            .heartbeat(lease.job.id, &lease.token, Duration::from_secs(60), 0.5)
+            .expect("heartbeat")
+    );
+    step_until(&mut harness, "the worker and its progress", |app| {
+        app.transcode()
+            .rows()
+            .values()
+            .any(|r| r.worker.as_deref() == Some("node-7:4242") && (r.fraction - 0.5).abs() < 1e-9)
+    });
+    harness.run_steps(2);
+    harness.get_by_label("processing on node-7:4242");
+
+    std::fs::create_dir_all(dir.path().join("out")).expect("out");
+    let temp = dir.path().join("out").join(".part");
+    std::fs::write(&temp, b"encoded elsewhere").expect("temp");
+    fleet.publish(&lease, &temp).expect("publish");
+    step_until(&mut harness, "the job done", |app| {
+        app.transcode()
+            .rows()
+            .values()
+            .all(|r| r.status == JobStatus::Succeeded && r.worker.is_none())
+    });
+}

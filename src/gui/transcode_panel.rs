@@ -2,7 +2,9 @@
 //! queue with per-file progress, speed, ETA and status; cancel one or all, retry failed, open
 //! the output folder. All work (queue access, encoding) runs on a background thread that
 //! reports `JobEvent`s; the panel only draws them. Stopping the app releases running jobs so
-//! they resume next time.
+//! they resume next time. With a fleet queue set (a `postgres://` URL, or a shared
+//! `sqlite:PATH` served by `framekit worker` processes), Start only enqueues there and a
+//! watcher thread shows the fleet's jobs: progress and the worker (`host:pid`) running each.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,31 @@ pub struct Row {
     pub message: Option<String>,
     /// Stopped at the user's request (the table records it as failed: "cancelled").
     pub cancelled: bool,
+    /// The worker (`host:pid`) running it, when it runs on a fleet.
+    pub worker: Option<String>,
+}
+
+impl Row {
+    fn from_job(job: crate::jobs::Job) -> Row {
+        let cancelled =
+            job.status == JobStatus::Failed && job.last_error.as_deref() == Some("cancelled");
+        Row {
+            id: job.id,
+            worker: job
+                .lease_owner
+                .filter(|_| job.status == JobStatus::Processing),
+            input: job.input,
+            output: job.output,
+            status: job.status,
+            fraction: job.progress,
+            speed: 0.0,
+            started: None,
+            cancelled,
+            message: job
+                .last_error
+                .filter(|_| job.status == JobStatus::Failed && !cancelled),
+        }
+    }
 }
 
 impl Row {
@@ -51,6 +78,8 @@ enum PanelEvent {
     Error(String),
     /// Something the user asked for could not be done; the run goes on.
     Problem(String),
+    /// Every job of the fleet queue, read by the watcher.
+    FleetRows(Vec<Row>),
 }
 
 /// What the user asked the panel to do.
@@ -68,6 +97,8 @@ pub enum PanelCommand {
     /// Write outputs into this folder (`None`: beside each input).
     SetOutputFolder(Option<PathBuf>),
     Clear,
+    /// Send work to a fleet queue (a URL or `sqlite:PATH`), or run here (`None`).
+    SetFleetQueue(Option<String>),
 }
 
 /// The panel's state.
@@ -89,6 +120,12 @@ pub struct TranscodePanel {
     running: bool,
     dialog_request: Option<PathPurpose>,
     wake: Option<egui::Context>,
+    /// Where Start sends files when work runs on a fleet (`None`: run here).
+    fleet: Option<QueueLocation>,
+    /// The fleet queue field as typed.
+    fleet_text: String,
+    /// Stops the current fleet watcher.
+    fleet_watch_stop: Arc<AtomicBool>,
 }
 
 impl Default for TranscodePanel {
@@ -115,7 +152,84 @@ impl TranscodePanel {
             running: false,
             dialog_request: None,
             wake: None,
+            fleet: None,
+            fleet_text: String::new(),
+            fleet_watch_stop: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The fleet queue Start sends files to (`None`: this machine runs them).
+    pub fn fleet(&self) -> Option<&QueueLocation> {
+        self.fleet.as_ref()
+    }
+
+    /// Watches the fleet queue on a background thread: every second, its jobs as rows.
+    fn watch_fleet(&mut self, ctx: &egui::Context, fleet: QueueLocation) {
+        self.fleet_watch_stop.store(true, Ordering::SeqCst);
+        let stop = Arc::new(AtomicBool::new(false));
+        self.fleet_watch_stop = stop.clone();
+        let tx = self.channel(ctx);
+        let repaint = ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-fleet-watch".into())
+            .spawn(move || {
+                let mut store = None;
+                while !stop.load(Ordering::SeqCst) {
+                    if store.is_none() {
+                        match fleet.open() {
+                            Ok(opened) => store = Some(opened),
+                            Err(e) => {
+                                let _ = tx.send(PanelEvent::Problem(e.to_string()));
+                            }
+                        }
+                    }
+                    if let Some(opened) = store.as_mut() {
+                        match opened.list() {
+                            Ok(jobs) => {
+                                let rows = jobs.into_iter().map(Row::from_job).collect();
+                                let _ = tx.send(PanelEvent::FleetRows(rows));
+                            }
+                            Err(e) => {
+                                let _ = tx.send(PanelEvent::Problem(e.to_string()));
+                                store = None;
+                            }
+                        }
+                        repaint.request_repaint();
+                    }
+                    for _ in 0..20 {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+            });
+    }
+
+    /// Runs `work` on the fleet queue on a background thread (enqueue, cancel, retry); errors
+    /// are shown in the panel.
+    fn on_fleet(
+        &mut self,
+        ctx: &egui::Context,
+        work: impl FnOnce(&mut dyn crate::jobs::JobStore) -> Result<(), String> + Send + 'static,
+    ) {
+        let Some(fleet) = self.fleet.clone() else {
+            return;
+        };
+        let tx = self.channel(ctx);
+        let repaint = ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-fleet".into())
+            .spawn(move || {
+                let result = fleet
+                    .open()
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut store| work(store.as_mut()));
+                if let Err(message) = result {
+                    let _ = tx.send(PanelEvent::Problem(message));
+                }
+                repaint.request_repaint();
+            });
     }
 
     pub fn is_running(&self) -> bool {
@@ -168,15 +282,10 @@ impl TranscodePanel {
                         .into_iter()
                         .filter(|j| matches!(j.status, JobStatus::Pending | JobStatus::Processing))
                         .map(|j| Row {
-                            id: j.id,
-                            input: j.input,
-                            output: j.output,
                             status: JobStatus::Pending,
-                            fraction: j.progress,
-                            speed: 0.0,
-                            started: None,
+                            worker: None,
                             message: Some("unfinished from an earlier run".to_string()),
-                            cancelled: false,
+                            ..Row::from_job(j)
                         })
                         .collect();
                     if !unfinished.is_empty() {
@@ -214,6 +323,11 @@ impl TranscodePanel {
                     self.running = false;
                 }
                 PanelEvent::Problem(message) => self.error = Some(message),
+                PanelEvent::FleetRows(rows) => {
+                    if self.fleet.is_some() {
+                        self.rows = rows.into_iter().map(|r| (r.id, r)).collect();
+                    }
+                }
             }
         }
     }
@@ -304,14 +418,7 @@ impl TranscodePanel {
                         store.retry_failed(&ids).map_err(|e| e.to_string())?;
                     }
                     // The same rules as `framekit transcode`: outputs named by the batch module.
-                    let inputs: Vec<InputFile> = files
-                        .iter()
-                        .map(|path| InputFile {
-                            path: path.clone(),
-                            root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                            walked: false,
-                        })
-                        .collect();
+                    let inputs = typed_inputs(&files);
                     let enqueued = batch::enqueue_files(
                         store.as_mut(),
                         &inputs,
@@ -327,16 +434,8 @@ impl TranscodePanel {
                         .into_iter()
                         .filter(|j| ids.contains(&j.id))
                         .map(|j| Row {
-                            id: j.id,
-                            input: j.input,
-                            output: j.output,
-                            status: j.status,
-                            fraction: j.progress,
-                            speed: 0.0,
-                            started: None,
-                            cancelled: j.status == JobStatus::Failed
-                                && j.last_error.as_deref() == Some("cancelled"),
-                            message: j.last_error.filter(|_| j.status == JobStatus::Failed),
+                            worker: None,
+                            ..Row::from_job(j)
                         })
                         .collect();
                     let _ = tx.send(PanelEvent::Rows(rows));
@@ -367,6 +466,7 @@ impl TranscodePanel {
     /// Releases running jobs so they resume next time (the app is closing).
     pub fn stop_all(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.fleet_watch_stop.store(true, Ordering::SeqCst);
     }
 
     pub fn apply(&mut self, ctx: &egui::Context, command: PanelCommand) {
@@ -390,7 +490,28 @@ impl TranscodePanel {
                     );
                     return;
                 }
-                self.spawn_run(ctx, files, Vec::new(), false);
+                if self.fleet.is_some() {
+                    let (preset, output_dir) = (self.preset, self.output_dir.clone());
+                    self.error = None;
+                    self.on_fleet(ctx, move |store| {
+                        batch::enqueue_files(
+                            store,
+                            &typed_inputs(&files),
+                            &preset,
+                            output_dir.as_deref(),
+                            false,
+                        )
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                    });
+                } else {
+                    self.spawn_run(ctx, files, Vec::new(), false);
+                }
+            }
+            PanelCommand::Cancel(id) if self.fleet.is_some() => {
+                self.on_fleet(ctx, move |store| {
+                    store.cancel_ids(&[id]).map(drop).map_err(|e| e.to_string())
+                });
             }
             PanelCommand::Cancel(id) => self.cancels.cancel(id),
             PanelCommand::CancelAll => {
@@ -399,6 +520,20 @@ impl TranscodePanel {
                         self.cancels.cancel(*id);
                     }
                 }
+            }
+            PanelCommand::RetryFailed if self.fleet.is_some() => {
+                let failed: Vec<i64> = self
+                    .rows
+                    .values()
+                    .filter(|r| r.status == JobStatus::Failed)
+                    .map(|r| r.id)
+                    .collect();
+                self.on_fleet(ctx, move |store| {
+                    store
+                        .retry_failed(&failed)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                });
             }
             PanelCommand::RetryFailed => {
                 let failed: Vec<i64> = self
@@ -437,6 +572,23 @@ impl TranscodePanel {
                 }
             }
             PanelCommand::SetOutputFolder(folder) => self.output_dir = folder,
+            PanelCommand::SetFleetQueue(None) => {
+                self.fleet_watch_stop.store(true, Ordering::SeqCst);
+                self.fleet = None;
+                self.fleet_text.clear();
+                self.rows.clear();
+                self.error = None;
+            }
+            PanelCommand::SetFleetQueue(Some(text)) => match QueueLocation::parse(text.trim()) {
+                Ok(fleet) => {
+                    self.fleet_text = text.trim().to_string();
+                    self.fleet = Some(fleet.clone());
+                    self.rows.clear();
+                    self.error = None;
+                    self.watch_fleet(ctx, fleet);
+                }
+                Err(e) => self.error = Some(e.to_string()),
+            },
             PanelCommand::Clear => {
                 self.rows
                     .retain(|_, r| matches!(r.status, JobStatus::Pending | JobStatus::Processing));
@@ -503,6 +655,28 @@ impl TranscodePanel {
             }
         });
         ui.horizontal(|ui| {
+            ui.label("Run on");
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.fleet_text)
+                    .hint_text("this machine (or a fleet queue: postgres://user@host/db)")
+                    .desired_width(330.0),
+            );
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Use fleet queue").clicked() || entered)
+                && !self.fleet_text.trim().is_empty()
+            {
+                commands.push(PanelCommand::SetFleetQueue(Some(self.fleet_text.clone())));
+            }
+            if self.fleet.is_some() && ui.button("This machine").clicked() {
+                commands.push(PanelCommand::SetFleetQueue(None));
+            }
+        });
+        if let Some(fleet) = &self.fleet {
+            ui.weak(format!(
+                "Start adds the files to the fleet queue {fleet}; its workers (framekit worker) run them."
+            ));
+        }
+        ui.horizontal(|ui| {
             if ui.button("Add files…").clicked() {
                 commands.push(PanelCommand::PickFiles);
             }
@@ -514,14 +688,20 @@ impl TranscodePanel {
                 commands.push(PanelCommand::Start);
             }
             if ui
-                .add_enabled(self.running, egui::Button::new("Cancel all"))
+                .add_enabled(
+                    self.running && self.fleet.is_none(),
+                    egui::Button::new("Cancel all"),
+                )
                 .clicked()
             {
                 commands.push(PanelCommand::CancelAll);
             }
             let failed = self.rows.values().any(|r| r.status == JobStatus::Failed);
             if ui
-                .add_enabled(failed && !self.running, egui::Button::new("Retry failed"))
+                .add_enabled(
+                    failed && (!self.running || self.fleet.is_some()),
+                    egui::Button::new("Retry failed"),
+                )
                 .clicked()
             {
                 commands.push(PanelCommand::RetryFailed);
@@ -585,6 +765,10 @@ impl TranscodePanel {
                             ui.add(bar);
                             let detail = match (row.status, row.eta_seconds()) {
                                 _ if row.cancelled => "cancelled".to_string(),
+                                (JobStatus::Processing, _) if row.worker.is_some() => format!(
+                                    "processing on {}",
+                                    row.worker.as_deref().unwrap_or_default()
+                                ),
                                 (JobStatus::Processing, Some(eta)) => {
                                     format!("{} {:.1}x, {eta:.0} s left", row.status, row.speed)
                                 }
@@ -593,7 +777,7 @@ impl TranscodePanel {
                             ui.label(detail);
                             ui.horizontal(|ui| {
                                 if matches!(row.status, JobStatus::Pending | JobStatus::Processing)
-                                    && self.running
+                                    && (self.running || self.fleet.is_some())
                                     && ui.small_button("cancel").clicked()
                                 {
                                     commands.push(PanelCommand::Cancel(row.id));
@@ -613,11 +797,23 @@ impl TranscodePanel {
     pub fn logic(&mut self) {
         self.drain();
         if let Some(ctx) = &self.wake
-            && self.running
+            && (self.running || self.fleet.is_some())
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
     }
+}
+
+/// Files the user chose or dropped (not found by walking a folder), with their folder as root.
+fn typed_inputs(files: &[PathBuf]) -> Vec<InputFile> {
+    files
+        .iter()
+        .map(|path| InputFile {
+            path: path.clone(),
+            root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            walked: false,
+        })
+        .collect()
 }
 
 /// Opens a folder in the system's file manager (a separate program; never FFmpeg), on its own
