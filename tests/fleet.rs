@@ -625,3 +625,44 @@ fn the_same_files_enqueued_from_two_shells_are_one_job_each() {
     };
     assert_eq!(ids(&a), ids(&b));
 }
+
+#[test]
+fn map_translates_paths_for_a_node_that_mounts_the_storage_elsewhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = PgCluster::shared().fresh_database();
+    // Enqueued as the laptop sees the share...
+    let laptop = dir.path().join("laptop-mount");
+    let inputs = copies(&laptop, &tiny_clip(), 2);
+    enqueue(&url, &inputs, &laptop.join("out"), "small");
+    // ...which this node mounts at another path.
+    let node = dir.path().join("node-mount");
+    std::fs::rename(&laptop, &node).expect("move the share");
+    let mapping = format!("{}={}", laptop.display(), node.display());
+    let mut worker = Worker::start(
+        &url,
+        dir.path().join("w.log"),
+        &["--once", "--map", &mapping],
+    );
+    assert_eq!(
+        worker.wait(Duration::from_secs(120)),
+        0,
+        "{}",
+        worker.log_text()
+    );
+    let rows = jobs(&url);
+    assert!(
+        rows.iter().all(|j| j.status == JobStatus::Succeeded),
+        "{rows:#?}"
+    );
+    assert!(node.join("out").join("clip000.mp4").exists());
+    assert!(node.join("out").join("clip001.mp4").exists());
+    assert!(!laptop.exists(), "nothing written at the laptop's paths");
+
+    // Without the mapping the paths do not exist here: a clear failure naming the file.
+    let bad = framekit(&["worker", "--once", "--queue", &url, "--map", "relative=/x"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a relative mapping is a usage error"
+    );
+}

@@ -383,18 +383,22 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         std::thread::Builder::new()
             .name("framekit-worker-beat".into())
             .spawn(move || {
+                // Every 5 s, and at once when the jobs it runs change.
                 let every = Duration::from_secs(5);
                 let mut waited = Duration::ZERO;
+                let mut reported = String::new();
                 while !finished.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
                     waited += Duration::from_millis(100);
-                    if waited < every {
+                    let running = metrics.running_ids();
+                    if waited < every && running == reported {
                         continue;
                     }
                     waited = Duration::ZERO;
                     let done = metrics.succeeded.load(Ordering::Relaxed) as i64;
-                    if let Err(e) = registry.worker_beat(worker_id, &metrics.running_ids(), done) {
-                        tracing::warn!(error = %e, "worker heartbeat failed");
+                    match registry.worker_beat(worker_id, &running, done) {
+                        Ok(()) => reported = running,
+                        Err(e) => tracing::warn!(error = %e, "worker heartbeat failed"),
                     }
                 }
                 registry

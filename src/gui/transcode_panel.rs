@@ -126,6 +126,8 @@ pub struct TranscodePanel {
     fleet_text: String,
     /// Stops the current fleet watcher.
     fleet_watch_stop: Arc<AtomicBool>,
+    /// Finished fleet jobs the user cleared from the panel (they stay in the shared queue).
+    fleet_hidden: std::collections::HashSet<i64>,
 }
 
 impl Default for TranscodePanel {
@@ -155,6 +157,7 @@ impl TranscodePanel {
             fleet: None,
             fleet_text: String::new(),
             fleet_watch_stop: Arc::new(AtomicBool::new(false)),
+            fleet_hidden: std::collections::HashSet::new(),
         }
     }
 
@@ -325,7 +328,11 @@ impl TranscodePanel {
                 PanelEvent::Problem(message) => self.error = Some(message),
                 PanelEvent::FleetRows(rows) => {
                     if self.fleet.is_some() {
-                        self.rows = rows.into_iter().map(|r| (r.id, r)).collect();
+                        self.rows = rows
+                            .into_iter()
+                            .filter(|r| !self.fleet_hidden.contains(&r.id))
+                            .map(|r| (r.id, r))
+                            .collect();
                     }
                 }
             }
@@ -590,6 +597,13 @@ impl TranscodePanel {
                 Err(e) => self.error = Some(e.to_string()),
             },
             PanelCommand::Clear => {
+                // On a fleet the jobs stay in the shared queue; the panel stops showing them.
+                self.fleet_hidden.extend(
+                    self.rows
+                        .values()
+                        .filter(|r| matches!(r.status, JobStatus::Succeeded | JobStatus::Failed))
+                        .map(|r| r.id),
+                );
                 self.rows
                     .retain(|_, r| matches!(r.status, JobStatus::Pending | JobStatus::Processing));
             }

@@ -483,3 +483,38 @@ fn heartbeat(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_matching_prefix_wins_and_whole_components_only() {
+        let map = PathMap::new(vec![
+            (PathBuf::from("/Volumes/media"), PathBuf::from("/mnt/media")),
+            (
+                PathBuf::from("/Volumes/media/raw"),
+                PathBuf::from("/fast/raw"),
+            ),
+        ]);
+        assert_eq!(
+            map.apply(Path::new("/Volumes/media/a.mov")),
+            PathBuf::from("/mnt/media/a.mov")
+        );
+        assert_eq!(
+            map.apply(Path::new("/Volumes/media/raw/b.mov")),
+            PathBuf::from("/fast/raw/b.mov")
+        );
+        assert_eq!(
+            map.apply(Path::new("/Volumes/mediaX/c.mov")),
+            PathBuf::from("/Volumes/mediaX/c.mov")
+        );
+        assert_eq!(
+            map.apply(Path::new("/elsewhere/d.mov")),
+            PathBuf::from("/elsewhere/d.mov")
+        );
+        assert!(parse_path_mapping("/a=/b").is_ok());
+        assert!(parse_path_mapping("a=/b").is_err());
+        assert!(parse_path_mapping("/a").is_err());
+    }
+}
