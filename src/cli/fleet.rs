@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use framekit::batch::{self, CancelRequests, JobEvent, PathMap, RunOptions, RunUntil, run_jobs};
+use framekit::batch::{CancelRequests, JobEvent, PathMap, RunOptions, RunUntil, run_jobs};
 use framekit::jobs::worker::parse_path_mapping;
 use framekit::jobs::{ClaimFilter, Enqueued, Shard, host_name};
 use framekit::transcode::Preset;
 
 use super::signals::SignalWatch;
-use super::transcode::{QueueArg, jobs_in_range};
+use super::transcode::{QueueArg, enqueue_inputs, jobs_in_range};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -83,11 +83,9 @@ pub struct EnqueueArgs {
 pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
     let preset: Preset = args.preset.parse()?;
     let location = args.queue.location();
-    let mut queue = location.open()?;
-    let inputs = batch::collect_inputs(&args.inputs)?;
-    let enqueued = batch::enqueue_files(
-        queue.as_mut(),
-        &inputs,
+    let enqueued = enqueue_inputs(
+        &location,
+        &args.inputs,
         &preset,
         args.out.as_deref(),
         args.force,

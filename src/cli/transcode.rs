@@ -59,11 +59,9 @@ pub(super) fn jobs_in_range(text: &str) -> Result<usize, String> {
 pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     let preset: Preset = args.preset.parse()?;
     let location = args.queue.location();
-    let mut queue = location.open()?;
-    let inputs = batch::collect_inputs(&args.inputs)?;
-    let enqueued = batch::enqueue_files(
-        queue.as_mut(),
-        &inputs,
+    let enqueued = enqueue_inputs(
+        &location,
+        &args.inputs,
         &preset,
         args.out.as_deref(),
         args.force,
@@ -86,6 +84,25 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
         ..RunOptions::default()
     };
     run_with_progress(&location, &ids, &options)
+}
+
+/// Opens the queue, walks `inputs` and enqueues every video found (the batch module's rules).
+pub(super) fn enqueue_inputs(
+    location: &QueueLocation,
+    inputs: &[PathBuf],
+    preset: &Preset,
+    out: Option<&std::path::Path>,
+    force: bool,
+) -> anyhow::Result<Vec<batch::EnqueuedFile>> {
+    let mut queue = location.open()?;
+    let inputs = batch::collect_inputs(inputs)?;
+    Ok(batch::enqueue_files(
+        queue.as_mut(),
+        &inputs,
+        preset,
+        out,
+        force,
+    )?)
 }
 
 /// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.

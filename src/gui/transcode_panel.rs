@@ -528,20 +528,6 @@ impl TranscodePanel {
                     }
                 }
             }
-            PanelCommand::RetryFailed if self.fleet.is_some() => {
-                let failed: Vec<i64> = self
-                    .rows
-                    .values()
-                    .filter(|r| r.status == JobStatus::Failed)
-                    .map(|r| r.id)
-                    .collect();
-                self.on_fleet(ctx, move |store| {
-                    store
-                        .retry_failed(&failed)
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                });
-            }
             PanelCommand::RetryFailed => {
                 let failed: Vec<i64> = self
                     .rows
@@ -549,7 +535,14 @@ impl TranscodePanel {
                     .filter(|r| r.status == JobStatus::Failed)
                     .map(|r| r.id)
                     .collect();
-                if !failed.is_empty() && !self.running {
+                if self.fleet.is_some() {
+                    self.on_fleet(ctx, move |store| {
+                        store
+                            .retry_failed(&failed)
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    });
+                } else if !failed.is_empty() && !self.running {
                     self.cancels = CancelRequests::default();
                     self.spawn_run(ctx, Vec::new(), failed, true);
                 }
