@@ -307,9 +307,48 @@ fn probe_reports_exact_counts_and_json() {
     assert_eq!(json["video"]["keyframe_count"], 6);
     assert_eq!(json["video"]["color"]["used"]["matrix"], "bt601");
     assert_eq!(json["audio"][0]["codec"], "aac");
+    assert_eq!(
+        json["video"]["color"]["tagged"]["hdr"],
+        serde_json::Value::Null
+    );
     let vfr = run(&["probe", "--json", &common::vfr_mp4().to_string_lossy()]);
     let json: serde_json::Value = serde_json::from_slice(&vfr.stdout).expect("json");
     assert_eq!(json["frame_count"], 132, "counted, not duration x fps");
+}
+
+#[test]
+fn probe_tells_pq_and_hlg_hdr_from_the_transfer() {
+    for (name, transfer, expected) in [("pq", "smpte2084", "pq"), ("hlg", "arib-std-b67", "hlg")] {
+        let clip = common::fixture(
+            &format!("hdr_{name}.mp4"),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=160x90:rate=25:duration=0.4",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-color_primaries",
+                "bt2020",
+                "-color_trc",
+                transfer,
+                "-colorspace",
+                "bt2020nc",
+            ],
+        );
+        let out = run(&["probe", "--json", &clip.to_string_lossy()]);
+        assert!(out.status.success());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let color = &json["video"]["color"];
+        assert_eq!(color["tagged"]["transfer"], transfer);
+        assert_eq!(color["tagged"]["hdr"], expected);
+        assert_eq!(color["used"]["matrix"], "bt2020");
+        let text = run(&["probe", &clip.to_string_lossy()]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("HDR"), "{text}");
+    }
 }
 
 #[test]

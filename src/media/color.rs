@@ -81,6 +81,37 @@ pub struct ColorTags {
     pub range: String,
     pub primaries: String,
     pub transfer: String,
+    /// High dynamic range, told by the transfer characteristic (`null` for SDR).
+    pub hdr: Option<Hdr>,
+}
+
+/// The HDR transfer a stream is tagged with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hdr {
+    /// SMPTE ST 2084 (perceptual quantizer): HDR10, Dolby Vision base layers.
+    Pq,
+    /// ARIB STD-B67 (hybrid log-gamma): broadcast and most phone HDR.
+    Hlg,
+}
+
+impl Hdr {
+    /// From the stream's transfer characteristic.
+    pub fn from_transfer(transfer: ffmpeg::color::TransferCharacteristic) -> Option<Hdr> {
+        use ffmpeg::color::TransferCharacteristic as T;
+        match transfer {
+            T::SMPTE2084 => Some(Hdr::Pq),
+            T::ARIB_STD_B67 => Some(Hdr::Hlg),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Hdr::Pq => "PQ (SMPTE ST 2084)",
+            Hdr::Hlg => "HLG (ARIB STD-B67)",
+        }
+    }
 }
 
 /// What a conversion actually uses.

@@ -155,6 +155,7 @@ pub fn video_info(
             .name()
             .unwrap_or("unknown")
             .to_string(),
+        hdr: color::Hdr::from_transfer(decoder.color_transfer_characteristic()),
     };
     let used = color::decide(format, decoder.color_space(), decoder.color_range(), height);
     let duration = input.duration();
@@ -287,6 +288,13 @@ impl MediaInfo {
                     t.matrix, t.range, t.primaries, t.transfer
                 );
                 line("colour tagged", tagged);
+                if let Some(hdr) = t.hdr {
+                    // Shown as tagged; frames are converted without tone mapping for now.
+                    line(
+                        "HDR",
+                        format!("{}, shown without tone mapping", hdr.label()),
+                    );
+                }
                 let used = v.color.used;
                 line(
                     "colour used",

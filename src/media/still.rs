@@ -342,6 +342,7 @@ fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> Me
                     range: "pc".to_string(),
                     primaries: "unknown".to_string(),
                     transfer: "unknown".to_string(),
+                    hdr: None,
                 },
                 used: ColorDecision {
                     matrix: Matrix::Rgb,
