@@ -131,6 +131,12 @@ impl Worker {
         }
     }
 
+    /// Waits for the process to exit 0 (at most `limit`), showing its log when it does not.
+    fn wait_ok(&mut self, limit: Duration) {
+        let code = self.wait(limit);
+        assert_eq!(code, 0, "worker exited {code}; log:\n{}", self.log_text());
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -190,6 +196,16 @@ fn wait_for(url: &str, limit: Duration, what: &str, done: impl Fn(&[Job]) -> boo
     }
 }
 
+/// The queue's jobs, each of which must have succeeded.
+fn all_succeeded(url: &str) -> Vec<Job> {
+    let rows = jobs(url);
+    assert!(
+        rows.iter().all(|j| j.status == JobStatus::Succeeded),
+        "{rows:#?}"
+    );
+    rows
+}
+
 /// Temporary files (`.*.part.mp4`) left in `dir`.
 fn leftovers(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
@@ -224,12 +240,7 @@ fn eight_workers_run_two_hundred_jobs_each_exactly_once() {
         .map(|i| Worker::start(&url, dir.path().join(format!("w{i}.log")), &["--once"]))
         .collect();
     for worker in &mut workers {
-        assert_eq!(
-            worker.wait(Duration::from_secs(300)),
-            0,
-            "{}",
-            worker.log_text()
-        );
+        worker.wait_ok(Duration::from_secs(300));
     }
 
     let rows = jobs(&url);
@@ -286,12 +297,7 @@ fn a_killed_worker_s_job_is_reclaimed_and_its_temp_file_removed() {
     assert!(temp.exists(), "the killed worker left its partial file");
 
     let mut rescuer = Worker::start(&url, dir.path().join("b.log"), &["--once"]);
-    assert_eq!(
-        rescuer.wait(Duration::from_secs(180)),
-        0,
-        "{}",
-        rescuer.log_text()
-    );
+    rescuer.wait_ok(Duration::from_secs(180));
     let job = &jobs(&url)[0];
     assert_eq!(
         (job.status, job.attempts),
@@ -341,18 +347,8 @@ fn a_worker_stopped_past_its_lease_publishes_nothing_and_logs_lease_lost() {
     );
     signal(stale.pid(), libc::SIGCONT);
 
-    assert_eq!(
-        stale.wait(Duration::from_secs(120)),
-        0,
-        "{}",
-        stale.log_text()
-    );
-    assert_eq!(
-        current.wait(Duration::from_secs(180)),
-        0,
-        "{}",
-        current.log_text()
-    );
+    stale.wait_ok(Duration::from_secs(120));
+    current.wait_ok(Duration::from_secs(180));
     let job = &jobs(&url)[0];
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 2));
     assert_eq!(
@@ -411,12 +407,7 @@ fn poison_and_permanent_failures_duplicates_and_shards() {
         })
         .collect();
     for worker in &mut shards {
-        assert_eq!(
-            worker.wait(Duration::from_secs(120)),
-            0,
-            "{}",
-            worker.log_text()
-        );
+        worker.wait_ok(Duration::from_secs(120));
     }
     for (index, worker) in shards.iter().enumerate() {
         let started = worker.jobs_logged("started");
@@ -493,18 +484,9 @@ fn workers_ride_out_a_postgres_restart() {
     std::thread::sleep(Duration::from_secs(2));
     cluster.start_server();
     for worker in &mut workers {
-        assert_eq!(
-            worker.wait(Duration::from_secs(240)),
-            0,
-            "{}",
-            worker.log_text()
-        );
+        worker.wait_ok(Duration::from_secs(240));
     }
-    let rows = jobs(&url);
-    assert!(
-        rows.iter().all(|j| j.status == JobStatus::Succeeded),
-        "{rows:#?}"
-    );
+    all_succeeded(&url);
     let published = counts(workers.iter().flat_map(|w| w.jobs_logged("succeeded")));
     assert_eq!(published.len(), 24);
     assert!(published.values().all(|&n| n == 1));
@@ -573,12 +555,7 @@ fn sigterm_releases_after_the_grace_period_and_metrics_and_registry_tell_the_sto
         },
     );
     signal(worker.pid(), libc::SIGTERM);
-    assert_eq!(
-        worker.wait(Duration::from_secs(60)),
-        0,
-        "{}",
-        worker.log_text()
-    );
+    worker.wait_ok(Duration::from_secs(60));
     let long_job = jobs(&url)
         .into_iter()
         .find(|j| j.preset == "hq")
@@ -643,17 +620,8 @@ fn map_translates_paths_for_a_node_that_mounts_the_storage_elsewhere() {
         dir.path().join("w.log"),
         &["--once", "--map", &mapping],
     );
-    assert_eq!(
-        worker.wait(Duration::from_secs(120)),
-        0,
-        "{}",
-        worker.log_text()
-    );
-    let rows = jobs(&url);
-    assert!(
-        rows.iter().all(|j| j.status == JobStatus::Succeeded),
-        "{rows:#?}"
-    );
+    worker.wait_ok(Duration::from_secs(120));
+    all_succeeded(&url);
     assert!(node.join("out").join("clip000.mp4").exists());
     assert!(node.join("out").join("clip001.mp4").exists());
     assert!(!laptop.exists(), "nothing written at the laptop's paths");

@@ -55,6 +55,13 @@ impl Fixture {
         path
     }
 
+    /// Queues the fixture's one job (input -> output, default preset); returns its id.
+    fn enqueue(&self, q: &mut dyn JobStore) -> i64 {
+        q.enqueue(&self.input, "default", &self.output, false)
+            .expect("enqueue")
+            .id()
+    }
+
     /// Another input file, so several jobs can be queued.
     fn input_named(&self, name: &str) -> PathBuf {
         self.temp_file(name, name.as_bytes())
@@ -96,8 +103,7 @@ fn a_claim_is_exclusive_and_an_expired_lease_is_fenced_out(backend: Backend) {
     let f = Fixture::new(backend);
     let mut a = f.open();
     let mut b = f.open();
-    a.enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue");
+    f.enqueue(a.as_mut());
     let lease_a = a
         .claim("host:1", Duration::from_millis(300), &any())
         .expect("claim")
@@ -194,8 +200,7 @@ fn publish_never_replaces_an_existing_file(backend: Backend) {
     let f = Fixture::new(backend);
     std::fs::write(&f.output, b"someone else's file").expect("write");
     let mut q = f.open();
-    q.enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue");
+    f.enqueue(q.as_mut());
     let lease = q
         .claim("host:1", Duration::from_secs(30), &any())
         .expect("claim")
@@ -214,10 +219,7 @@ fn publish_never_replaces_an_existing_file(backend: Backend) {
 fn failures_retry_with_growing_delays_then_fail(backend: Backend) {
     let f = Fixture::new(backend);
     let mut q = f.open();
-    let id = q
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(q.as_mut());
     let mut waits = Vec::new();
     for attempt in 1..=MAX_ATTEMPTS {
         let mut waited = 0;
@@ -276,10 +278,7 @@ fn failures_retry_with_growing_delays_then_fail(backend: Backend) {
 fn crashes_fail_a_job_only_after_five_and_clean_its_temp_file(backend: Backend) {
     let f = Fixture::new(backend);
     let mut q = f.open();
-    let id = q
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(q.as_mut());
     let mut claims = 0;
     let mut last_temp = None;
     loop {
@@ -318,10 +317,7 @@ fn crashes_fail_a_job_only_after_five_and_clean_its_temp_file(backend: Backend) 
 fn a_dead_attempt_that_had_published_is_recorded_not_redone(backend: Backend) {
     let f = Fixture::new(backend);
     let mut q = f.open();
-    let id = q
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(q.as_mut());
     let lease = q
         .claim("host:1", Duration::from_millis(20), &any())
         .expect("claim")
@@ -349,10 +345,7 @@ fn a_dead_attempt_that_had_published_is_recorded_not_redone(backend: Backend) {
 fn a_permanent_failure_fails_at_once(backend: Backend) {
     let f = Fixture::new(backend);
     let mut q = f.open();
-    let id = q
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(q.as_mut());
     let lease = q
         .claim("host:1", Duration::from_secs(30), &any())
         .expect("claim")
@@ -372,10 +365,7 @@ fn a_stale_worker_writes_nothing_and_is_told_its_lease_is_lost(backend: Backend)
     let f = Fixture::new(backend);
     let mut a = f.open();
     let mut b = f.open();
-    let id = a
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(a.as_mut());
     let stale = a
         .claim("host:1", Duration::from_millis(100), &any())
         .expect("claim")
@@ -405,8 +395,7 @@ fn a_stale_worker_writes_nothing_and_is_told_its_lease_is_lost(backend: Backend)
 fn dead_local_leases_are_reclaimed_at_once(backend: Backend) {
     let f = Fixture::new(backend);
     let mut q = f.open();
-    q.enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue");
+    f.enqueue(q.as_mut());
     let dead_owner = format!("{}:{}", host_name(), u32::MAX - 1);
     q.claim(&dead_owner, Duration::from_secs(3600), &any())
         .expect("claim")
@@ -482,10 +471,7 @@ fn cancelling_from_outside_revokes_the_lease(backend: Backend) {
     let f = Fixture::new(backend);
     let mut worker = f.open();
     let mut admin = f.open();
-    let id = worker
-        .enqueue(&f.input, "default", &f.output, false)
-        .expect("enqueue")
-        .id();
+    let id = f.enqueue(worker.as_mut());
     let lease = worker
         .claim("host:1", Duration::from_secs(30), &any())
         .expect("claim")

@@ -15,10 +15,9 @@ use clap::{Args, ValueEnum};
 use framekit::batch::{CancelRequests, JobEvent, PathMap, RunOptions, RunUntil, run_jobs};
 use framekit::jobs::worker::parse_path_mapping;
 use framekit::jobs::{ClaimFilter, Enqueued, Shard, host_name};
-use framekit::transcode::Preset;
 
 use super::signals::SignalWatch;
-use super::transcode::{QueueArg, enqueue_inputs, jobs_in_range};
+use super::transcode::{BatchArgs, QueueArg, jobs_in_range};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -61,35 +60,18 @@ pub struct WorkerArgs {
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
-    /// Video files, or folders to walk for video files.
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub queue: QueueArg,
-    /// Output folder (default: beside each input).
-    #[arg(short = 'o', long = "out", value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// default, small, hq or reference (see `framekit transcode --help`).
-    #[arg(long, default_value = "default")]
-    pub preset: String,
-    /// Redo finished jobs and replace their outputs.
-    #[arg(long)]
-    pub force: bool,
     /// One JSON array: input, output, id and what happened.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
-    let preset: Preset = args.preset.parse()?;
     let location = args.queue.location();
-    let enqueued = enqueue_inputs(
-        &location,
-        &args.inputs,
-        &preset,
-        args.out.as_deref(),
-        args.force,
-    )?;
+    let enqueued = args.batch.enqueue(&location)?;
     let outcome = |e: &Enqueued| match e {
         Enqueued::New(_) => "new".to_string(),
         Enqueued::Requeued(_) => "requeued".to_string(),

@@ -15,8 +15,9 @@ use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+/// What to enqueue and how: the same flags on `transcode` and `enqueue`.
 #[derive(Debug, Args)]
-pub struct TranscodeArgs {
+pub struct BatchArgs {
     /// Video files, or folders to walk for video files.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -27,12 +28,38 @@ pub struct TranscodeArgs {
     /// reference (1280x720, 753k video, 63k audio, 18 fps).
     #[arg(long, default_value = "default")]
     pub preset: String,
-    /// Files encoded at once, 1 to 64 (2 measured fastest on 2 cores; see README).
-    #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
-    pub jobs: usize,
     /// Redo finished jobs and replace their outputs.
     #[arg(long)]
     pub force: bool,
+}
+
+impl BatchArgs {
+    /// Opens the queue, walks the inputs and enqueues every video found (the batch module's
+    /// rules).
+    pub(super) fn enqueue(
+        &self,
+        location: &QueueLocation,
+    ) -> anyhow::Result<Vec<batch::EnqueuedFile>> {
+        let preset: Preset = self.preset.parse()?;
+        let mut queue = location.open()?;
+        let inputs = batch::collect_inputs(&self.inputs)?;
+        Ok(batch::enqueue_files(
+            queue.as_mut(),
+            &inputs,
+            &preset,
+            self.out.as_deref(),
+            self.force,
+        )?)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TranscodeArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// Files encoded at once, 1 to 64 (2 measured fastest on 2 cores; see README).
+    #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
+    pub jobs: usize,
     #[command(flatten)]
     pub queue: QueueArg,
     /// Lease length in seconds (a crashed worker's job is picked up after this).
@@ -57,15 +84,8 @@ pub(super) fn jobs_in_range(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
-    let preset: Preset = args.preset.parse()?;
     let location = args.queue.location();
-    let enqueued = enqueue_inputs(
-        &location,
-        &args.inputs,
-        &preset,
-        args.out.as_deref(),
-        args.force,
-    )?;
+    let enqueued = args.batch.enqueue(&location)?;
     let mut ids = Vec::new();
     for file in enqueued {
         if let Enqueued::Existing(_, JobStatus::Succeeded) = file.outcome {
@@ -86,25 +106,6 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     run_with_progress(&location, &ids, &options)
 }
 
-/// Opens the queue, walks `inputs` and enqueues every video found (the batch module's rules).
-pub(super) fn enqueue_inputs(
-    location: &QueueLocation,
-    inputs: &[PathBuf],
-    preset: &Preset,
-    out: Option<&std::path::Path>,
-    force: bool,
-) -> anyhow::Result<Vec<batch::EnqueuedFile>> {
-    let mut queue = location.open()?;
-    let inputs = batch::collect_inputs(inputs)?;
-    Ok(batch::enqueue_files(
-        queue.as_mut(),
-        &inputs,
-        preset,
-        out,
-        force,
-    )?)
-}
-
 /// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.
 pub(super) fn run_with_progress(
     location: &QueueLocation,
@@ -112,10 +113,17 @@ pub(super) fn run_with_progress(
     options: &RunOptions,
 ) -> anyhow::Result<()> {
     let mut queue = location.open()?;
-    let names: HashMap<i64, String> = queue
+    let ours: Vec<_> = queue
         .list()?
         .into_iter()
         .filter(|j| ids.contains(&j.id))
+        .collect();
+    let to_run = ours
+        .iter()
+        .filter(|j| j.status != JobStatus::Succeeded)
+        .count();
+    let names: HashMap<i64, String> = ours
+        .into_iter()
         .map(|j| {
             (
                 j.id,
@@ -127,11 +135,6 @@ pub(super) fn run_with_progress(
             )
         })
         .collect();
-    let to_run = queue
-        .list()?
-        .iter()
-        .filter(|j| ids.contains(&j.id) && j.status != JobStatus::Succeeded)
-        .count();
     let reporter = Reporter::new(to_run as u64, names);
     let started = Instant::now();
     let watch = super::signals::SignalWatch::install(options.stop.clone());

@@ -180,6 +180,11 @@ impl ClaimFilter {
         }
     }
 
+    /// The shard as `(count, index)` statement parameters; `(0, 0)` for none.
+    fn shard_parameters(&self) -> (i64, i64) {
+        self.shard.map_or((0, 0), |s| (s.count, s.index))
+    }
+
     /// Whether `id` passes this filter.
     pub fn admits(&self, id: i64) -> bool {
         (self.ids.is_empty() || self.ids.contains(&id))
@@ -338,6 +343,12 @@ pub struct WorkerRow {
     pub alive: bool,
 }
 
+/// A worker is live when it has not stopped and beat within [`WORKER_DEAD_AFTER`] of `now`
+/// (all Unix milliseconds, on the backend's clock).
+fn worker_alive(stopped_at: Option<i64>, last_heartbeat: i64, now: i64) -> bool {
+    stopped_at.is_none() && now - last_heartbeat < WORKER_DEAD_AFTER.as_millis() as i64
+}
+
 /// The job table, on whichever backend. Every write that follows a claim is fenced by the
 /// lease token and answers [`JobError::LostLease`] when the job is no longer the caller's.
 pub trait JobStore: Send {
@@ -400,6 +411,9 @@ pub trait JobStore: Send {
     /// become failed with "cancelled"; a running one's lease is revoked, so its worker stops
     /// at its next heartbeat and publishes nothing. Returns how many.
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
+
+    /// The running jobs and their lease owners, `(id, host:pid)`.
+    fn held_leases(&mut self) -> Result<Vec<(i64, String)>, JobError>;
 
     /// Expires the lease of job `id` held by `owner` (a dead local process).
     fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError>;
@@ -504,22 +518,25 @@ pub trait JobStore: Send {
     fn reclaim_dead_local_leases(&mut self) -> Result<usize, JobError> {
         let prefix = format!("{}:", host_name());
         let mut reclaimed = 0;
-        for job in self.list()? {
-            let Some(owner) = job
-                .lease_owner
-                .filter(|_| job.status == JobStatus::Processing)
-            else {
-                continue;
-            };
+        for (id, owner) in self.held_leases()? {
             let dead = owner
                 .strip_prefix(&prefix)
                 .and_then(|pid| pid.parse::<u32>().ok())
                 .is_some_and(|pid| !process_alive(pid));
             if dead {
-                reclaimed += self.expire_lease(job.id, &owner)?;
+                reclaimed += self.expire_lease(id, &owner)?;
             }
         }
         Ok(reclaimed)
+    }
+}
+
+/// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
+fn fenced(rows: u64, lease: &Lease) -> Result<(), JobError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(JobError::LostLease(lease.job.id))
     }
 }
 

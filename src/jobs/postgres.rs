@@ -14,7 +14,7 @@ use postgres::{Client, NoTls, Row};
 
 use super::{
     ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
-    SCHEMA_VERSION, WORKER_DEAD_AFTER, WorkerRow, new_token, retry_after,
+    SCHEMA_VERSION, WorkerRow, fenced, new_token, retry_after, worker_alive,
 };
 
 /// How long an operation keeps reconnecting before it reports the server as gone.
@@ -272,16 +272,12 @@ impl PgQueue {
             vec![&lease.job.id, &lease.token];
         values.extend_from_slice(rest);
         let n = self.run(|client| Ok(client.execute(sql, &values)?))?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(JobError::LostLease(lease.job.id))
-        }
+        fenced(n, lease)
     }
 }
 
 fn filter_values(filter: &ClaimFilter) -> (i64, i64, Vec<i64>) {
-    let (count, index) = filter.shard.map_or((0, 0), |s| (s.count, s.index));
+    let (count, index) = filter.shard_parameters();
     (count, index, filter.ids.clone())
 }
 
@@ -480,6 +476,16 @@ impl JobStore for PgQueue {
         Ok(n as usize)
     }
 
+    fn held_leases(&mut self) -> Result<Vec<(i64, String)>, JobError> {
+        let rows = self.run(|client| {
+            Ok(client.query(
+                "SELECT id, lease_owner FROM framekit_jobs WHERE status = 'processing' AND lease_owner IS NOT NULL",
+                &[],
+            )?)
+        })?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError> {
         let n = self.run(|client| {
             Ok(client.execute(
@@ -596,8 +602,7 @@ impl JobStore for PgQueue {
                     stopped_at,
                     jobs_done: r.get(7),
                     running: r.get(8),
-                    alive: stopped_at.is_none()
-                        && now - last_heartbeat < WORKER_DEAD_AFTER.as_millis() as i64,
+                    alive: worker_alive(stopped_at, last_heartbeat, now),
                 }
             })
             .collect())

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
-    SCHEMA_VERSION, WORKER_DEAD_AFTER, WorkerRow, new_token, now_ms, retry_after,
+    SCHEMA_VERSION, WorkerRow, fenced, new_token, now_ms, retry_after, worker_alive,
 };
 
 const SCHEMA: &str = "
@@ -77,7 +77,7 @@ fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 
 /// The filter's parameters `?2..?4` of [`CLAIMABLE`].
 fn filter_params(filter: &ClaimFilter) -> (i64, i64, Option<String>) {
-    let (count, index) = filter.shard.map_or((0, 0), |s| (s.count, s.index));
+    let (count, index) = filter.shard_parameters();
     let ids = (!filter.ids.is_empty()).then(|| {
         let list: Vec<String> = filter.ids.iter().map(i64::to_string).collect();
         format!("[{}]", list.join(","))
@@ -136,13 +136,6 @@ impl JobQueue {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        match &self.location {
-            QueueLocation::Sqlite(path) => path,
-            QueueLocation::Postgres(_) => Path::new(""),
-        }
-    }
-
     fn db(&self) -> impl Fn(rusqlite::Error) -> JobError + use<> {
         let path = self.location.to_string();
         move |source| JobError::Database {
@@ -172,7 +165,7 @@ impl JobQueue {
             .conn
             .execute(sql, values.as_slice())
             .map_err(self.db())?;
-        fenced(n, lease)
+        fenced(n as u64, lease)
     }
 }
 
@@ -380,6 +373,18 @@ impl JobStore for JobQueue {
         Ok(count)
     }
 
+    fn held_leases(&mut self) -> Result<Vec<(i64, String)>, JobError> {
+        let db = self.db();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, lease_owner FROM jobs WHERE status = 'processing' AND lease_owner IS NOT NULL")
+            .map_err(&db)?;
+        let mapped = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(&db)?;
+        mapped.collect::<Result<_, _>>().map_err(&db)
+    }
+
     fn expire_lease(&mut self, id: i64, owner: &str) -> Result<usize, JobError> {
         self.conn
             .execute(
@@ -512,8 +517,7 @@ impl JobStore for JobQueue {
                     stopped_at,
                     jobs_done: r.get(7)?,
                     running: r.get(8)?,
-                    alive: stopped_at.is_none()
-                        && now - last_heartbeat < WORKER_DEAD_AFTER.as_millis() as i64,
+                    alive: worker_alive(stopped_at, last_heartbeat, now),
                 })
             })
             .map_err(&db)?;
@@ -570,13 +574,4 @@ fn is_busy(error: &rusqlite::Error) -> bool {
         error.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
-}
-
-/// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.
-fn fenced(rows: usize, lease: &Lease) -> Result<(), JobError> {
-    if rows == 1 {
-        Ok(())
-    } else {
-        Err(JobError::LostLease(lease.job.id))
-    }
 }

@@ -1,0 +1,190 @@
+//! The transcode panel's window: settings, buttons and the job rows, drawn from the panel's
+//! state; what the user does comes back as [`PanelCommand`]s.
+
+use super::{JobStatus, PanelCommand, Preset, TranscodePanel};
+
+impl TranscodePanel {
+    /// Draws the panel window and applies what the user did in it.
+    pub fn window_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.open;
+        let mut commands = Vec::new();
+        egui::Window::new("Transcode to MP4")
+            .constrain_to(crate::gui::app::below_menu(ctx))
+            .default_pos(crate::gui::app::below_menu(ctx).min + egui::vec2(40.0, 12.0))
+            .open(&mut open)
+            .default_width(640.0)
+            .show(ctx, |ui| {
+                commands = self.contents_ui(ui);
+            });
+        self.open = open;
+        for command in commands {
+            self.apply(ctx, command);
+        }
+    }
+
+    fn contents_ui(&mut self, ui: &mut egui::Ui) -> Vec<PanelCommand> {
+        let mut commands = Vec::new();
+        ui.horizontal(|ui| {
+            ui.label("Preset");
+            egui::ComboBox::from_id_salt("preset")
+                .selected_text(self.preset.name)
+                .show_ui(ui, |ui| {
+                    for preset in Preset::ALL {
+                        ui.selectable_value(&mut self.preset, preset, preset.name);
+                    }
+                });
+            ui.label("Output");
+            let folder = self
+                .output_dir
+                .as_ref()
+                .map_or("beside each input".to_string(), |d| d.display().to_string());
+            if ui
+                .button(folder)
+                .on_hover_text("choose the output folder")
+                .clicked()
+            {
+                commands.push(PanelCommand::PickOutputFolder);
+            }
+            if self.output_dir.is_some() && ui.small_button("reset").clicked() {
+                commands.push(PanelCommand::SetOutputFolder(None));
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Run on");
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.fleet_text)
+                    .hint_text("this machine (or a fleet queue: postgres://user@host/db)")
+                    .desired_width(330.0),
+            );
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Use fleet queue").clicked() || entered)
+                && !self.fleet_text.trim().is_empty()
+            {
+                commands.push(PanelCommand::SetFleetQueue(Some(self.fleet_text.clone())));
+            }
+            if self.fleet.is_some() && ui.button("This machine").clicked() {
+                commands.push(PanelCommand::SetFleetQueue(None));
+            }
+        });
+        if let Some(fleet) = &self.fleet {
+            ui.weak(format!(
+                "Start adds the files to the fleet queue {fleet}; its workers (framekit worker) run them."
+            ));
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Add files…").clicked() {
+                commands.push(PanelCommand::PickFiles);
+            }
+            let start = ui.add_enabled(
+                !self.staged.is_empty() && !self.running,
+                egui::Button::new(format!("Start ({})", self.staged.len())),
+            );
+            if start.clicked() {
+                commands.push(PanelCommand::Start);
+            }
+            if ui
+                .add_enabled(
+                    self.running && self.fleet.is_none(),
+                    egui::Button::new("Cancel all"),
+                )
+                .clicked()
+            {
+                commands.push(PanelCommand::CancelAll);
+            }
+            let failed = self.rows.values().any(|r| r.status == JobStatus::Failed);
+            if ui
+                .add_enabled(
+                    failed && (!self.running || self.fleet.is_some()),
+                    egui::Button::new("Retry failed"),
+                )
+                .clicked()
+            {
+                commands.push(PanelCommand::RetryFailed);
+            }
+            if ui.button("Open output folder").clicked() {
+                commands.push(PanelCommand::OpenOutputFolder);
+            }
+            if ui
+                .add_enabled(!self.running, egui::Button::new("Clear finished"))
+                .clicked()
+            {
+                commands.push(PanelCommand::Clear);
+            }
+        });
+        if !self.unfinished.is_empty() && !self.running {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "{} job(s) were left unfinished last time.",
+                    self.unfinished.len()
+                ));
+                if ui.button("Resume").clicked() {
+                    commands.push(PanelCommand::ResumeUnfinished);
+                }
+            });
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(
+                egui::Color32::from_rgb(255, 110, 100),
+                format!("Error: {error}"),
+            );
+        }
+        ui.separator();
+        for file in &self.staged {
+            ui.label(format!("staged: {}", file.display()));
+        }
+        egui::ScrollArea::vertical()
+            .max_height(320.0)
+            .show(ui, |ui| {
+                egui::Grid::new("transcode-rows")
+                    .num_columns(4)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for row in self.rows.values() {
+                            let name = row
+                                .input
+                                .file_name()
+                                .map_or(row.input.display().to_string(), |n| {
+                                    n.to_string_lossy().into_owned()
+                                });
+                            ui.label(name).on_hover_text(format!(
+                                "{} -> {}",
+                                row.input.display(),
+                                row.output.display()
+                            ));
+                            let mut bar = egui::ProgressBar::new(row.fraction as f32)
+                                .desired_width(180.0)
+                                .show_percentage();
+                            if row.status == JobStatus::Processing {
+                                bar = bar.animate(true);
+                            }
+                            ui.add(bar);
+                            let detail = match (row.status, row.eta_seconds()) {
+                                _ if row.cancelled => "cancelled".to_string(),
+                                (JobStatus::Processing, _) if row.worker.is_some() => format!(
+                                    "processing on {}",
+                                    row.worker.as_deref().unwrap_or_default()
+                                ),
+                                (JobStatus::Processing, Some(eta)) => {
+                                    format!("{} {:.1}x, {eta:.0} s left", row.status, row.speed)
+                                }
+                                (status, _) => status.to_string(),
+                            };
+                            ui.label(detail);
+                            ui.horizontal(|ui| {
+                                if matches!(row.status, JobStatus::Pending | JobStatus::Processing)
+                                    && (self.running || self.fleet.is_some())
+                                    && ui.small_button("cancel").clicked()
+                                {
+                                    commands.push(PanelCommand::Cancel(row.id));
+                                }
+                                if let Some(message) = &row.message {
+                                    ui.weak(message);
+                                }
+                            });
+                            ui.end_row();
+                        }
+                    });
+            });
+        commands
+    }
+}
