@@ -91,8 +91,27 @@ pub struct OpenArgs {
     /// Seconds a network connection or read (http/https URLs) may stall before it fails.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+    /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
+    #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
+    pub hdr: HdrArg,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `--hdr`: what to do with HDR video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HdrArg {
+    Tonemap,
+    None,
+}
+
+impl HdrArg {
+    pub fn mode(self) -> framekit::media::HdrMode {
+        match self {
+            HdrArg::Tonemap => framekit::media::HdrMode::Tonemap,
+            HdrArg::None => framekit::media::HdrMode::None,
+        }
+    }
 }
 
 impl OpenArgs {
@@ -101,6 +120,7 @@ impl OpenArgs {
             autorotate: !self.no_autorotate,
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            hdr: self.hdr.mode(),
             ..framekit::OpenOptions::default()
         }
     }

@@ -228,6 +228,8 @@ pub enum ConvertError {
     Unsupported(String, ffmpeg::Error),
     #[error("colour conversion failed: {0}")]
     Run(ffmpeg::Error),
+    #[error("HDR tone mapping failed: {0}")]
+    ToneMap(String),
 }
 
 impl Converter {

@@ -6,12 +6,14 @@
 //! frame n, what is the file.
 
 pub mod color;
+pub mod graph;
 pub mod index;
 pub mod limits;
 pub mod probe;
 pub mod rotate;
 pub mod samples;
 pub mod still;
+pub mod tonemap;
 pub mod video;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use std::sync::{Arc, Once};
 pub use limits::{DecodeLimits, LimitError};
 pub use probe::{MediaInfo, MediaKind};
 pub use still::StillImage;
+pub use tonemap::HdrMode;
 pub use video::VideoReader;
 
 use crate::frame::Frame;
@@ -264,6 +267,8 @@ pub struct OpenOptions {
     /// Threads for one video decoder; 0 lets FFmpeg choose (one per core). A batch that runs
     /// several decoders at once gives each a share of the cores instead.
     pub decoder_threads: usize,
+    /// Tone-map PQ/HLG video to SDR (the default) or convert it as tagged.
+    pub hdr: HdrMode,
 }
 
 impl Default for OpenOptions {
@@ -273,6 +278,7 @@ impl Default for OpenOptions {
             limits: DecodeLimits::default(),
             timeout: DEFAULT_NETWORK_TIMEOUT,
             decoder_threads: 0,
+            hdr: HdrMode::Tonemap,
         }
     }
 }

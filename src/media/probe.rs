@@ -87,6 +87,8 @@ pub struct VideoInfo {
 pub struct ColorInfo {
     pub tagged: ColorTags,
     pub used: ColorDecision,
+    /// How HDR frames are tone-mapped (`null`: SDR, or HDR shown as tagged with `--hdr none`).
+    pub tone_map: Option<super::tonemap::ToneMapInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -205,7 +207,11 @@ pub fn video_info(
             pixel_format: color::pixel_format_name(format),
             bit_depth,
             has_alpha,
-            color: ColorInfo { tagged, used },
+            color: ColorInfo {
+                tagged,
+                used,
+                tone_map: None,
+            },
             rotation: orientation,
         }),
         audio,
@@ -289,11 +295,11 @@ impl MediaInfo {
                 );
                 line("colour tagged", tagged);
                 if let Some(hdr) = t.hdr {
-                    // Shown as tagged; frames are converted without tone mapping for now.
-                    line(
-                        "HDR",
-                        format!("{}, shown without tone mapping", hdr.label()),
-                    );
+                    let how = match &v.color.tone_map {
+                        Some(tone_map) => tone_map.label(),
+                        None => "shown without tone mapping (--hdr none)".to_string(),
+                    };
+                    line("HDR", format!("{}, {how}", hdr.label()));
                 }
                 let used = v.color.used;
                 line(

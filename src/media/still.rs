@@ -348,6 +348,7 @@ fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> Me
                     matrix: Matrix::Rgb,
                     range: Range::Full,
                 },
+                tone_map: None,
             },
             rotation: Orientation::default(),
         }),

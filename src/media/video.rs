@@ -18,6 +18,7 @@ use ffmpeg_next as ffmpeg;
 use super::color::{ColorDecision, Converter, Orientation, SourceSamples};
 use super::index::FrameIndex;
 use super::probe::{self, MediaInfo};
+use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
 use crate::frame::Frame;
 
@@ -58,8 +59,10 @@ pub struct SharedVideo {
     stream_index: usize,
     index: Arc<FrameIndex>,
     info: MediaInfo,
-    stream_space: color::Space,
-    stream_range: color::Range,
+    /// The stream's colour tags (a frame's own tags win where it has them).
+    stream_tags: SourceTags,
+    /// Set when HDR frames are tone-mapped: the stream's peak (a frame's metadata wins).
+    tone_map_peak: Option<Peak>,
     orientation: Orientation,
     autorotate: bool,
     timeout: Duration,
@@ -73,6 +76,7 @@ pub struct VideoReader {
     shared: SharedVideo,
     session: DecodeSession,
     converter: Converter,
+    tone_mapper: ToneMapper,
     /// Presentation position of the last frame the decoder output since the last seek.
     last_output: Option<usize>,
     /// Frames output since decoding started at the beginning of the file (linear mode only).
@@ -162,9 +166,15 @@ impl VideoReader {
             .ok_or_else(|| MediaError::new(path, MediaErrorKind::NoFrames))?;
         let time_base = f64::from(stream.time_base());
         let orientation = probe::stream_orientation(&stream);
-        let stream_space = session.decoder.color_space();
-        let stream_range = session.decoder.color_range();
-        let info = probe::video_info(
+        let stream_tags = SourceTags {
+            space: session.decoder.color_space(),
+            range: session.decoder.color_range(),
+            primaries: session.decoder.color_primaries(),
+            transfer: session.decoder.color_transfer_characteristic(),
+        };
+        let tone_map_peak = (options.hdr == HdrMode::Tonemap && stream_tags.hdr().is_some())
+            .then(|| Peak::of_stream(&stream).unwrap_or(Peak::DEFAULT));
+        let mut info = probe::video_info(
             path,
             &session.input,
             stream_index,
@@ -172,13 +182,19 @@ impl VideoReader {
             &index,
             orientation,
         );
+        if let (Some(video), Some(peak)) = (info.video.as_mut(), tone_map_peak) {
+            video.color.tone_map = Some(ToneMapInfo {
+                operator: super::tonemap::OPERATOR,
+                peak,
+            });
+        }
         let shared = SharedVideo {
             path: path.to_path_buf(),
             stream_index,
             index: Arc::new(index),
             info,
-            stream_space,
-            stream_range,
+            stream_tags,
+            tone_map_peak,
             orientation,
             autorotate: options.autorotate,
             timeout: options.timeout,
@@ -210,6 +226,7 @@ impl VideoReader {
             shared,
             session,
             converter: Converter::default(),
+            tone_mapper: ToneMapper::default(),
             last_output: None,
             outputs_since_start: None,
             skip_nonref_before: None,
@@ -272,17 +289,7 @@ impl VideoReader {
             }));
         }
         let decoded = self.decoded_frame(index)?;
-        let time = self.frame_time(index);
-        let (frame, _decision) = self
-            .converter
-            .convert(
-                &decoded,
-                index,
-                time,
-                self.shared.stream_space,
-                self.shared.stream_range,
-            )
-            .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
+        let frame = self.convert_decoded(index, &decoded)?;
         let orientation = if self.shared.autorotate {
             self.shared.orientation
         } else {
@@ -294,6 +301,50 @@ impl VideoReader {
             None
         };
         Ok((orientation.apply(frame), samples))
+    }
+
+    /// Frame `index` as decoded: the stream's own planes and pixel format, before colour
+    /// conversion, tone mapping and rotation (what `compare` scores, like FFmpeg's filters).
+    pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
+        if index >= self.shared.index.len() {
+            return Err(self.error(MediaErrorKind::OutOfRange {
+                requested: index + 1,
+                count: self.shared.index.len(),
+            }));
+        }
+        self.decoded_frame(index)
+    }
+
+    /// Converts a frame from [`VideoReader::decoded`] to RGB(A) (tone-mapped when HDR and
+    /// asked for), unrotated.
+    pub fn convert_decoded(
+        &mut self,
+        index: usize,
+        decoded: &ffmpeg::frame::Video,
+    ) -> Result<Frame, MediaError> {
+        let time = self.frame_time(index);
+        let tags = SourceTags::of_frame(decoded, self.shared.stream_tags);
+        let converted = match self.shared.tone_map_peak {
+            Some(stream_peak) if tags.hdr().is_some() => {
+                let (mapped, _peak) = self
+                    .tone_mapper
+                    .run(decoded, tags, stream_peak)
+                    .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
+                self.converter.convert(
+                    &mapped,
+                    index,
+                    time,
+                    mapped.color_space(),
+                    color::Range::JPEG,
+                )
+            }
+            _ => self
+                .converter
+                .convert(decoded, index, time, tags.space, tags.range),
+        };
+        converted
+            .map(|(frame, _decision)| frame)
+            .map_err(|e| self.error(MediaErrorKind::Convert(e)))
     }
 
     fn decoded_frame(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {

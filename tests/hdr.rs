@@ -1,0 +1,212 @@
+//! HDR tone mapping: 10-bit PQ and HLG clips (BT.2020 primaries and matrix, the HDR transfer
+//! tagged) come out of `framekit frames` within two levels, on every pixel, of the FFmpeg
+//! command line running the same zscale + tonemap recipe with the same peak; the peak comes
+//! from the frames' mastering metadata when they carry it; `--hdr none` and SDR clips are
+//! untouched by the feature; the inspector's samples stay the raw 10-bit values.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use framekit::media::tonemap::filter_spec;
+use framekit::media::{HdrMode, MediaSource, OpenOptions};
+
+fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -> PathBuf {
+    let mut args = vec!["-f", "lavfi", "-i", source];
+    args.extend_from_slice(codec_args);
+    args.extend_from_slice(&[
+        "-pix_fmt",
+        "yuv420p10le",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        transfer,
+        "-colorspace",
+        "bt2020nc",
+    ]);
+    common::fixture(name, &args)
+}
+
+fn pq_x264() -> PathBuf {
+    hdr_clip(
+        "hdr_bars_pq.mp4",
+        "smptehdbars=size=320x180:rate=25:duration=0.4",
+        &["-c:v", "libx264"],
+        "smpte2084",
+    )
+}
+
+/// HEVC with mastering-display SEI (max 4000 nits) and MaxCLL 0: the peak is 4000 nits.
+fn pq_hevc_mastered() -> PathBuf {
+    hdr_clip(
+        "hdr_bars_pq_mastered.mp4",
+        "smptehdbars=size=320x180:rate=25:duration=0.4",
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error:master-display=G(13250,34500)B(7500,3000)R(34000,16000)\
+             WP(15635,16450)L(40000000,50):max-cll=0,400",
+        ],
+        "smpte2084",
+    )
+}
+
+fn hlg_x264() -> PathBuf {
+    hdr_clip(
+        "hdr_pattern_hlg.mp4",
+        "testsrc2=size=256x144:rate=25:duration=0.4",
+        &["-c:v", "libx264"],
+        "arib-std-b67",
+    )
+}
+
+fn framekit_png(clip: &Path, id: usize, extra: &[&str]) -> image::RgbImage {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = common::framekit_bin()
+        .args(["frames", "--ids", &id.to_string(), "--out"])
+        .arg(dir.path())
+        .args(extra)
+        .arg(clip)
+        .output()
+        .expect("run framekit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stem = clip.file_stem().expect("stem").to_string_lossy();
+    image::open(dir.path().join(format!("{stem}_f{id}.png")))
+        .expect("framekit png")
+        .into_rgb8()
+}
+
+fn ffmpeg_png(clip: &Path, id: usize, peak_nits: f64) -> image::RgbImage {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_path = dir.path().join("ffmpeg.png");
+    let vf = format!("select=eq(n\\,{}),{}", id - 1, filter_spec(peak_nits));
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(clip)
+        .args(["-vf", &vf, "-frames:v", "1"])
+        .arg(&out_path)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image::open(&out_path).expect("ffmpeg png").into_rgb8()
+}
+
+fn max_level_difference(a: &image::RgbImage, b: &image::RgbImage) -> u8 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    a.as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
+fn mean_level_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn pq_and_hlg_match_ffmpegs_tonemap_recipe_within_two_levels() {
+    for (clip, peak_nits) in [
+        (pq_x264(), 1000.0),
+        (pq_hevc_mastered(), 4000.0),
+        (hlg_x264(), 1000.0),
+    ] {
+        for id in [1, 7] {
+            let ours = framekit_png(&clip, id, &[]);
+            let theirs = ffmpeg_png(&clip, id, peak_nits);
+            let worst = max_level_difference(&ours, &theirs);
+            assert!(
+                worst <= 2,
+                "{} frame {id}: {worst} levels from ffmpeg's recipe",
+                clip.display()
+            );
+            // The tone map does something: as tagged, the frame is far from it.
+            let untouched = framekit_png(&clip, id, &["--hdr", "none"]);
+            assert!(
+                mean_level_difference(&ours, &untouched) > 3.0,
+                "{}: --hdr none looks the same as the tone map",
+                clip.display()
+            );
+        }
+    }
+    // The mastered clip's peak matters: 1000 nits would be a different picture.
+    let mastered = pq_hevc_mastered();
+    let wrong_peak = ffmpeg_png(&mastered, 1, 1000.0);
+    assert!(mean_level_difference(&framekit_png(&mastered, 1, &[]), &wrong_peak) > 1.0);
+}
+
+#[test]
+fn probe_names_the_tone_map_and_its_peak() {
+    let out = common::framekit_bin()
+        .args(["probe", "--json"])
+        .arg(pq_x264())
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let tone_map = &json["video"]["color"]["tone_map"];
+    assert_eq!(tone_map["operator"], "hable");
+    assert_eq!(tone_map["peak"]["nits"], 1000.0);
+    let out = common::framekit_bin()
+        .args(["probe", "--json", "--hdr", "none"])
+        .arg(pq_x264())
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(json["video"]["color"]["tone_map"].is_null());
+    let text = common::framekit_bin()
+        .arg("probe")
+        .arg(hlg_x264())
+        .output()
+        .expect("probe");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("HLG (ARIB STD-B67), tone-mapped"), "{text}");
+}
+
+#[test]
+fn sdr_clips_are_unchanged_by_the_feature() {
+    for clip in [common::h264_mp4(), common::h264_10bit()] {
+        let mapped = framekit_png(&clip, 3, &["--hdr", "tonemap"]);
+        let as_tagged = framekit_png(&clip, 3, &["--hdr", "none"]);
+        assert_eq!(mapped.as_raw(), as_tagged.as_raw(), "{}", clip.display());
+    }
+}
+
+#[test]
+fn the_inspector_still_reads_the_raw_10_bit_samples() {
+    let clip = pq_x264();
+    for hdr in [HdrMode::Tonemap, HdrMode::None] {
+        let options = OpenOptions {
+            hdr,
+            ..OpenOptions::default()
+        };
+        let MediaSource::Video(mut reader) = MediaSource::open(&clip, &options).expect("open")
+        else {
+            panic!("a video");
+        };
+        let (frame, samples) = reader.frame_with_samples(0).expect("frame");
+        let samples = samples.expect("samples");
+        assert_eq!(samples.bit_depth, 10);
+        assert_eq!(samples.pixel_format, "yuv420p10le");
+        // smptehdbars' top-left grey bar: 10-bit luma well above anything 8-bit could hold.
+        let luma = samples.at_display(4, 4).expect("sample")[0];
+        assert!((256..1024).contains(&luma), "luma {luma}");
+        assert_eq!((frame.width, frame.height), (320, 180));
+    }
+}
