@@ -18,6 +18,7 @@
 
 pub mod batch;
 pub mod codec;
+pub mod compare;
 pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;

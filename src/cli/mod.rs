@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and dispatch. Each subcommand lives in its own file; errors are
 //! printed once, on one line, as `framekit: <reason>`, with exit code 1 (2 for usage errors).
 
+mod compare;
 mod decode;
 mod encode;
 mod fleet;
@@ -34,6 +35,8 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// Extract frames by 1-based id as base64 PNGs joined by '|' (the get_frames rules).
     Frames(frames::FramesArgs),
+    /// PSNR and SSIM of two videos or images, frame by frame (FFmpeg's filters), with a summary.
+    Compare(compare::CompareArgs),
     /// Turn base64 text (one image or a '|' list) into image files.
     Decode(decode::DecodeArgs),
     /// Turn image files into base64 PNG text, joined by '|'.
@@ -139,6 +142,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Some(Command::Probe(args)) => probe::run(&args),
         Some(Command::Frames(args)) => frames::run(&args),
+        Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),

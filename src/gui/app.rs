@@ -204,6 +204,10 @@ pub struct FramekitApp {
     shown_generation: u64,
     /// The window title last sent.
     title_sent: String,
+    /// How HDR video is shown (tone-mapped by default).
+    hdr: crate::media::HdrMode,
+    /// After an HDR switch reopens the file: the frame to go back to.
+    reopen_at: Option<(String, usize)>,
 }
 
 impl FramekitApp {
@@ -222,6 +226,7 @@ impl FramekitApp {
     pub fn with_options(ctx: &egui::Context, options: AppOptions) -> FramekitApp {
         let repaint = ctx.clone();
         let mut player_options = options.player;
+        let hdr = player_options.open.hdr;
         // Frames larger than the GPU takes are shown downscaled (the pixels stay exact).
         player_options.max_image_side = ctx.input(|i| i.max_texture_side) as u32;
         let player = Player::spawn(player_options, move || repaint.request_repaint());
@@ -248,6 +253,8 @@ impl FramekitApp {
             native_dialogs: options.native_dialogs,
             shown_generation: 0,
             title_sent: String::new(),
+            hdr,
+            reopen_at: None,
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
@@ -295,6 +302,10 @@ impl FramekitApp {
 
     pub fn frame_count(&self) -> usize {
         self.screen.frame_count()
+    }
+
+    pub fn hdr_mode(&self) -> crate::media::HdrMode {
+        self.hdr
     }
 
     pub fn is_playing(&self) -> bool {
@@ -433,6 +444,17 @@ impl FramekitApp {
                 }
             }
             Command::ToggleInfo => self.show_info = !self.show_info,
+            Command::SetHdr(mode) => {
+                if mode != self.hdr {
+                    self.hdr = mode;
+                    self.reopen_at = self
+                        .screen
+                        .media
+                        .as_ref()
+                        .map(|m| (m.info.path.clone(), self.screen.target));
+                    self.send(Request::SetHdr(mode));
+                }
+            }
             Command::TogglePastePanel => self.paste.open = !self.paste.open,
             Command::DismissMessage => {
                 self.messages.error = None;

@@ -115,6 +115,12 @@ impl FramekitApp {
             if input.key_pressed(Key::Space) {
                 commands.push(Command::TogglePlay);
             }
+            if input.modifiers.is_none() && input.key_pressed(Key::H) {
+                commands.push(Command::SetHdr(match self.hdr {
+                    crate::media::HdrMode::Tonemap => crate::media::HdrMode::None,
+                    crate::media::HdrMode::None => crate::media::HdrMode::Tonemap,
+                }));
+            }
             if input.key_pressed(Key::Escape) && self.view.pinned_pixel.is_some() {
                 commands.push(Command::PinPixel(None));
             }

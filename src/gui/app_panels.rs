@@ -72,6 +72,20 @@ impl FramekitApp {
                 if ui.button("Actual size (1:1)").clicked() {
                     commands.push(Command::SetZoom(Zoom::Scale(1.0)));
                 }
+                let mut tone_map = self.hdr == crate::media::HdrMode::Tonemap;
+                if ui
+                    .checkbox(&mut tone_map, "Tone-map HDR to SDR  (H)")
+                    .on_hover_text(
+                        "PQ and HLG video: tone-mapped to BT.709 (hable), or shown as tagged",
+                    )
+                    .changed()
+                {
+                    commands.push(Command::SetHdr(if tone_map {
+                        crate::media::HdrMode::Tonemap
+                    } else {
+                        crate::media::HdrMode::None
+                    }));
+                }
                 if ui
                     .button(if self.show_info {
                         "Hide info panel"

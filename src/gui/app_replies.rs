@@ -90,8 +90,21 @@ impl FramekitApp {
             keyframes,
             media_id,
         });
-        self.screen.target = 0;
-        self.send(Request::Show { frame: 0 });
+        // An HDR switch reopens the same file: stay on the frame the user was on.
+        let target = match self.reopen_at.take() {
+            Some((path, index))
+                if self
+                    .screen
+                    .media
+                    .as_ref()
+                    .is_some_and(|m| m.info.path == path) =>
+            {
+                index.min(self.screen.frame_count().saturating_sub(1))
+            }
+            _ => 0,
+        };
+        self.screen.target = target;
+        self.send(Request::Show { frame: target });
     }
 
     /// Every reply but frames and opens.

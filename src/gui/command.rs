@@ -33,6 +33,8 @@ pub enum Command {
         view: egui::Rect,
     },
     ToggleInfo,
+    /// Tone-map HDR video to SDR, or show it as tagged (View menu, H).
+    SetHdr(crate::media::HdrMode),
     TogglePastePanel,
     DismissMessage,
     /// The viewer's rectangle on screen changed.

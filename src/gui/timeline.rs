@@ -167,6 +167,23 @@ fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
             ui.label("decoding…");
         }
     }
+    if let Some(color) = media.info.video.as_ref().map(|v| &v.color)
+        && let Some(hdr) = color.tagged.hdr
+    {
+        match &color.tone_map {
+            Some(tone_map) => {
+                ui.colored_label(egui::Color32::from_rgb(255, 170, 60), "tone-mapped")
+                    .on_hover_text(format!("{}: {}", hdr.label(), tone_map.label()));
+            }
+            None => {
+                ui.colored_label(egui::Color32::from_rgb(255, 170, 60), "HDR as tagged")
+                    .on_hover_text(format!(
+                        "{}: converted without tone mapping (View > Tone-map HDR, or H)",
+                        hdr.label()
+                    ));
+            }
+        }
+    }
     if let Some(busy) = &messages.busy {
         ui.add(egui::Spinner::new());
         ui.label(busy);

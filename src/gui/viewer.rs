@@ -262,6 +262,12 @@ pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) 
             video.color.used.matrix.label(),
             video.color.used.range.label()
         ));
+        if let Some(tone_map) = &video.color.tone_map {
+            ui.monospace(format!(
+                "RGB tone-mapped ({}); samples are the raw values",
+                tone_map.operator
+            ));
+        }
     }
 }
 

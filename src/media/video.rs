@@ -209,6 +209,11 @@ impl VideoReader {
         &self.shared.info
     }
 
+    /// The path or URL this reader opened.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
     /// What a second reader of this file needs, to be opened on another thread: the frame
     /// index and metadata are shared, so that reader skips the index pass.
     pub fn shared(&self) -> SharedVideo {

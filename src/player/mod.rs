@@ -78,6 +78,8 @@ pub enum Request {
     },
     /// View a bitmap (from the clipboard).
     PasteBitmap(Bitmap),
+    /// Tone-map HDR video or show it as tagged; an open video file is opened again with it.
+    SetHdr(crate::media::HdrMode),
 }
 
 /// Which kind of request an error belongs to.

@@ -152,6 +152,7 @@ impl<I: FrameImage> Worker<I> {
             Message::Other(Request::Copy { frame, form }) => self.copy(frame, form),
             Message::Other(Request::Paste { text }) => self.paste(&text),
             Message::Other(Request::PasteBitmap(bitmap)) => self.paste_bitmap(bitmap),
+            Message::Other(Request::SetHdr(mode)) => self.set_hdr(mode),
         }
     }
 
@@ -171,6 +172,21 @@ impl<I: FrameImage> Worker<I> {
                 delivered
             }
             Err(e) => self.fail(Operation::Open, e.into()),
+        }
+    }
+
+    fn set_hdr(&mut self, mode: crate::media::HdrMode) -> bool {
+        if self.options.open.hdr == mode {
+            return true;
+        }
+        self.options.open.hdr = mode;
+        let reopen = match &self.source {
+            Some(MediaSource::Video(reader)) => Some(reader.path().to_path_buf()),
+            _ => None,
+        };
+        match reopen {
+            Some(path) => self.open(path),
+            None => true,
         }
     }
 
