@@ -828,3 +828,144 @@ fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
             .all(|r| r.status == JobStatus::Succeeded && r.worker.is_none())
     });
 }
+
+/// B for the compare tests: the pattern clip re-encoded at a low quality.
+fn compare_b() -> PathBuf {
+    let source = common::h264_mp4();
+    common::fixture(
+        "gui_compare_b.mp4",
+        &[
+            "-i",
+            &source.to_string_lossy(),
+            "-c:v",
+            "libx264",
+            "-crf",
+            "36",
+        ],
+    )
+}
+
+fn b_showing(index: usize) -> impl Fn(&FramekitApp) -> bool {
+    move |app| {
+        app.compare()
+            .and_then(|c| c.b_shown.as_ref())
+            .is_some_and(|b| b.index == index && b.exact)
+    }
+}
+
+#[test]
+fn compare_views_follow_a_with_scores_inspector_and_offset() {
+    use framekit::gui::compare_view::{CompareCommand, CompareMode};
+    let (a, b) = (common::h264_mp4(), compare_b());
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(a.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "A's first frame", showing(0));
+    apply(
+        &mut harness,
+        Command::Compare(CompareCommand::OpenB(b.clone())),
+    );
+    step_until(&mut harness, "B's first frame", b_showing(0));
+    harness.get_by_label("A: h264_bframes.mp4");
+    harness.get_by_label("B: gui_compare_b.mp4");
+    assert_eq!(
+        harness.state().compare().map(|c| c.mode),
+        Some(CompareMode::SideBySide)
+    );
+
+    // The inspector shows A's and B's values at the same pixel.
+    apply(&mut harness, Command::PinPixel(Some((40, 30))));
+    harness.run_steps(2);
+    let expect = |path: &std::path::Path| {
+        let pixels = library_frame(path, 0);
+        let at = (30 * 176 + 40) * 3;
+        let [r, g, bl] = [pixels[at], pixels[at + 1], pixels[at + 2]];
+        format!("#{r:02X}{g:02X}{bl:02X}  R {r} G {g} B {bl}")
+    };
+    harness.get_by_label_contains(&format!("A {}", expect(&a)));
+    harness.get_by_label_contains(&format!("B {}", expect(&b)));
+
+    // The pair's scores arrive from the worker thread.
+    step_until(&mut harness, "scores for frame 1", |app| {
+        app.compare().is_some_and(|c| c.scores.contains_key(&0))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("A 1 / B 1: PSNR y");
+
+    // Views switch from the bar; difference gets its image for the pair on screen.
+    harness.get_by_label("Wipe").click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().compare().map(|c| c.mode),
+        Some(CompareMode::Wipe)
+    );
+    harness.get_by_label("Difference").click();
+    step_until(&mut harness, "the difference image", |app| {
+        app.compare()
+            .and_then(|c| c.difference.as_ref())
+            .is_some_and(|d| (d.a, d.b) == (0, 0))
+    });
+    harness.key_press(Key::F);
+    harness.run_steps(2);
+    let compare = harness.state().compare().expect("compare");
+    assert_eq!(
+        (compare.mode, compare.flicker_b),
+        (CompareMode::Flicker, true)
+    );
+
+    // The offset changes which B frame is shown, and B follows A's steps.
+    harness.key_press(Key::CloseBracket);
+    step_until(&mut harness, "B frame 2 beside A frame 1", b_showing(1));
+    harness.get_by_label("offset +1");
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "A frame 2", showing(1));
+    step_until(&mut harness, "B frame 3", b_showing(2));
+
+    // The whole clip scored, the worst frames listed.
+    harness.get_by_label("Score whole clip").click();
+    step_until(&mut harness, "every pair scored", |app| {
+        app.compare()
+            .is_some_and(|c| c.scores.len() == 131 && !c.scoring())
+    });
+
+    harness.get_by_label("Close compare").click();
+    harness.run_steps(2);
+    assert!(harness.state().compare().is_none());
+}
+
+#[test]
+fn hdr_is_tone_mapped_and_h_shows_it_as_tagged_on_the_same_frame() {
+    let clip = common::pq_x264();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.key_press(Key::ArrowRight);
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 3", showing(2));
+    harness.get_by_label("tone-mapped");
+    let mapped = shown_pixels(&harness);
+    assert_eq!(mapped, library_frame(&clip, 2));
+
+    harness.key_press(Key::H);
+    step_until(&mut harness, "frame 3 as tagged", |app| {
+        let reopened = app
+            .screen()
+            .media
+            .as_ref()
+            .and_then(|m| m.info.video.as_ref())
+            .is_some_and(|v| v.color.tone_map.is_none());
+        app.hdr_mode() == framekit::media::HdrMode::None && reopened && app.screen().is_showing(2)
+    });
+    harness.run_steps(2);
+    harness.get_by_label("HDR as tagged");
+    let as_tagged = shown_pixels(&harness);
+    let untouched = {
+        let options = OpenOptions {
+            hdr: framekit::media::HdrMode::None,
+            ..OpenOptions::default()
+        };
+        let mut source = MediaSource::open(&clip, &options).expect("open");
+        source.frame(2).expect("frame").pixels
+    };
+    assert_eq!(as_tagged, untouched);
+    assert_ne!(as_tagged, mapped);
+}

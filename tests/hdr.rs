@@ -28,15 +28,6 @@ fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -> Pa
     common::fixture(name, &args)
 }
 
-fn pq_x264() -> PathBuf {
-    hdr_clip(
-        "hdr_bars_pq.mp4",
-        "smptehdbars=size=320x180:rate=25:duration=0.4",
-        &["-c:v", "libx264"],
-        "smpte2084",
-    )
-}
-
 /// HEVC with mastering-display SEI (max 4000 nits) and MaxCLL 0: the peak is 4000 nits.
 fn pq_hevc_mastered() -> PathBuf {
     hdr_clip(
@@ -124,7 +115,7 @@ fn mean_level_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 #[test]
 fn pq_and_hlg_match_ffmpegs_tonemap_recipe_within_two_levels() {
     for (clip, peak_nits) in [
-        (pq_x264(), 1000.0),
+        (common::pq_x264(), 1000.0),
         (pq_hevc_mastered(), 4000.0),
         (hlg_x264(), 1000.0),
     ] {
@@ -156,7 +147,7 @@ fn pq_and_hlg_match_ffmpegs_tonemap_recipe_within_two_levels() {
 fn probe_names_the_tone_map_and_its_peak() {
     let out = common::framekit_bin()
         .args(["probe", "--json"])
-        .arg(pq_x264())
+        .arg(common::pq_x264())
         .output()
         .expect("probe");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -165,7 +156,7 @@ fn probe_names_the_tone_map_and_its_peak() {
     assert_eq!(tone_map["peak"]["nits"], 1000.0);
     let out = common::framekit_bin()
         .args(["probe", "--json", "--hdr", "none"])
-        .arg(pq_x264())
+        .arg(common::pq_x264())
         .output()
         .expect("probe");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -190,7 +181,7 @@ fn sdr_clips_are_unchanged_by_the_feature() {
 
 #[test]
 fn the_inspector_still_reads_the_raw_10_bit_samples() {
-    let clip = pq_x264();
+    let clip = common::pq_x264();
     for hdr in [HdrMode::Tonemap, HdrMode::None] {
         let options = OpenOptions {
             hdr,

@@ -24,6 +24,9 @@ pub struct Cli {
     command: Option<Command>,
     /// A video or image to open in the app (when no subcommand is given).
     file: Option<PathBuf>,
+    /// Open the app comparing FILE (A) with this file (B).
+    #[arg(long, value_name = "B", requires = "file")]
+    compare: Option<PathBuf>,
     /// The app's memory budget for decoded frames, in MiB.
     #[arg(long, default_value_t = 512, value_name = "MIB")]
     cache_mib: usize,
@@ -151,7 +154,7 @@ pub fn run() -> i32 {
         Some(Command::Worker(args)) => fleet::worker(&args),
         Some(Command::Completions(args)) => install::completions(&args),
         Some(Command::Man) => install::man(),
-        None => return open_app(cli.file, cli.cache_mib),
+        None => return open_app(cli.file, cli.compare, cli.cache_mib),
     };
     match result {
         Ok(()) => 0,
@@ -170,13 +173,13 @@ pub fn run() -> i32 {
 }
 
 #[cfg(feature = "gui")]
-fn open_app(file: Option<PathBuf>, cache_mib: usize) -> i32 {
-    framekit::gui::run(file, cache_mib.saturating_mul(1 << 20))
+fn open_app(file: Option<PathBuf>, compare: Option<PathBuf>, cache_mib: usize) -> i32 {
+    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20))
 }
 
 /// A headless build (without the `gui` feature) has no app to open.
 #[cfg(not(feature = "gui"))]
-fn open_app(_file: Option<PathBuf>, _cache_mib: usize) -> i32 {
+fn open_app(_file: Option<PathBuf>, _compare: Option<PathBuf>, _cache_mib: usize) -> i32 {
     eprintln!(
         "framekit: this build has no app (built without the `gui` feature); \
          use a subcommand: framekit probe, frames, encode, decode, transcode, jobs (see framekit --help)"

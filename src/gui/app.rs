@@ -20,6 +20,7 @@ use super::clipboard::{
     ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
 };
 use super::command::Command;
+use super::compare_view::{self, CompareCommand, CompareView};
 use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
 use super::timeline;
 use super::transcode_panel::{PanelCommand, TranscodePanel};
@@ -155,6 +156,8 @@ struct PastePanel {
 pub struct AppOptions {
     /// A file to open at once.
     pub file: Option<PathBuf>,
+    /// A file to compare it with (B) once it is open.
+    pub compare: Option<PathBuf>,
     pub clipboard: Box<dyn ClipboardAccess>,
     pub player: PlayerOptions,
     pub recent: Vec<PathBuf>,
@@ -169,6 +172,7 @@ impl AppOptions {
     pub fn new(clipboard: Box<dyn ClipboardAccess>) -> AppOptions {
         AppOptions {
             file: None,
+            compare: None,
             clipboard,
             player: PlayerOptions::default(),
             recent: Vec::new(),
@@ -208,6 +212,16 @@ pub struct FramekitApp {
     hdr: crate::media::HdrMode,
     /// After an HDR switch reopens the file: the frame to go back to.
     reopen_at: Option<(String, usize)>,
+    /// B, while comparing.
+    compare: Option<CompareView>,
+    /// What B's player starts with (A's player options).
+    compare_player: PlayerOptions,
+    /// The path of the file on screen (A), as it was asked for.
+    a_path: Option<PathBuf>,
+    /// A path asked for and not yet opened.
+    opening: Option<PathBuf>,
+    /// B from the command line, opened once A is.
+    pending_compare: Option<PathBuf>,
 }
 
 impl FramekitApp {
@@ -227,6 +241,10 @@ impl FramekitApp {
         let repaint = ctx.clone();
         let mut player_options = options.player;
         let hdr = player_options.open.hdr;
+        let compare_player = PlayerOptions {
+            decode_gate: None,
+            ..player_options.clone()
+        };
         // Frames larger than the GPU takes are shown downscaled (the pixels stay exact).
         player_options.max_image_side = ctx.input(|i| i.max_texture_side) as u32;
         let player = Player::spawn(player_options, move || repaint.request_repaint());
@@ -255,6 +273,11 @@ impl FramekitApp {
             title_sent: String::new(),
             hdr,
             reopen_at: None,
+            compare: None,
+            compare_player,
+            a_path: None,
+            opening: None,
+            pending_compare: options.compare,
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
@@ -302,6 +325,11 @@ impl FramekitApp {
 
     pub fn frame_count(&self) -> usize {
         self.screen.frame_count()
+    }
+
+    /// The A/B compare, when one is open.
+    pub fn compare(&self) -> Option<&CompareView> {
+        self.compare.as_ref()
     }
 
     pub fn hdr_mode(&self) -> crate::media::HdrMode {
@@ -357,6 +385,7 @@ impl FramekitApp {
             Command::Open(path) => {
                 self.playback = None;
                 self.messages.error = None;
+                self.opening = Some(path.clone());
                 self.send(Request::Open(path));
             }
             Command::PickFile => self.ask_for_path(ctx, PathPurpose::OpenFile),
@@ -453,8 +482,13 @@ impl FramekitApp {
                         .as_ref()
                         .map(|m| (m.info.path.clone(), self.screen.target));
                     self.send(Request::SetHdr(mode));
+                    let options = self.open_options();
+                    if let Some(compare) = &mut self.compare {
+                        compare.set_open_options(options);
+                    }
                 }
             }
+            Command::Compare(command) => self.apply_compare(ctx, command),
             Command::TogglePastePanel => self.paste.open = !self.paste.open,
             Command::DismissMessage => {
                 self.messages.error = None;
@@ -479,6 +513,50 @@ impl FramekitApp {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
             Command::KeepRunning => self.confirm_quit = false,
+        }
+    }
+
+    /// How files open now (the HDR switch included).
+    fn open_options(&self) -> crate::media::OpenOptions {
+        crate::media::OpenOptions {
+            hdr: self.hdr,
+            ..self.compare_player.open
+        }
+    }
+
+    fn apply_compare(&mut self, ctx: &egui::Context, command: CompareCommand) {
+        match command {
+            CompareCommand::OpenB(path) => {
+                if self.screen.media.is_none() {
+                    self.messages.error =
+                        Some("open a file first (A), then compare it with another".to_string());
+                    return;
+                }
+                let options = self.open_options();
+                self.compare = Some(CompareView::open(
+                    ctx,
+                    path,
+                    self.compare_player.clone(),
+                    options,
+                ));
+            }
+            CompareCommand::PickB => self.ask_for_path(ctx, PathPurpose::CompareFile),
+            CompareCommand::WithSource { source, output } => {
+                self.apply(ctx, Command::Open(source));
+                let options = self.open_options();
+                self.compare = Some(CompareView::open(
+                    ctx,
+                    output,
+                    self.compare_player.clone(),
+                    options,
+                ));
+            }
+            CompareCommand::Close => self.compare = None,
+            other => {
+                if let Some(compare) = &mut self.compare {
+                    compare.apply(other);
+                }
+            }
         }
     }
 
@@ -587,6 +665,11 @@ impl FramekitApp {
                 self.transcode
                     .apply(ctx, PanelCommand::SetOutputFolder(folder));
             }
+            PathPurpose::CompareFile => {
+                if let Some(path) = paths.into_iter().next() {
+                    self.apply(ctx, Command::Compare(CompareCommand::OpenB(path)));
+                }
+            }
         }
     }
 
@@ -606,6 +689,20 @@ impl eframe::App for FramekitApp {
             self.ask_for_path(ctx, purpose);
         }
         self.drain_replies(ctx);
+        if let Some((source, output)) = self.transcode.take_compare_request() {
+            self.apply(
+                ctx,
+                Command::Compare(CompareCommand::WithSource { source, output }),
+            );
+        }
+        if self.screen.media.is_some()
+            && let Some(b) = self.pending_compare.take()
+        {
+            self.apply(ctx, Command::Compare(CompareCommand::OpenB(b)));
+        }
+        if let Some(compare) = &mut self.compare {
+            compare.logic(ctx, &self.screen, self.a_path.as_deref());
+        }
         self.transcode.logic();
         let closing = ctx.input(|i| i.viewport().close_requested());
         if closing && self.transcode.is_running() && !self.quit_confirmed {
@@ -629,6 +726,11 @@ impl eframe::App for FramekitApp {
         let mut commands = Vec::new();
         let follows = self.screen.filmstrip_follows;
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu_ui(ui)));
+        if let Some(compare) = &self.compare {
+            egui::Panel::top("compare-bar").show(ui, |ui| {
+                commands.extend(compare_view::compare_bar_ui(ui, compare, &self.screen))
+            });
+        }
         egui::Panel::bottom("timeline").show(ui, |ui| {
             commands.extend(timeline::timeline_ui(
                 ui,
@@ -637,13 +739,23 @@ impl eframe::App for FramekitApp {
                 &mut self.goto_text,
             ))
         });
+        if let Some(compare) = &self.compare {
+            egui::Panel::bottom("compare-scores").show(ui, |ui| {
+                commands.extend(compare_view::score_plot_ui(ui, compare, &self.screen))
+            });
+        }
         if self.show_info {
             egui::Panel::right("info")
                 .default_size(320.0)
                 .show(ui, |ui| commands.extend(self.info_panel_ui(ui)));
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            commands.extend(viewer::viewer_ui(ui, &self.view, &self.screen))
+            commands.extend(viewer::viewer_ui(
+                ui,
+                &self.view,
+                &self.screen,
+                self.compare.as_ref(),
+            ))
         });
         commands.extend(self.paste_panel_ui(&ctx));
         if let Some(prompt) = &mut self.prompt {

@@ -2,6 +2,7 @@
 //! turned into commands. Every press and key repeat counts.
 
 use super::{Command, CopyForm, FramekitApp, Key, Modifiers, PathBuf, Zoom, clipboard_image_from};
+use crate::gui::compare_view::CompareCommand;
 
 impl FramekitApp {
     /// Keyboard shortcuts, unless a text box has the keyboard.
@@ -38,7 +39,13 @@ impl FramekitApp {
                 .filter(|p| crate::batch::is_video_path(p))
                 .cloned()
                 .collect();
-            if dropped.len() > 1 || (self.transcode.is_open() && !videos.is_empty()) {
+            if input.modifiers.shift
+                && dropped.len() == 1
+                && self.screen.media.is_some()
+                && let Some(path) = dropped.first()
+            {
+                commands.push(Command::Compare(CompareCommand::OpenB(path.clone())));
+            } else if dropped.len() > 1 || (self.transcode.is_open() && !videos.is_empty()) {
                 if !videos.is_empty() {
                     commands.push(Command::Transcode(videos));
                 }
@@ -114,6 +121,18 @@ impl FramekitApp {
             }
             if input.key_pressed(Key::Space) {
                 commands.push(Command::TogglePlay);
+            }
+            if self.compare.is_some() && input.modifiers.is_none() {
+                for (key, command) in [
+                    (Key::C, CompareCommand::CycleMode),
+                    (Key::F, CompareCommand::ToggleFlicker),
+                    (Key::OpenBracket, CompareCommand::NudgeOffset(-1)),
+                    (Key::CloseBracket, CompareCommand::NudgeOffset(1)),
+                ] {
+                    if input.key_pressed(key) {
+                        commands.push(Command::Compare(command));
+                    }
+                }
             }
             if input.modifiers.is_none() && input.key_pressed(Key::H) {
                 commands.push(Command::SetHdr(match self.hdr {

@@ -3,6 +3,7 @@
 //! user gave; the app applies them after drawing.
 
 use super::{Command, FramekitApp, Zoom, below_menu, viewer};
+use crate::gui::compare_view::{CompareCommand, CompareMode};
 use crate::player::CopyForm;
 use std::path::PathBuf;
 
@@ -63,6 +64,30 @@ impl FramekitApp {
                 }
                 if ui.button("Paste base64…").clicked() {
                     commands.push(Command::TogglePastePanel);
+                }
+            });
+            ui.menu_button("Compare", |ui| {
+                let has_media = self.screen.media.is_some();
+                if ui
+                    .add_enabled(has_media, egui::Button::new("Compare with…  (Shift+drop)"))
+                    .clicked()
+                {
+                    commands.push(Command::Compare(CompareCommand::PickB));
+                }
+                if let Some(compare) = &self.compare {
+                    ui.separator();
+                    for mode in CompareMode::ALL {
+                        if ui.radio(compare.mode == mode, mode.label()).clicked() {
+                            commands.push(Command::Compare(CompareCommand::SetMode(mode)));
+                        }
+                    }
+                    ui.separator();
+                    if ui.button("Score whole clip").clicked() {
+                        commands.push(Command::Compare(CompareCommand::ScoreAll));
+                    }
+                    if ui.button("Close compare").clicked() {
+                        commands.push(Command::Compare(CompareCommand::Close));
+                    }
                 }
             });
             ui.menu_button("View", |ui| {
@@ -171,7 +196,7 @@ impl FramekitApp {
                 "1-based ids, comma separated; '|'-joined base64 PNGs, as framekit frames prints.",
             );
             ui.separator();
-            viewer::inspector_ui(ui, &self.view, &self.screen);
+            viewer::inspector_ui(ui, &self.view, &self.screen, self.compare.as_ref());
         });
         commands
     }

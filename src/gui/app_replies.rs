@@ -84,6 +84,15 @@ impl FramekitApp {
             // Only files that opened go into the recent list.
             self.remember_recent(Path::new(&info.path));
         }
+        // A's path for the compare worker: the one asked for (an HDR switch reopens it).
+        self.a_path = if info.pasted {
+            None
+        } else {
+            self.opening
+                .take()
+                .or_else(|| self.a_path.take())
+                .or_else(|| Some(std::path::PathBuf::from(&info.path)))
+        };
         self.screen.media = Some(OpenMedia {
             info,
             frame_times,

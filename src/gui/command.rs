@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::clipboard::ClipboardImage;
+use super::compare_view::CompareCommand;
 use super::transcode_panel::PanelCommand;
 use super::viewer::Zoom;
 use crate::player::CopyForm;
@@ -50,6 +51,8 @@ pub enum Command {
     Transcode(Vec<PathBuf>),
     /// Something for the transcode panel.
     Panel(PanelCommand),
+    /// Something for the A/B compare.
+    Compare(CompareCommand),
     /// Stop running transcodes (they resume next time) and close the window.
     QuitAnyway,
     KeepRunning,

@@ -18,6 +18,8 @@ pub enum PathPurpose {
     OpenFile,
     AddFiles,
     OutputFolder,
+    /// B for an A/B compare.
+    CompareFile,
 }
 
 impl PathPurpose {
@@ -26,6 +28,7 @@ impl PathPurpose {
             PathPurpose::OpenFile => "Open a file by path",
             PathPurpose::AddFiles => "Add a file to transcode by path",
             PathPurpose::OutputFolder => "Output folder by path",
+            PathPurpose::CompareFile => "Compare with a file by path",
         }
     }
 
@@ -65,7 +68,7 @@ pub fn spawn_native(
             }
             let started = Instant::now();
             let picked: Vec<PathBuf> = match purpose {
-                PathPurpose::OpenFile => rfd::FileDialog::new()
+                PathPurpose::OpenFile | PathPurpose::CompareFile => rfd::FileDialog::new()
                     .add_filter(
                         "Video and images",
                         &[

@@ -7,11 +7,14 @@
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
 //! - `clipboard`: arboard behind a trait, on its own thread.
+//! - `compare_view`, `compare_worker`: A/B compare (views, scores, plot) and its thread.
 //! - `transcode_panel`: the batch transcode window.
 
 pub mod app;
 pub mod clipboard;
 pub mod command;
+pub mod compare_view;
+pub mod compare_worker;
 pub mod dialogs;
 pub mod timeline;
 pub mod transcode_panel;
@@ -63,7 +66,7 @@ fn app_icon() -> egui::IconData {
 
 /// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames.
 /// Returns the process exit code.
-pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
+pub fn run(file: Option<PathBuf>, compare: Option<PathBuf>, cache_bytes: usize) -> i32 {
     if !display_available() {
         eprintln!(
             "framekit: no display available (DISPLAY and WAYLAND_DISPLAY are not set); \
@@ -87,6 +90,7 @@ pub fn run(file: Option<PathBuf>, cache_bytes: usize) -> i32 {
         Box::new(move |cc| {
             let mut options = AppOptions::new(Box::new(clipboard::SystemClipboard::default()));
             options.file = file;
+            options.compare = compare;
             options.player.cache_budget_bytes = cache_bytes;
             Ok(Box::new(FramekitApp::new(cc, options)))
         }),

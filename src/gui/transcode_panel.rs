@@ -102,6 +102,8 @@ pub enum PanelCommand {
     Clear,
     /// Send work to a fleet queue (a URL or `sqlite:PATH`), or run here (`None`).
     SetFleetQueue(Option<String>),
+    /// Open a finished job's source as A and its output as B in the viewer.
+    CompareWithSource(i64),
 }
 
 /// The panel's state.
@@ -122,6 +124,8 @@ pub struct TranscodePanel {
     cancels: CancelRequests,
     running: bool,
     dialog_request: Option<PathPurpose>,
+    /// A finished job to compare with its source (source, output), for the app to open.
+    compare_request: Option<(PathBuf, PathBuf)>,
     wake: Option<egui::Context>,
     /// Where Start sends files when work runs on a fleet (`None`: run here).
     fleet: Option<QueueLocation>,
@@ -156,6 +160,7 @@ impl TranscodePanel {
             cancels: CancelRequests::default(),
             running: false,
             dialog_request: None,
+            compare_request: None,
             wake: None,
             fleet: None,
             fleet_text: String::new(),
@@ -486,6 +491,11 @@ impl TranscodePanel {
                 self.stage(files);
             }
             PanelCommand::PickFiles => self.dialog_request = Some(PathPurpose::AddFiles),
+            PanelCommand::CompareWithSource(id) => {
+                if let Some(row) = self.rows.get(&id) {
+                    self.compare_request = Some((row.input.clone(), row.output.clone()));
+                }
+            }
             PanelCommand::PickOutputFolder => self.dialog_request = Some(PathPurpose::OutputFolder),
             PanelCommand::Start => {
                 if self.running {
@@ -615,6 +625,11 @@ impl TranscodePanel {
     }
 
     /// A file dialog the panel wants (Add files…, the output folder); the app runs it.
+    /// A finished job the user wants to compare with its source.
+    pub fn take_compare_request(&mut self) -> Option<(PathBuf, PathBuf)> {
+        self.compare_request.take()
+    }
+
     pub fn take_dialog_request(&mut self) -> Option<PathPurpose> {
         self.dialog_request.take()
     }

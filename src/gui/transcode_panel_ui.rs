@@ -177,6 +177,14 @@ impl TranscodePanel {
                                 {
                                     commands.push(PanelCommand::Cancel(row.id));
                                 }
+                                if row.status == JobStatus::Succeeded
+                                    && ui
+                                        .small_button("compare with source")
+                                        .on_hover_text("the source as A, the output as B")
+                                        .clicked()
+                                {
+                                    commands.push(PanelCommand::CompareWithSource(row.id));
+                                }
                                 if let Some(message) = &row.message {
                                     ui.weak(message);
                                 }

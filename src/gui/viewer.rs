@@ -5,6 +5,7 @@ use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
 use super::app::{Screen, ViewState};
 use super::command::Command;
+use super::compare_view::{self, CompareLayout, CompareView};
 
 /// How the frame is scaled into the view.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,16 +73,20 @@ pub fn pixel_at(rect: Rect, width: u32, height: u32, pos: Pos2) -> Option<(u32, 
         .then_some((x as u32, y as u32))
 }
 
-/// Draws the frame and returns what the user did with it.
+/// Draws the frame (or, while comparing, A and B in the compare's view) and returns what the
+/// user did with it. Zoom, pan and the inspector's pixel are A's and apply to B as well.
 #[must_use]
-pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> Vec<Command> {
+pub fn viewer_ui(
+    ui: &mut egui::Ui,
+    view_state: &ViewState,
+    screen: &Screen,
+    compare: Option<&CompareView>,
+) -> Vec<Command> {
     let mut commands = Vec::new();
-    let (view, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
-    let painter = ui.painter_at(view);
-    painter.rect_filled(view, 0.0, Color32::from_gray(24));
-    if view_state.last_view != Some(view) {
-        commands.push(Command::ViewRect(view));
-    }
+    let (full_view, response) =
+        ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    let painter = ui.painter_at(full_view);
+    painter.rect_filled(full_view, 0.0, Color32::from_gray(24));
     let Some(shown) = &screen.shown else {
         let message = if screen.media.is_some() {
             "decoding…"
@@ -89,7 +94,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
             "Open a video or image: Ctrl+O, drop a file here, or paste base64 with Ctrl+V"
         };
         painter.text(
-            view.center(),
+            full_view.center(),
             egui::Align2::CENTER_CENTER,
             message,
             egui::FontId::proportional(16.0),
@@ -98,7 +103,21 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
         return commands;
     };
     let size = Vec2::new(shown.frame.width as f32, shown.frame.height as f32);
-    let rect = image_rect(view_state.zoom, view_state.pan, size, view);
+    let place = |view: Rect| image_rect(view_state.zoom, view_state.pan, size, view);
+    let layout = match compare {
+        Some(compare) => CompareLayout::new(compare.mode, full_view, place),
+        None => CompareLayout {
+            view: full_view,
+            a_rect: place(full_view),
+            b_rect: None,
+        },
+    };
+    // The zoom arithmetic uses A's part of the view (the left half side by side).
+    let view = layout.view;
+    if view_state.last_view != Some(view) {
+        commands.push(Command::ViewRect(view));
+    }
+    let rect = layout.a_rect;
     let nearest = view_state
         .zoom
         .scale_for(shown.frame.width, shown.frame.height, Some(view))
@@ -106,11 +125,23 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     if nearest != view_state.nearest {
         commands.push(Command::SetNearest(nearest));
     }
-    if shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
+    if compare.is_none() && shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
         checkerboard(&painter, rect.intersect(view));
     }
-    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
-    painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
+    match compare {
+        Some(compare) => commands.extend(compare_view::draw_views(
+            ui,
+            &painter,
+            full_view,
+            &layout,
+            shown.texture.id(),
+            compare,
+        )),
+        None => {
+            let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+            painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
+        }
+    }
     let scale = view_state
         .zoom
         .scale_for(shown.frame.width, shown.frame.height, Some(view));
@@ -121,7 +152,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
     };
     // A label, not painted text, so screen readers (and tests) find it.
     let zoom_area = Rect::from_min_size(
-        view.right_top() + Vec2::new(-110.0, 6.0),
+        full_view.right_top() + Vec2::new(-110.0, 6.0),
         Vec2::new(104.0, 18.0),
     );
     ui.put(
@@ -151,7 +182,8 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
             Zoom::Fit
         }));
     }
-    let hover = response.hover_pos();
+    // A point over B (side by side) stands for the same point over A.
+    let hover = response.hover_pos().map(|pos| layout.to_a_space(pos));
     if let Some(anchor) = hover {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y);
         if scroll != 0.0 {
@@ -174,19 +206,21 @@ pub fn viewer_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) -> 
         commands.push(Command::PinPixel(Some(pixel)));
     }
     if let Some((x, y)) = view_state.pinned_pixel {
-        // Mark the pinned pixel on the frame.
+        // Mark the pinned pixel on the frame (on both sides side by side).
         let scale = rect.width() / shown.frame.width as f32;
-        let marker = Rect::from_min_size(
-            rect.min + Vec2::new(x as f32 * scale, y as f32 * scale),
-            Vec2::splat(scale.max(1.0)),
-        )
-        .expand(2.0);
-        painter.rect_stroke(
-            marker,
-            0.0,
-            egui::Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
-            egui::StrokeKind::Outside,
-        );
+        for side in std::iter::once(rect).chain(layout.b_rect) {
+            let marker = Rect::from_min_size(
+                side.min + Vec2::new(x as f32 * scale, y as f32 * scale),
+                Vec2::splat(scale.max(1.0)),
+            )
+            .expand(2.0);
+            painter.rect_stroke(
+                marker,
+                0.0,
+                egui::Stroke::new(1.5, Color32::from_rgb(255, 200, 0)),
+                egui::StrokeKind::Outside,
+            );
+        }
     }
     commands
 }
@@ -209,8 +243,14 @@ fn checkerboard(painter: &egui::Painter, area: Rect) {
     }
 }
 
-/// Position and colour under the cursor, and the conversion used.
-pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) {
+/// Position and colour under the cursor, and the conversion used; while comparing, A's and
+/// B's values at the same place.
+pub fn inspector_ui(
+    ui: &mut egui::Ui,
+    view_state: &ViewState,
+    screen: &Screen,
+    compare: Option<&CompareView>,
+) {
     ui.heading("Pixel");
     let pixel = view_state.pinned_pixel.or(view_state.hover_pixel);
     let (Some(shown), Some((x, y))) = (&screen.shown, pixel) else {
@@ -222,39 +262,9 @@ pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) 
             egui::RichText::new("pinned (Esc to unpin)").color(Color32::from_rgb(255, 200, 0)),
         );
     }
-    if let Some([r, g, b, a]) = shown.frame.rgba_at(x, y) {
-        ui.horizontal(|ui| {
-            let (swatch, _) = ui.allocate_exact_size(Vec2::splat(18.0), Sense::hover());
-            ui.painter()
-                .rect_filled(swatch, 2.0, Color32::from_rgb(r, g, b));
-            ui.monospace(format!("x={x} y={y}"));
-        });
-        let alpha = if shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
-            format!(" A {a}")
-        } else {
-            String::new()
-        };
-        ui.monospace(format!("#{r:02X}{g:02X}{b:02X}  R {r} G {g} B {b}{alpha}"));
-    }
-    if let Some(values) = shown
-        .samples
-        .as_ref()
-        .and_then(|s| s.at_display(x, y).map(|v| (s, v)))
-    {
-        let (samples, values) = values;
-        let names =
-            if samples.pixel_format.starts_with("yuv") || samples.pixel_format.starts_with("nv") {
-                ["Y", "U", "V"]
-            } else {
-                ["c0", "c1", "c2"]
-            };
-        let text: Vec<String> = values
-            .iter()
-            .zip(names)
-            .map(|(v, n)| format!("{n} {v}"))
-            .collect();
-        ui.monospace(format!("{}  ({}-bit)", text.join(" "), samples.bit_depth));
-    }
+    ui.monospace(format!("x={x} y={y}"));
+    let side = if compare.is_some() { "A " } else { "" };
+    pixel_values_ui(ui, side, &shown.frame, shown.samples.as_deref(), (x, y));
     if let Some(video) = screen.media.as_ref().and_then(|m| m.info.video.as_ref()) {
         ui.monospace(format!(
             "from {} via {} {}",
@@ -268,6 +278,58 @@ pub fn inspector_ui(ui: &mut egui::Ui, view_state: &ViewState, screen: &Screen) 
                 tone_map.operator
             ));
         }
+    }
+    if let Some(b) = compare.and_then(|c| c.b_shown.as_ref()) {
+        let at = compare_view::b_pixel(&shown.frame, &b.frame, (x, y));
+        let label = if at == (x, y) {
+            "B ".to_string()
+        } else {
+            format!("B ({},{}) ", at.0, at.1)
+        };
+        pixel_values_ui(ui, &label, &b.frame, b.samples.as_deref(), at);
+    }
+}
+
+/// One side's colour (swatch, hex, RGB(A)) and decoded samples at a pixel.
+fn pixel_values_ui(
+    ui: &mut egui::Ui,
+    side: &str,
+    frame: &crate::frame::Frame,
+    samples: Option<&crate::media::color::SourceSamples>,
+    (x, y): (u32, u32),
+) {
+    if let Some([r, g, b, a]) = frame.rgba_at(x, y) {
+        let alpha = if frame.layout == crate::frame::PixelLayout::Rgba8 {
+            format!(" A {a}")
+        } else {
+            String::new()
+        };
+        ui.horizontal(|ui| {
+            let (swatch, _) = ui.allocate_exact_size(Vec2::splat(18.0), Sense::hover());
+            ui.painter()
+                .rect_filled(swatch, 2.0, Color32::from_rgb(r, g, b));
+            ui.monospace(format!(
+                "{side}#{r:02X}{g:02X}{b:02X}  R {r} G {g} B {b}{alpha}"
+            ));
+        });
+    }
+    if let Some((samples, values)) = samples.and_then(|s| s.at_display(x, y).map(|v| (s, v))) {
+        let names =
+            if samples.pixel_format.starts_with("yuv") || samples.pixel_format.starts_with("nv") {
+                ["Y", "U", "V"]
+            } else {
+                ["c0", "c1", "c2"]
+            };
+        let text: Vec<String> = values
+            .iter()
+            .zip(names)
+            .map(|(v, n)| format!("{n} {v}"))
+            .collect();
+        ui.monospace(format!(
+            "{side}{}  ({}-bit)",
+            text.join(" "),
+            samples.bit_depth
+        ));
     }
 }
 

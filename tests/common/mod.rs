@@ -337,6 +337,30 @@ pub fn h264_10bit() -> PathBuf {
     )
 }
 
+/// 10-bit PQ HDR (BT.2020 primaries and matrix, SMPTE 2084 transfer), SMPTE HD bars, no
+/// light-level metadata: tone-mapped with the 1000-nit default peak.
+pub fn pq_x264() -> PathBuf {
+    fixture(
+        "hdr_bars_pq.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "smptehdbars=size=320x180:rate=25:duration=0.4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "smpte2084",
+            "-colorspace",
+            "bt2020nc",
+        ],
+    )
+}
+
 /// H.264 cut with `-ss 1.1 -c copy`: the MP4 edit list starts mid-GOP, so the packets from
 /// the keyframe up to the cut are decoded but marked "discard" and never shown.
 pub fn edit_list_mp4() -> PathBuf {

@@ -1,0 +1,259 @@
+//! The compare worker thread: owns the [`Comparison`] of A and B (its own decoders), scores
+//! the pair on screen and, on request, every pair of the clip in chunks (answering newer
+//! requests between chunks), and builds difference images. The UI sends jobs and drains
+//! replies once per frame; newest-wins for the on-screen pair and the difference image.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+
+use crate::compare::{CompareError, Comparison, FrameScore, Pairing, difference_image};
+use crate::frame::Frame;
+use crate::media::OpenOptions;
+
+/// Pairs scored between looks at the inbox during a whole-clip run.
+const CHUNK: usize = 12;
+
+/// What the UI asks of the worker.
+pub enum CompareJob {
+    Open {
+        a: PathBuf,
+        b: PathBuf,
+        options: OpenOptions,
+        pairing: Pairing,
+    },
+    SetPairing(Pairing),
+    /// Score A's frame `a` (0-based) with its partner.
+    Score {
+        a: usize,
+    },
+    /// Score every pair of the clip.
+    ScoreAll,
+    /// |A - B| x gain of two frames as shown.
+    Difference {
+        a: Arc<Frame>,
+        b: Arc<Frame>,
+        gain: f32,
+    },
+}
+
+/// What the worker reports.
+pub enum CompareReply {
+    Opened,
+    /// Scores keyed by A's frame (0-based) in `FrameScore::a - 1`.
+    Scores(Vec<FrameScore>),
+    Progress {
+        done: usize,
+        total: usize,
+    },
+    Difference {
+        a: usize,
+        b: usize,
+        gain: f32,
+        image: Arc<egui::ColorImage>,
+    },
+    Failed(CompareError),
+}
+
+/// The UI's end of the worker. Dropping it stops the thread.
+pub struct CompareWorker {
+    jobs: Sender<CompareJob>,
+    replies: Receiver<CompareReply>,
+    stop: Arc<AtomicBool>,
+}
+
+impl CompareWorker {
+    pub fn spawn(wake: impl Fn() + Send + 'static) -> CompareWorker {
+        let (jobs, inbox) = bounded(64);
+        let (outbox, replies) = bounded(256);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-compare".into())
+            .spawn(move || {
+                Worker {
+                    inbox,
+                    outbox,
+                    wake: Box::new(wake),
+                    stop: thread_stop,
+                    comparison: None,
+                    whole_clip: VecDeque::new(),
+                    whole_total: 0,
+                }
+                .run()
+            });
+        CompareWorker {
+            jobs,
+            replies,
+            stop,
+        }
+    }
+
+    /// Sends a job; false when the worker is busy or gone (the caller retries next frame).
+    pub fn send(&self, job: CompareJob) -> bool {
+        match self.jobs.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    pub fn try_recv(&self) -> Option<CompareReply> {
+        self.replies.try_recv().ok()
+    }
+}
+
+impl Drop for CompareWorker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+struct Worker {
+    inbox: Receiver<CompareJob>,
+    outbox: Sender<CompareReply>,
+    wake: Box<dyn Fn() + Send>,
+    stop: Arc<AtomicBool>,
+    comparison: Option<Comparison>,
+    /// Pairs of a whole-clip run still to score.
+    whole_clip: VecDeque<(usize, usize)>,
+    whole_total: usize,
+}
+
+impl Worker {
+    fn run(mut self) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let first = if self.whole_clip.is_empty() {
+                match self.inbox.recv_timeout(Duration::from_millis(100)) {
+                    Ok(job) => Some(job),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                self.inbox.try_recv().ok()
+            };
+            let mut batch: Vec<CompareJob> = first.into_iter().collect();
+            batch.extend(self.inbox.try_iter());
+            // Newest wins for the pair on screen and the difference image.
+            let last_score = batch
+                .iter()
+                .rposition(|j| matches!(j, CompareJob::Score { .. }));
+            let last_difference = batch
+                .iter()
+                .rposition(|j| matches!(j, CompareJob::Difference { .. }));
+            for (i, job) in batch.into_iter().enumerate() {
+                let stale = match job {
+                    CompareJob::Score { .. } => Some(i) != last_score,
+                    CompareJob::Difference { .. } => Some(i) != last_difference,
+                    _ => false,
+                };
+                if !stale && !self.handle(job) {
+                    return;
+                }
+            }
+            if !self.score_chunk() {
+                return;
+            }
+        }
+    }
+
+    fn deliver(&self, reply: CompareReply) -> bool {
+        let sent = self
+            .outbox
+            .send_timeout(reply, Duration::from_secs(5))
+            .is_ok();
+        (self.wake)();
+        sent
+    }
+
+    fn handle(&mut self, job: CompareJob) -> bool {
+        match job {
+            CompareJob::Open {
+                a,
+                b,
+                options,
+                pairing,
+            } => {
+                self.whole_clip.clear();
+                self.comparison = None;
+                match Comparison::open(&a, &b, &options, pairing) {
+                    Ok(comparison) => {
+                        self.comparison = Some(comparison);
+                        self.deliver(CompareReply::Opened)
+                    }
+                    Err(e) => self.deliver(CompareReply::Failed(e)),
+                }
+            }
+            CompareJob::SetPairing(pairing) => {
+                self.whole_clip.clear();
+                if let Some(comparison) = &mut self.comparison {
+                    comparison.set_pairing(pairing);
+                }
+                true
+            }
+            CompareJob::Score { a } => {
+                let Some(comparison) = &mut self.comparison else {
+                    return true;
+                };
+                let pairs = comparison.pairs([a]);
+                self.score(&pairs)
+            }
+            CompareJob::ScoreAll => {
+                if let Some(comparison) = &self.comparison {
+                    self.whole_clip = comparison.all_pairs().into();
+                    self.whole_total = self.whole_clip.len();
+                }
+                true
+            }
+            CompareJob::Difference { a, b, gain } => {
+                let diff = difference_image(&a, &b, gain);
+                let image = egui::ColorImage::from_rgb(
+                    [diff.width as usize, diff.height as usize],
+                    &diff.pixels,
+                );
+                self.deliver(CompareReply::Difference {
+                    a: a.index,
+                    b: b.index,
+                    gain,
+                    image: Arc::new(image),
+                })
+            }
+        }
+    }
+
+    fn score(&mut self, pairs: &[(usize, usize)]) -> bool {
+        let Some(comparison) = &mut self.comparison else {
+            return true;
+        };
+        let mut scores = Vec::with_capacity(pairs.len());
+        match comparison.score(pairs, |score| {
+            scores.push(score);
+            true
+        }) {
+            Ok(()) => self.deliver(CompareReply::Scores(scores)),
+            Err(e) => {
+                self.whole_clip.clear();
+                self.deliver(CompareReply::Failed(e))
+            }
+        }
+    }
+
+    /// Scores the next chunk of a whole-clip run.
+    fn score_chunk(&mut self) -> bool {
+        if self.whole_clip.is_empty() {
+            return true;
+        }
+        let take = CHUNK.min(self.whole_clip.len());
+        let chunk: Vec<(usize, usize)> = self.whole_clip.drain(..take).collect();
+        if !self.score(&chunk) {
+            return false;
+        }
+        self.deliver(CompareReply::Progress {
+            done: self.whole_total - self.whole_clip.len(),
+            total: self.whole_total,
+        })
+    }
+}
