@@ -634,20 +634,82 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    // FRAMEKIT_BENCH_ONLY=fleet runs one part.
-    if std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() == Ok("fleet") {
-        bench_fleet();
-        return;
+    // FRAMEKIT_BENCH_ONLY=fleet (or compare) runs one part.
+    match std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() {
+        Ok("fleet") => return bench_fleet(),
+        Ok("compare") => return bench_compare(&clip_1080p()),
+        _ => {}
     }
     let clip = clip_1080p();
     bench_frames(&clip);
     bench_png(&clip);
     bench_app_seeks(&clip);
     bench_dataset();
+    bench_compare(&clip);
     if std::env::var_os("FRAMEKIT_BENCH_SKIP_TRANSCODE").is_none() {
         bench_transcode(&clip);
     }
     bench_fleet();
+}
+
+/// Whole-clip PSNR + SSIM of the 1080p clip against a transcode of it: `framekit compare`
+/// against `ffmpeg -lavfi "[0][1]ssim;[0][1]psnr"` on the same pair.
+fn bench_compare(clip: &Path) {
+    let transcode = generated_clip(
+        "clip1080_crf30.mp4",
+        &[
+            "-i",
+            &clip.to_string_lossy(),
+            "-c:v",
+            "libx264",
+            "-crf",
+            "30",
+            "-preset",
+            "veryfast",
+            "-an",
+        ],
+    );
+    println!(
+        "\n== compare: whole-clip PSNR + SSIM, 1080p H.264 (300 frames) vs its CRF 30 transcode, median of 3"
+    );
+    let (a, b) = (
+        clip.to_string_lossy().into_owned(),
+        transcode.to_string_lossy().into_owned(),
+    );
+    let framekit = median(
+        (0..3)
+            .map(|_| {
+                run_timed(
+                    env!("CARGO_BIN_EXE_framekit"),
+                    &["compare".into(), a.clone(), b.clone(), "--json".into()],
+                )
+            })
+            .collect(),
+    );
+    let ffmpeg_args: Vec<String> = [
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        &a,
+        "-i",
+        &b,
+        "-lavfi",
+        "[0][1]ssim;[0][1]psnr",
+        "-f",
+        "null",
+        "-",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let ffmpeg = median((0..3).map(|_| run_timed("ffmpeg", &ffmpeg_args)).collect());
+    println!("framekit compare --json   {}", ms(framekit));
+    println!("ffmpeg -lavfi ssim;psnr   {}", ms(ffmpeg));
+    println!(
+        "ratio {:.2}x (> 1: framekit faster; target: not slower than FFmpeg)",
+        ffmpeg.as_secs_f64() / framekit.as_secs_f64()
+    );
 }
 
 /// Claims and publishes `count` no-op jobs with `workers` threads (one connection each);
