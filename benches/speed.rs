@@ -328,6 +328,204 @@ fn bench_app_seeks(clip: &Path) {
     );
 }
 
+/// The app's engine driven the way the UI drives it, one UI frame every 16.7 ms: each tick
+/// sends the frame the UI wants (latest wins) and keeps the newest reply, as `logic()` does.
+struct UiSimulation {
+    player: Player<egui::ColorImage>,
+    started: Instant,
+    /// The frame on screen and whether it is exact.
+    shown: Option<(usize, bool)>,
+    requested: Option<usize>,
+}
+
+const UI_TICK: Duration = Duration::from_micros(16_667);
+
+impl UiSimulation {
+    fn open(clip: &Path) -> UiSimulation {
+        let player: Player<egui::ColorImage> = Player::spawn(
+            PlayerOptions {
+                filmstrip: true,
+                ..PlayerOptions::default()
+            },
+            || {},
+        );
+        player
+            .send(Request::Open(clip.to_path_buf()))
+            .expect("open");
+        let mut sim = UiSimulation {
+            player,
+            started: Instant::now(),
+            shown: None,
+            requested: None,
+        };
+        loop {
+            if let Some(Reply::Opened { .. }) = sim.player.try_recv().expect("alive") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        sim.request(0);
+        while sim.shown != Some((0, true)) {
+            sim.tick();
+        }
+        // Let the idle prefetch settle, as a user looking at the first frame would.
+        std::thread::sleep(Duration::from_millis(800));
+        sim.tick();
+        sim.started = Instant::now();
+        sim
+    }
+
+    fn request(&mut self, frame: usize) {
+        if self.requested != Some(frame) {
+            self.player.send(Request::Show { frame }).expect("show");
+            self.requested = Some(frame);
+        }
+    }
+
+    /// One UI frame: drain the replies, keep the newest frame; sleep to the next tick.
+    /// Returns the frame shown now if it changed.
+    fn tick(&mut self) -> Option<(usize, bool)> {
+        let mut newest = None;
+        while let Some(reply) = self.player.try_recv().expect("alive") {
+            if let Reply::Frame(ready) = reply {
+                newest = Some((ready.index, ready.exact));
+            }
+        }
+        let elapsed = self.started.elapsed();
+        let next = UI_TICK * (elapsed.as_micros() / UI_TICK.as_micros() + 1) as u32;
+        std::thread::sleep(next.saturating_sub(elapsed));
+        match newest {
+            Some(frame) if Some(frame) != self.shown => {
+                self.shown = Some(frame);
+                Some(frame)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Held Right (25 presses a second), playback at the clip's rate, a timeline drag.
+fn bench_viewer_pace(clip: &Path) {
+    println!(
+        "\n== viewer pace: the app's player driven like the UI (60 Hz ticks), 1080p H.264 30 fps GOP 60"
+    );
+    viewer_pace(clip, 300, 30.0);
+    let clip_4k = generated_clip(
+        "clip4k_hevc10.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=3840x2160:rate=30:duration=3",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p10le",
+        ],
+    );
+    println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
+    viewer_pace(&clip_4k, 90, 30.0);
+}
+
+fn viewer_pace(clip: &Path, count: usize, fps: f64) {
+    // Held Right: the key repeats every 40 ms; each repeat steps one frame.
+    let mut sim = UiSimulation::open(clip);
+    let mut distinct = std::collections::BTreeSet::new();
+    let mut target = 0usize;
+    let mut next_press = Duration::ZERO;
+    let hold = Duration::from_secs(3);
+    while sim.started.elapsed() < hold {
+        if sim.started.elapsed() >= next_press && target + 1 < count {
+            target += 1;
+            next_press += Duration::from_millis(40);
+            sim.request(target);
+        }
+        if let Some((index, true)) = sim.tick() {
+            distinct.insert(index);
+        }
+    }
+    println!(
+        "held Right (25 presses/s, 3 s): {:.1} distinct exact frames/s shown (target 25), {} of {target} steps",
+        distinct.len() as f64 / hold.as_secs_f64(),
+        distinct.len()
+    );
+
+    // Playback at the clip's own rate from frame 0.
+    let mut sim = UiSimulation::open(clip);
+    let mut shown = std::collections::BTreeSet::new();
+    let mut last_shown_at = Duration::ZERO;
+    loop {
+        let due = ((sim.started.elapsed().as_secs_f64() * fps) as usize).min(count - 1);
+        sim.request(due);
+        if let Some((index, true)) = sim.tick() {
+            shown.insert(index);
+            last_shown_at = sim.started.elapsed();
+        }
+        if sim.shown == Some((count - 1, true)) {
+            break;
+        }
+        if sim.started.elapsed() > Duration::from_secs_f64(count as f64 / fps * 3.0) {
+            break;
+        }
+    }
+    let nominal = count as f64 / fps;
+    println!(
+        "playback: {} of {count} frames shown, {:.1}% dropped (target < 2%), last frame at {:.2} s for {nominal:.2} s",
+        shown.len(),
+        100.0 * (count - shown.len()) as f64 / count as f64,
+        last_shown_at.as_secs_f64()
+    );
+
+    // A timeline drag across the whole clip in 2 s, then release.
+    let mut sim = UiSimulation::open(clip);
+    let sweep = Duration::from_secs(2);
+    let mut reached_at: Vec<Option<Duration>> = vec![None; count];
+    let mut lags = Vec::new();
+    let mut released_at = None;
+    let mut exact_after_release = None;
+    loop {
+        let now = sim.started.elapsed();
+        let pointer = if now < sweep {
+            ((now.as_secs_f64() / sweep.as_secs_f64()) * (count - 1) as f64) as usize
+        } else {
+            released_at.get_or_insert(now);
+            count - 1
+        };
+        for slot in reached_at.iter_mut().take(pointer + 1) {
+            slot.get_or_insert(now);
+        }
+        sim.request(pointer);
+        sim.tick();
+        if let Some((index, exact)) = sim.shown {
+            if released_at.is_none()
+                && let Some(at) = reached_at[index]
+            {
+                lags.push(sim.started.elapsed().saturating_sub(at));
+            }
+            if let Some(released) = released_at
+                && index == count - 1
+                && exact
+            {
+                exact_after_release = Some(sim.started.elapsed() - released);
+                break;
+            }
+        }
+        if now > sweep * 5 {
+            break;
+        }
+    }
+    println!(
+        "drag (whole clip in 2 s): shown frame behind the pointer median {} p95 {} (target ~150 ms); exact frame {} after release (target 300 ms)",
+        ms(median(lags.clone())),
+        ms(percentile(lags, 0.95)),
+        exact_after_release.map_or("never".to_string(), ms)
+    );
+}
+
 /// 720p, 5 s, a different hue per index.
 #[rustfmt::skip]
 fn clip_720p(index: usize) -> PathBuf {
@@ -638,12 +836,14 @@ fn main() {
     match std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() {
         Ok("fleet") => return bench_fleet(),
         Ok("compare") => return bench_compare(&clip_1080p()),
+        Ok("viewer") => return bench_viewer_pace(&clip_1080p()),
         _ => {}
     }
     let clip = clip_1080p();
     bench_frames(&clip);
     bench_png(&clip);
     bench_app_seeks(&clip);
+    bench_viewer_pace(&clip);
     bench_dataset();
     bench_compare(&clip);
     if std::env::var_os("FRAMEKIT_BENCH_SKIP_TRANSCODE").is_none() {

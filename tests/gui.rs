@@ -969,3 +969,27 @@ fn hdr_is_tone_mapped_and_h_shows_it_as_tagged_on_the_same_frame() {
     assert_eq!(as_tagged, untouched);
     assert_ne!(as_tagged, mapped);
 }
+
+#[test]
+fn playback_shows_a_dropped_frame_counter() {
+    let clip = common::h264_mp4();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.key_press(Key::Space);
+    step_until(&mut harness, "the counter", |app| {
+        app.is_playing() && app.playback_count().is_some_and(|c| c.due > 3)
+    });
+    harness.run_steps(1);
+    harness.get_by_label_contains("dropped ");
+    step_until(&mut harness, "the end of the clip", |app| !app.is_playing());
+    let count = harness.state().playback_count().expect("a count");
+    assert_eq!(count.due, 132, "every frame of the clip came due");
+    // Each test step advances the clock 0.25 s (7-8 frames at 30 fps): most frames are
+    // skipped, and the counter says so; the frames that did arrive are not counted.
+    assert!(
+        count.dropped > 60 && count.dropped < 132,
+        "dropped {}",
+        count.dropped
+    );
+}

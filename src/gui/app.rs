@@ -80,6 +80,8 @@ pub struct Screen {
     pub shown: Option<ShownFrame>,
     pub thumbnails: Vec<(usize, TextureHandle)>,
     pub playing: bool,
+    /// While playing: frames due so far and how many of them never reached the screen.
+    pub playback_frames: Option<PlaybackCount>,
     /// The filmstrip scrolls to the playhead's thumbnail (set when the target moves).
     pub filmstrip_follows: bool,
 }
@@ -97,6 +99,13 @@ impl Screen {
                 .as_ref()
                 .is_some_and(|s| s.index == index && s.exact)
     }
+}
+
+/// Frames due and dropped in the current playback (shown in the status line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlaybackCount {
+    pub due: usize,
+    pub dropped: usize,
 }
 
 /// How the frame is viewed.
@@ -140,6 +149,10 @@ struct Playback {
     started_at: f64,
     from_media_time: f64,
     from_index: usize,
+    /// Distinct exact frames that reached the screen during this playback.
+    shown: usize,
+    /// The last frame counted as shown.
+    last_shown: Option<usize>,
 }
 
 /// The "Paste base64" panel.
@@ -334,6 +347,11 @@ impl FramekitApp {
 
     pub fn hdr_mode(&self) -> crate::media::HdrMode {
         self.hdr
+    }
+
+    /// Frames due and dropped in the current (or last) playback.
+    pub fn playback_count(&self) -> Option<PlaybackCount> {
+        self.screen.playback_frames
     }
 
     pub fn is_playing(&self) -> bool {
@@ -595,6 +613,8 @@ impl FramekitApp {
             started_at: ctx.input(|i| i.time),
             from_media_time,
             from_index,
+            shown: 0,
+            last_shown: None,
         });
     }
 
@@ -615,6 +635,12 @@ impl FramekitApp {
             due += 1;
         }
         let at_end = due + 1 >= media.frame_count();
+        // Frames due so far against those that reached the screen: the dropped-frame count.
+        let due_so_far = due + 1 - play.from_index;
+        self.screen.playback_frames = Some(PlaybackCount {
+            due: due_so_far,
+            dropped: due_so_far.saturating_sub(play.shown + 1),
+        });
         if due != self.screen.target {
             self.screen.target = due;
             self.send(Request::Show { frame: due });

@@ -174,6 +174,13 @@ impl FramekitApp {
     fn show_frame(&mut self, ctx: &egui::Context, ready: ReadyFrame<egui::ColorImage>) {
         if ready.exact {
             self.messages.error = None;
+            if let Some(play) = &mut self.playback
+                && play.last_shown != Some(ready.index)
+                && ready.index >= play.from_index
+            {
+                play.shown += 1;
+                play.last_shown = Some(ready.index);
+            }
         }
         let options = sampling(self.view.nearest);
         let texture = match self.screen.shown.take() {

@@ -167,6 +167,21 @@ fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
             ui.label("decoding…");
         }
     }
+    if let Some(count) = screen.playback_frames
+        && screen.playing
+    {
+        let percent = 100.0 * count.dropped as f64 / count.due.max(1) as f64;
+        let colour = if percent < 2.0 {
+            egui::Color32::GRAY
+        } else {
+            egui::Color32::from_rgb(255, 170, 60)
+        };
+        ui.colored_label(colour, format!("dropped {} ({percent:.1}%)", count.dropped))
+            .on_hover_text(format!(
+                "{} of {} frames due so far never reached the screen",
+                count.dropped, count.due
+            ));
+    }
     if let Some(color) = media.info.video.as_ref().map(|v| &v.color)
         && let Some(hdr) = color.tagged.hdr
     {

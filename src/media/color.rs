@@ -1,4 +1,6 @@
 //! YUV (or any FFmpeg pixel format) to RGB/RGBA with the right matrix, range and bit depth.
+//! Planar 8- and 10-bit YUV takes the fast threaded path in [`super::planar`]; everything
+//! else goes through swscale.
 //! Display rotation lives in [`super::rotate`], the inspector's raw samples in
 //! [`super::samples`] (both re-exported here).
 //!
@@ -260,6 +262,20 @@ impl Converter {
         } else {
             PixelLayout::Rgb8
         };
+        if layout == PixelLayout::Rgb8
+            && super::planar::supports(src_format, decision)
+            && let Some(pixels) = super::planar::to_rgb(decoded, decision, conversion_threads())
+        {
+            let frame = Frame {
+                index,
+                time_seconds,
+                width,
+                height,
+                layout,
+                pixels,
+            };
+            return Ok((frame, decision));
+        }
         let key = ConverterKey {
             format: src_format,
             width,
@@ -308,6 +324,16 @@ impl Converter {
             decision,
         ))
     }
+}
+
+/// Threads one conversion uses: the machine's cores, up to 4.
+fn conversion_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(4)
+    })
 }
 
 fn build_context(key: ConverterKey) -> Result<scaling::Context, ConvertError> {

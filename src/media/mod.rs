@@ -9,6 +9,7 @@ pub mod color;
 pub mod graph;
 pub mod index;
 pub mod limits;
+pub mod planar;
 pub mod probe;
 pub mod rotate;
 pub mod samples;

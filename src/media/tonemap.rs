@@ -176,39 +176,44 @@ pub struct SourceTags {
 }
 
 impl SourceTags {
-    /// A frame's own tags, each falling back to `stream`'s, then to BT.2020 limited (what an
-    /// untagged HDR stream almost always is).
+    /// A frame's own tags, each falling back to `stream`'s where the frame has none.
     pub fn of_frame(frame: &ffmpeg::frame::Video, stream: SourceTags) -> SourceTags {
-        let space = match frame.color_space() {
-            color::Space::Unspecified => match stream.space {
+        fn or<T: PartialEq>(own: T, unspecified: T, fallback: T) -> T {
+            if own == unspecified { fallback } else { own }
+        }
+        SourceTags {
+            space: or(frame.color_space(), color::Space::Unspecified, stream.space),
+            range: or(frame.color_range(), color::Range::Unspecified, stream.range),
+            primaries: or(
+                frame.color_primaries(),
+                color::Primaries::Unspecified,
+                stream.primaries,
+            ),
+            transfer: or(
+                frame.color_transfer_characteristic(),
+                color::TransferCharacteristic::Unspecified,
+                stream.transfer,
+            ),
+        }
+    }
+
+    /// These tags with what an HDR stream almost always is where they are still missing:
+    /// BT.2020 primaries and matrix, limited range (what zscale needs to be told).
+    fn assuming_hdr_defaults(self) -> SourceTags {
+        SourceTags {
+            space: match self.space {
                 color::Space::Unspecified => color::Space::BT2020NCL,
                 s => s,
             },
-            s => s,
-        };
-        let range = match frame.color_range() {
-            color::Range::Unspecified => match stream.range {
+            range: match self.range {
                 color::Range::Unspecified => color::Range::MPEG,
                 r => r,
             },
-            r => r,
-        };
-        let primaries = match frame.color_primaries() {
-            color::Primaries::Unspecified => match stream.primaries {
+            primaries: match self.primaries {
                 color::Primaries::Unspecified => color::Primaries::BT2020,
                 p => p,
             },
-            p => p,
-        };
-        let transfer = match frame.color_transfer_characteristic() {
-            color::TransferCharacteristic::Unspecified => stream.transfer,
-            t => t,
-        };
-        SourceTags {
-            space,
-            range,
-            primaries,
-            transfer,
+            transfer: self.transfer,
         }
     }
 
@@ -256,6 +261,7 @@ impl ToneMapper {
             Some((_, graph)) => graph,
             empty => &mut empty.insert((key, build_graph(key)?)).1,
         };
+        let tags = tags.assuming_hdr_defaults();
         let mut input = decoded.clone();
         input.set_color_space(tags.space);
         input.set_color_range(tags.range);

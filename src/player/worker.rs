@@ -27,8 +27,13 @@ use crate::media::{MediaSource, StillImage};
 
 /// Frames decoded around the playhead when idle: this many before it (inside its GOP)...
 const PREFETCH_BEHIND: usize = 12;
-/// ...and this many after it.
+/// ...and this many after it...
 const PREFETCH_AHEAD: usize = 4;
+/// ...or, while the playhead moves forward (held Right, playback), this many after it and
+/// none before: decoding on is cheap, going back to the keyframe is not.
+const PREFETCH_AHEAD_MOVING: usize = 10;
+/// A request this close after the last one continues a forward move.
+const MOVING_WINDOW: usize = 10;
 /// Filmstrip size.
 const THUMBNAIL_COUNT: usize = 16;
 const THUMBNAIL_HEIGHT: u32 = 64;
@@ -87,6 +92,8 @@ pub(super) struct Worker<I> {
     cache: FrameCache,
     /// Frames still to prefetch, nearest first.
     prefetch: VecDeque<usize>,
+    /// The last frame asked for, to tell forward moves from jumps.
+    last_target: Option<usize>,
     media_id: Arc<AtomicU64>,
 }
 
@@ -106,6 +113,7 @@ impl<I: FrameImage> Worker<I> {
             source: None,
             cache,
             prefetch: VecDeque::new(),
+            last_target: None,
             media_id: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -197,6 +205,7 @@ impl<I: FrameImage> Worker<I> {
         let info = Box::new(source.info().clone());
         self.cache.clear();
         self.prefetch.clear();
+        self.last_target = None;
         self.source = Some(source);
         let media_id = self.media_id.fetch_add(1, Ordering::SeqCst) + 1;
         self.outbox.deliver(Reply::Opened {
@@ -272,24 +281,40 @@ impl<I: FrameImage> Worker<I> {
         Ok(decoded)
     }
 
-    /// Frames to decode when idle: the ones before the playhead in its GOP (ascending, so one
-    /// seek serves them all), then a few after it.
+    /// Frames to decode when idle. Moving forward: the next ones (decoded on, no seek).
+    /// Stepping back: the ones before the playhead in its GOP (ascending, so one seek serves
+    /// them all), then a few after. After a jump: a few after first, then the ones before.
     fn plan_prefetch(&mut self, index: usize) {
         self.prefetch.clear();
+        let previous = self.last_target.replace(index);
         let Some(source) = &self.source else { return };
         let count = source.frame_count();
-        let mut start = index.saturating_sub(PREFETCH_BEHIND);
-        if let MediaSource::Video(video) = source
-            && let Some(keyframe) = video.index().keyframe_for(index)
-        {
-            start = start.max(keyframe);
-        }
-        let ahead = (index + 1..count.min(index + 1 + PREFETCH_AHEAD)).collect::<Vec<_>>();
-        self.prefetch.extend(
-            (start..index)
-                .chain(ahead)
-                .filter(|i| !self.cache.contains(*i)),
-        );
+        let moving_forward = previous.is_some_and(|p| index > p && index - p <= MOVING_WINDOW);
+        let stepping_back = previous.is_some_and(|p| index < p && p - index <= MOVING_WINDOW);
+        let ahead_count = if moving_forward {
+            PREFETCH_AHEAD_MOVING
+        } else {
+            PREFETCH_AHEAD
+        };
+        let ahead: Vec<usize> = (index + 1..count.min(index + 1 + ahead_count)).collect();
+        let behind: Vec<usize> = if moving_forward {
+            Vec::new()
+        } else {
+            let mut start = index.saturating_sub(PREFETCH_BEHIND);
+            if let MediaSource::Video(video) = source
+                && let Some(keyframe) = video.index().keyframe_for(index)
+            {
+                start = start.max(keyframe);
+            }
+            (start..index).collect()
+        };
+        let order: Vec<usize> = if stepping_back {
+            behind.into_iter().chain(ahead).collect()
+        } else {
+            ahead.into_iter().chain(behind).collect()
+        };
+        self.prefetch
+            .extend(order.into_iter().filter(|i| !self.cache.contains(*i)));
     }
 
     fn prefetch_one(&mut self) {
@@ -479,6 +504,7 @@ impl<I: FrameImage> Worker<I> {
         let _ = std::thread::Builder::new()
             .name("framekit-filmstrip".into())
             .spawn(move || {
+                lower_thread_priority();
                 let Ok(mut reader) = shared.open() else {
                     return;
                 };
@@ -504,5 +530,17 @@ impl<I: FrameImage> Worker<I> {
                     std::thread::sleep(Duration::from_millis(15));
                 }
             });
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: its nice value; threads it starts,
+/// such as FFmpeg's decoder threads, inherit it), so thumbnails never slow the frame on screen.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours; on Linux
+    // the nice value is per thread, so this changes only the calling thread.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }

@@ -1,0 +1,325 @@
+//! The fast path from planar YUV (4:2:0, 4:2:2, 4:4:4 at 8 or 10 bits, limited or full
+//! range) to packed RGB, on several threads. It is the exact matrix math (as in
+//! [`super::color`]'s rules) in single-precision arithmetic the compiler vectorizes, with
+//! chroma upsampled bilinearly at the usual siting (4:2:0 and 4:2:2: co-sited horizontally
+//! with the even luma column, 4:2:0: between the two luma rows vertically). swscale's accurate
+//! path, which gives the same values on flat areas, took 35 ms for a 1080p frame here; this
+//! path takes a few, so stepping and playback keep up. Other formats go through swscale.
+
+use ffmpeg::format::Pixel;
+use ffmpeg_next as ffmpeg;
+
+use super::color::{ColorDecision, Matrix, Range};
+
+/// Chroma is interpolated in eighths of a sample (vertical weights 3:1 times horizontal 1:1).
+const CHROMA_STEPS: i32 = 8;
+
+/// A planar YUV layout this path converts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    /// log2 of the chroma subsampling (horizontal, vertical).
+    shift_x: u32,
+    shift_y: u32,
+    /// Bits per sample: 8, or 10 stored in 16-bit little-endian words.
+    depth: u32,
+}
+
+fn layout(format: Pixel) -> Option<Layout> {
+    let (shift_x, shift_y, depth) = match format {
+        Pixel::YUV420P | Pixel::YUVJ420P => (1, 1, 8),
+        Pixel::YUV422P | Pixel::YUVJ422P => (1, 0, 8),
+        Pixel::YUV444P | Pixel::YUVJ444P => (0, 0, 8),
+        Pixel::YUV420P10LE => (1, 1, 10),
+        Pixel::YUV422P10LE => (1, 0, 10),
+        Pixel::YUV444P10LE => (0, 0, 10),
+        _ => return None,
+    };
+    Some(Layout {
+        shift_x,
+        shift_y,
+        depth,
+    })
+}
+
+/// Whether this path converts `format` with `decision` (planar YUV with a known matrix).
+pub fn supports(format: Pixel, decision: ColorDecision) -> bool {
+    layout(format).is_some() && coefficients(decision.matrix).is_some()
+}
+
+/// (Kr, Kb) of a matrix.
+fn coefficients(matrix: Matrix) -> Option<(f64, f64)> {
+    match matrix {
+        Matrix::Bt601 => Some((0.299, 0.114)),
+        Matrix::Bt709 => Some((0.2126, 0.0722)),
+        Matrix::Bt2020 => Some((0.2627, 0.0593)),
+        Matrix::Smpte240m => Some((0.212, 0.087)),
+        Matrix::Fcc => Some((0.30, 0.11)),
+        Matrix::Rgb => None,
+    }
+}
+
+/// The matrix as per-sample factors in levels (0-255 scale): luma per sample above black,
+/// and each chroma term per eighth of a sample away from the middle.
+#[derive(Debug, Clone, Copy)]
+struct Coefficients {
+    luma_offset: f32,
+    luma: f32,
+    /// Chroma's middle, in eighths of a sample.
+    chroma_middle: i32,
+    cr_to_r: f32,
+    cr_to_g: f32,
+    cb_to_g: f32,
+    cb_to_b: f32,
+}
+
+impl Coefficients {
+    fn new(depth: u32, matrix: Matrix, range: Range) -> Option<Coefficients> {
+        let (kr, kb) = coefficients(matrix)?;
+        let kg = 1.0 - kr - kb;
+        let scale = f64::from(1u32 << (depth - 8));
+        let max = f64::from((1u32 << depth) - 1);
+        let (luma_offset, luma_span, chroma_span) = match range {
+            Range::Limited => (16.0 * scale, 219.0 * scale, 224.0 * scale),
+            Range::Full => (0.0, max, max),
+        };
+        let per_chroma_step = 255.0 / chroma_span / f64::from(CHROMA_STEPS);
+        // R = Y + 2(1-Kr) Cr; B = Y + 2(1-Kb) Cb; G = (Y - Kr R - Kb B) / Kg.
+        let r_cr = 2.0 * (1.0 - kr);
+        let b_cb = 2.0 * (1.0 - kb);
+        Some(Coefficients {
+            luma_offset: luma_offset as f32,
+            luma: (255.0 / luma_span) as f32,
+            chroma_middle: (128.0 * scale) as i32 * CHROMA_STEPS,
+            cr_to_r: (r_cr * per_chroma_step) as f32,
+            cr_to_g: (-kr * r_cr / kg * per_chroma_step) as f32,
+            cb_to_g: (-kb * b_cb / kg * per_chroma_step) as f32,
+            cb_to_b: (b_cb * per_chroma_step) as f32,
+        })
+    }
+}
+
+/// One plane's samples as integers, whatever their storage.
+struct Plane<'a> {
+    data: &'a [u8],
+    stride: usize,
+    wide: bool,
+}
+
+impl Plane<'_> {
+    #[inline]
+    fn row(&self, y: usize, width: usize, out: &mut [u16]) {
+        let start = y * self.stride;
+        if self.wide {
+            let bytes = &self.data[start..start + width * 2];
+            for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *o = u16::from_le_bytes([pair[0], pair[1]]);
+            }
+        } else {
+            for (o, &b) in out.iter_mut().zip(&self.data[start..start + width]) {
+                *o = u16::from(b);
+            }
+        }
+    }
+}
+
+/// Converts a decoded planar YUV frame to packed RGB (3 bytes per pixel, rows without
+/// padding) with `threads` threads. `None` when the format is not one this path takes or
+/// the frame's planes are shorter than its size says.
+pub fn to_rgb(
+    decoded: &ffmpeg::frame::Video,
+    decision: ColorDecision,
+    threads: usize,
+) -> Option<Vec<u8>> {
+    let layout = layout(decoded.format())?;
+    let coefficients = Coefficients::new(layout.depth, decision.matrix, decision.range)?;
+    let (width, height) = (decoded.width() as usize, decoded.height() as usize);
+    if width == 0 || height == 0 || decoded.planes() < 3 {
+        return None;
+    }
+    let wide = layout.depth > 8;
+    let sample_bytes = if wide { 2 } else { 1 };
+    let chroma_width = width.div_ceil(1 << layout.shift_x);
+    let chroma_height = height.div_ceil(1 << layout.shift_y);
+    let plane = |index: usize, w: usize, h: usize| -> Option<Plane<'_>> {
+        let data = decoded.data(index);
+        let stride = decoded.stride(index);
+        (stride >= w * sample_bytes && data.len() >= stride * (h - 1) + w * sample_bytes)
+            .then_some(Plane { data, stride, wide })
+    };
+    let planes = [
+        plane(0, width, height)?,
+        plane(1, chroma_width, chroma_height)?,
+        plane(2, chroma_width, chroma_height)?,
+    ];
+    let mut rgb = vec![0u8; width * height * 3];
+    let threads = threads.clamp(1, 8).min(height);
+    let rows_per_band = height.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (band, out) in rgb.chunks_mut(rows_per_band * width * 3).enumerate() {
+            let planes = &planes;
+            let first_row = band * rows_per_band;
+            scope.spawn(move || {
+                convert_rows(planes, coefficients, layout, width, height, first_row, out);
+            });
+        }
+    });
+    Some(rgb)
+}
+
+/// Converts the rows from `first_row` that fit in `out`. The per-pixel work is plain integer
+/// arithmetic over rows (no lookups), which the compiler vectorizes.
+fn convert_rows(
+    [luma, cb, cr]: &[Plane; 3],
+    k: Coefficients,
+    layout: Layout,
+    width: usize,
+    height: usize,
+    first_row: usize,
+    out: &mut [u8],
+) {
+    let chroma_width = width.div_ceil(1 << layout.shift_x);
+    let chroma_height = height.div_ceil(1 << layout.shift_y);
+    let mut y_row = vec![0u16; width];
+    let (mut near_row, mut far_row) = (vec![0u16; chroma_width], vec![0u16; chroma_width]);
+    let mut blended = vec![0i32; chroma_width];
+    // Chroma per luma column, in eighths of a sample from the middle.
+    let mut cb_full = vec![0i32; width];
+    let mut cr_full = vec![0i32; width];
+    let (mut r, mut g, mut b) = (vec![0u8; width], vec![0u8; width], vec![0u8; width]);
+    for (row_offset, out_row) in out.chunks_exact_mut(width * 3).enumerate() {
+        let y = first_row + row_offset;
+        luma.row(y, width, &mut y_row);
+        for (plane, target) in [(cb, &mut cb_full), (cr, &mut cr_full)] {
+            // Vertical: 4:2:0 chroma sits between luma rows 2k and 2k+1, so row 2k takes
+            // 3/4 of chroma row k and 1/4 of row k-1, row 2k+1 3/4 of k and 1/4 of k+1.
+            let (near, far) = if layout.shift_y == 1 {
+                let k = y / 2;
+                let other = if y.is_multiple_of(2) {
+                    k.saturating_sub(1)
+                } else {
+                    (k + 1).min(chroma_height - 1)
+                };
+                (k, other)
+            } else {
+                (y, y)
+            };
+            plane.row(near, chroma_width, &mut near_row);
+            plane.row(far, chroma_width, &mut far_row);
+            // In quarters: 3 near + 1 far (4:4:4 and 4:2:2 rows: 4 x near).
+            for ((b, &n), &f) in blended.iter_mut().zip(&near_row).zip(&far_row) {
+                *b = 3 * i32::from(n) + i32::from(f);
+            }
+            // Horizontal: co-sited with the even column; odd columns average two samples.
+            if layout.shift_x == 1 {
+                let last = blended[chroma_width - 1];
+                let next = blended[1..].iter().chain(std::iter::once(&last));
+                for ((pair, &here), &after) in target.chunks_exact_mut(2).zip(&blended).zip(next) {
+                    pair[0] = 2 * here;
+                    pair[1] = here + after;
+                }
+                if width % 2 == 1 {
+                    target[width - 1] = 2 * last;
+                }
+            } else {
+                for (t, &b) in target.iter_mut().zip(&blended) {
+                    *t = 2 * b;
+                }
+            }
+            for t in target.iter_mut() {
+                *t -= k.chroma_middle;
+            }
+        }
+        // Rounding by adding 1.5 x 2^23: the float's low mantissa bits then hold the nearest
+        // integer. Unlike a float-to-int cast (saturating, scalar), this vectorizes.
+        let to_level = |v: f32| (v.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8;
+        for ((((rv, gv), bv), &yv), (&cb_v, &cr_v)) in r
+            .iter_mut()
+            .zip(g.iter_mut())
+            .zip(b.iter_mut())
+            .zip(&y_row)
+            .zip(cb_full.iter().zip(&cr_full))
+        {
+            let y_part = (f32::from(yv) - k.luma_offset) * k.luma;
+            let (cb_v, cr_v) = (cb_v as f32, cr_v as f32);
+            *rv = to_level(y_part + cr_v * k.cr_to_r);
+            *gv = to_level(y_part + cr_v * k.cr_to_g + cb_v * k.cb_to_g);
+            *bv = to_level(y_part + cb_v * k.cb_to_b);
+        }
+        for (pixel, ((&rv, &gv), &bv)) in out_row.chunks_exact_mut(3).zip(r.iter().zip(&g).zip(&b))
+        {
+            pixel[0] = rv;
+            pixel[1] = gv;
+            pixel[2] = bv;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(y: f64, cb: f64, cr: f64, kr: f64, kb: f64) -> [i32; 3] {
+        let (y, cb, cr) = (
+            (y - 16.0) / 219.0,
+            (cb - 128.0) / 224.0,
+            (cr - 128.0) / 224.0,
+        );
+        let r = y + 2.0 * (1.0 - kr) * cr;
+        let b = y + 2.0 * (1.0 - kb) * cb;
+        let g = (y - kr * r - kb * b) / (1.0 - kr - kb);
+        [r, g, b].map(|v| (v * 255.0).round().clamp(0.0, 255.0) as i32)
+    }
+
+    fn flat_frame(format: Pixel, width: u32, height: u32, yuv: [u16; 3]) -> ffmpeg::frame::Video {
+        let mut frame = ffmpeg::frame::Video::new(format, width, height);
+        let wide = layout(format).expect("layout").depth > 8;
+        for (plane, value) in yuv.iter().enumerate() {
+            for chunk in frame
+                .data_mut(plane)
+                .chunks_exact_mut(if wide { 2 } else { 1 })
+            {
+                if wide {
+                    chunk.copy_from_slice(&value.to_le_bytes());
+                } else {
+                    chunk[0] = *value as u8;
+                }
+            }
+        }
+        frame
+    }
+
+    #[test]
+    fn flat_frames_match_the_exact_math_in_every_layout() {
+        let decision = ColorDecision {
+            matrix: Matrix::Bt709,
+            range: Range::Limited,
+        };
+        for (y, cb, cr) in [
+            (81.0, 90.0, 240.0),
+            (145.0, 54.0, 34.0),
+            (126.0, 128.0, 128.0),
+        ] {
+            let want = exact(y, cb, cr, 0.2126, 0.0722);
+            for (format, scale) in [
+                (Pixel::YUV420P, 1.0),
+                (Pixel::YUV422P, 1.0),
+                (Pixel::YUV444P, 1.0),
+                (Pixel::YUV420P10LE, 4.0),
+            ] {
+                let samples = [y, cb, cr].map(|v| (v * scale) as u16);
+                let frame = flat_frame(format, 7, 5, samples);
+                let rgb = to_rgb(&frame, decision, 3).expect("converted");
+                assert_eq!(rgb.len(), 7 * 5 * 3);
+                for pixel in rgb.chunks_exact(3) {
+                    for c in 0..3 {
+                        let got = i32::from(pixel[c]);
+                        assert!(
+                            (got - want[c]).abs() <= 1,
+                            "{format:?}: {pixel:?} vs {want:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
