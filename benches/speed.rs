@@ -677,6 +677,89 @@ print(udf_seconds, time.perf_counter() - start)
 spark.stop()
 "#;
 
+/// One request's latency, `--ids 1,30` on the 1080p clip (2 s GOPs, B-frames): the reference
+/// helper called in a running Python (as a Spark task calls it) against framekit started for
+/// it (`frames --ids`) and framekit already running (`frames --jsonl`, as `frames_df` and
+/// `frames_rdd` keep it).
+fn bench_single_request(python: &Path, reference_script: &Path, framekit: &Path) {
+    let clip = clip_1080p();
+    let script = bench_dir().join("reference_latency.py");
+    std::fs::write(&script, REFERENCE_LATENCY).expect("script");
+    let reference = Command::new(python)
+        .arg(&script)
+        .arg(reference_script)
+        .arg(&clip)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        });
+    let Some(reference) = reference else {
+        println!("single request: the reference helper did not run");
+        return;
+    };
+    let one_shot = time_command(
+        &framekit.to_string_lossy(),
+        &[
+            "frames".into(),
+            clip.to_string_lossy().into_owned(),
+            "--ids".into(),
+            "1,30".into(),
+        ],
+    );
+    let resident = {
+        use std::io::{BufRead, Write};
+        let mut child = Command::new(framekit)
+            .args(["frames", "--jsonl", "--threads", "1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("framekit --jsonl");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let request = format!(
+            "{{\"path\": {:?}, \"ids\": \"1,30\"}}\n",
+            clip.display().to_string()
+        );
+        let mut samples = Vec::new();
+        for _ in 0..RUNS + 1 {
+            let start = Instant::now();
+            stdin.write_all(request.as_bytes()).expect("request");
+            stdin.flush().expect("flush");
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("result");
+            samples.push(start.elapsed());
+        }
+        drop(stdin);
+        let _ = child.wait();
+        median(samples[1..].to_vec())
+    };
+    println!(
+        "single request --ids 1,30 (1080p): reference helper {} | framekit started for it {} ({:.2}x the helper's time) | framekit --jsonl running {} ({:.2}x; target 0.5x)",
+        ms(Duration::from_secs_f64(reference)),
+        ms(one_shot),
+        one_shot.as_secs_f64() / reference,
+        ms(resident),
+        resident.as_secs_f64() / reference
+    );
+}
+
+const REFERENCE_LATENCY: &str = r#"
+import sys, time, statistics
+exec(open(sys.argv[1]).read().split('requests = ')[0])
+get_frames(sys.argv[2], "1,30")
+times = []
+for _ in range(7):
+    start = time.perf_counter()
+    get_frames(sys.argv[2], "1,30")
+    times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"#;
+
 /// The Spark venv's python with OpenCV added (bench only), or why not.
 fn bench_python() -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -791,6 +874,7 @@ fn bench_dataset() {
             seconds / two.as_secs_f64()
         );
     }
+    bench_single_request(&python, &script, &framekit);
     let spark = bench_dir().join("spark_comparison.py");
     std::fs::write(&spark, SPARK_COMPARISON).expect("script");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -832,11 +916,12 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    // FRAMEKIT_BENCH_ONLY=fleet (or compare) runs one part.
+    // FRAMEKIT_BENCH_ONLY=fleet (compare, viewer, dataset) runs one part.
     match std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() {
         Ok("fleet") => return bench_fleet(),
         Ok("compare") => return bench_compare(&clip_1080p()),
         Ok("viewer") => return bench_viewer_pace(&clip_1080p()),
+        Ok("dataset") => return bench_dataset(),
         _ => {}
     }
     let clip = clip_1080p();
