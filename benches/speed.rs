@@ -677,18 +677,10 @@ print(udf_seconds, time.perf_counter() - start)
 spark.stop()
 "#;
 
-/// One request's latency, `--ids 1,30` on the 1080p clip (2 s GOPs, B-frames): the reference
-/// helper called in a running Python (as a Spark task calls it) against framekit started for
-/// it (`frames --ids`) and framekit already running (`frames --jsonl`, as `frames_df` and
-/// `frames_rdd` keep it).
-fn bench_single_request(python: &Path, reference_script: &Path, framekit: &Path) {
-    let clip = clip_1080p();
-    let script = bench_dir().join("reference_latency.py");
-    std::fs::write(&script, REFERENCE_LATENCY).expect("script");
-    let reference = Command::new(python)
-        .arg(&script)
-        .arg(reference_script)
-        .arg(&clip)
+/// Runs a Python script that prints a number of seconds; `None` when it fails.
+fn python_seconds(python: &Path, args: &[&Path]) -> Option<f64> {
+    Command::new(python)
+        .args(args)
         .output()
         .ok()
         .filter(|o| o.status.success())
@@ -697,7 +689,18 @@ fn bench_single_request(python: &Path, reference_script: &Path, framekit: &Path)
                 .trim()
                 .parse::<f64>()
                 .ok()
-        });
+        })
+}
+
+/// One request's latency, `--ids 1,30` on the 1080p clip (2 s GOPs, B-frames): the reference
+/// helper called in a running Python (as a Spark task calls it) against framekit started for
+/// it (`frames --ids`) and framekit already running (`frames --jsonl`, as `frames_df` and
+/// `frames_rdd` keep it).
+fn bench_single_request(python: &Path, reference_script: &Path, framekit: &Path) {
+    let clip = clip_1080p();
+    let script = bench_dir().join("reference_latency.py");
+    std::fs::write(&script, REFERENCE_LATENCY).expect("script");
+    let reference = python_seconds(python, &[&script, reference_script, &clip]);
     let Some(reference) = reference else {
         println!("single request: the reference helper did not run");
         return;
@@ -854,18 +857,7 @@ fn bench_dataset() {
     };
     let script = bench_dir().join("reference_loop.py");
     std::fs::write(&script, REFERENCE_LOOP).expect("script");
-    let reference = Command::new(&python)
-        .arg(&script)
-        .arg(&request_file)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .parse::<f64>()
-                .ok()
-        });
+    let reference = python_seconds(&python, &[&script, &request_file]);
     if let Some(seconds) = reference {
         println!(
             "reference helper (OpenCV loop) {seconds:>8.2} s   {:>6.1} clips/s   framekit 1 thread {:.2}x, 2 threads {:.2}x",

@@ -318,26 +318,10 @@ fn probe_reports_exact_counts_and_json() {
 
 #[test]
 fn probe_tells_pq_and_hlg_hdr_from_the_transfer() {
-    for (name, transfer, expected) in [("pq", "smpte2084", "pq"), ("hlg", "arib-std-b67", "hlg")] {
-        let clip = common::fixture(
-            &format!("hdr_{name}.mp4"),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=160x90:rate=25:duration=0.4",
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p10le",
-                "-color_primaries",
-                "bt2020",
-                "-color_trc",
-                transfer,
-                "-colorspace",
-                "bt2020nc",
-            ],
-        );
+    for (clip, transfer, expected) in [
+        (common::pq_x264(), "smpte2084", "pq"),
+        (common::hlg_x264(), "arib-std-b67", "hlg"),
+    ] {
         let out = run(&["probe", "--json", &clip.to_string_lossy()]);
         assert!(out.status.success());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -99,16 +99,11 @@ fn image_pair() -> (PathBuf, PathBuf) {
 }
 
 fn compare_json(args: &[&str]) -> Value {
-    let out = common::framekit_bin()
-        .arg("compare")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run framekit compare");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeed(
+        common::framekit_bin()
+            .arg("compare")
+            .args(args)
+            .arg("--json"),
     );
     serde_json::from_slice(&out.stdout).expect("json")
 }
@@ -124,18 +119,13 @@ fn ffmpeg_scores(a: &Path, b: &Path, b_filter: &str) -> Vec<HashMap<String, f64>
         psnr_log.display(),
         ssim_log.display()
     );
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(a)
-        .arg("-i")
-        .arg(b)
-        .args(["-lavfi", &graph, "-f", "null", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeed(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(a)
+            .arg("-i")
+            .arg(b)
+            .args(["-lavfi", &graph, "-f", "null", "-"]),
     );
     let parse = |path: &Path| {
         let text = std::fs::read_to_string(path).expect("metadata log");

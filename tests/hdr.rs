@@ -12,25 +12,9 @@ use std::process::Command;
 use framekit::media::tonemap::filter_spec;
 use framekit::media::{HdrMode, MediaSource, OpenOptions};
 
-fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -> PathBuf {
-    let mut args = vec!["-f", "lavfi", "-i", source];
-    args.extend_from_slice(codec_args);
-    args.extend_from_slice(&[
-        "-pix_fmt",
-        "yuv420p10le",
-        "-color_primaries",
-        "bt2020",
-        "-color_trc",
-        transfer,
-        "-colorspace",
-        "bt2020nc",
-    ]);
-    common::fixture(name, &args)
-}
-
 /// HEVC with mastering-display SEI (max 4000 nits) and MaxCLL 0: the peak is 4000 nits.
 fn pq_hevc_mastered() -> PathBuf {
-    hdr_clip(
+    common::hdr_clip(
         "hdr_bars_pq_mastered.mp4",
         "smptehdbars=size=320x180:rate=25:duration=0.4",
         &[
@@ -44,28 +28,14 @@ fn pq_hevc_mastered() -> PathBuf {
     )
 }
 
-fn hlg_x264() -> PathBuf {
-    hdr_clip(
-        "hdr_pattern_hlg.mp4",
-        "testsrc2=size=256x144:rate=25:duration=0.4",
-        &["-c:v", "libx264"],
-        "arib-std-b67",
-    )
-}
-
 fn framekit_png(clip: &Path, id: usize, extra: &[&str]) -> image::RgbImage {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = common::framekit_bin()
-        .args(["frames", "--ids", &id.to_string(), "--out"])
-        .arg(dir.path())
-        .args(extra)
-        .arg(clip)
-        .output()
-        .expect("run framekit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeed(
+        common::framekit_bin()
+            .args(["frames", "--ids", &id.to_string(), "--out"])
+            .arg(dir.path())
+            .args(extra)
+            .arg(clip),
     );
     let stem = clip.file_stem().expect("stem").to_string_lossy();
     image::open(dir.path().join(format!("{stem}_f{id}.png")))
@@ -77,17 +47,12 @@ fn ffmpeg_png(clip: &Path, id: usize, peak_nits: f64) -> image::RgbImage {
     let dir = tempfile::tempdir().expect("tempdir");
     let out_path = dir.path().join("ffmpeg.png");
     let vf = format!("select=eq(n\\,{}),{}", id - 1, filter_spec(peak_nits));
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(clip)
-        .args(["-vf", &vf, "-frames:v", "1"])
-        .arg(&out_path)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeed(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(clip)
+            .args(["-vf", &vf, "-frames:v", "1"])
+            .arg(&out_path),
     );
     image::open(&out_path).expect("ffmpeg png").into_rgb8()
 }
@@ -117,7 +82,7 @@ fn pq_and_hlg_match_ffmpegs_tonemap_recipe_within_two_levels() {
     for (clip, peak_nits) in [
         (common::pq_x264(), 1000.0),
         (pq_hevc_mastered(), 4000.0),
-        (hlg_x264(), 1000.0),
+        (common::hlg_x264(), 1000.0),
     ] {
         for id in [1, 7] {
             let ours = framekit_png(&clip, id, &[]);
@@ -163,7 +128,7 @@ fn probe_names_the_tone_map_and_its_peak() {
     assert!(json["video"]["color"]["tone_map"].is_null());
     let text = common::framekit_bin()
         .arg("probe")
-        .arg(hlg_x264())
+        .arg(common::hlg_x264())
         .output()
         .expect("probe");
     let text = String::from_utf8_lossy(&text.stdout);

@@ -343,15 +343,24 @@ pub fn partner(
     (0..b_times.len() as i64).contains(&b).then_some(b as usize)
 }
 
-/// The frame whose time is nearest `t` (ties: the earlier frame); untimed frames are skipped.
+/// The frame whose time is nearest `t` (ties: the earlier frame). Times in presentation
+/// order ascend, so this is a binary search (the app asks once per UI frame); untimed frames
+/// (images) fall back to a scan that skips them.
 fn nearest_time(times: &[Option<f64>], t: f64) -> usize {
+    let distance = |i: usize| times[i].map_or(f64::INFINITY, |time| (time - t).abs());
+    if times.iter().all(Option::is_some) {
+        let after = times.partition_point(|time| time.is_some_and(|time| time < t));
+        return match (after.checked_sub(1), after < times.len()) {
+            (Some(before), true) if distance(before) <= distance(after) + 1e-9 => before,
+            (_, true) => after,
+            (Some(before), false) => before,
+            (None, false) => 0,
+        };
+    }
     let mut best = (f64::INFINITY, 0);
-    for (i, time) in times.iter().enumerate() {
-        if let Some(time) = time {
-            let distance = (time - t).abs();
-            if distance < best.0 - 1e-9 {
-                best = (distance, i);
-            }
+    for i in 0..times.len() {
+        if distance(i) < best.0 - 1e-9 {
+            best = (distance(i), i);
         }
     }
     best.1
@@ -375,6 +384,10 @@ mod tests {
         };
         assert_eq!(partner(&a, &b, by_time, 4), Some(2));
         assert_eq!(partner(&a, &b, by_time, 9), Some(4));
+        // A tie (0.3 s between B's 0.2 and 0.4) takes the earlier frame.
+        assert_eq!(partner(&a, &b, by_time, 3), Some(1));
+        let untimed = [None, Some(0.0), Some(0.2)];
+        assert_eq!(nearest_time(&untimed, 0.19), 2);
         let shifted = Pairing {
             by: PairBy::Frame,
             offset: -1,

@@ -542,6 +542,17 @@ impl FramekitApp {
         }
     }
 
+    /// Opens `b` as B beside the file on screen, with the same open options.
+    fn open_compare(&mut self, ctx: &egui::Context, b: PathBuf) {
+        let options = self.open_options();
+        self.compare = Some(CompareView::open(
+            ctx,
+            b,
+            self.compare_player.clone(),
+            options,
+        ));
+    }
+
     fn apply_compare(&mut self, ctx: &egui::Context, command: CompareCommand) {
         match command {
             CompareCommand::OpenB(path) => {
@@ -550,24 +561,12 @@ impl FramekitApp {
                         Some("open a file first (A), then compare it with another".to_string());
                     return;
                 }
-                let options = self.open_options();
-                self.compare = Some(CompareView::open(
-                    ctx,
-                    path,
-                    self.compare_player.clone(),
-                    options,
-                ));
+                self.open_compare(ctx, path);
             }
             CompareCommand::PickB => self.ask_for_path(ctx, PathPurpose::CompareFile),
             CompareCommand::WithSource { source, output } => {
                 self.apply(ctx, Command::Open(source));
-                let options = self.open_options();
-                self.compare = Some(CompareView::open(
-                    ctx,
-                    output,
-                    self.compare_player.clone(),
-                    options,
-                ));
+                self.open_compare(ctx, output);
             }
             CompareCommand::Close => self.compare = None,
             other => {

@@ -262,20 +262,35 @@ impl Converter {
         } else {
             PixelLayout::Rgb8
         };
-        if layout == PixelLayout::Rgb8
-            && super::planar::supports(src_format, decision)
-            && let Some(pixels) = super::planar::to_rgb(decoded, decision, conversion_threads())
-        {
-            let frame = Frame {
+        let fast = (layout == PixelLayout::Rgb8 && super::planar::supports(src_format, decision))
+            .then(|| super::planar::to_rgb(decoded, decision, conversion_threads()))
+            .flatten();
+        let pixels = match fast {
+            Some(pixels) => pixels,
+            None => self.convert_with_swscale(decoded, decision, layout)?,
+        };
+        Ok((
+            Frame {
                 index,
                 time_seconds,
                 width,
                 height,
                 layout,
                 pixels,
-            };
-            return Ok((frame, decision));
-        }
+            },
+            decision,
+        ))
+    }
+
+    /// swscale's accurate path, for what [`super::planar`] does not take.
+    fn convert_with_swscale(
+        &mut self,
+        decoded: &ffmpeg::frame::Video,
+        decision: ColorDecision,
+        layout: PixelLayout,
+    ) -> Result<Vec<u8>, ConvertError> {
+        let src_format = decoded.format();
+        let (width, height) = (decoded.width(), decoded.height());
         let key = ConverterKey {
             format: src_format,
             width,
@@ -304,25 +319,14 @@ impl Converter {
         };
         run_result.map_err(ConvertError::Run)?;
 
-        let channels = layout.channels();
-        let row_bytes = width as usize * channels;
+        let row_bytes = width as usize * layout.channels();
         let stride = converted.stride(0);
         let data = converted.data(0);
         let mut pixels = Vec::with_capacity(row_bytes * height as usize);
         for row in 0..height as usize {
             pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
         }
-        Ok((
-            Frame {
-                index,
-                time_seconds,
-                width,
-                height,
-                layout,
-                pixels,
-            },
-            decision,
-        ))
+        Ok(pixels)
     }
 }
 

@@ -337,28 +337,53 @@ pub fn h264_10bit() -> PathBuf {
     )
 }
 
-/// 10-bit PQ HDR (BT.2020 primaries and matrix, SMPTE 2084 transfer), SMPTE HD bars, no
-/// light-level metadata: tone-mapped with the 1000-nit default peak.
+/// A 10-bit HDR clip tagged with BT.2020 primaries and matrix and the given transfer.
+pub fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -> PathBuf {
+    let mut args = vec!["-f", "lavfi", "-i", source];
+    args.extend_from_slice(codec_args);
+    args.extend_from_slice(&[
+        "-pix_fmt",
+        "yuv420p10le",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        transfer,
+        "-colorspace",
+        "bt2020nc",
+    ]);
+    fixture(name, &args)
+}
+
+/// 10-bit PQ HDR (SMPTE 2084), SMPTE HD bars, no light-level metadata: tone-mapped with the
+/// 1000-nit default peak.
 pub fn pq_x264() -> PathBuf {
-    fixture(
+    hdr_clip(
         "hdr_bars_pq.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "smptehdbars=size=320x180:rate=25:duration=0.4",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p10le",
-            "-color_primaries",
-            "bt2020",
-            "-color_trc",
-            "smpte2084",
-            "-colorspace",
-            "bt2020nc",
-        ],
+        "smptehdbars=size=320x180:rate=25:duration=0.4",
+        &["-c:v", "libx264"],
+        "smpte2084",
     )
+}
+
+/// 10-bit HLG HDR (ARIB STD-B67), a moving pattern.
+pub fn hlg_x264() -> PathBuf {
+    hdr_clip(
+        "hdr_pattern_hlg.mp4",
+        "testsrc2=size=256x144:rate=25:duration=0.4",
+        &["-c:v", "libx264"],
+        "arib-std-b67",
+    )
+}
+
+/// Runs `command`, failing the test with its stderr unless it exits 0.
+pub fn succeed(command: &mut Command) -> std::process::Output {
+    let out = command.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// H.264 cut with `-ss 1.1 -c copy`: the MP4 edit list starts mid-GOP, so the packets from
