@@ -890,6 +890,13 @@ fn compare_views_follow_a_with_scores_inspector_and_offset() {
     });
     harness.run_steps(2);
     harness.get_by_label_contains("A 1 / B 1: PSNR y");
+    step_until(&mut harness, "the RGB PSNR of the pair", |app| {
+        app.compare()
+            .and_then(|c| c.rgb_psnr)
+            .is_some_and(|(a, b, db)| (a, b) == (0, 0) && db.is_finite() && db > 20.0)
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("RGB PSNR");
 
     // Views switch from the bar; difference gets its image for the pair on screen.
     harness.get_by_label("Wipe").click();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Serialize, Serializer};
 
-pub use diff::difference_image;
+pub use diff::{difference_image, rgb_psnr};
 pub use metrics::{FrameScore, Planes};
 
 use crate::frame::Frame;

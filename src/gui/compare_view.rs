@@ -132,6 +132,9 @@ pub struct CompareView {
     pub progress: Option<(usize, usize)>,
     pub difference: Option<DifferenceTexture>,
     difference_requested: Option<(usize, usize, u32)>,
+    /// RGB PSNR of the pair on screen: (A's frame, B's frame, dB).
+    pub rgb_psnr: Option<(usize, usize, f64)>,
+    rgb_requested: Option<(usize, usize)>,
     pub error: Option<String>,
 }
 
@@ -171,6 +174,8 @@ impl CompareView {
             progress: None,
             difference: None,
             difference_requested: None,
+            rgb_psnr: None,
+            rgb_requested: None,
             error: None,
         };
         if let Err(e) = view.player.send(Request::Open(b_path)) {
@@ -285,12 +290,29 @@ impl CompareView {
         {
             self.score_requested = Some((screen.target, self.pairing));
         }
+        let pair_on_screen = match (&screen.shown, &self.b_shown, partner) {
+            (Some(a), Some(b), Some(b_index))
+                if a.exact && a.index == screen.target && b.exact && b.index == b_index =>
+            {
+                Some((a.frame.clone(), b.frame.clone()))
+            }
+            _ => None,
+        };
+        if let Some((a, b)) = &pair_on_screen {
+            let key = (a.index, b.index);
+            let have = self.rgb_psnr.map(|(a, b, _)| (a, b));
+            if have != Some(key)
+                && self.rgb_requested != Some(key)
+                && self.worker.send(CompareJob::RgbPsnr {
+                    a: a.clone(),
+                    b: b.clone(),
+                })
+            {
+                self.rgb_requested = Some(key);
+            }
+        }
         if self.mode == CompareMode::Difference
-            && let (Some(a), Some(b), Some(b_index)) = (&screen.shown, &self.b_shown, partner)
-            && a.exact
-            && a.index == screen.target
-            && b.exact
-            && b.index == b_index
+            && let Some((a, b)) = &pair_on_screen
         {
             let key = (a.index, b.index, self.gain.to_bits());
             let have = self
@@ -300,8 +322,8 @@ impl CompareView {
             if have != Some(key)
                 && self.difference_requested != Some(key)
                 && self.worker.send(CompareJob::Difference {
-                    a: a.frame.clone(),
-                    b: b.frame.clone(),
+                    a: a.clone(),
+                    b: b.clone(),
                     gain: self.gain,
                 })
             {
@@ -390,6 +412,10 @@ impl CompareView {
                         gain,
                         texture,
                     });
+                }
+                CompareReply::RgbPsnr { a, b, db } => {
+                    self.rgb_requested = None;
+                    self.rgb_psnr = Some((a, b, db));
                 }
                 CompareReply::Failed(e) => {
                     self.progress = None;

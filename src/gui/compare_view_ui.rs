@@ -268,7 +268,23 @@ pub fn b_pixel(a: &Frame, b: &Frame, (x, y): (u32, u32)) -> (u32, u32) {
 pub fn score_plot_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen) -> Vec<Command> {
     let mut commands = Vec::new();
     let count = screen.frame_count();
-    ui.horizontal(|ui| {
+    // The button first, so a long score line can never push it out of the window.
+    ui.horizontal_wrapped(|ui| {
+        match compare.progress {
+            Some((done, total)) => {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                        .desired_width(140.0)
+                        .text(format!("scoring {done}/{total}")),
+                );
+            }
+            None => {
+                if ui.button("Score whole clip").clicked() {
+                    commands.push(Command::Compare(CompareCommand::ScoreAll));
+                }
+            }
+        }
+        ui.separator();
         match compare.scores.get(&screen.target) {
             Some(score) => {
                 let text = match (score.psnr_y, score.ssim_y) {
@@ -294,20 +310,15 @@ pub fn score_plot_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen) 
                 ui.weak("scoring this pair…");
             }
         }
-        ui.separator();
-        match compare.progress {
-            Some((done, total)) => {
-                ui.add(
-                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                        .desired_width(140.0)
-                        .text(format!("scoring {done}/{total}")),
-                );
-            }
-            None => {
-                if ui.button("Score whole clip").clicked() {
-                    commands.push(Command::Compare(CompareCommand::ScoreAll));
-                }
-            }
+        if let Some((a, b, psnr)) = compare.rgb_psnr
+            && a == screen.target
+            && compare
+                .b_shown
+                .as_ref()
+                .is_some_and(|shown| shown.index == b)
+        {
+            ui.monospace(format!("RGB PSNR {} dB", db(psnr)))
+                .on_hover_text("over R, G and B of the frames as shown (after tone mapping)");
         }
         let worst = compare.worst(5);
         if compare.scores.len() > 1 && !worst.is_empty() {

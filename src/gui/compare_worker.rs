@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 
-use crate::compare::{CompareError, Comparison, FrameScore, Pairing, difference_image};
+use crate::compare::{CompareError, Comparison, FrameScore, Pairing, difference_image, rgb_psnr};
 use crate::frame::Frame;
 use crate::media::OpenOptions;
 
@@ -33,6 +33,11 @@ pub enum CompareJob {
     },
     /// Score every pair of the clip.
     ScoreAll,
+    /// PSNR over R, G and B of two frames as shown.
+    RgbPsnr {
+        a: Arc<Frame>,
+        b: Arc<Frame>,
+    },
     /// |A - B| x gain of two frames as shown.
     Difference {
         a: Arc<Frame>,
@@ -55,6 +60,12 @@ pub enum CompareReply {
         b: usize,
         gain: f32,
         image: Arc<egui::ColorImage>,
+    },
+    /// RGB PSNR of A's frame `a` and B's frame `b` (0-based).
+    RgbPsnr {
+        a: usize,
+        b: usize,
+        db: f64,
     },
     Failed(CompareError),
 }
@@ -208,6 +219,11 @@ impl Worker {
                 }
                 true
             }
+            CompareJob::RgbPsnr { a, b } => self.deliver(CompareReply::RgbPsnr {
+                a: a.index,
+                b: b.index,
+                db: rgb_psnr(&a, &b),
+            }),
             CompareJob::Difference { a, b, gain } => {
                 let diff = difference_image(&a, &b, gain);
                 let image = egui::ColorImage::from_rgb(
