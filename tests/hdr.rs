@@ -166,3 +166,47 @@ fn the_inspector_still_reads_the_raw_10_bit_samples() {
         assert_eq!((frame.width, frame.height), (320, 180));
     }
 }
+
+#[test]
+fn an_hdr_stream_without_a_matrix_tag_is_read_as_bt2020() {
+    // Only the transfer is tagged (PQ): the height rule would say BT.601 for 180 lines.
+    let clip = common::fixture(
+        "hdr_pq_untagged_matrix.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=0.2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_trc",
+            "smpte2084",
+        ],
+    );
+    for hdr in ["tonemap", "none"] {
+        let out = common::succeed(
+            common::framekit_bin()
+                .args(["probe", "--json", "--hdr", hdr])
+                .arg(&clip),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(json["video"]["color"]["tagged"]["matrix"], "unknown");
+        assert_eq!(
+            json["video"]["color"]["used"]["matrix"], "bt2020",
+            "--hdr {hdr}"
+        );
+    }
+    // As tagged, the frame matches the same clip tagged BT.2020 explicitly.
+    let tagged = common::hdr_clip(
+        "hdr_pq_tagged_matrix.mkv",
+        "testsrc2=size=320x180:rate=25:duration=0.2",
+        &["-c:v", "libx264"],
+        "smpte2084",
+    );
+    assert_eq!(
+        framekit_png(&clip, 1, &["--hdr", "none"]).as_raw(),
+        framekit_png(&tagged, 1, &["--hdr", "none"]).as_raw()
+    );
+}

@@ -176,6 +176,19 @@ pub fn matrix_tag_name(space: color::Space) -> String {
     space.name().unwrap_or("unknown").to_string()
 }
 
+/// The matrix tag to convert with: the stream's, or BT.2020 for an untagged HDR stream (PQ
+/// and HLG are BT.2020 in practice; the height rule would pick BT.601/709).
+pub fn assumed_space(
+    space: color::Space,
+    transfer: ffmpeg::color::TransferCharacteristic,
+) -> color::Space {
+    if space == color::Space::Unspecified && Hdr::from_transfer(transfer).is_some() {
+        color::Space::BT2020NCL
+    } else {
+        space
+    }
+}
+
 /// Decides matrix and range from tags, format and height.
 pub fn decide(
     format: Pixel,

@@ -159,7 +159,11 @@ pub fn video_info(
             .to_string(),
         hdr: color::Hdr::from_transfer(decoder.color_transfer_characteristic()),
     };
-    let used = color::decide(format, decoder.color_space(), decoder.color_range(), height);
+    let space = color::assumed_space(
+        decoder.color_space(),
+        decoder.color_transfer_characteristic(),
+    );
+    let used = color::decide(format, space, decoder.color_range(), height);
     let duration = input.duration();
     let duration_seconds =
         (duration > 0).then(|| duration as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));

@@ -343,9 +343,11 @@ impl VideoReader {
                     color::Range::JPEG,
                 )
             }
-            _ => self
-                .converter
-                .convert(decoded, index, time, tags.space, tags.range),
+            _ => {
+                let space = super::color::assumed_space(tags.space, tags.transfer);
+                self.converter
+                    .convert(decoded, index, time, space, tags.range)
+            }
         };
         converted
             .map(|(frame, _decision)| frame)
