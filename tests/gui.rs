@@ -454,6 +454,28 @@ fn dropping_several_videos_queues_them_for_transcoding() {
         2,
         "both rows say so"
     );
+
+    // "compare with source" on a finished row: its source as A, its output as B.
+    harness
+        .get_all_by_label("compare with source")
+        .next()
+        .expect("a compare button on a finished row")
+        .click();
+    step_until(&mut harness, "source and output side by side", |app| {
+        app.compare().is_some_and(|c| {
+            c.b_shown.as_ref().is_some_and(|b| b.exact)
+                && c.b_path.file_name() == Some(std::ffi::OsStr::new("gui_tc_a.mp4"))
+                && c.b_path.starts_with(dir.path())
+        }) && app.screen().is_showing(0)
+            && app
+                .screen()
+                .media
+                .as_ref()
+                .is_some_and(|m| m.info.path.ends_with("fixtures/gui_tc_a.mp4"))
+    });
+    step_until(&mut harness, "the pair's scores", |app| {
+        app.compare().is_some_and(|c| c.scores.contains_key(&0))
+    });
 }
 
 #[test]
