@@ -130,6 +130,8 @@ pub struct CompareView {
     score_requested: Option<(usize, Pairing)>,
     /// A whole-clip run: pairs done and total.
     pub progress: Option<(usize, usize)>,
+    /// The current whole-clip run; progress from older runs (another pairing) is ignored.
+    score_run: u64,
     pub difference: Option<DifferenceTexture>,
     difference_requested: Option<(usize, usize, u32)>,
     /// RGB PSNR of the pair on screen: (A's frame, B's frame, dB).
@@ -172,6 +174,7 @@ impl CompareView {
             scores: BTreeMap::new(),
             score_requested: None,
             progress: None,
+            score_run: 0,
             difference: None,
             difference_requested: None,
             rgb_psnr: None,
@@ -215,7 +218,10 @@ impl CompareView {
                 }
             }
             CompareCommand::ScoreAll => {
-                if self.worker.send(CompareJob::ScoreAll) {
+                self.score_run += 1;
+                if self.worker.send(CompareJob::ScoreAll {
+                    run: self.score_run,
+                }) {
                     self.progress = Some((0, 0));
                 }
             }
@@ -234,6 +240,7 @@ impl CompareView {
         self.pairing = pairing;
         self.scores.clear();
         self.progress = None;
+        self.score_run += 1;
         self.score_requested = None;
         self.worker.send(CompareJob::SetPairing(pairing));
     }
@@ -251,7 +258,11 @@ impl CompareView {
     /// frame, the pair's scores, the difference image.
     pub fn logic(&mut self, ctx: &egui::Context, screen: &Screen, a_path: Option<&Path>) {
         self.drain_player(ctx);
-        self.drain_worker(ctx);
+        let a_times = screen
+            .media
+            .as_ref()
+            .map_or(&[][..], |m| m.frame_times.as_slice());
+        self.drain_worker(ctx, a_times);
         let Some(media) = &screen.media else {
             return;
         };
@@ -261,6 +272,7 @@ impl CompareView {
         {
             self.scores.clear();
             self.progress = None;
+            self.score_run += 1;
             self.score_requested = None;
             self.worker_ready = false;
             if self.worker.send(CompareJob::Open {
@@ -290,9 +302,14 @@ impl CompareView {
         {
             self.score_requested = Some((screen.target, self.pairing));
         }
+        // Asked only once the worker has this A open (earlier answers are dropped).
         let pair_on_screen = match (&screen.shown, &self.b_shown, partner) {
             (Some(a), Some(b), Some(b_index))
-                if a.exact && a.index == screen.target && b.exact && b.index == b_index =>
+                if self.worker_ready
+                    && a.exact
+                    && a.index == screen.target
+                    && b.exact
+                    && b.index == b_index =>
             {
                 Some((a.frame.clone(), b.frame.clone()))
             }
@@ -378,8 +395,16 @@ impl CompareView {
         }
     }
 
-    fn drain_worker(&mut self, ctx: &egui::Context) {
+    /// Scores computed under an older pairing (the offset was nudged while they were on their
+    /// way) are dropped: only pairs the current pairing makes are kept.
+    fn drain_worker(&mut self, ctx: &egui::Context, a_times: &[Option<f64>]) {
         while let Some(reply) = self.worker.try_recv() {
+            // Until the worker answers a (re)open, what arrives was computed for the old A.
+            if !self.worker_ready
+                && !matches!(reply, CompareReply::Opened | CompareReply::Failed(_))
+            {
+                continue;
+            }
             match reply {
                 CompareReply::Opened => {
                     self.worker_ready = true;
@@ -387,11 +412,15 @@ impl CompareView {
                 }
                 CompareReply::Scores(scores) => {
                     for score in scores {
-                        self.scores.insert(score.a - 1, score);
+                        if self.partner_of(a_times, score.a - 1) == Some(score.b - 1) {
+                            self.scores.insert(score.a - 1, score);
+                        }
                     }
                 }
-                CompareReply::Progress { done, total } => {
-                    self.progress = (done < total).then_some((done, total));
+                CompareReply::Progress { run, done, total } => {
+                    if run == self.score_run {
+                        self.progress = (done < total).then_some((done, total));
+                    }
                 }
                 CompareReply::Difference { a, b, gain, image } => {
                     self.difference_requested = None;

@@ -31,8 +31,10 @@ pub enum CompareJob {
     Score {
         a: usize,
     },
-    /// Score every pair of the clip.
-    ScoreAll,
+    /// Score every pair of the clip; progress replies carry `run`.
+    ScoreAll {
+        run: u64,
+    },
     /// PSNR over R, G and B of two frames as shown.
     RgbPsnr {
         a: Arc<Frame>,
@@ -52,6 +54,7 @@ pub enum CompareReply {
     /// Scores keyed by A's frame (0-based) in `FrameScore::a - 1`.
     Scores(Vec<FrameScore>),
     Progress {
+        run: u64,
         done: usize,
         total: usize,
     },
@@ -94,6 +97,7 @@ impl CompareWorker {
                     comparison: None,
                     whole_clip: VecDeque::new(),
                     whole_total: 0,
+                    whole_run: 0,
                 }
                 .run()
             });
@@ -132,6 +136,7 @@ struct Worker {
     /// Pairs of a whole-clip run still to score.
     whole_clip: VecDeque<(usize, usize)>,
     whole_total: usize,
+    whole_run: u64,
 }
 
 impl Worker {
@@ -212,10 +217,11 @@ impl Worker {
                 let pairs = comparison.pairs([a]);
                 self.score(&pairs)
             }
-            CompareJob::ScoreAll => {
+            CompareJob::ScoreAll { run } => {
                 if let Some(comparison) = &self.comparison {
                     self.whole_clip = comparison.all_pairs().into();
                     self.whole_total = self.whole_clip.len();
+                    self.whole_run = run;
                 }
                 true
             }
@@ -268,6 +274,7 @@ impl Worker {
             return false;
         }
         self.deliver(CompareReply::Progress {
+            run: self.whole_run,
             done: self.whole_total - self.whole_clip.len(),
             total: self.whole_total,
         })
