@@ -6,7 +6,8 @@
 //!
 //! Rules: the stream's tagged matrix (BT.601, BT.709, BT.2020, ...) and range (limited or
 //! full, including the `yuvj*` formats) are used. Untagged streams get BT.709 from 720 lines
-//! up and BT.601 below; an untagged range is limited for YUV. swscale runs with
+//! up and BT.601 below (an untagged HDR stream: BT.2020, see [`assumed_space`]); an untagged
+//! range is limited for YUV. swscale, where it is used, runs with
 //! `SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT`, which measured within one level of the exact
 //! result on flat patches (the default paths are 2-3 levels off).
 
