@@ -197,7 +197,7 @@ impl CompareView {
         partner(a_times, &self.b_times, self.pairing, a)
     }
 
-    /// Changes what this compare shows (the app calls it for [`Command::Compare`]).
+    /// Changes what this compare shows (the app calls it for [`crate::gui::Command::Compare`]).
     pub fn apply(&mut self, command: CompareCommand) {
         match command {
             CompareCommand::SetMode(mode) => self.mode = mode,
