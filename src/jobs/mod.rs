@@ -356,7 +356,7 @@ pub trait JobStore: Send {
     fn location(&self) -> &QueueLocation;
 
     /// Adds a prepared job unless the same input + preset + output is there (then requeues
-    /// it when [`NewJob::requeues`] says so).
+    /// it when `NewJob::requeues` says so).
     fn add(&mut self, job: &NewJob) -> Result<Enqueued, JobError>;
 
     /// Claims the next runnable job that passes `filter` in one statement, counting a crash
