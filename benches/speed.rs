@@ -429,12 +429,29 @@ fn bench_viewer_pace(clip: &Path) {
     );
     println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
     viewer_pace(&clip_4k, 90, 30.0);
-    let clip_hlg = generated_clip("clip1080_hlg.mkv", &[
-        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=3",
-        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
-        "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67",
-        "-colorspace", "bt2020nc",
-    ]);
+    let clip_hlg = generated_clip(
+        "clip1080_hlg.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30:duration=3",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "arib-std-b67",
+            "-colorspace",
+            "bt2020nc",
+        ],
+    );
     println!("-- 1080p HEVC 10-bit HLG, tone-mapped, 30 fps, 90 frames");
     viewer_pace(&clip_hlg, 90, 30.0);
 }
