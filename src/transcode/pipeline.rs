@@ -129,26 +129,17 @@ fn filter_graph(
     spec: &str,
     stage: &'static str,
 ) -> Result<filter::Graph, TranscodeError> {
-    let missing = |name: &str| TranscodeError::Ffmpeg {
-        stage,
-        reason: format!("this FFmpeg has no {name} filter"),
+    let pad = |filter, label, args: &str| crate::media::graph::Pad {
+        filter,
+        label,
+        args: args.to_string(),
     };
-    let source_filter = filter::find(source).ok_or_else(|| missing(source))?;
-    let sink_filter = filter::find(sink).ok_or_else(|| missing(sink))?;
-    let mut graph = filter::Graph::new();
-    graph
-        .add(&source_filter, "in", args)
-        .map_err(TranscodeError::ffmpeg(stage))?;
-    graph
-        .add(&sink_filter, "out", "")
-        .map_err(TranscodeError::ffmpeg(stage))?;
-    graph
-        .output("in", 0)
-        .and_then(|p| p.input("out", 0))
-        .and_then(|p| p.parse(spec))
-        .map_err(TranscodeError::ffmpeg(stage))?;
-    graph.validate().map_err(TranscodeError::ffmpeg(stage))?;
-    Ok(graph)
+    crate::media::graph::build(&[pad(source, "in", args)], &[pad(sink, "out", "")], spec).map_err(
+        |e| TranscodeError::Ffmpeg {
+            stage,
+            reason: e.to_string(),
+        },
+    )
 }
 
 /// Transcodes `input` to an MP4 at `output` (written in place; the caller publishes it).
