@@ -434,6 +434,15 @@ impl MediaSource {
         }
     }
 
+    /// Tone-maps HDR video or converts it as tagged, in place; false when nothing changes
+    /// (images, SDR video).
+    pub fn set_hdr(&mut self, mode: HdrMode) -> bool {
+        match self {
+            MediaSource::Video(v) => v.set_hdr(mode),
+            MediaSource::Still(_) => false,
+        }
+    }
+
     /// Whether frame `index` is a keyframe (every image frame is).
     pub fn is_keyframe(&self, index: usize) -> bool {
         match self {

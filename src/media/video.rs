@@ -61,8 +61,10 @@ pub struct SharedVideo {
     info: MediaInfo,
     /// The stream's colour tags (a frame's own tags win where it has them).
     stream_tags: SourceTags,
-    /// Set when HDR frames are tone-mapped: the stream's peak (a frame's metadata wins).
-    tone_map_peak: Option<Peak>,
+    /// For an HDR stream: its peak from container metadata (a frame's own metadata wins).
+    hdr_peak: Option<Peak>,
+    /// Whether HDR frames are tone-mapped ([`VideoReader::set_hdr`] switches it in place).
+    hdr_mode: HdrMode,
     orientation: Orientation,
     autorotate: bool,
     timeout: Duration,
@@ -139,6 +141,22 @@ fn open_session(
     ))
 }
 
+impl SharedVideo {
+    fn set_hdr(&mut self, mode: HdrMode) -> bool {
+        self.hdr_mode = mode;
+        let Some(peak) = self.hdr_peak else {
+            return false;
+        };
+        if let Some(video) = self.info.video.as_mut() {
+            video.color.tone_map = (mode == HdrMode::Tonemap).then_some(ToneMapInfo {
+                operator: super::tonemap::OPERATOR,
+                peak,
+            });
+        }
+        true
+    }
+}
+
 impl VideoReader {
     /// Opens `path`, builds the frame index with a demux pass, and reads the stream's metadata.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
@@ -172,9 +190,10 @@ impl VideoReader {
             primaries: session.decoder.color_primaries(),
             transfer: session.decoder.color_transfer_characteristic(),
         };
-        let tone_map_peak = (options.hdr == HdrMode::Tonemap && stream_tags.hdr().is_some())
-            .then(|| Peak::of_stream(&stream).unwrap_or(Peak::DEFAULT));
-        let mut info = probe::video_info(
+        let hdr_peak = stream_tags
+            .hdr()
+            .map(|_| Peak::of_stream(&stream).unwrap_or(Peak::DEFAULT));
+        let info = probe::video_info(
             path,
             &session.input,
             stream_index,
@@ -182,36 +201,34 @@ impl VideoReader {
             &index,
             orientation,
         );
-        if let (Some(video), Some(peak)) = (info.video.as_mut(), tone_map_peak) {
-            video.color.tone_map = Some(ToneMapInfo {
-                operator: super::tonemap::OPERATOR,
-                peak,
-            });
-        }
-        let shared = SharedVideo {
+        let mut shared = SharedVideo {
             path: path.to_path_buf(),
             stream_index,
             index: Arc::new(index),
             info,
             stream_tags,
-            tone_map_peak,
+            hdr_peak,
+            hdr_mode: HdrMode::None,
             orientation,
             autorotate: options.autorotate,
             timeout: options.timeout,
             decoder_threads: options.decoder_threads,
             time_base,
         };
+        shared.set_hdr(options.hdr);
         // The demuxer sits at the end after the index pass; the first request seeks.
         Ok(VideoReader::with_session(shared, session))
     }
 
-    pub fn info(&self) -> &MediaInfo {
-        &self.shared.info
+    /// Tone-maps HDR frames from now on, or converts them as tagged; the info says which.
+    /// Nothing is reopened: the frame index and the decoder stay. False for SDR video (no
+    /// frame would change).
+    pub fn set_hdr(&mut self, mode: HdrMode) -> bool {
+        self.shared.set_hdr(mode)
     }
 
-    /// The path or URL this reader opened.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    pub fn info(&self) -> &MediaInfo {
+        &self.shared.info
     }
 
     /// What a second reader of this file needs, to be opened on another thread: the frame
@@ -329,7 +346,11 @@ impl VideoReader {
     ) -> Result<Frame, MediaError> {
         let time = self.frame_time(index);
         let tags = SourceTags::of_frame(decoded, self.shared.stream_tags);
-        let converted = match self.shared.tone_map_peak {
+        let tone_map = match self.shared.hdr_mode {
+            HdrMode::Tonemap => self.shared.hdr_peak,
+            HdrMode::None => None,
+        };
+        let converted = match tone_map {
             Some(stream_peak) if tags.hdr().is_some() => {
                 let (mapped, _peak) = self
                     .tone_mapper

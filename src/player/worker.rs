@@ -173,7 +173,8 @@ impl<I: FrameImage> Worker<I> {
             .deliver(Reply::Busy(format!("opening {}…", path.display())));
         match MediaSource::open(&path, &self.options.open) {
             Ok(source) => {
-                let delivered = self.set_source(source);
+                self.source = Some(source);
+                let delivered = self.announce_source();
                 if self.options.filmstrip {
                     self.spawn_filmstrip();
                 }
@@ -183,22 +184,31 @@ impl<I: FrameImage> Worker<I> {
         }
     }
 
+    /// Switches HDR conversion in place: the open video keeps its index and decoder; cached
+    /// frames and thumbnails, converted the other way, are made again.
     fn set_hdr(&mut self, mode: crate::media::HdrMode) -> bool {
-        if self.options.open.hdr == mode {
+        self.options.open.hdr = mode;
+        let changed = self.source.as_mut().is_some_and(|s| s.set_hdr(mode));
+        if !changed {
             return true;
         }
-        self.options.open.hdr = mode;
-        let reopen = match &self.source {
-            Some(MediaSource::Video(reader)) => Some(reader.path().to_path_buf()),
-            _ => None,
-        };
-        match reopen {
-            Some(path) => self.open(path),
-            None => true,
+        let delivered = self.announce_source();
+        if self.options.filmstrip {
+            self.spawn_filmstrip();
         }
+        delivered
     }
 
     fn set_source(&mut self, source: MediaSource) -> bool {
+        self.source = Some(source);
+        self.announce_source()
+    }
+
+    /// Forgets cached frames and tells the caller about the current source (a new media id).
+    fn announce_source(&mut self) -> bool {
+        let Some(source) = &self.source else {
+            return true;
+        };
         let count = source.frame_count();
         let frame_times = (0..count).map(|i| source.frame_time(i)).collect();
         let keyframes = (0..count).map(|i| source.is_keyframe(i)).collect();
@@ -206,7 +216,6 @@ impl<I: FrameImage> Worker<I> {
         self.cache.clear();
         self.prefetch.clear();
         self.last_target = None;
-        self.source = Some(source);
         let media_id = self.media_id.fetch_add(1, Ordering::SeqCst) + 1;
         self.outbox.deliver(Reply::Opened {
             info,
