@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use framekit::codec;
-use framekit::compare::{self, Comparison, FrameScore, PairBy, Pairing, Summary};
+use framekit::compare::{self, Comparison, FrameScore, PairBy, Pairing, Summary, format_db as db};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -147,14 +147,6 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
             .context("cannot write to stdout")?;
     }
     Ok(())
-}
-
-fn db(value: f64) -> String {
-    if value.is_infinite() {
-        "inf".to_string()
-    } else {
-        format!("{value:.2}")
-    }
 }
 
 fn score_line(score: &FrameScore) -> String {

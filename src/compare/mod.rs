@@ -73,6 +73,15 @@ pub fn serialize_db<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, 
     }
 }
 
+/// PSNR for people: `41.23`, or `inf` for identical planes (the CLI's lines, the app's bar).
+pub fn format_db(value: f64) -> String {
+    if value.is_infinite() {
+        "inf".to_string()
+    } else {
+        format!("{value:.2}")
+    }
+}
+
 fn serialize_optional_db<S: Serializer>(
     value: &Option<f64>,
     serializer: S,

@@ -26,10 +26,14 @@ use super::timeline;
 use super::transcode_panel::{PanelCommand, TranscodePanel};
 use super::viewer::{self, Zoom};
 
+#[path = "app_compare.rs"]
+mod compare;
 #[path = "app_keys.rs"]
 mod keys;
 #[path = "app_panels.rs"]
 mod panels;
+#[path = "app_playback.rs"]
+mod playback;
 #[path = "app_replies.rs"]
 mod replies;
 
@@ -303,11 +307,7 @@ impl FramekitApp {
         let Some(media) = &self.screen.media else {
             return "framekit".to_string();
         };
-        let name = std::path::Path::new(&media.info.path)
-            .file_name()
-            .map_or(media.info.path.clone(), |n| {
-                n.to_string_lossy().into_owned()
-            });
+        let name = super::file_label(Path::new(&media.info.path));
         format!(
             "{name} — frame {}/{} — framekit",
             self.screen.target + 1,
@@ -534,49 +534,6 @@ impl FramekitApp {
         }
     }
 
-    /// How files open now (the HDR switch included).
-    fn open_options(&self) -> crate::media::OpenOptions {
-        crate::media::OpenOptions {
-            hdr: self.hdr,
-            ..self.compare_player.open
-        }
-    }
-
-    /// Opens `b` as B beside the file on screen, with the same open options.
-    fn open_compare(&mut self, ctx: &egui::Context, b: PathBuf) {
-        let options = self.open_options();
-        self.compare = Some(CompareView::open(
-            ctx,
-            b,
-            self.compare_player.clone(),
-            options,
-        ));
-    }
-
-    fn apply_compare(&mut self, ctx: &egui::Context, command: CompareCommand) {
-        match command {
-            CompareCommand::OpenB(path) => {
-                if self.screen.media.is_none() {
-                    self.messages.error =
-                        Some("open a file first (A), then compare it with another".to_string());
-                    return;
-                }
-                self.open_compare(ctx, path);
-            }
-            CompareCommand::PickB => self.ask_for_path(ctx, PathPurpose::CompareFile),
-            CompareCommand::WithSource { source, output } => {
-                self.apply(ctx, Command::Open(source));
-                self.open_compare(ctx, output);
-            }
-            CompareCommand::Close => self.compare = None,
-            other => {
-                if let Some(compare) = &mut self.compare {
-                    compare.apply(other);
-                }
-            }
-        }
-    }
-
     /// `f=150 t=4.967s` for the frame on screen.
     pub fn stamp(&self) -> Option<String> {
         let media = self.screen.media.as_ref()?;
@@ -585,70 +542,6 @@ impl FramekitApp {
             Some(t) => format!("f={} t={t:.3}s", self.screen.target + 1),
             None => format!("f={}", self.screen.target + 1),
         })
-    }
-
-    fn toggle_play(&mut self, ctx: &egui::Context) {
-        if self.playback.take().is_some() {
-            return;
-        }
-        let Some(media) = &self.screen.media else {
-            return;
-        };
-        if media.frame_count() < 2 {
-            return;
-        }
-        let from_index = if self.screen.target + 1 >= media.frame_count() {
-            0
-        } else {
-            self.screen.target
-        };
-        let from_media_time = media
-            .frame_times
-            .get(from_index)
-            .copied()
-            .flatten()
-            .unwrap_or(0.0);
-        self.playback = Some(Playback {
-            started_at: ctx.input(|i| i.time),
-            from_media_time,
-            from_index,
-            shown: 0,
-            last_shown: None,
-        });
-    }
-
-    /// Advances playback to the frame due now, at the clip's own timing.
-    fn advance_playback(&mut self, ctx: &egui::Context) {
-        let (Some(play), Some(media)) = (self.playback, &self.screen.media) else {
-            return;
-        };
-        let elapsed = ctx.input(|i| i.time) - play.started_at;
-        let due_time = play.from_media_time + elapsed;
-        let fps = media.fps();
-        let mut due = play.from_index;
-        while due + 1 < media.frame_count() {
-            let next_time = media.frame_times[due + 1].unwrap_or((due + 1) as f64 / fps);
-            if next_time > due_time {
-                break;
-            }
-            due += 1;
-        }
-        let at_end = due + 1 >= media.frame_count();
-        // Frames due so far against those that reached the screen: the dropped-frame count.
-        let due_so_far = due + 1 - play.from_index;
-        self.screen.playback_frames = Some(PlaybackCount {
-            due: due_so_far,
-            dropped: due_so_far.saturating_sub(play.shown + 1),
-        });
-        if due != self.screen.target {
-            self.screen.target = due;
-            self.send(Request::Show { frame: due });
-        }
-        if at_end {
-            self.playback = None;
-        } else {
-            ctx.request_repaint();
-        }
     }
 
     /// Opens the native dialog for `purpose` on its own thread, so the UI keeps drawing;

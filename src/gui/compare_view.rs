@@ -189,7 +189,7 @@ impl CompareView {
 
     /// B's file name.
     pub fn b_name(&self) -> String {
-        file_name(&self.b_path)
+        super::file_label(&self.b_path)
     }
 
     /// B's frame for A's frame `a`.
@@ -245,10 +245,10 @@ impl CompareView {
         self.worker.send(CompareJob::SetPairing(pairing));
     }
 
-    /// Tone-map (or not) B as A is.
+    /// Tone-map (or not) B as A is. The worker's comparison stays open: its scores are taken
+    /// on the decoded planes, which the HDR switch does not change.
     pub fn set_open_options(&mut self, options: OpenOptions) {
         self.open_options = options;
-        self.worker_media = None;
         if let Err(e) = self.player.send(Request::SetHdr(options.hdr)) {
             self.error = Some(e.to_string());
         }
@@ -466,10 +466,4 @@ impl CompareView {
         all.truncate(n);
         all
     }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or(path.display().to_string(), |n| {
-        n.to_string_lossy().into_owned()
-    })
 }

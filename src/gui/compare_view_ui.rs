@@ -6,11 +6,13 @@ use std::path::Path;
 
 use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
-use super::{CompareCommand, CompareMode, CompareView, file_name};
+use super::{CompareCommand, CompareMode, CompareView};
+use crate::compare::format_db as db;
 use crate::compare::{FrameScore, PairBy};
 use crate::frame::Frame;
 use crate::gui::app::Screen;
 use crate::gui::command::Command;
+use crate::gui::file_label;
 
 /// The bar under the menu while comparing: sides, views, pairing, offset, gain, close.
 #[must_use]
@@ -22,7 +24,7 @@ pub fn compare_bar_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen)
             .media
             .as_ref()
             .map_or("nothing open".to_string(), |m| {
-                file_name(Path::new(&m.info.path))
+                file_label(Path::new(&m.info.path))
             });
         ui.label(egui::RichText::new(format!("A: {a_name}")).strong());
         ui.label(egui::RichText::new(format!("B: {}", compare.b_name())).strong());
@@ -406,12 +408,4 @@ pub fn score_plot_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen) 
         commands.push(Command::Goto((frame.max(0.0) as usize).min(count - 1)));
     }
     commands
-}
-
-fn db(value: f64) -> String {
-    if value.is_infinite() {
-        "inf".to_string()
-    } else {
-        format!("{value:.2}")
-    }
 }

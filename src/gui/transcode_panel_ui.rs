@@ -140,12 +140,7 @@ impl TranscodePanel {
                     .striped(true)
                     .show(ui, |ui| {
                         for row in self.rows.values() {
-                            let name = row
-                                .input
-                                .file_name()
-                                .map_or(row.input.display().to_string(), |n| {
-                                    n.to_string_lossy().into_owned()
-                                });
+                            let name = crate::gui::file_label(&row.input);
                             ui.label(name).on_hover_text(format!(
                                 "{} -> {}",
                                 row.input.display(),
