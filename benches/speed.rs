@@ -24,6 +24,8 @@ use framekit::media::{OpenOptions, VideoReader};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
 
 const RUNS: usize = 7;
+/// Rounds of the dataset comparison (each round times both sides back to back).
+const DATASET_ROUNDS: usize = 3;
 
 fn bench_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -68,6 +70,11 @@ fn clip_1080p() -> PathBuf {
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn median_f64(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
 
@@ -693,12 +700,13 @@ rows = [(json.loads(l)['path'], json.loads(l)['ids']) for l in open(sys.argv[1])
 df = spark.createDataFrame(rows, 'path string, ids string').repartition(2).cache()
 df.count()
 frames_udf = udf(get_frames, 'string')
-start = time.perf_counter()
-df.select(frames_udf('path', 'ids').alias('f')).write.format('noop').mode('overwrite').save()
-udf_seconds = time.perf_counter() - start
-start = time.perf_counter()
-framekit_spark.frames_df(df, binary=os.environ['FRAMEKIT_BIN'], threads=1).write.format('noop').mode('overwrite').save()
-print(udf_seconds, time.perf_counter() - start)
+for _ in range(int(os.environ['ROUNDS'])):
+    start = time.perf_counter()
+    df.select(frames_udf('path', 'ids').alias('f')).write.format('noop').mode('overwrite').save()
+    udf_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    framekit_spark.frames_df(df, binary=os.environ['FRAMEKIT_BIN']).write.format('noop').mode('overwrite').save()
+    print(udf_seconds, time.perf_counter() - start, flush=True)
 spark.stop()
 "#;
 
@@ -880,19 +888,6 @@ fn bench_dataset() {
         assert!(out.status.success());
         start.elapsed()
     };
-    let one = run_jsonl("1");
-    let two = run_jsonl("2");
-    let clips = requests.len() as f64;
-    println!(
-        "framekit --jsonl --threads 1   {:>8.2} s   {:>6.1} clips/s",
-        one.as_secs_f64(),
-        clips / one.as_secs_f64()
-    );
-    println!(
-        "framekit --jsonl --threads 2   {:>8.2} s   {:>6.1} clips/s",
-        two.as_secs_f64(),
-        clips / two.as_secs_f64()
-    );
     let python = match bench_python() {
         Ok(python) => python,
         Err(why) => {
@@ -902,15 +897,37 @@ fn bench_dataset() {
     };
     let script = bench_dir().join("reference_loop.py");
     std::fs::write(&script, REFERENCE_LOOP).expect("script");
-    let reference = python_seconds(&python, &[&script, &request_file]);
-    if let Some(seconds) = reference {
+    // Rounds, each timing framekit and the reference back to back: this machine's speed
+    // drifts by 10-30% over minutes, so a ratio is taken within a round and the median of
+    // the rounds' ratios is reported.
+    let clips = requests.len() as f64;
+    let mut ratios_one = Vec::new();
+    let mut ratios_two = Vec::new();
+    for round in 1..=DATASET_ROUNDS {
+        let one = run_jsonl("1");
+        let two = run_jsonl("2");
+        let Some(reference) = python_seconds(&python, &[&script, &request_file]) else {
+            println!("the reference helper did not run");
+            return;
+        };
         println!(
-            "reference helper (OpenCV loop) {seconds:>8.2} s   {:>6.1} clips/s   framekit 1 thread {:.2}x, 2 threads {:.2}x",
-            clips / seconds,
-            seconds / one.as_secs_f64(),
-            seconds / two.as_secs_f64()
+            "round {round}: framekit --jsonl --threads 1 {:.2} s ({:.1} clips/s), --threads 2 {:.2} s ({:.1} clips/s); reference helper (OpenCV loop) {reference:.2} s ({:.1} clips/s): {:.2}x, {:.2}x",
+            one.as_secs_f64(),
+            clips / one.as_secs_f64(),
+            two.as_secs_f64(),
+            clips / two.as_secs_f64(),
+            clips / reference,
+            reference / one.as_secs_f64(),
+            reference / two.as_secs_f64(),
         );
+        ratios_one.push(reference / one.as_secs_f64());
+        ratios_two.push(reference / two.as_secs_f64());
     }
+    println!(
+        "throughput against the reference helper, median of {DATASET_ROUNDS} rounds (target 3x): 1 thread {:.2}x, 2 threads {:.2}x",
+        median_f64(ratios_one),
+        median_f64(ratios_two)
+    );
     bench_single_request(&python, &script, &framekit);
     let spark = bench_dir().join("spark_comparison.py");
     std::fs::write(&spark, SPARK_COMPARISON).expect("script");
@@ -923,18 +940,31 @@ fn bench_dataset() {
         .env("FRAMEKIT_BIN", &framekit)
         .env("PYSPARK_PYTHON", &python)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("ROUNDS", DATASET_ROUNDS.to_string())
         .output();
     match compared {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            let numbers: Vec<f64> = text
-                .split_whitespace()
-                .filter_map(|t| t.parse().ok())
-                .collect();
-            if let [udf, ours] = numbers[..] {
+            let mut ratios = Vec::new();
+            for (round, line) in text.lines().enumerate() {
+                let numbers: Vec<f64> = line
+                    .split_whitespace()
+                    .filter_map(|t| t.parse().ok())
+                    .collect();
+                if let [udf, ours] = numbers[..] {
+                    println!(
+                        "spark local[2], round {}: Python UDF {udf:.2} s, framekit_spark.frames_df {ours:.2} s ({:.2}x)",
+                        round + 1,
+                        udf / ours
+                    );
+                    ratios.push(udf / ours);
+                }
+            }
+            if !ratios.is_empty() {
                 println!(
-                    "spark local[2]: Python UDF {udf:.2} s, framekit_spark.frames_df {ours:.2} s   ({:.2}x)",
-                    udf / ours
+                    "spark: frames_df against the Python UDF, median of {} rounds (target 2x): {:.2}x",
+                    ratios.len(),
+                    median_f64(ratios)
                 );
             }
         }

@@ -35,17 +35,29 @@ def shipped_binary(name="framekit"):
     return path
 
 
-def _command(binary, threads, extra):
-    return [binary, "frames", "--jsonl", "--threads", str(threads)] + list(extra or [])
+def _task_cpus(spark_context):
+    """The cores Spark gives one task (``spark.task.cpus``, 1 unless configured)."""
+    return max(1, int(spark_context.getConf().get("spark.task.cpus", "1")))
 
 
-def frames_rdd(requests, binary="framekit", threads=1, extra_args=None):
+def _command(binary, threads, cores, extra):
+    # framekit decodes on the task's cores only: Spark runs one task per core at once, and
+    # decoder threads beyond a task's share would contend with the other tasks' processes.
+    threads = cores if threads is None else threads
+    return [binary, "frames", "--jsonl", "--threads", str(threads), "--cores", str(cores)] + list(
+        extra or [])
+
+
+def frames_rdd(requests, binary="framekit", threads=None, extra_args=None):
     """Frames for an RDD of request dicts (``path``, ``ids``, optional ``id`` and ``format``).
 
     Returns an RDD of result dicts, one per request, in the order of its partition. One
-    framekit process runs per partition (``rdd.pipe``); ``threads`` decoders run in each.
+    framekit process runs per partition (``rdd.pipe``), on the task's cores
+    (``spark.task.cpus``); ``threads`` decoders run in each (default: one per task core).
     """
-    command = " ".join(_shell_quote(part) for part in _command(binary, threads, extra_args))
+    cores = _task_cpus(requests.context)
+    command = " ".join(_shell_quote(part)
+                       for part in _command(binary, threads, cores, extra_args))
     return requests.map(json.dumps).pipe(command).map(json.loads)
 
 
@@ -55,16 +67,19 @@ def _shell_quote(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def frames_df(df, path_col="path", ids_col="ids", id_col=None, binary="framekit", threads=1,
+def frames_df(df, path_col="path", ids_col="ids", id_col=None, binary="framekit", threads=None,
               extra_args=None, batch_rows=256):
     """Frames for a DataFrame with a path column and an id-list column.
 
     Returns a DataFrame with :data:`RESULT_SCHEMA` (``id`` is the ``id_col`` value as a string,
     or the row's position in its partition). One framekit process per partition; rows stream
     through it (a writer thread feeds requests while results are read and yielded in batches
-    of ``batch_rows``), so a partition never sits in memory whole.
+    of ``batch_rows``), so a partition never sits in memory whole. The process decodes on the
+    task's cores (``spark.task.cpus``) with ``threads`` decoders (default: one per task core).
     """
-    command = _command(binary, threads, extra_args)
+    # Built here on the driver: the function below is shipped to executors, where this module
+    # need not be importable.
+    command = _command(binary, threads, _task_cpus(df.sparkSession.sparkContext), extra_args)
 
     def run(batches):
         import pandas as pd

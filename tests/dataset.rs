@@ -77,9 +77,11 @@ fn requests(count: usize) -> (Vec<String>, Vec<(String, String)>) {
 fn jsonl_answers_every_request_in_order_exactly_like_frames() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (input, expected) = requests(200);
+    // Two decoders on one core's share each (single-threaded decoding, as a Spark task runs
+    // it), checked against `framekit frames` decoding on every core.
     let result = run(
         dir.path(),
-        &["frames", "--jsonl", "--threads", "2"],
+        &["frames", "--jsonl", "--threads", "2", "--cores", "1"],
         Input::Bytes((input.join("\n") + "\n").into_bytes()),
     );
     assert_eq!(result.code, Some(0), "{}", result.stderr);

@@ -34,9 +34,14 @@ pub struct FramesArgs {
     /// JSON result per line, in input order (see README, "Frames for a dataset").
     #[arg(long, conflicts_with_all = ["out", "format"])]
     pub jsonl: bool,
-    /// Requests decoded at once with --jsonl (default: the number of cores).
+    /// Requests decoded at once with --jsonl (default: the cores given by --cores).
     #[arg(long, value_name = "N", requires = "jsonl")]
     pub threads: Option<usize>,
+    /// Cores this process may use with --jsonl (default: every core it can see). Each of the
+    /// --threads decoders gets cores/threads of them; when several framekit processes share a
+    /// machine (one per Spark task), give each its share, e.g. spark.task.cpus.
+    #[arg(long, value_name = "N", requires = "jsonl", value_parser = clap::value_parser!(u16).range(1..))]
+    pub cores: Option<u16>,
     /// Write PNG files named <stem>_f<id>.png into DIR instead, and print their paths.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -99,11 +104,16 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
 
 /// `--jsonl`: requests on stdin, results on stdout, one line each, in input order, flushed as
 /// they come. Per-request problems are error rows; only stdin or stdout failing is an error.
-fn run_jsonl(args: &FramesArgs, options: framekit::OpenOptions) -> anyhow::Result<()> {
+fn run_jsonl(args: &FramesArgs, mut options: framekit::OpenOptions) -> anyhow::Result<()> {
     use std::io::BufRead as _;
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-    });
+    let cores = args.cores.map_or_else(
+        || std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        usize::from,
+    );
+    let threads = args.threads.unwrap_or(cores).max(1);
+    // One decoder thread per core given: a decoder's frame threads beyond its share of the
+    // cores only contend with the other decoders (and with sibling processes).
+    options.decoder_threads = (cores / threads).max(1);
     let (read_error_tx, read_error_rx) = crossbeam_channel::bounded(1);
     // Read on the batch's dispatch thread, line by line, as results go out.
     let requests = std::io::BufReader::new(std::io::stdin())
