@@ -152,6 +152,10 @@ pub fn write_frames_text(
     form: TextForm,
     out: &mut impl Write,
 ) -> Result<Vec<usize>, GetFramesError> {
+    // Ids ascend: decoding stops at the last one's packet.
+    if let Some(&last) = selection.ids.last() {
+        source.expect_last_frame(last - 1);
+    }
     for (n, &id) in selection.ids.iter().enumerate() {
         let frame = source.frame(id - 1)?;
         let png = super::encode_png(&frame).map_err(|e| GetFramesError::Png {

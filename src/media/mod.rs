@@ -407,6 +407,14 @@ impl MediaSource {
         }
     }
 
+    /// Says that no frame after `index` will be asked for, so a video's decoder can stop
+    /// at it rather than decode on (see [`VideoReader::expect_last_frame`]).
+    pub fn expect_last_frame(&mut self, index: usize) {
+        if let MediaSource::Video(v) = self {
+            v.expect_last_frame(index);
+        }
+    }
+
     /// Frame `index` (0-based, presentation order).
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
         match self {

@@ -86,6 +86,12 @@ pub struct VideoReader {
     /// While decoding toward a target: its timestamp. Non-reference frames shown before it
     /// are not needed (nothing is predicted from them), so the decoder skips them.
     skip_nonref_before: Option<i64>,
+    /// The last frame the caller said it will ask for (see [`VideoReader::expect_last_frame`]).
+    last_wanted: Option<usize>,
+    /// While decoding toward the last wanted frame: its timestamp. Once its packet is sent
+    /// the decoder is drained instead of fed on: nothing after it is wanted, and the frames
+    /// a reordering decoder would otherwise decode to push it out are never needed.
+    drain_after: Option<i64>,
     stats: ReaderStats,
 }
 
@@ -252,6 +258,8 @@ impl VideoReader {
             last_output: None,
             outputs_since_start: None,
             skip_nonref_before: None,
+            last_wanted: None,
+            drain_after: None,
             stats: ReaderStats::default(),
         }
     }
@@ -284,6 +292,13 @@ impl VideoReader {
 
     fn error(&self, kind: MediaErrorKind) -> MediaError {
         MediaError::new(&self.shared.path, kind)
+    }
+
+    /// Says that no frame after `index` will be asked for (a `get_frames` id list's last id),
+    /// so decoding toward it stops at its own packet. Only a hint: a later request still gets
+    /// its frame, after a seek.
+    pub fn expect_last_frame(&mut self, index: usize) {
+        self.last_wanted = Some(index);
     }
 
     /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
@@ -475,8 +490,10 @@ impl VideoReader {
     fn decode_forward_to(&mut self, index: usize) -> Result<Forward, MediaError> {
         let target = self.shared.index.frame(index).map(|f| f.pts);
         self.skip_nonref_before = target;
+        self.drain_after = target.filter(|_| self.last_wanted == Some(index));
         let result = self.decode_forward_to_pts(target);
         self.skip_nonref_before = None;
+        self.drain_after = None;
         result
     }
 
@@ -537,6 +554,10 @@ impl VideoReader {
                         session.decoder.skip_frame(discard);
                         // A damaged packet is skipped; the frame check above catches the gap.
                         let _ = session.decoder.send_packet(&packet);
+                        if self.drain_after.is_some() && packet.pts() == self.drain_after {
+                            let _ = session.decoder.send_eof();
+                            session.draining = true;
+                        }
                         break;
                     }
                     Ok(()) => continue,
