@@ -728,74 +728,94 @@ fn python_seconds(python: &Path, args: &[&Path]) -> Option<f64> {
 /// One request's latency, `--ids 1,30` on the 1080p clip (2 s GOPs, B-frames): the reference
 /// helper called in a running Python (as a Spark task calls it) against framekit started for
 /// it (`frames --ids`) and framekit already running (`frames --jsonl`, as `frames_df` and
-/// `frames_rdd` keep it).
+/// `frames_rdd` keep it). Both sides run alternately and the ratio is the median of the
+/// pairs' ratios: this machine's speed drifts by 10-30% within minutes.
 fn bench_single_request(python: &Path, reference_script: &Path, framekit: &Path) {
     let clip = clip_1080p();
     let script = bench_dir().join("reference_latency.py");
     std::fs::write(&script, REFERENCE_LATENCY).expect("script");
-    let reference = python_seconds(python, &[&script, reference_script, &clip]);
-    let Some(reference) = reference else {
-        println!("single request: the reference helper did not run");
-        return;
-    };
-    // The helper in a Python started for the one request (import cv2 included), against
-    // framekit started for it: both pay their process start.
     let once = bench_dir().join("reference_once.py");
     std::fs::write(&once, REFERENCE_ONCE).expect("script");
-    let reference_process = time_command(
-        &python.to_string_lossy(),
-        &[
-            once.to_string_lossy().into_owned(),
-            reference_script.to_string_lossy().into_owned(),
-            clip.to_string_lossy().into_owned(),
-        ],
+    let python_args = [
+        once.to_string_lossy().into_owned(),
+        reference_script.to_string_lossy().into_owned(),
+        clip.to_string_lossy().into_owned(),
+    ];
+    let framekit_args = [
+        "frames".to_string(),
+        clip.to_string_lossy().into_owned(),
+        "--ids".into(),
+        "1,30".into(),
+    ];
+    // Started for the request: the helper in a new Python (import cv2 included) against
+    // framekit started for it; both pay their process start.
+    let (mut reference_process, mut one_shot) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS + 2 {
+        reference_process.push(run_timed(&python.to_string_lossy(), &python_args));
+        one_shot.push(run_timed(&framekit.to_string_lossy(), &framekit_args));
+    }
+    let process_ratio = median_f64(
+        one_shot
+            .iter()
+            .zip(&reference_process)
+            .map(|(ours, theirs)| ours.as_secs_f64() / theirs.as_secs_f64())
+            .collect(),
     );
-    let one_shot = time_command(
-        &framekit.to_string_lossy(),
-        &[
-            "frames".into(),
-            clip.to_string_lossy().into_owned(),
-            "--ids".into(),
-            "1,30".into(),
-        ],
-    );
-    let resident = {
-        use std::io::{BufRead, Write};
-        let mut child = Command::new(framekit)
-            .args(["frames", "--jsonl", "--threads", "1"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("framekit --jsonl");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let request = format!(
-            "{{\"path\": {:?}, \"ids\": \"1,30\"}}\n",
-            clip.display().to_string()
-        );
-        let mut samples = Vec::new();
-        for _ in 0..RUNS + 1 {
-            let start = Instant::now();
-            stdin.write_all(request.as_bytes()).expect("request");
-            stdin.flush().expect("flush");
-            let mut line = String::new();
-            stdout.read_line(&mut line).expect("result");
-            samples.push(start.elapsed());
-        }
-        drop(stdin);
-        let _ = child.wait();
-        median(samples[1..].to_vec())
-    };
+    // Already running: rounds of the helper called 7 times in one Python against 7 requests
+    // to one framekit --jsonl.
+    let (mut reference_running, mut resident, mut running_ratios) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..DATASET_ROUNDS {
+        let Some(theirs) = python_seconds(python, &[&script, reference_script, &clip]) else {
+            println!("single request: the reference helper did not run");
+            return;
+        };
+        let ours = resident_latency(framekit, &clip).as_secs_f64();
+        reference_running.push(theirs);
+        resident.push(ours);
+        running_ratios.push(ours / theirs);
+    }
+    let seconds = |s: f64| ms(Duration::from_secs_f64(s));
     println!(
-        "single request --ids 1,30 (1080p), target 0.5x:\n  started for it: reference helper in a new python {} | framekit frames --ids {} ({:.2}x)\n  already running: reference helper called in python {} | framekit --jsonl {} ({:.2}x)\n  (framekit started for it against the helper already running: {:.2}x)",
-        ms(reference_process),
-        ms(one_shot),
-        one_shot.as_secs_f64() / reference_process.as_secs_f64(),
-        ms(Duration::from_secs_f64(reference)),
-        ms(resident),
-        resident.as_secs_f64() / reference,
-        one_shot.as_secs_f64() / reference
+        "single request --ids 1,30 (1080p), target 0.5x (medians; ratios: median of alternating pairs):\n  started for it: reference helper in a new python {} | framekit frames --ids {} ({:.2}x)\n  already running: reference helper called in python {} | framekit --jsonl {} ({:.2}x)\n  (framekit started for it against the helper already running: {:.2}x)",
+        ms(median(reference_process)),
+        ms(median(one_shot.clone())),
+        process_ratio,
+        seconds(median_f64(reference_running.clone())),
+        seconds(median_f64(resident)),
+        median_f64(running_ratios),
+        median(one_shot).as_secs_f64() / median_f64(reference_running)
     );
+}
+
+/// Median time of one `--ids 1,30` request to a framekit --jsonl already running (the first
+/// request, which warms the process, is not counted).
+fn resident_latency(framekit: &Path, clip: &Path) -> Duration {
+    use std::io::{BufRead, Write};
+    let mut child = Command::new(framekit)
+        .args(["frames", "--jsonl", "--threads", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("framekit --jsonl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let request = format!(
+        "{{\"path\": {:?}, \"ids\": \"1,30\"}}\n",
+        clip.display().to_string()
+    );
+    let mut samples = Vec::new();
+    for _ in 0..RUNS + 1 {
+        let start = Instant::now();
+        stdin.write_all(request.as_bytes()).expect("request");
+        stdin.flush().expect("flush");
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("result");
+        samples.push(start.elapsed());
+    }
+    drop(stdin);
+    let _ = child.wait();
+    median(samples[1..].to_vec())
 }
 
 const REFERENCE_ONCE: &str = r#"

@@ -601,6 +601,41 @@ fn the_same_files_enqueued_from_two_shells_are_one_job_each() {
         ids
     };
     assert_eq!(ids(&a), ids(&b));
+    // Listing a big queue reads what is shown: the newest five pending, and the counts.
+    let listing = framekit(&[
+        "jobs", "list", "--queue", &url, "--status", "pending", "--limit", "5", "--newest",
+        "--json",
+    ]);
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    let shown: Vec<serde_json::Value> = serde_json::from_slice(&listing.stdout).expect("json");
+    let mut newest = ids(&a);
+    newest.reverse();
+    newest.truncate(5);
+    assert_eq!(
+        shown
+            .iter()
+            .filter_map(|r| r["id"].as_i64())
+            .collect::<Vec<_>>(),
+        newest
+    );
+    assert!(shown.iter().all(|r| r["status"] == "pending"));
+    let summary = framekit(&["jobs", "summary", "--queue", &url, "--json"]);
+    let counts: serde_json::Value = serde_json::from_slice(&summary.stdout).expect("json");
+    assert_eq!(
+        counts,
+        serde_json::json!({"pending": 20, "processing": 0, "succeeded": 0, "failed": 0})
+    );
+    let text = framekit(&["jobs", "list", "--queue", &url, "--limit", "3"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.trim_end()
+            .ends_with("20 jobs: 20 pending, 0 running, 0 succeeded, 0 failed (shown: 3)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -67,7 +67,10 @@ fn assert_frame_exact_by(path: &Path, access: Access) {
     // The get_frames path: told that frame n is the last one wanted, the reader drains the
     // decoder after n's packet instead of feeding it on; n is still exact, and so is a frame
     // asked for after all (it costs a seek).
-    for n in common::shuffled(expected.len(), 0xd4a1).into_iter().take(16) {
+    for n in common::shuffled(expected.len(), 0xd4a1)
+        .into_iter()
+        .take(16)
+    {
         reader.expect_last_frame(n);
         for index in [n, (n + 1).min(expected.len() - 1)] {
             let frame = reader

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::pg::PgCluster;
 use framekit::jobs::{
-    ClaimFilter, Enqueued, JobError, JobStatus, JobStore, MAX_ATTEMPTS, MAX_CRASHES, QueueLocation,
-    SCHEMA_VERSION, Shard, host_name,
+    ClaimFilter, Enqueued, JobError, JobQuery, JobStatus, JobStore, MAX_ATTEMPTS, MAX_CRASHES,
+    QueueLocation, SCHEMA_VERSION, Shard, host_name,
 };
 
 #[derive(Clone, Copy)]
@@ -361,6 +361,96 @@ fn a_permanent_failure_fails_at_once(backend: Backend) {
     );
 }
 
+fn listings_filter_order_limit_and_count_in_the_database(backend: Backend) {
+    let f = Fixture::new(backend);
+    let mut q = f.open();
+    let ids: Vec<i64> = (0..6)
+        .map(|n| {
+            let input = f.input_named(&format!("clip{n}.mov"));
+            let output = f.dir.path().join(format!("clip{n}.mp4"));
+            q.enqueue(&input, "default", &output, false)
+                .expect("enqueue")
+                .id()
+        })
+        .collect();
+    // The two oldest: one fails for good, one is running.
+    let failing = q
+        .claim(
+            "host:1",
+            Duration::from_secs(30),
+            &ClaimFilter::ids(&ids[..1]),
+        )
+        .expect("claim")
+        .expect("job");
+    q.fail(&failing, "no video stream", true, Duration::from_millis(10))
+        .expect("fail");
+    q.claim(
+        "host:1",
+        Duration::from_secs(30),
+        &ClaimFilter::ids(&ids[1..2]),
+    )
+    .expect("claim")
+    .expect("job");
+    let counts = q.counts().expect("counts");
+    assert_eq!(
+        (
+            counts.pending,
+            counts.processing,
+            counts.succeeded,
+            counts.failed
+        ),
+        (4, 1, 0, 1)
+    );
+    assert_eq!(counts.total(), 6);
+    let listed = |q: &mut dyn JobStore, query: JobQuery| -> Vec<i64> {
+        q.query(&query)
+            .expect("query")
+            .iter()
+            .map(|j| j.id)
+            .collect()
+    };
+    assert_eq!(
+        listed(q.as_mut(), JobQuery::default()),
+        ids,
+        "every job, oldest first"
+    );
+    assert_eq!(
+        listed(
+            q.as_mut(),
+            JobQuery {
+                statuses: vec![JobStatus::Failed, JobStatus::Processing],
+                ..JobQuery::default()
+            }
+        ),
+        ids[..2].to_vec()
+    );
+    assert_eq!(
+        listed(
+            q.as_mut(),
+            JobQuery {
+                limit: Some(2),
+                newest_first: true,
+                ..JobQuery::default()
+            }
+        ),
+        vec![ids[5], ids[4]],
+        "the newest two"
+    );
+    assert_eq!(
+        listed(
+            q.as_mut(),
+            JobQuery {
+                statuses: vec![JobStatus::Pending],
+                limit: Some(1),
+                ..JobQuery::ids(&[ids[0], ids[3], ids[4]])
+            }
+        ),
+        vec![ids[3]],
+        "status, ids and limit together"
+    );
+    assert_eq!(q.list().expect("list").len(), 6);
+}
+
 fn a_stale_worker_writes_nothing_and_is_told_its_lease_is_lost(backend: Backend) {
     let f = Fixture::new(backend);
     let mut a = f.open();
@@ -567,6 +657,7 @@ on_both_backends!(
     crashes_fail_a_job_only_after_five_and_clean_its_temp_file,
     a_dead_attempt_that_had_published_is_recorded_not_redone,
     a_permanent_failure_fails_at_once,
+    listings_filter_order_limit_and_count_in_the_database,
     a_stale_worker_writes_nothing_and_is_told_its_lease_is_lost,
     dead_local_leases_are_reclaimed_at_once,
     shards_split_the_jobs_without_overlap,

@@ -3,15 +3,32 @@
 
 use clap::{Args, Subcommand};
 use framekit::batch::{DEFAULT_JOBS, RunOptions};
-use framekit::jobs::{Job, JobStatus, QueueLocation, WorkerRow, now_ms};
+use framekit::jobs::{Job, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
 
 use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Show every job (with the worker running it).
+    /// Show the jobs (with the worker running each), oldest first, and how many are in
+    /// each state.
     List {
         /// One JSON array of jobs.
+        #[arg(long)]
+        json: bool,
+        /// Only jobs in this state (repeat for several).
+        #[arg(long, value_enum)]
+        status: Vec<StatusArg>,
+        /// At most N jobs (the counts still cover the whole queue).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Newest first.
+        #[arg(long)]
+        newest: bool,
+    },
+    /// How many jobs are pending, running, succeeded and failed, counted by the database
+    /// (cheap on a queue of millions).
+    Summary {
+        /// One JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -42,6 +59,26 @@ pub enum JobsCommand {
     },
 }
 
+/// `--status`: a job state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl StatusArg {
+    fn status(self) -> JobStatus {
+        match self {
+            StatusArg::Pending => JobStatus::Pending,
+            StatusArg::Running => JobStatus::Processing,
+            StatusArg::Succeeded => JobStatus::Succeeded,
+            StatusArg::Failed => JobStatus::Failed,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct JobsArgs {
     #[command(subcommand)]
@@ -53,17 +90,42 @@ pub struct JobsArgs {
 pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
     let location = args.queue.location();
     let mut queue = location.open()?;
-    match args
-        .command
-        .as_ref()
-        .unwrap_or(&JobsCommand::List { json: false })
-    {
-        JobsCommand::List { json } => {
-            let jobs = queue.list()?;
+    match args.command.as_ref().unwrap_or(&JobsCommand::List {
+        json: false,
+        status: Vec::new(),
+        limit: None,
+        newest: false,
+    }) {
+        JobsCommand::List {
+            json,
+            status,
+            limit,
+            newest,
+        } => {
+            let query = JobQuery {
+                statuses: status.iter().map(|s| s.status()).collect(),
+                limit: *limit,
+                newest_first: *newest,
+                ..JobQuery::default()
+            };
+            let jobs = queue.query(&query)?;
             if *json {
                 println!("{}", serde_json::to_string(&jobs)?);
             } else {
+                let counts = queue.counts()?;
                 print_jobs(&location, &jobs);
+                if counts.total() > 0 {
+                    println!("{counts} (shown: {})", jobs.len());
+                }
+            }
+            Ok(())
+        }
+        JobsCommand::Summary { json } => {
+            let counts = queue.counts()?;
+            if *json {
+                println!("{}", serde_json::to_string(&counts)?);
+            } else {
+                println!("{location}: {counts}");
             }
             Ok(())
         }
@@ -71,11 +133,11 @@ pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
             let count = queue.retry_failed(ids)?;
             println!("{count} failed job(s) back to pending");
             let pending: Vec<i64> = queue
-                .list()?
+                .query(&JobQuery {
+                    statuses: vec![JobStatus::Pending],
+                    ..JobQuery::ids(ids)
+                })?
                 .iter()
-                .filter(|j| {
-                    j.status == JobStatus::Pending && (ids.is_empty() || ids.contains(&j.id))
-                })
                 .map(|j| j.id)
                 .collect();
             // A fleet's jobs are run by its workers, not by the machine that retried them.

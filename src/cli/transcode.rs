@@ -11,7 +11,7 @@ use clap::Args;
 use framekit::batch::{
     self, CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
 };
-use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
+use framekit::jobs::{ClaimFilter, Enqueued, Job, JobQuery, JobStatus, JobStore, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -106,6 +106,14 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     run_with_progress(&location, &ids, &options)
 }
 
+/// The jobs with these ids (none for no ids; an empty id list in a query means every job).
+fn jobs_with_ids(queue: &mut dyn JobStore, ids: &[i64]) -> anyhow::Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(queue.query(&JobQuery::ids(ids))?)
+}
+
 /// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.
 pub(super) fn run_with_progress(
     location: &QueueLocation,
@@ -113,11 +121,7 @@ pub(super) fn run_with_progress(
     options: &RunOptions,
 ) -> anyhow::Result<()> {
     let mut queue = location.open()?;
-    let ours: Vec<_> = queue
-        .list()?
-        .into_iter()
-        .filter(|j| ids.contains(&j.id))
-        .collect();
+    let ours = jobs_with_ids(queue.as_mut(), ids)?;
     let to_run = ours
         .iter()
         .filter(|j| j.status != JobStatus::Succeeded)
@@ -149,11 +153,7 @@ pub(super) fn run_with_progress(
     watch.finish()?;
     result?;
 
-    let jobs: Vec<_> = queue
-        .list()?
-        .into_iter()
-        .filter(|j| ids.contains(&j.id))
-        .collect();
+    let jobs = jobs_with_ids(queue.as_mut(), ids)?;
     println!("{:<10} {:>8}  {:<40} result", "status", "attempts", "input");
     for job in &jobs {
         let result = match job.status {

@@ -16,7 +16,9 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::dialogs::PathPurpose;
 use crate::batch::{self, CancelRequests, InputFile, JobEvent, RunOptions, run_jobs};
-use crate::jobs::{ClaimFilter, JobStatus, QueueLocation};
+use crate::jobs::{
+    ClaimFilter, Job, JobError, JobQuery, JobStatus, JobStore, QueueLocation, StatusCounts,
+};
 use crate::transcode::Preset;
 
 #[path = "transcode_panel_ui.rs"]
@@ -71,6 +73,33 @@ impl Row {
     }
 }
 
+/// How many of a fleet queue's newest jobs the panel shows (besides every running one).
+pub const FLEET_NEWEST_ROWS: usize = 200;
+
+/// One read of a fleet queue for the panel: every running job and the newest others, in id
+/// order, and the counts by state. Bounded however many jobs the queue holds.
+fn read_fleet(store: &mut dyn JobStore) -> Result<(Vec<Job>, StatusCounts), JobError> {
+    let counts = store.counts()?;
+    let mut jobs: BTreeMap<i64, Job> = store
+        .query(&JobQuery {
+            statuses: vec![JobStatus::Processing],
+            // More than any fleet runs at once; still a bound.
+            limit: Some(10_000),
+            ..JobQuery::default()
+        })?
+        .into_iter()
+        .map(|j| (j.id, j))
+        .collect();
+    for job in store.query(&JobQuery {
+        limit: Some(FLEET_NEWEST_ROWS),
+        newest_first: true,
+        ..JobQuery::default()
+    })? {
+        jobs.insert(job.id, job);
+    }
+    Ok((jobs.into_values().collect(), counts))
+}
+
 /// Messages from the background thread.
 enum PanelEvent {
     /// Jobs known to the queue for this panel (after enqueueing or the start-up scan).
@@ -81,8 +110,12 @@ enum PanelEvent {
     Error(String),
     /// Something the user asked for could not be done; the run goes on.
     Problem(String),
-    /// Every job of the fleet queue, read by the watcher.
-    FleetRows(Vec<Row>),
+    /// The fleet queue as the watcher read it: its counts, every running job and the newest
+    /// others (a fleet queue can hold millions; only these are read).
+    FleetRows {
+        rows: Vec<Row>,
+        counts: StatusCounts,
+    },
 }
 
 /// What the user asked the panel to do.
@@ -135,6 +168,8 @@ pub struct TranscodePanel {
     fleet_watch_stop: Arc<AtomicBool>,
     /// Finished fleet jobs the user cleared from the panel (they stay in the shared queue).
     fleet_hidden: std::collections::HashSet<i64>,
+    /// The fleet queue's counts by state, from the watcher.
+    fleet_counts: Option<StatusCounts>,
 }
 
 impl Default for TranscodePanel {
@@ -166,6 +201,7 @@ impl TranscodePanel {
             fleet_text: String::new(),
             fleet_watch_stop: Arc::new(AtomicBool::new(false)),
             fleet_hidden: std::collections::HashSet::new(),
+            fleet_counts: None,
         }
     }
 
@@ -195,10 +231,10 @@ impl TranscodePanel {
                         }
                     }
                     if let Some(opened) = store.as_mut() {
-                        match opened.list() {
-                            Ok(jobs) => {
+                        match read_fleet(opened.as_mut()) {
+                            Ok((jobs, counts)) => {
                                 let rows = jobs.into_iter().map(Row::from_job).collect();
-                                let _ = tx.send(PanelEvent::FleetRows(rows));
+                                let _ = tx.send(PanelEvent::FleetRows { rows, counts });
                             }
                             Err(e) => {
                                 let _ = tx.send(PanelEvent::Problem(e.to_string()));
@@ -286,7 +322,10 @@ impl TranscodePanel {
             .spawn(move || {
                 let rows = queue.open().and_then(|mut q| {
                     q.reclaim_dead_local_leases()?;
-                    q.list()
+                    q.query(&JobQuery {
+                        statuses: vec![JobStatus::Pending, JobStatus::Processing],
+                        ..JobQuery::default()
+                    })
                 });
                 if let Ok(jobs) = rows {
                     let unfinished: Vec<Row> = jobs
@@ -334,8 +373,9 @@ impl TranscodePanel {
                     self.running = false;
                 }
                 PanelEvent::Problem(message) => self.error = Some(message),
-                PanelEvent::FleetRows(rows) => {
+                PanelEvent::FleetRows { rows, counts } => {
                     if self.fleet.is_some() {
+                        self.fleet_counts = Some(counts);
                         self.rows = rows
                             .into_iter()
                             .filter(|r| !self.fleet_hidden.contains(&r.id))
@@ -443,11 +483,15 @@ impl TranscodePanel {
                     )
                     .map_err(|e| e.to_string())?;
                     ids.extend(enqueued.iter().map(|e| e.outcome.id()));
-                    let rows: Vec<Row> = store
-                        .list()
-                        .map_err(|e| e.to_string())?
+                    let jobs = if ids.is_empty() {
+                        Vec::new()
+                    } else {
+                        store
+                            .query(&JobQuery::ids(&ids))
+                            .map_err(|e| e.to_string())?
+                    };
+                    let rows: Vec<Row> = jobs
                         .into_iter()
-                        .filter(|j| ids.contains(&j.id))
                         .map(|j| Row {
                             worker: None,
                             ..Row::from_job(j)
@@ -588,6 +632,7 @@ impl TranscodePanel {
             PanelCommand::SetFleetQueue(None) => {
                 self.fleet_watch_stop.store(true, Ordering::SeqCst);
                 self.fleet = None;
+                self.fleet_counts = None;
                 self.fleet_text.clear();
                 self.rows.clear();
                 self.error = None;

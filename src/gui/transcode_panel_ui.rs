@@ -1,7 +1,7 @@
 //! The transcode panel's window: settings, buttons and the job rows, drawn from the panel's
 //! state; what the user does comes back as [`PanelCommand`]s.
 
-use super::{JobStatus, PanelCommand, Preset, TranscodePanel};
+use super::{FLEET_NEWEST_ROWS, JobStatus, PanelCommand, Preset, TranscodePanel};
 
 impl TranscodePanel {
     /// Draws the panel window and applies what the user did in it.
@@ -70,6 +70,15 @@ impl TranscodePanel {
             ui.weak(format!(
                 "Start adds the files to the fleet queue {fleet}; its workers (framekit worker) run them."
             ));
+            if let Some(counts) = self.fleet_counts {
+                let shown = self.rows.len() as u64;
+                let note = if counts.total() > shown {
+                    format!(" (showing every running job and the {FLEET_NEWEST_ROWS} newest)")
+                } else {
+                    String::new()
+                };
+                ui.label(format!("Fleet queue: {counts}{note}"));
+            }
         }
         ui.horizontal(|ui| {
             if ui.button("Add files…").clicked() {

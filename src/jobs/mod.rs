@@ -108,6 +108,81 @@ impl JobStatus {
     }
 }
 
+/// Which jobs a listing returns: a queue can hold millions, so callers that only show some
+/// (the app's fleet view, `jobs list --limit`) ask the database for those only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobQuery {
+    /// Only jobs in these states (any when empty).
+    pub statuses: Vec<JobStatus>,
+    /// Only these ids (any when empty).
+    pub ids: Vec<i64>,
+    /// At most this many (all when `None`).
+    pub limit: Option<usize>,
+    /// Highest id (newest) first instead of oldest first.
+    pub newest_first: bool,
+}
+
+impl JobQuery {
+    pub fn ids(ids: &[i64]) -> JobQuery {
+        JobQuery {
+            ids: ids.to_vec(),
+            ..JobQuery::default()
+        }
+    }
+
+    /// The status list as the backends' text values.
+    fn status_names(&self) -> Vec<String> {
+        self.statuses
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect()
+    }
+
+    fn limit_value(&self) -> Option<i64> {
+        self.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// How many jobs are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub pending: u64,
+    pub processing: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+impl StatusCounts {
+    pub fn total(&self) -> u64 {
+        self.pending + self.processing + self.succeeded + self.failed
+    }
+
+    fn add(&mut self, status: &str, count: i64) {
+        let count = u64::try_from(count).unwrap_or(0);
+        match JobStatus::parse(status) {
+            JobStatus::Pending => self.pending += count,
+            JobStatus::Processing => self.processing += count,
+            JobStatus::Succeeded => self.succeeded += count,
+            JobStatus::Failed => self.failed += count,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.total();
+        write!(
+            f,
+            "{total} job{}: {} pending, {} running, {} succeeded, {} failed",
+            if total == 1 { "" } else { "s" },
+            self.pending,
+            self.processing,
+            self.succeeded,
+            self.failed
+        )
+    }
+}
+
 impl std::fmt::Display for JobStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -424,7 +499,15 @@ pub trait JobStore: Send {
     fn get(&mut self, id: i64) -> Result<Option<Job>, JobError>;
 
     /// Every job, oldest first.
-    fn list(&mut self) -> Result<Vec<Job>, JobError>;
+    fn list(&mut self) -> Result<Vec<Job>, JobError> {
+        self.query(&JobQuery::default())
+    }
+
+    /// The jobs `query` selects, in id order (its limit applied after the order).
+    fn query(&mut self, query: &JobQuery) -> Result<Vec<Job>, JobError>;
+
+    /// How many jobs are in each state (counted in the database).
+    fn counts(&mut self) -> Result<StatusCounts, JobError>;
 
     /// How long until a job passing `filter` can be claimed: zero when one can now, the time
     /// to the earliest retry delay or lease expiry otherwise, `None` when no job is open.

@@ -13,8 +13,9 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
 
 use super::{
-    ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
-    SCHEMA_VERSION, WorkerRow, fenced, new_token, retry_after, worker_alive,
+    ClaimFilter, Enqueued, Job, JobError, JobQuery, JobStatus, JobStore, Lease, NewJob,
+    QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token, retry_after,
+    worker_alive,
 };
 
 /// How long an operation keeps reconnecting before it reports the server as gone.
@@ -517,10 +518,34 @@ impl JobStore for PgQueue {
         Ok(row.as_ref().map(row_to_job))
     }
 
-    fn list(&mut self) -> Result<Vec<Job>, JobError> {
-        let sql = format!("SELECT {COLUMNS} FROM framekit_jobs ORDER BY id");
-        let rows = self.run(|client| Ok(client.query(&sql, &[])?))?;
+    fn query(&mut self, query: &JobQuery) -> Result<Vec<Job>, JobError> {
+        let statuses = query.status_names();
+        let ids = query.ids.clone();
+        // LIMIT NULL is LIMIT ALL.
+        let limit = query.limit_value();
+        let order = if query.newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM framekit_jobs
+             WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
+             AND (cardinality($2::bigint[]) = 0 OR id = ANY($2))
+             ORDER BY id {order} LIMIT $3"
+        );
+        let rows = self.run(|client| Ok(client.query(&sql, &[&statuses, &ids, &limit])?))?;
         Ok(rows.iter().map(row_to_job).collect())
+    }
+
+    fn counts(&mut self) -> Result<StatusCounts, JobError> {
+        let rows = self.run(|client| {
+            Ok(client.query(
+                "SELECT status, COUNT(*) FROM framekit_jobs GROUP BY status",
+                &[],
+            )?)
+        })?;
+        let mut counts = StatusCounts::default();
+        for row in &rows {
+            counts.add(row.get::<_, &str>(0), row.get::<_, i64>(1));
+        }
+        Ok(counts)
     }
 
     fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError> {

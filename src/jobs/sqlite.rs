@@ -7,8 +7,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ClaimFilter, Enqueued, Job, JobError, JobStatus, JobStore, Lease, NewJob, QueueLocation,
-    SCHEMA_VERSION, WorkerRow, fenced, new_token, now_ms, retry_after, worker_alive,
+    ClaimFilter, Enqueued, Job, JobError, JobQuery, JobStatus, JobStore, Lease, NewJob,
+    QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token, now_ms, retry_after,
+    worker_alive,
 };
 
 const SCHEMA: &str = "
@@ -419,14 +420,46 @@ impl JobStore for JobQueue {
             .map_err(self.db())
     }
 
-    fn list(&mut self) -> Result<Vec<Job>, JobError> {
+    fn query(&mut self, query: &JobQuery) -> Result<Vec<Job>, JobError> {
+        let db = self.db();
+        let json_list = |items: Vec<String>| {
+            (!items.is_empty()).then(|| serde_json::Value::from(items).to_string())
+        };
+        let statuses = json_list(query.status_names());
+        let ids = json_list(query.ids.iter().map(i64::to_string).collect());
+        let order = if query.newest_first { "DESC" } else { "ASC" };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs
+                 WHERE (?1 IS NULL OR status IN (SELECT value FROM json_each(?1)))
+                 AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))
+                 ORDER BY id {order} LIMIT ?3"
+            ))
+            .map_err(&db)?;
+        // SQLite reads a negative LIMIT as "no limit".
+        let limit = query.limit_value().unwrap_or(-1);
+        let mapped = stmt
+            .query_map(params![statuses, ids, limit], row_to_job)
+            .map_err(&db)?;
+        mapped.collect::<Result<_, _>>().map_err(&db)
+    }
+
+    fn counts(&mut self) -> Result<StatusCounts, JobError> {
         let db = self.db();
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))
+            .prepare("SELECT status, COUNT(*) FROM jobs GROUP BY status")
             .map_err(&db)?;
-        let mapped = stmt.query_map([], row_to_job).map_err(&db)?;
-        mapped.collect::<Result<_, _>>().map_err(&db)
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(&db)?;
+        let mut counts = StatusCounts::default();
+        for row in rows {
+            let (status, count) = row.map_err(&db)?;
+            counts.add(&status, count);
+        }
+        Ok(counts)
     }
 
     fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError> {
