@@ -1178,4 +1178,79 @@ fn bench_fleet() {
         "2 workers finish the batch {:.2}x as fast as 1",
         times[0].as_secs_f64() / times[1].as_secs_f64()
     );
+    bench_big_queue(&cluster);
+}
+
+/// Reading a queue of a million jobs: the counts and a page (what `jobs summary`, `jobs list
+/// --limit` and the app's fleet view ask for) against reading every row (`jobs list`).
+fn bench_big_queue(cluster: &pg::PgCluster) {
+    use framekit::jobs::{JobQuery, JobStatus, QueueLocation};
+    const JOBS: i64 = 1_000_000;
+    println!("\n== fleet: a queue of {JOBS} jobs on PostgreSQL (median of 3)");
+    let url = cluster.fresh_database();
+    let mut queue = QueueLocation::Postgres(url.clone())
+        .open()
+        .expect("open (creates the tables)");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO framekit_jobs (input_path, input_size, input_mtime_ns, preset, output_path,
+                 status, created_at, updated_at)
+             SELECT '/data/clips/' || g || '.mp4', 1000000, 0, 'small', '/data/out/' || g || '.mp4',
+                 CASE WHEN g % 100 = 0 THEN 'failed' WHEN g % 1000 = 1 THEN 'processing'
+                      WHEN g > {JOBS} - 200000 THEN 'pending' ELSE 'succeeded' END, 0, 0
+             FROM generate_series(1, {JOBS}) g;
+             ANALYZE framekit_jobs;"
+        ))
+        .expect("fill the queue");
+    let time = |what: &str, work: &mut dyn FnMut() -> usize| {
+        let mut samples = Vec::new();
+        let mut rows = 0;
+        for _ in 0..3 {
+            let start = Instant::now();
+            rows = work();
+            samples.push(start.elapsed());
+        }
+        println!("{what:<58} {} ({rows} rows)", ms(median(samples)));
+    };
+    time("counts by state (jobs summary)", &mut || {
+        queue.counts().expect("counts").total() as usize
+    });
+    time(
+        "50 newest failed (jobs list --status failed --limit 50)",
+        &mut || {
+            queue
+                .query(&JobQuery {
+                    statuses: vec![JobStatus::Failed],
+                    limit: Some(50),
+                    newest_first: true,
+                    ..JobQuery::default()
+                })
+                .expect("query")
+                .len()
+        },
+    );
+    time("the app's fleet view: running + 200 newest", &mut || {
+        let running = queue
+            .query(&JobQuery {
+                statuses: vec![JobStatus::Processing],
+                limit: Some(10_000),
+                ..JobQuery::default()
+            })
+            .expect("query")
+            .len();
+        let newest = queue
+            .query(&JobQuery {
+                limit: Some(200),
+                newest_first: true,
+                ..JobQuery::default()
+            })
+            .expect("query")
+            .len();
+        running + newest
+    });
+    time(
+        "every job (jobs list, and the fleet view before)",
+        &mut || queue.list().expect("list").len(),
+    );
 }

@@ -56,7 +56,10 @@ check_deb "$work/framekit-cli.deb" ./usr/bin/framekit ./usr/share/man/man1/frame
 grep -q 'applications/framekit.desktop' "$work/files" && fail "framekit-cli ships a desktop entry"
 [ "$(dpkg-deb -f "$work/framekit-cli.deb" Package)" = framekit-cli ] || fail "variant is not named framekit-cli"
 depends=$(dpkg-deb -f "$work/framekit-cli.deb" Depends)
-for lib in libavcodec libavfilter; do
+# libavfilter is loaded at run time (not a DT_NEEDED), so its package is named by hand: the
+# one this build loads must be among them.
+avfilter="libavfilter$(pkg-config --modversion libavfilter | cut -d. -f1)"
+for lib in libavcodec "$avfilter"; do
   grep -q "$lib" <<<"$depends" || fail "framekit-cli Depends lacks $lib: $depends"
 done
 grep -qE 'libgl1|libxkbcommon|libx11|libwayland' <<<"$depends" && fail "framekit-cli depends on GUI libraries: $depends"

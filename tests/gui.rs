@@ -838,7 +838,13 @@ fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
     });
     harness.run_steps(2);
     harness.get_by_label("processing on node-7:4242");
-    // The fleet's counts, read in the database.
+    // The fleet's counts, read in the database (recounted every few seconds).
+    step_until(&mut harness, "the fleet's counts", |app| {
+        app.transcode()
+            .fleet_counts()
+            .is_some_and(|c| c.processing == 1 && c.total() == 1)
+    });
+    harness.run_steps(2);
     harness.get_by_label("Fleet queue: 1 job: 0 pending, 1 running, 0 succeeded, 0 failed");
 
     std::fs::create_dir_all(dir.path().join("out")).expect("out");

@@ -76,10 +76,25 @@ impl Row {
 /// How many of a fleet queue's newest jobs the panel shows (besides every running one).
 pub const FLEET_NEWEST_ROWS: usize = 200;
 
+/// How often the fleet view recounts the queue (a count scans the status index: ~0.2 s on a
+/// million jobs); its rows are read every second.
+const FLEET_COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One read of a fleet queue for the panel: every running job and the newest others, in id
-/// order, and the counts by state. Bounded however many jobs the queue holds.
-fn read_fleet(store: &mut dyn JobStore) -> Result<(Vec<Job>, StatusCounts), JobError> {
-    let counts = store.counts()?;
+/// order, and the counts by state (`counted` keeps the last count and when it was taken).
+/// Bounded however many jobs the queue holds.
+fn read_fleet(
+    store: &mut dyn JobStore,
+    counted: &mut Option<(StatusCounts, Instant)>,
+) -> Result<(Vec<Job>, StatusCounts), JobError> {
+    let counts = match *counted {
+        Some((counts, at)) if at.elapsed() < FLEET_COUNTS_EVERY => counts,
+        _ => {
+            let counts = store.counts()?;
+            *counted = Some((counts, Instant::now()));
+            counts
+        }
+    };
     let mut jobs: BTreeMap<i64, Job> = store
         .query(&JobQuery {
             statuses: vec![JobStatus::Processing],
@@ -221,6 +236,7 @@ impl TranscodePanel {
             .name("framekit-fleet-watch".into())
             .spawn(move || {
                 let mut store = None;
+                let mut counted = None;
                 while !stop.load(Ordering::SeqCst) {
                     if store.is_none() {
                         match fleet.open() {
@@ -231,7 +247,7 @@ impl TranscodePanel {
                         }
                     }
                     if let Some(opened) = store.as_mut() {
-                        match read_fleet(opened.as_mut()) {
+                        match read_fleet(opened.as_mut(), &mut counted) {
                             Ok((jobs, counts)) => {
                                 let rows = jobs.into_iter().map(Row::from_job).collect();
                                 let _ = tx.send(PanelEvent::FleetRows { rows, counts });
@@ -290,6 +306,11 @@ impl TranscodePanel {
     /// Files dropped or added, waiting for Start.
     pub fn staged(&self) -> &[PathBuf] {
         &self.staged
+    }
+
+    /// The fleet queue's counts by state, as the watcher last read them.
+    pub fn fleet_counts(&self) -> Option<StatusCounts> {
+        self.fleet_counts
     }
 
     /// The jobs the panel shows, by id.
