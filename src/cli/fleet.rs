@@ -50,12 +50,8 @@ pub struct WorkerArgs {
     /// One log line per job event: text, or JSON for log collectors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Lease length in seconds: a dead worker's job is claimed again after this.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub lease_seconds: u64,
-    /// First retry delay in milliseconds (doubles per attempt).
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
-    pub retry_ms: u64,
+    #[command(flatten)]
+    pub lease: super::transcode::LeaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -387,8 +383,8 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
 
     let options = RunOptions {
         jobs: args.jobs,
-        lease: Duration::from_secs(args.lease_seconds.max(1)),
-        retry_delay: Duration::from_millis(args.retry_ms),
+        lease: args.lease.lease(),
+        retry_delay: args.lease.retry_delay(),
         until: if args.once {
             RunUntil::NothingClaimable
         } else {

@@ -62,12 +62,30 @@ pub struct TranscodeArgs {
     pub jobs: usize,
     #[command(flatten)]
     pub queue: QueueArg,
-    /// Lease length in seconds (a crashed worker's job is picked up after this).
-    #[arg(long, default_value_t = 30, hide = true)]
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+}
+
+/// How long a claimed job is held and how soon a failed one is retried; `transcode` and
+/// `worker` take the same two flags.
+#[derive(Debug, Args)]
+pub struct LeaseArgs {
+    /// Lease length in seconds: a dead worker's job is claimed again after this.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub lease_seconds: u64,
     /// First retry delay in milliseconds (doubles per attempt).
-    #[arg(long, default_value_t = 2000, hide = true)]
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub retry_ms: u64,
+}
+
+impl LeaseArgs {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds.max(1))
+    }
+
+    pub fn retry_delay(&self) -> Duration {
+        Duration::from_millis(self.retry_ms)
+    }
 }
 
 /// `--jobs`: 1 to [`MAX_JOBS`], refused outside that with the range in the message.
@@ -99,8 +117,8 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     }
     let options = RunOptions {
         jobs: args.jobs,
-        lease: Duration::from_secs(args.lease_seconds.max(1)),
-        retry_delay: Duration::from_millis(args.retry_ms),
+        lease: args.lease.lease(),
+        retry_delay: args.lease.retry_delay(),
         ..RunOptions::default()
     };
     run_with_progress(&location, &ids, &options)
