@@ -230,6 +230,42 @@ fn a_clip_against_its_reencode_matches_ffmpegs_filters() {
 }
 
 #[test]
+fn difference_images_of_a_clip_are_the_shown_frames_difference() {
+    // Scored and imaged from one decode: each image is |A - B| x gain of the frames
+    // `framekit frames` shows for those ids, whatever order the ids were decoded in.
+    let (a, b) = (original(), reencoded());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ours = compare_json(&[
+        &a.to_string_lossy(),
+        &b.to_string_lossy(),
+        "--ids",
+        "1,7,20,41",
+        "--diff-out",
+        &dir.path().to_string_lossy(),
+        "--gain",
+        "4",
+    ]);
+    assert_eq!(ours["frames"].as_array().expect("frames").len(), 4);
+    let options = framekit::OpenOptions::default();
+    let mut reader_a = framekit::media::VideoReader::open(&a, &options).expect("open a");
+    let mut reader_b = framekit::media::VideoReader::open(&b, &options).expect("open b");
+    for id in [1usize, 7, 20, 41] {
+        let expected = framekit::compare::difference_image(
+            &reader_a.frame(id - 1).expect("a frame"),
+            &reader_b.frame(id - 1).expect("b frame"),
+            4.0,
+        );
+        let written = std::fs::read(dir.path().join(format!("diff_a{id}_b{id}.png")))
+            .expect("difference image");
+        assert_eq!(
+            written,
+            framekit::codec::png::encode_png(&expected).expect("png"),
+            "difference image of pair {id}"
+        );
+    }
+}
+
+#[test]
 fn a_one_frame_shift_is_measured_and_undone_by_the_offset() {
     let (a, b) = (original(), shifted());
     let ours = compare_json(&[&a.to_string_lossy(), &b.to_string_lossy()]);

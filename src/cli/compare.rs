@@ -104,32 +104,36 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut scores = Vec::with_capacity(pairs.len());
-    let mut write_error = None;
-    comparison.score(&pairs, |score| {
-        if !args.json
-            && let Err(e) = writeln!(out, "{}", score_line(&score))
-        {
-            write_error = Some(e);
-            return false;
+    let mut failure: Option<anyhow::Error> = None;
+    let mut take_score = |score: FrameScore| -> anyhow::Result<()> {
+        if !args.json {
+            writeln!(out, "{}", score_line(&score)).context("cannot write to stdout")?;
         }
         progress.inc(1);
         scores.push(score);
-        true
-    })?;
-    progress.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e).context("cannot write to stdout");
-    }
-    if let Some(dir) = &args.diff_out {
-        for score in &scores {
-            let (a, b) = comparison.shown_frames(score.a - 1, score.b - 1)?;
-            let diff = compare::difference_image(&a, &b, args.gain);
-            let png = codec::png::encode_png(&diff)?;
-            let path = dir.join(format!("diff_a{}_b{}.png", score.a, score.b));
-            framekit::output::write_atomically(&path, &png)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    };
+    let mut keep_going = |done: anyhow::Result<()>| match done {
+        Ok(()) => true,
+        Err(e) => {
+            failure = Some(e);
+            false
         }
+    };
+    let scored = match &args.diff_out {
+        None => comparison.score(&pairs, |score| keep_going(take_score(score))),
+        // The difference images are made from the frames just scored: each decoded once.
+        Some(dir) => comparison.score_with_shown(&pairs, |score, (a, b)| {
+            keep_going(
+                write_difference(dir, &score, &a, &b, args.gain).and_then(|()| take_score(score)),
+            )
+        }),
+    };
+    progress.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
     }
+    scored?;
     let summary = compare::summarize(&scores);
     if args.json {
         let report = Report {
@@ -147,6 +151,21 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
             .context("cannot write to stdout")?;
     }
     Ok(())
+}
+
+/// Writes pair `score`'s difference image (|A - B| x `gain`) as `diff_a<A>_b<B>.png` in `dir`.
+fn write_difference(
+    dir: &Path,
+    score: &FrameScore,
+    a: &framekit::Frame,
+    b: &framekit::Frame,
+    gain: f32,
+) -> anyhow::Result<()> {
+    let diff = compare::difference_image(a, b, gain);
+    let png = codec::png::encode_png(&diff)?;
+    let path = dir.join(format!("diff_a{}_b{}.png", score.a, score.b));
+    framekit::output::write_atomically(&path, &png)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn score_line(score: &FrameScore) -> String {

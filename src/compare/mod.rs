@@ -202,6 +202,19 @@ impl Side {
         crate::media::printable_path(&self.path)
     }
 
+    /// Frame `index` as shown (RGB, oriented, tone-mapped when asked) from its `raw` planes,
+    /// without decoding it again.
+    fn shown_from_raw(
+        &mut self,
+        index: usize,
+        raw: &ffmpeg_next::frame::Video,
+    ) -> Result<Frame, CompareError> {
+        Ok(match &mut self.source {
+            MediaSource::Video(reader) => reader.shown_from_decoded(index, raw)?,
+            MediaSource::Still(still) => still.frame(index)?,
+        })
+    }
+
     /// Frame `index` as decoded (videos) or as its RGB pixels (images), for the filters.
     fn raw(&mut self, index: usize) -> Result<ffmpeg_next::frame::Video, CompareError> {
         match &mut self.source {
@@ -282,6 +295,28 @@ impl Comparison {
         pairs: &[(usize, usize)],
         mut on_score: impl FnMut(FrameScore) -> bool,
     ) -> Result<(), CompareError> {
+        self.score_pairs(pairs, false, |score, _| on_score(score))
+    }
+
+    /// [`Comparison::score`], also handing over each pair's frames as shown (A, B), made from
+    /// the planes just scored: one decode per frame for scores and difference images.
+    pub fn score_with_shown(
+        &mut self,
+        pairs: &[(usize, usize)],
+        mut on_score: impl FnMut(FrameScore, (Frame, Frame)) -> bool,
+    ) -> Result<(), CompareError> {
+        self.score_pairs(pairs, true, |score, shown| match shown {
+            Some(frames) => on_score(score, frames),
+            None => false,
+        })
+    }
+
+    fn score_pairs(
+        &mut self,
+        pairs: &[(usize, usize)],
+        keep_shown: bool,
+        mut on_score: impl FnMut(FrameScore, Option<(Frame, Frame)>) -> bool,
+    ) -> Result<(), CompareError> {
         let Some(&(first_a, first_b)) = pairs.first() else {
             return Ok(());
         };
@@ -294,6 +329,8 @@ impl Comparison {
         };
         let mut graph = metrics::MetricsGraph::new(&a_frame, &b_frame)
             .map_err(|reason| filter_error(&self.a, &self.b, reason))?;
+        // Pairs pushed into the graph whose scores have not come out yet (the filters may
+        // hold a frame or two), with their shown frames when asked for.
         let mut pending = std::collections::VecDeque::new();
         let mut first = Some((a_frame, b_frame));
         for &(a, b) in pairs {
@@ -301,15 +338,23 @@ impl Comparison {
                 Some(frames) => frames,
                 None => (self.a.raw(a)?, self.b.raw(b)?),
             };
-            pending.push_back((a, b));
+            let shown = if keep_shown {
+                Some((
+                    self.a.shown_from_raw(a, &a_frame)?,
+                    self.b.shown_from_raw(b, &b_frame)?,
+                ))
+            } else {
+                None
+            };
+            pending.push_back((a, b, shown));
             let scored = graph
                 .push(&a_frame, &b_frame)
                 .map_err(|reason| filter_error(&self.a, &self.b, reason))?;
             for values in scored {
-                let (a, b) = pending.pop_front().ok_or_else(|| {
+                let (a, b, shown) = pending.pop_front().ok_or_else(|| {
                     filter_error(&self.a, &self.b, "more results than frames".into())
                 })?;
-                if !on_score(values.into_score(a + 1, b + 1)) {
+                if !on_score(values.into_score(a + 1, b + 1), shown) {
                     return Err(CompareError::Cancelled);
                 }
             }
@@ -318,19 +363,14 @@ impl Comparison {
             .finish()
             .map_err(|reason| filter_error(&self.a, &self.b, reason))?;
         for values in scored {
-            let Some((a, b)) = pending.pop_front() else {
+            let Some((a, b, shown)) = pending.pop_front() else {
                 break;
             };
-            if !on_score(values.into_score(a + 1, b + 1)) {
+            if !on_score(values.into_score(a + 1, b + 1), shown) {
                 return Err(CompareError::Cancelled);
             }
         }
         Ok(())
-    }
-
-    /// The RGB frames of a pair as shown (rotated, tone-mapped), for difference images.
-    pub fn shown_frames(&mut self, a: usize, b: usize) -> Result<(Frame, Frame), CompareError> {
-        Ok((self.a.source.frame(a)?, self.b.source.frame(b)?))
     }
 }
 

@@ -326,18 +326,32 @@ impl VideoReader {
             }));
         }
         let decoded = self.decoded_frame(index)?;
-        let frame = self.convert_decoded(index, &decoded)?;
-        let orientation = if self.shared.autorotate {
-            self.shared.orientation
-        } else {
-            Orientation::default()
-        };
+        let frame = self.shown_from_decoded(index, &decoded)?;
         let samples = if keep_samples {
-            SourceSamples::capture(&decoded, orientation)
+            SourceSamples::capture(&decoded, self.shown_orientation())
         } else {
             None
         };
-        Ok((orientation.apply(frame), samples))
+        Ok((frame, samples))
+    }
+
+    fn shown_orientation(&self) -> Orientation {
+        if self.shared.autorotate {
+            self.shared.orientation
+        } else {
+            Orientation::default()
+        }
+    }
+
+    /// Frame `index` as [`VideoReader::frame`] gives it (converted, tone-mapped when asked,
+    /// oriented), made from its [`VideoReader::decoded`] planes without decoding again.
+    pub fn shown_from_decoded(
+        &mut self,
+        index: usize,
+        decoded: &ffmpeg::frame::Video,
+    ) -> Result<Frame, MediaError> {
+        let frame = self.convert_decoded(index, decoded)?;
+        Ok(self.shown_orientation().apply(frame))
     }
 
     /// Frame `index` as decoded: the stream's own planes and pixel format, before colour
