@@ -138,6 +138,18 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
     }
 }
 
+/// The cores this process sees (its CPU affinity and cgroup limits included).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Threads for each of `decoders` decoders running at once on `cores` cores: they share the
+/// cores rather than each starting a thread per core (frame threads beyond a decoder's share
+/// only contend with the others, and with sibling processes).
+pub fn decoder_threads_for(cores: usize, decoders: usize) -> usize {
+    (cores / decoders.max(1)).max(1)
+}
+
 /// Answers `requests` on `threads` decoders, yielding one result per request in input order.
 /// A request that could not be read (`Err`) comes back as its error row, in its place.
 pub fn frames_batch<I>(requests: I, threads: usize, mut options: OpenOptions) -> FramesBatch
@@ -146,9 +158,7 @@ where
 {
     let threads = threads.max(1);
     if options.decoder_threads == 0 {
-        // N decoders at once share the cores rather than each starting one thread per core.
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        options.decoder_threads = (cores / threads).max(1);
+        options.decoder_threads = decoder_threads_for(available_cores(), threads);
     }
     // A slot per request in flight: taken before dispatch, given back when its result is
     // handed out, so at most `threads` requests (and results) exist at once.

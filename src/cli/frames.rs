@@ -106,14 +106,11 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
 /// they come. Per-request problems are error rows; only stdin or stdout failing is an error.
 fn run_jsonl(args: &FramesArgs, mut options: framekit::OpenOptions) -> anyhow::Result<()> {
     use std::io::BufRead as _;
-    let cores = args.cores.map_or_else(
-        || std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-        usize::from,
-    );
+    let cores = args
+        .cores
+        .map_or_else(framekit::batch::frames::available_cores, usize::from);
     let threads = args.threads.unwrap_or(cores).max(1);
-    // One decoder thread per core given: a decoder's frame threads beyond its share of the
-    // cores only contend with the other decoders (and with sibling processes).
-    options.decoder_threads = (cores / threads).max(1);
+    options.decoder_threads = framekit::batch::frames::decoder_threads_for(cores, threads);
     let (read_error_tx, read_error_rx) = crossbeam_channel::bounded(1);
     // Read on the batch's dispatch thread, line by line, as results go out.
     let requests = std::io::BufReader::new(std::io::stdin())
