@@ -76,22 +76,32 @@ impl Row {
 /// How many of a fleet queue's newest jobs the panel shows (besides every running one).
 pub const FLEET_NEWEST_ROWS: usize = 200;
 
-/// How often the fleet view recounts the queue (a count scans the status index: ~0.2 s on a
-/// million jobs); its rows are read every second.
+/// How often the fleet view recounts a big queue (a count scans the status index: ~0.2 s on
+/// a million jobs); its rows are read every second, and so are the counts of a queue that
+/// counts quickly (under [`FLEET_CHEAP_COUNT`]), so a small queue's counts never lag its rows.
 const FLEET_COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const FLEET_CHEAP_COUNT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The fleet view's last count: the counts, when they were taken and how long that took.
+type LastCount = (StatusCounts, Instant, std::time::Duration);
 
 /// One read of a fleet queue for the panel: every running job and the newest others, in id
-/// order, and the counts by state (`counted` keeps the last count and when it was taken).
-/// Bounded however many jobs the queue holds.
+/// order, and the counts by state (`counted` keeps the last count). Bounded however many jobs
+/// the queue holds.
 fn read_fleet(
     store: &mut dyn JobStore,
-    counted: &mut Option<(StatusCounts, Instant)>,
+    counted: &mut Option<LastCount>,
 ) -> Result<(Vec<Job>, StatusCounts), JobError> {
     let counts = match *counted {
-        Some((counts, at)) if at.elapsed() < FLEET_COUNTS_EVERY => counts,
+        Some((counts, at, took))
+            if took >= FLEET_CHEAP_COUNT && at.elapsed() < FLEET_COUNTS_EVERY =>
+        {
+            counts
+        }
         _ => {
+            let started = Instant::now();
             let counts = store.counts()?;
-            *counted = Some((counts, Instant::now()));
+            *counted = Some((counts, started, started.elapsed()));
             counts
         }
     };
