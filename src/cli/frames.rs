@@ -126,12 +126,33 @@ fn run_jsonl(args: &FramesArgs, mut options: framekit::OpenOptions) -> anyhow::R
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(n, line)| parse_request_line(&line, n + 1));
     let results = frames_batch(requests, threads, options);
+    // On a terminal, a live count on stderr (the stream's length is unknown); in a pipeline
+    // (Spark, scripts) stderr stays silent.
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} requests answered ({msg})  {per_sec}  {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    progress.set_message("no errors");
+    let mut errors = 0u64;
     let mut stdout = std::io::stdout().lock();
     for result in results {
         serde_json::to_writer(&mut stdout, &result)?;
         stdout.write_all(b"\n")?;
         stdout.flush()?;
+        if result.error.is_some() {
+            errors += 1;
+            progress.set_message(if errors == 1 {
+                "1 error".to_string()
+            } else {
+                format!("{errors} errors")
+            });
+        }
+        progress.inc(1);
     }
+    progress.finish();
     if let Ok(e) = read_error_rx.try_recv() {
         return Err(anyhow::Error::new(e).context("cannot read requests from standard input"));
     }
