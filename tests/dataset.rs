@@ -85,7 +85,10 @@ fn jsonl_answers_every_request_in_order_exactly_like_frames() {
         Input::Bytes((input.join("\n") + "\n").into_bytes()),
     );
     assert_eq!(result.code, Some(0), "{}", result.stderr);
-    assert_eq!(result.stderr, "", "stderr is not a terminal: no progress, no noise");
+    assert_eq!(
+        result.stderr, "",
+        "stderr is not a terminal: no progress, no noise"
+    );
     let rows = lines(&result.stdout);
     assert_eq!(rows.len(), 200, "one result per request");
     let mut cache = std::collections::HashMap::new();
