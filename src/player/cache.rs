@@ -51,6 +51,12 @@ impl FrameCache {
         Some(frame)
     }
 
+    /// How many frames of the size cached last fit in the budget (`None` before the first).
+    pub fn frames_that_fit(&self) -> Option<usize> {
+        let last = self.order.back().and_then(|i| self.frames.get(i))?;
+        Some(self.budget / last.byte_size().max(1))
+    }
+
     pub fn contains(&self, index: usize) -> bool {
         self.frames.contains_key(&index)
     }
@@ -76,5 +82,41 @@ impl FrameCache {
             .iter()
             .min_by_key(|(i, _)| i.abs_diff(index))
             .map(|(_, f)| f.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::PixelLayout;
+
+    fn frame(index: usize, bytes: usize) -> Decoded {
+        Decoded {
+            frame: Arc::new(Frame {
+                index,
+                time_seconds: None,
+                width: 1,
+                height: 1,
+                layout: PixelLayout::Rgb8,
+                pixels: vec![0; bytes],
+            }),
+            samples: None,
+        }
+    }
+
+    #[test]
+    fn the_budget_holds_so_many_frames_of_the_last_size_and_evicts_the_oldest() {
+        let mut cache = FrameCache::new(1000);
+        assert_eq!(cache.frames_that_fit(), None, "nothing cached yet");
+        for index in 0..5 {
+            cache.insert(frame(index, 300));
+        }
+        assert_eq!(cache.frames_that_fit(), Some(3));
+        assert!(!cache.contains(0) && !cache.contains(1), "oldest out first");
+        assert!(cache.contains(2) && cache.contains(3) && cache.contains(4));
+        // Touching a frame makes it the newest: the next insert evicts another.
+        assert!(cache.get(2).is_some());
+        cache.insert(frame(5, 300));
+        assert!(cache.contains(2) && !cache.contains(3));
     }
 }

@@ -300,16 +300,30 @@ impl<I: FrameImage> Worker<I> {
         let count = source.frame_count();
         let moving_forward = previous.is_some_and(|p| index > p && index - p <= MOVING_WINDOW);
         let stepping_back = previous.is_some_and(|p| index < p && p - index <= MOVING_WINDOW);
+        // No more than the cache holds besides the frame shown and one spare: beyond that
+        // each prefetched frame evicts one prefetched before it, and the frame asked for next
+        // is decoded again (for a 4K clip with one GOP, from the start of the clip).
+        let room = self
+            .cache
+            .frames_that_fit()
+            .map_or(usize::MAX, |n| n.saturating_sub(2).max(1));
         let ahead_count = if moving_forward {
             PREFETCH_AHEAD_MOVING
         } else {
             PREFETCH_AHEAD
         };
-        let ahead: Vec<usize> = (index + 1..count.min(index + 1 + ahead_count)).collect();
-        let behind: Vec<usize> = if moving_forward {
-            Vec::new()
+        let behind_count = if moving_forward { 0 } else { PREFETCH_BEHIND };
+        // Stepping back, the frames behind come first; otherwise those ahead.
+        let (ahead_count, behind_count) = if stepping_back {
+            let behind = behind_count.min(room);
+            (ahead_count.min(room - behind), behind)
         } else {
-            let mut start = index.saturating_sub(PREFETCH_BEHIND);
+            let ahead = ahead_count.min(room);
+            (ahead, behind_count.min(room - ahead))
+        };
+        let ahead: Vec<usize> = (index + 1..count.min(index + 1 + ahead_count)).collect();
+        let behind: Vec<usize> = {
+            let mut start = index.saturating_sub(behind_count);
             if let MediaSource::Video(video) = source
                 && let Some(keyframe) = video.index().keyframe_for(index)
             {
@@ -523,6 +537,7 @@ impl<I: FrameImage> Worker<I> {
                         return;
                     }
                     let index = slot * (count - 1) / (wanted - 1).max(1);
+                    let started = std::time::Instant::now();
                     let Ok(frame) = reader.frame(index) else {
                         return;
                     };
@@ -535,8 +550,10 @@ impl<I: FrameImage> Worker<I> {
                     }) {
                         return;
                     }
-                    // Low priority: leave the core to the main decoder between thumbnails.
-                    std::thread::sleep(Duration::from_millis(15));
+                    // Low priority, and a pause twice as long as the thumbnail took: the
+                    // filmstrip takes at most a third of the time, so frames that are slow
+                    // to decode (4K, long GOPs) leave the cores to the frame on screen.
+                    std::thread::sleep((started.elapsed() * 2).max(Duration::from_millis(15)));
                 }
             });
     }
