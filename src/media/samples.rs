@@ -8,8 +8,9 @@ use super::rotate::Orientation;
 
 /// The decoded samples behind a frame (Y, U, V or whatever the format holds), kept for the
 /// pixel inspector. Any layout FFmpeg describes (planar, semi-planar, packed) is read through
-/// its pixel-format descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// its pixel-format descriptor. Holds a new reference to the decoded frame's buffers, not a
+/// copy (a copy was 25 MB and a round of page faults for every 4K frame shown).
+#[derive(Clone)]
 pub struct SourceSamples {
     pub pixel_format: String,
     pub width: u32,
@@ -17,9 +18,32 @@ pub struct SourceSamples {
     pub bit_depth: u8,
     /// Orientation applied to the frame shown, to map display positions back.
     pub orientation: Orientation,
-    planes: Vec<(Vec<u8>, usize)>,
+    frame: std::sync::Arc<ffmpeg::frame::Video>,
+    plane_count: usize,
     components: Vec<SampleComponent>,
     chroma_shift: (u8, u8),
+}
+
+/// A new frame referring to `decoded`'s buffers (`av_frame_ref`; ffmpeg-next's `clone`
+/// copies the pixels).
+fn reference(decoded: &ffmpeg::frame::Video) -> Option<ffmpeg::frame::Video> {
+    let mut frame = ffmpeg::frame::Video::empty();
+    // SAFETY: both frames are valid AVFrames; `frame` is freshly allocated and holds no
+    // buffers, as av_frame_ref requires of its destination.
+    let result = unsafe { ffmpeg::ffi::av_frame_ref(frame.as_mut_ptr(), decoded.as_ptr()) };
+    (result >= 0).then_some(frame)
+}
+
+impl std::fmt::Debug for SourceSamples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceSamples")
+            .field("pixel_format", &self.pixel_format)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("bit_depth", &self.bit_depth)
+            .field("orientation", &self.orientation)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,25 +82,14 @@ impl SourceSamples {
             .max()
             .unwrap_or(0)
             .min(decoded.planes());
-        let planes = (0..plane_count)
-            .map(|p| {
-                let rows = if p == 0 {
-                    decoded.height() as usize
-                } else {
-                    (decoded.height() as usize).div_ceil(1 << chroma_shift.1)
-                };
-                let stride = decoded.stride(p);
-                let data = decoded.data(p);
-                (data[..(stride * rows).min(data.len())].to_vec(), stride)
-            })
-            .collect();
         Some(SourceSamples {
             pixel_format: pixel_format_name(decoded.format()),
             width: decoded.width(),
             height: decoded.height(),
             bit_depth: components.first().map_or(8, |c| c.depth as u8),
             orientation,
-            planes,
+            frame: std::sync::Arc::new(reference(decoded)?),
+            plane_count,
             components,
             chroma_shift,
         })
@@ -103,7 +116,10 @@ impl SourceSamples {
                 } else {
                     (sx >> self.chroma_shift.0, sy >> self.chroma_shift.1)
                 };
-                let (data, stride) = self.planes.get(c.plane)?;
+                if c.plane >= self.plane_count {
+                    return None;
+                }
+                let (data, stride) = (self.frame.data(c.plane), self.frame.stride(c.plane));
                 let at = cy * stride + cx * c.step + c.offset;
                 let word = if c.depth + c.shift > 8 {
                     u32::from(u16::from_le_bytes([*data.get(at)?, *data.get(at + 1)?]))
@@ -115,8 +131,10 @@ impl SourceSamples {
             .collect()
     }
 
-    /// Bytes held, for cache budgets.
+    /// Bytes held (the decoded frame's planes), for cache budgets.
     pub fn byte_size(&self) -> usize {
-        self.planes.iter().map(|(p, _)| p.len()).sum()
+        (0..self.plane_count)
+            .map(|p| self.frame.data(p).len())
+            .sum()
     }
 }
