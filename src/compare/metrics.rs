@@ -144,7 +144,8 @@ impl MetricsGraph {
         b: &ffmpeg::frame::Video,
     ) -> Result<Vec<Values>, String> {
         for (label, frame) in [("a", a), ("b", b)] {
-            let mut input = frame.clone();
+            let mut input = crate::media::frame_reference(frame)
+                .map_err(|e| format!("frame {}: {e}", self.next_pts + 1))?;
             input.set_pts(Some(self.next_pts));
             self.graph
                 .get(label)

@@ -28,6 +28,23 @@ pub use video::VideoReader;
 
 use crate::frame::Frame;
 
+/// A new frame referring to `frame`'s buffers (`av_frame_ref`): for handing a decoded frame
+/// to a filter graph (which takes the reference it is given) or keeping it, without copying
+/// its pixels as ffmpeg-next's `clone` does.
+pub fn frame_reference(
+    frame: &ffmpeg_next::frame::Video,
+) -> Result<ffmpeg_next::frame::Video, ffmpeg_next::Error> {
+    let mut reference = ffmpeg_next::frame::Video::empty();
+    // SAFETY: both are valid AVFrames; `reference` is freshly allocated and holds no buffers,
+    // as av_frame_ref requires of its destination.
+    let result = unsafe { ffmpeg_next::ffi::av_frame_ref(reference.as_mut_ptr(), frame.as_ptr()) };
+    if result < 0 {
+        Err(ffmpeg_next::Error::from(result))
+    } else {
+        Ok(reference)
+    }
+}
+
 /// A path for a one-line message: control characters (a newline in a file name, an escape
 /// sequence) are shown escaped, so a hostile name cannot break or forge the line.
 pub fn printable_path(path: &Path) -> String {

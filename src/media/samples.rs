@@ -24,16 +24,6 @@ pub struct SourceSamples {
     chroma_shift: (u8, u8),
 }
 
-/// A new frame referring to `decoded`'s buffers (`av_frame_ref`; ffmpeg-next's `clone`
-/// copies the pixels).
-fn reference(decoded: &ffmpeg::frame::Video) -> Option<ffmpeg::frame::Video> {
-    let mut frame = ffmpeg::frame::Video::empty();
-    // SAFETY: both frames are valid AVFrames; `frame` is freshly allocated and holds no
-    // buffers, as av_frame_ref requires of its destination.
-    let result = unsafe { ffmpeg::ffi::av_frame_ref(frame.as_mut_ptr(), decoded.as_ptr()) };
-    (result >= 0).then_some(frame)
-}
-
 impl std::fmt::Debug for SourceSamples {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceSamples")
@@ -88,7 +78,7 @@ impl SourceSamples {
             height: decoded.height(),
             bit_depth: components.first().map_or(8, |c| c.depth as u8),
             orientation,
-            frame: std::sync::Arc::new(reference(decoded)?),
+            frame: std::sync::Arc::new(super::frame_reference(decoded).ok()?),
             plane_count,
             components,
             chroma_shift,

@@ -262,14 +262,14 @@ impl ToneMapper {
             empty => &mut empty.insert((key, build_graph(key)?)).1,
         };
         let tags = tags.assuming_hdr_defaults();
-        let mut input = decoded.clone();
+        let tone_error = |e: ffmpeg::Error| ConvertError::ToneMap(e.to_string());
+        let mut input = super::frame_reference(decoded).map_err(tone_error)?;
         input.set_color_space(tags.space);
         input.set_color_range(tags.range);
         input.set_color_primaries(tags.primaries);
         input.set_color_transfer_characteristic(tags.transfer);
         input.set_pts(Some(self.next_pts));
         self.next_pts += 1;
-        let tone_error = |e: ffmpeg::Error| ConvertError::ToneMap(e.to_string());
         graph
             .get("in")
             .ok_or_else(|| ConvertError::ToneMap("the graph lost its source".into()))?
