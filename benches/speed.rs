@@ -412,45 +412,40 @@ impl UiSimulation {
 }
 
 /// Held Right (25 presses a second), playback at the clip's rate, a timeline drag.
+/// A 3 s, 30 fps HEVC 10-bit test pattern of `size` (x265 ultrafast), with `extra` output
+/// arguments (colour tags).
+fn hevc10_clip(name: &str, size: &str, extra: &[&str]) -> PathBuf {
+    let source = format!("testsrc2=size={size}:rate=30:duration=3");
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        &source,
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-pix_fmt",
+        "yuv420p10le",
+    ];
+    args.extend_from_slice(extra);
+    generated_clip(name, &args)
+}
+
 fn bench_viewer_pace(clip: &Path) {
     println!(
         "\n== viewer pace: the app's player driven like the UI (60 Hz ticks), 1080p H.264 30 fps GOP 60"
     );
     viewer_pace(clip, 300, 30.0);
-    let clip_4k = generated_clip(
-        "clip4k_hevc10.mkv",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=3840x2160:rate=30:duration=3",
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p10le",
-        ],
-    );
+    let clip_4k = hevc10_clip("clip4k_hevc10.mkv", "3840x2160", &[]);
     println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
     viewer_pace(&clip_4k, 90, 30.0);
-    let clip_hlg = generated_clip(
+    let clip_hlg = hevc10_clip(
         "clip1080_hlg.mkv",
+        "1920x1080",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1920x1080:rate=30:duration=3",
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p10le",
             "-color_primaries",
             "bt2020",
             "-color_trc",

@@ -11,7 +11,7 @@ use clap::Args;
 use framekit::batch::{
     self, CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
 };
-use framekit::jobs::{ClaimFilter, Enqueued, Job, JobQuery, JobStatus, JobStore, QueueLocation};
+use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -124,14 +124,6 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     run_with_progress(&location, &ids, &options)
 }
 
-/// The jobs with these ids (none for no ids; an empty id list in a query means every job).
-fn jobs_with_ids(queue: &mut dyn JobStore, ids: &[i64]) -> anyhow::Result<Vec<Job>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(queue.query(&JobQuery::ids(ids))?)
-}
-
 /// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.
 pub(super) fn run_with_progress(
     location: &QueueLocation,
@@ -139,23 +131,14 @@ pub(super) fn run_with_progress(
     options: &RunOptions,
 ) -> anyhow::Result<()> {
     let mut queue = location.open()?;
-    let ours = jobs_with_ids(queue.as_mut(), ids)?;
+    let ours = queue.jobs_with_ids(ids)?;
     let to_run = ours
         .iter()
         .filter(|j| j.status != JobStatus::Succeeded)
         .count();
     let names: HashMap<i64, String> = ours
         .into_iter()
-        .map(|j| {
-            (
-                j.id,
-                j.input
-                    .file_name()
-                    .map_or(j.input.display().to_string(), |n| {
-                        n.to_string_lossy().into_owned()
-                    }),
-            )
-        })
+        .map(|j| (j.id, framekit::media::file_label(&j.input)))
         .collect();
     let reporter = Reporter::new(to_run as u64, names);
     let started = Instant::now();
@@ -171,7 +154,7 @@ pub(super) fn run_with_progress(
     watch.finish()?;
     result?;
 
-    let jobs = jobs_with_ids(queue.as_mut(), ids)?;
+    let jobs = queue.jobs_with_ids(ids)?;
     println!("{:<10} {:>8}  {:<40} result", "status", "attempts", "input");
     for job in &jobs {
         let result = match job.status {

@@ -38,12 +38,7 @@ impl crate::player::FrameImage for egui::ColorImage {
     }
 }
 
-/// A path's file name for a label (the whole path when it has none, like `/`).
-pub fn file_label(path: &std::path::Path) -> String {
-    path.file_name().map_or(path.display().to_string(), |n| {
-        n.to_string_lossy().into_owned()
-    })
-}
+pub use crate::media::file_label;
 
 /// Whether a window can be opened here.
 pub fn display_available() -> bool {

@@ -514,13 +514,7 @@ impl TranscodePanel {
                     )
                     .map_err(|e| e.to_string())?;
                     ids.extend(enqueued.iter().map(|e| e.outcome.id()));
-                    let jobs = if ids.is_empty() {
-                        Vec::new()
-                    } else {
-                        store
-                            .query(&JobQuery::ids(&ids))
-                            .map_err(|e| e.to_string())?
-                    };
+                    let jobs = store.jobs_with_ids(&ids).map_err(|e| e.to_string())?;
                     let rows: Vec<Row> = jobs
                         .into_iter()
                         .map(|j| Row {

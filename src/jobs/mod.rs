@@ -506,6 +506,15 @@ pub trait JobStore: Send {
     /// The jobs `query` selects, in id order (its limit applied after the order).
     fn query(&mut self, query: &JobQuery) -> Result<Vec<Job>, JobError>;
 
+    /// The jobs with these ids, oldest first; none for no ids (where a query's empty id list
+    /// means every job).
+    fn jobs_with_ids(&mut self, ids: &[i64]) -> Result<Vec<Job>, JobError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query(&JobQuery::ids(ids))
+    }
+
     /// How many jobs are in each state (counted in the database).
     fn counts(&mut self) -> Result<StatusCounts, JobError>;
 

@@ -45,6 +45,13 @@ pub fn frame_reference(
     }
 }
 
+/// A path's file name for a label (the whole path when it has none, like `/`).
+pub fn file_label(path: &Path) -> String {
+    path.file_name().map_or(path.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    })
+}
+
 /// A path for a one-line message: control characters (a newline in a file name, an escape
 /// sequence) are shown escaped, so a hostile name cannot break or forge the line.
 pub fn printable_path(path: &Path) -> String {

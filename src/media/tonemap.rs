@@ -175,12 +175,14 @@ pub struct SourceTags {
     pub transfer: color::TransferCharacteristic,
 }
 
+/// `own`, or `fallback` where `own` is the unspecified value.
+fn or<T: PartialEq>(own: T, unspecified: T, fallback: T) -> T {
+    if own == unspecified { fallback } else { own }
+}
+
 impl SourceTags {
     /// A frame's own tags, each falling back to `stream`'s where the frame has none.
     pub fn of_frame(frame: &ffmpeg::frame::Video, stream: SourceTags) -> SourceTags {
-        fn or<T: PartialEq>(own: T, unspecified: T, fallback: T) -> T {
-            if own == unspecified { fallback } else { own }
-        }
         SourceTags {
             space: or(frame.color_space(), color::Space::Unspecified, stream.space),
             range: or(frame.color_range(), color::Range::Unspecified, stream.range),
@@ -201,18 +203,17 @@ impl SourceTags {
     /// BT.2020 primaries and matrix, limited range (what zscale needs to be told).
     fn assuming_hdr_defaults(self) -> SourceTags {
         SourceTags {
-            space: match self.space {
-                color::Space::Unspecified => color::Space::BT2020NCL,
-                s => s,
-            },
-            range: match self.range {
-                color::Range::Unspecified => color::Range::MPEG,
-                r => r,
-            },
-            primaries: match self.primaries {
-                color::Primaries::Unspecified => color::Primaries::BT2020,
-                p => p,
-            },
+            space: or(
+                self.space,
+                color::Space::Unspecified,
+                color::Space::BT2020NCL,
+            ),
+            range: or(self.range, color::Range::Unspecified, color::Range::MPEG),
+            primaries: or(
+                self.primaries,
+                color::Primaries::Unspecified,
+                color::Primaries::BT2020,
+            ),
             transfer: self.transfer,
         }
     }

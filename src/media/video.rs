@@ -83,16 +83,21 @@ pub struct VideoReader {
     last_output: Option<usize>,
     /// Frames output since decoding started at the beginning of the file (linear mode only).
     outputs_since_start: Option<usize>,
-    /// While decoding toward a target: its timestamp. Non-reference frames shown before it
-    /// are not needed (nothing is predicted from them), so the decoder skips them.
-    skip_nonref_before: Option<i64>,
+    /// The frame being decoded toward, while [`VideoReader::decode_forward_to`] runs.
+    toward: Option<Toward>,
     /// The last frame the caller said it will ask for (see [`VideoReader::expect_last_frame`]).
     last_wanted: Option<usize>,
-    /// While decoding toward the last wanted frame: its timestamp. Once its packet is sent
-    /// the decoder is drained instead of fed on: nothing after it is wanted, and the frames
-    /// a reordering decoder would otherwise decode to push it out are never needed.
-    drain_after: Option<i64>,
     stats: ReaderStats,
+}
+
+/// A frame being decoded toward. Non-reference frames shown before it are not needed
+/// (nothing is predicted from them), so the decoder skips them. When it is the last frame
+/// wanted, the decoder is drained once its packet is sent instead of fed on: the frames a
+/// reordering decoder would otherwise decode to push it out are never needed.
+#[derive(Debug, Clone, Copy)]
+struct Toward {
+    pts: i64,
+    last_wanted: bool,
 }
 
 fn open_session(
@@ -257,9 +262,8 @@ impl VideoReader {
             tone_mapper: ToneMapper::default(),
             last_output: None,
             outputs_since_start: None,
-            skip_nonref_before: None,
+            toward: None,
             last_wanted: None,
-            drain_after: None,
             stats: ReaderStats::default(),
         }
     }
@@ -503,11 +507,12 @@ impl VideoReader {
     /// Decodes on until the frame with frame `index`'s timestamp comes out.
     fn decode_forward_to(&mut self, index: usize) -> Result<Forward, MediaError> {
         let target = self.shared.index.frame(index).map(|f| f.pts);
-        self.skip_nonref_before = target;
-        self.drain_after = target.filter(|_| self.last_wanted == Some(index));
+        self.toward = target.map(|pts| Toward {
+            pts,
+            last_wanted: self.last_wanted == Some(index),
+        });
         let result = self.decode_forward_to_pts(target);
-        self.skip_nonref_before = None;
-        self.drain_after = None;
+        self.toward = None;
         result
     }
 
@@ -559,7 +564,9 @@ impl VideoReader {
                 let mut packet = ffmpeg::Packet::empty();
                 match packet.read(&mut session.input) {
                     Ok(()) if packet.stream() == self.shared.stream_index => {
-                        let skippable = matches!((self.skip_nonref_before, packet.pts()), (Some(t), Some(p)) if p < t);
+                        let toward = self.toward;
+                        let skippable =
+                            matches!((toward, packet.pts()), (Some(t), Some(p)) if p < t.pts);
                         let discard = if skippable {
                             Discard::NonReference
                         } else {
@@ -568,7 +575,7 @@ impl VideoReader {
                         session.decoder.skip_frame(discard);
                         // A damaged packet is skipped; the frame check above catches the gap.
                         let _ = session.decoder.send_packet(&packet);
-                        if self.drain_after.is_some() && packet.pts() == self.drain_after {
+                        if toward.is_some_and(|t| t.last_wanted && packet.pts() == Some(t.pts)) {
                             let _ = session.decoder.send_eof();
                             session.draining = true;
                         }

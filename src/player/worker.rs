@@ -174,11 +174,7 @@ impl<I: FrameImage> Worker<I> {
         match MediaSource::open(&path, &self.options.open) {
             Ok(source) => {
                 self.source = Some(source);
-                let delivered = self.announce_source();
-                if self.options.filmstrip {
-                    self.spawn_filmstrip();
-                }
-                delivered
+                self.announce_with_filmstrip()
             }
             Err(e) => self.fail(Operation::Open, e.into()),
         }
@@ -192,6 +188,11 @@ impl<I: FrameImage> Worker<I> {
         if !changed {
             return true;
         }
+        self.announce_with_filmstrip()
+    }
+
+    /// [`Worker::announce_source`], then the filmstrip built anew (when it is on).
+    fn announce_with_filmstrip(&mut self) -> bool {
         let delivered = self.announce_source();
         if self.options.filmstrip {
             self.spawn_filmstrip();
