@@ -159,8 +159,12 @@ fn mjpeg_avi() {
 #[test]
 fn variable_frame_rate_mp4() {
     let path = common::vfr_mp4();
-    let reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
-    // Frame times follow the stream, not n / fps: intervals grow.
+    let mut reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
+    // A frame's time is known once its packet has been read (the table gives only the
+    // count): read them, then frame times follow the stream, not n / fps: intervals grow.
+    for n in [0, 1, 119, 120] {
+        reader.frame(n).expect("frame");
+    }
     let early = reader.frame_time(1).unwrap() - reader.frame_time(0).unwrap();
     let late = reader.frame_time(120).unwrap() - reader.frame_time(119).unwrap();
     assert!(
@@ -178,7 +182,8 @@ fn h264_10bit() {
 #[test]
 fn mp4_edit_list_with_discarded_packets() {
     let path = common::edit_list_mp4();
-    let reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
+    let mut reader = VideoReader::open(&path, &OpenOptions::default()).expect("open");
+    reader.frame(0).expect("frame 1");
     assert!(
         reader.index().frames().first().is_some_and(|f| !f.keyframe),
         "the cut starts after a keyframe"

@@ -120,7 +120,7 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
     let run = || -> Result<(String, Vec<usize>), String> {
         let requested = codec::parse_frame_ids(&request.ids).map_err(|e| e.to_string())?;
         let path = PathBuf::from(&request.path);
-        let mut source = MediaSource::open(&path, options).map_err(|e| e.to_string())?;
+        let mut source = MediaSource::open_lazy(&path, options).map_err(|e| e.to_string())?;
         let (text, selection) =
             codec::frames_text_from_source(&mut source, &requested, request.form)
                 .map_err(|e| e.to_string())?;

@@ -60,8 +60,9 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
     // Frames are decoded, encoded and written one at a time, so memory stays at one frame
     // whatever the id list.
     let requested = codec::parse_frame_ids(ids)?;
-    let mut source = MediaSource::open(file, &options)?;
-    let selection = FrameSelection::new(&requested, source.frame_count());
+    // Lazily: a long or remote file is read only as far as the ids need.
+    let mut source = MediaSource::open_lazy(file, &options)?;
+    let selection = FrameSelection::for_source(&requested, &mut source)?;
     if let Some(warning) = selection.warning(file) {
         eprintln!("{warning}");
     }

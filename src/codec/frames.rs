@@ -121,6 +121,21 @@ impl FrameSelection {
         }
     }
 
+    /// Applies the rules for an open source, learning its frame count only as far as the
+    /// largest requested id (a long file's index is not read to its end).
+    pub fn for_source(
+        requested: &[i64],
+        source: &mut MediaSource,
+    ) -> Result<FrameSelection, MediaError> {
+        let largest = requested
+            .iter()
+            .filter(|&&id| id >= 1)
+            .max()
+            .map_or(1, |&id| usize::try_from(id).unwrap_or(usize::MAX));
+        let known = source.count_up_to(largest.max(1))?;
+        Ok(FrameSelection::new(requested, known))
+    }
+
     /// One line for stderr when ids were skipped, naming what happened.
     pub fn warning(&self, path: &Path) -> Option<String> {
         if self.skipped.is_empty() {
@@ -179,7 +194,7 @@ pub fn frames_text_from_source(
     requested: &[i64],
     form: TextForm,
 ) -> Result<(String, FrameSelection), GetFramesError> {
-    let selection = FrameSelection::new(requested, source.frame_count());
+    let selection = FrameSelection::for_source(requested, source)?;
     let mut text = Vec::new();
     write_frames_text(source, &selection, form, &mut text)?;
     // Base64 and data URIs are ASCII.
@@ -190,7 +205,7 @@ pub fn frames_text_from_source(
 /// `getFrames(url, frame_ids)`: base64 PNGs joined by `|`.
 pub fn get_frames(path: &Path, ids: &str) -> Result<String, GetFramesError> {
     let requested = parse_frame_ids(ids)?;
-    let mut source = MediaSource::open(path, &OpenOptions::default())?;
+    let mut source = MediaSource::open_lazy(path, &OpenOptions::default())?;
     frames_text_from_source(&mut source, &requested, TextForm::Base64).map(|(text, _)| text)
 }
 

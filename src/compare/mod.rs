@@ -187,7 +187,9 @@ struct Side {
 
 impl Side {
     fn open(path: &Path, options: &OpenOptions) -> Result<Side, CompareError> {
-        let source = MediaSource::open(path, options)?;
+        let mut source = MediaSource::open(path, options)?;
+        // Pairing by time needs every frame's time: a table-indexed file is scanned once.
+        source.scan_all()?;
         let times = (0..source.frame_count())
             .map(|i| source.frame_time(i))
             .collect();

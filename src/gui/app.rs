@@ -47,9 +47,20 @@ pub struct OpenMedia {
     pub frame_times: Vec<Option<f64>>,
     pub keyframes: Vec<bool>,
     pub media_id: u64,
+    /// How far the background index has read (0..1), while it runs.
+    pub indexing: Option<f32>,
 }
 
 impl OpenMedia {
+    /// Whether the count is only what has been read so far (no sample table, the
+    /// background index still running).
+    pub fn count_is_partial(&self) -> bool {
+        self.info
+            .video
+            .as_ref()
+            .is_some_and(|v| v.frame_index == "partial")
+    }
+
     pub fn frame_count(&self) -> usize {
         self.frame_times.len()
     }
@@ -260,6 +271,7 @@ impl FramekitApp {
         let hdr = player_options.open.hdr;
         let compare_player = PlayerOptions {
             decode_gate: None,
+            index_gate: None,
             ..player_options.clone()
         };
         // Frames larger than the GPU takes are shown downscaled (the pixels stay exact).

@@ -98,6 +98,7 @@ impl FramekitApp {
             frame_times,
             keyframes,
             media_id,
+            indexing: None,
         });
         // An HDR switch reopens the same file: stay on the frame the user was on.
         let target = match self.reopen_at.take() {
@@ -136,6 +137,24 @@ impl FramekitApp {
                     self.screen.thumbnails.push((index, texture));
                 }
             }
+            Reply::Indexing { media_id, fraction } => {
+                if let Some(media) = self.current_media(media_id) {
+                    media.indexing = Some(fraction);
+                }
+            }
+            Reply::Indexed {
+                media_id,
+                info,
+                frame_times,
+                keyframes,
+            } => {
+                if let Some(media) = self.current_media(media_id) {
+                    media.info = *info;
+                    media.frame_times = frame_times;
+                    media.keyframes = keyframes;
+                    media.indexing = None;
+                }
+            }
             Reply::Busy(note) => self.messages.busy = Some(note),
             Reply::Copied { payload, summary } => {
                 // The clipboard thread puts it there; arboard's PNG encode of a bitmap runs
@@ -156,6 +175,15 @@ impl FramekitApp {
                 self.messages.error = Some(message);
             }
         }
+    }
+
+    /// The open media, when it is the one `media_id` names (replies for a file since
+    /// replaced are dropped).
+    fn current_media(&mut self, media_id: u64) -> Option<&mut OpenMedia> {
+        self.screen
+            .media
+            .as_mut()
+            .filter(|m| m.media_id == media_id)
     }
 
     fn clipboard_reply(&mut self, ctx: &egui::Context, reply: ClipboardReply) {

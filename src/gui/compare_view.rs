@@ -359,6 +359,8 @@ impl CompareView {
                     self.b_shown = None;
                     self.error = None;
                 }
+                // B's background index: its whole count and exact frame times.
+                Ok(Some(Reply::Indexed { frame_times, .. })) => self.b_times = frame_times,
                 Ok(Some(Reply::Frame(ready))) => newest = Some(ready),
                 Ok(Some(Reply::Failed { error, .. })) => {
                     self.error = Some(format!("B: {error}"));

@@ -137,12 +137,28 @@ fn keyframe_ticks_ui(ui: &egui::Ui, screen: &Screen, slider: egui::Rect, count: 
 
 fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
     let Some(media) = &screen.media else {
-        ui.label("no file open");
+        // Opening a long or remote file takes a moment: say so, not "no file open".
+        match &messages.busy {
+            Some(busy) => {
+                ui.add(egui::Spinner::new());
+                ui.label(busy);
+            }
+            None => {
+                ui.label("no file open");
+            }
+        }
         return;
     };
     let count = media.frame_count();
     let shown_index = screen.shown.as_ref().map_or(screen.target, |s| s.index);
-    ui.label(format!("frame {} / {count}", shown_index + 1));
+    let more = if media.count_is_partial() { "+" } else { "" };
+    ui.label(format!("frame {} / {count}{more}", shown_index + 1));
+    if let Some(fraction) = media.indexing {
+        ui.weak(format!("indexing {:.0}%", fraction * 100.0))
+            .on_hover_text(
+                "the frame index is being read in the background; seeking works meanwhile",
+            );
+    }
     if let Some(t) = media.frame_times.get(shown_index).copied().flatten() {
         ui.monospace(format!("t={t:.3}s"));
     }

@@ -1,10 +1,26 @@
-//! The frame index: every video packet of one stream, from a demux-only pass, in
-//! presentation order, with keyframes marked.
+//! The frame index: which packet of one video stream becomes which frame, learnt lazily.
 //!
-//! Frame N is the Nth frame a sequential decode outputs. When every packet carries a distinct
-//! timestamp, that is the Nth packet in presentation-timestamp order, and the timestamp lets
-//! the reader confirm which frame a decoder handed back after a seek. When timestamps are
-//! missing or repeat, the index says so and the reader counts frames from the start instead.
+//! Frame N is the Nth frame a sequential decode outputs. For a codec that reorders (B-frames),
+//! that is the Nth packet in presentation-timestamp order; for one that does not (MJPEG, most
+//! intra-only and P-only streams) it is the Nth packet in decode order, whatever the
+//! timestamps say. When every frame carries its own timestamp the reader confirms by it which
+//! frame a decoder handed back after a seek; when timestamps are missing, repeat or go
+//! backwards, the index says so and the reader counts frames from the start instead.
+//!
+//! The index is a set of [`Run`]s: frames known at consecutive presentation positions. A run
+//! grows packet by packet through a [`RunBuilder`] as a demuxer reads forward, and a frame is
+//! placed ("settled") once no packet still unread can be shown before it: a decoder with an
+//! output delay of D frames outputs frame N before it has read packet N + D + 1, so a margin
+//! of D (doubled, plus a few, against streams that understate it) is enough. Where the
+//! container lists every sample ([`ContainerTable`]: MP4/MOV sample tables, the AVI index),
+//! the frame count and the keyframes are known without reading a packet, and a run can start
+//! at any keyframe: all packets before a keyframe in decode order are shown before all packets
+//! from it on (closed and open GOPs alike), so the keyframe's count of earlier samples is the
+//! presentation position where its run starts. Without such a table (Matroska cues list
+//! keyframes only, MPEG-TS has none) the index grows from the start, only as far as a request
+//! needs, and a full scan is one run over everything.
+
+use std::sync::Arc;
 
 use ffmpeg_next as ffmpeg;
 
@@ -18,38 +34,395 @@ pub struct IndexedFrame {
     pub keyframe: bool,
     /// Byte position in the file, when known.
     pub position: Option<i64>,
-    /// Position in decode (file) order.
+    /// Position in decode (file) order among the frames (the samples before it that make a
+    /// frame): for a keyframe, where a run starting at it begins.
     pub decode_order: usize,
 }
 
-/// All frames of one video stream, in presentation order.
+/// Where the index's frame count and keyframes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexOrigin {
+    /// A demux pass over the whole stream.
+    Scan,
+    /// The container's own sample table, with runs filled in as frames are asked for.
+    Container,
+    /// The on-disk index cache (a scan made earlier).
+    Cache,
+    /// Only part of the stream has been read; the count is not known yet.
+    Partial,
+}
+
+impl IndexOrigin {
+    pub fn label(self) -> &'static str {
+        match self {
+            IndexOrigin::Scan => "scan",
+            IndexOrigin::Container => "container",
+            IndexOrigin::Cache => "cache",
+            IndexOrigin::Partial => "partial",
+        }
+    }
+}
+
+/// A keyframe listed by the container, in decode order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableKeyframe {
+    /// Frames (counted samples) before it in decode order: where its run starts.
+    pub frames_before: usize,
+    /// Its timestamp in the container's table (the decode time for MP4 and AVI).
+    pub timestamp: i64,
+    /// What to seek to (backward) to land on it: just before the next keyframe's table
+    /// timestamp. Demuxers compare a seek target with decode times (AVI) or presentation
+    /// times (MP4); this lands on this keyframe with either.
+    pub seek_timestamp: i64,
+    /// Byte position in the file.
+    pub position: i64,
+}
+
+/// The container's complete list of one stream's samples, reduced to what the index needs:
+/// how many frames there are and where each keyframe starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerTable {
+    pub frame_count: usize,
+    pub keyframes: Vec<TableKeyframe>,
+}
+
+impl ContainerTable {
+    /// The stream's sample table, when the container has a complete one (MP4/MOV, AVI with an
+    /// index) that fits inside the file. `None` sends the reader to the lazy scan: Matroska's
+    /// cues and fragmented MP4 list only some samples, and a cut file's table lists samples
+    /// that are not there.
+    pub fn read(
+        input: &ffmpeg::format::context::Input,
+        stream_index: usize,
+    ) -> Option<ContainerTable> {
+        let format = input.format().name().to_string();
+        let complete_tables = format.contains("mov") || format == "avi";
+        if !complete_tables {
+            return None;
+        }
+        let stream = input.stream(stream_index)?;
+        let listed = usize::try_from(stream.frames()).ok().filter(|&n| n > 0)?;
+        // SAFETY: the input is open; `pb` is null or FFmpeg's live I/O context; the stream
+        // pointer is valid for the input's lifetime and index entries are read-only here.
+        let (file_size, entries) = unsafe {
+            let context = input.as_ptr();
+            let pb = (*context).pb;
+            let size = if pb.is_null() {
+                -1
+            } else {
+                ffmpeg::ffi::avio_size(pb)
+            };
+            let raw_stream = *(*context).streams.add(stream_index);
+            let count = ffmpeg::ffi::avformat_index_get_entries_count(raw_stream);
+            let mut entries = Vec::with_capacity(count.max(0) as usize);
+            for i in 0..count {
+                let entry = ffmpeg::ffi::avformat_index_get_entry(raw_stream, i);
+                if entry.is_null() {
+                    return None;
+                }
+                let flags = (*entry).flags();
+                entries.push((
+                    (*entry).pos,
+                    (*entry).timestamp,
+                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME as i32 != 0,
+                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME as i32 != 0,
+                    i64::from((*entry).size()),
+                ));
+            }
+            (size, entries)
+        };
+        if entries.len() != listed {
+            return None;
+        }
+        // A table that points past the end of the file belongs to a cut file.
+        if file_size > 0
+            && entries
+                .iter()
+                .any(|&(pos, _, _, _, size)| pos < 0 || pos + size > file_size)
+        {
+            return None;
+        }
+        let mut keyframes: Vec<TableKeyframe> = Vec::new();
+        let mut last_timestamp = i64::MIN;
+        let mut counted = 0usize;
+        let mut seen_keyframe = false;
+        for (pos, timestamp, keyframe, discard, _) in entries {
+            seen_keyframe |= keyframe;
+            if keyframe {
+                keyframes.push(TableKeyframe {
+                    frames_before: counted,
+                    timestamp,
+                    seek_timestamp: timestamp,
+                    position: pos,
+                });
+            }
+            last_timestamp = last_timestamp.max(timestamp);
+            // Same rule as the scan: nothing before the first keyframe, no discarded packets.
+            if seen_keyframe && !discard {
+                counted += 1;
+            }
+        }
+        let next_timestamps: Vec<i64> = keyframes
+            .iter()
+            .skip(1)
+            .map(|k| k.timestamp)
+            .chain(std::iter::once(last_timestamp.saturating_add(1)))
+            .collect();
+        for (keyframe, next) in keyframes.iter_mut().zip(next_timestamps) {
+            keyframe.seek_timestamp = next.saturating_sub(1).max(keyframe.timestamp);
+        }
+        (counted > 0).then_some(ContainerTable {
+            frame_count: counted,
+            keyframes,
+        })
+    }
+
+    /// The latest keyframe whose run reaches frame `index` with `margin` frames to spare
+    /// before it (or the first keyframe).
+    pub fn keyframe_for(&self, index: usize, margin: usize) -> Option<TableKeyframe> {
+        let limit = index.saturating_sub(margin);
+        let end = self.keyframes.partition_point(|k| k.frames_before <= limit);
+        self.keyframes
+            .get(end.saturating_sub(1))
+            .copied()
+            .filter(|_| !self.keyframes.is_empty())
+    }
+}
+
+/// Frames known at consecutive presentation positions `start..start + frames.len()`.
 #[derive(Debug, Clone, Default)]
-pub struct FrameIndex {
+pub struct Run {
+    start: usize,
     frames: Vec<IndexedFrame>,
-    /// Presentation positions of keyframes, ascending.
+    /// Absolute presentation positions of keyframes, ascending.
     keyframes: Vec<usize>,
-    /// True when every frame has its own timestamp, so a decoded frame can be identified.
-    timestamps_identify_frames: bool,
+    /// (pts, absolute position), sorted by pts, for identifying a decoded frame.
+    by_pts: Vec<(i64, usize)>,
+}
+
+impl Run {
+    fn new(start: usize, frames: Vec<IndexedFrame>) -> Run {
+        let keyframes = frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.keyframe)
+            .map(|(i, _)| start + i)
+            .collect();
+        let mut by_pts: Vec<(i64, usize)> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.pts, start + i))
+            .collect();
+        by_pts.sort_unstable();
+        Run {
+            start,
+            frames,
+            keyframes,
+            by_pts,
+        }
+    }
+
+    /// Presentation position just past its last frame.
+    pub fn end(&self) -> usize {
+        self.start + self.frames.len()
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        index >= self.start && index < self.end()
+    }
+}
+
+/// Turns packets read in decode order into frames at presentation positions.
+#[derive(Debug, Clone)]
+pub struct RunBuilder {
+    start: usize,
+    reorders: bool,
+    margin: usize,
+    /// Read but not yet placed, in decode order.
+    pending: Vec<IndexedFrame>,
+    settled: Vec<IndexedFrame>,
+    packets: usize,
+    seen_keyframe: bool,
+    /// A packet without a presentation timestamp: only counting from the start is exact.
+    pub missing_timestamp: bool,
+    /// Timestamps that cannot tell frames apart: repeated, or going backwards where the
+    /// decoder outputs in decode order, or a packet shown before one already placed.
+    pub ambiguous_timestamps: bool,
+    /// Bytes of packet data read (for progress).
+    pub bytes_read: u64,
+}
+
+impl RunBuilder {
+    /// A run starting at presentation position `start`, for a decoder with output delay
+    /// `delay` that reorders frames (`reorders`) or outputs them in decode order.
+    pub fn new(start: usize, reorders: bool, delay: usize) -> RunBuilder {
+        RunBuilder {
+            start,
+            reorders,
+            margin: if reorders { 2 * delay + 4 } else { 0 },
+            pending: Vec::new(),
+            settled: Vec::new(),
+            // Decode order counts from the stream's start: `start` samples come before.
+            packets: start,
+            seen_keyframe: false,
+            missing_timestamp: false,
+            ambiguous_timestamps: false,
+            bytes_read: 0,
+        }
+    }
+
+    /// Takes one packet of the stream (decode order). Packets before the run's first keyframe
+    /// and packets the container marks "decode but discard" produce no frame.
+    pub fn push(&mut self, packet: &ffmpeg::Packet) {
+        self.bytes_read += packet.size() as u64;
+        // The raw flags: ffmpeg-next's `Flags` drops bits it has no name for (DISCARD).
+        // SAFETY: the packet was filled by av_read_frame and is valid.
+        let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(packet)).flags };
+        let keyframe = flags & ffmpeg::ffi::AV_PKT_FLAG_KEY != 0;
+        self.seen_keyframe |= keyframe;
+        if !self.seen_keyframe || flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
+            return;
+        }
+        // A packet without a presentation timestamp (AVI with B-frames, raw streams) only
+        // has its decode time, which does not say which frame the decoder outputs when.
+        self.missing_timestamp |= packet.pts().is_none();
+        let pts = match packet.pts().or(packet.dts()) {
+            Some(t) => t,
+            None => self
+                .pending
+                .last()
+                .or(self.settled.last())
+                .map_or(0, |f| f.pts + 1),
+        };
+        let position = packet.position();
+        self.pending.push(IndexedFrame {
+            pts,
+            dts: packet.dts(),
+            keyframe,
+            position: (position >= 0).then_some(position as i64),
+            decode_order: self.packets,
+        });
+        self.packets += 1;
+        self.settle(false);
+    }
+
+    fn settle(&mut self, all: bool) {
+        if self.reorders {
+            self.pending.sort_by_key(|f| (f.pts, f.decode_order));
+        }
+        let keep = if all { 0 } else { self.margin };
+        let ready = self.pending.len().saturating_sub(keep);
+        for frame in self.pending.drain(..ready) {
+            if let Some(last) = self.settled.last() {
+                let in_order = if self.reorders {
+                    frame.pts > last.pts
+                } else {
+                    frame.pts > last.pts || self.missing_timestamp
+                };
+                if !in_order {
+                    self.ambiguous_timestamps = true;
+                }
+            }
+            self.settled.push(frame);
+        }
+    }
+
+    /// Presentation position just past the last placed frame.
+    pub fn settled_end(&self) -> usize {
+        self.start + self.settled.len()
+    }
+
+    /// Frames read so far, placed or not.
+    pub fn frames_read(&self) -> usize {
+        self.settled.len() + self.pending.len()
+    }
+
+    /// The frames placed so far, as a run (the builder keeps going).
+    pub fn snapshot(&self) -> Run {
+        Run::new(self.start, self.settled.clone())
+    }
+
+    /// Places every frame read (the stream ended) and returns the run.
+    pub fn finish(&mut self) -> Run {
+        self.settle(true);
+        Run::new(self.start, std::mem::take(&mut self.settled))
+    }
+
+    /// Where the run starts.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+}
+
+/// Whether a decoder for this stream reorders frames (its codec can have B-frames), and its
+/// declared output delay in frames.
+pub fn reorder_of(parameters: &ffmpeg::codec::Parameters) -> (bool, usize) {
+    // SAFETY: codec parameters of an open stream; the descriptor is static FFmpeg data.
+    unsafe {
+        let raw = parameters.as_ptr();
+        let descriptor = ffmpeg::ffi::avcodec_descriptor_get((*raw).codec_id);
+        let reorders = descriptor.is_null()
+            || (*descriptor).props & ffmpeg::ffi::AV_CODEC_PROP_REORDER as i32 != 0;
+        (reorders, (*raw).video_delay.max(0) as usize)
+    }
+}
+
+/// All frames of one video stream known so far, in presentation order.
+#[derive(Debug, Clone)]
+pub struct FrameIndex {
+    /// Disjoint runs sorted by start.
+    runs: Vec<Run>,
+    /// The frame count, once known (a finished scan or the container's table).
+    total: Option<usize>,
+    table: Option<Arc<ContainerTable>>,
+    missing_timestamp: bool,
+    ambiguous_timestamps: bool,
     /// The demux pass stopped before the end of the stream: a read error, or fewer packets
     /// than the container's own table lists (a cut file).
     pub truncated: bool,
+    origin: IndexOrigin,
+}
+
+impl Default for FrameIndex {
+    fn default() -> Self {
+        FrameIndex {
+            runs: Vec::new(),
+            total: None,
+            table: None,
+            missing_timestamp: false,
+            ambiguous_timestamps: false,
+            truncated: false,
+            origin: IndexOrigin::Partial,
+        }
+    }
 }
 
 impl FrameIndex {
-    /// Reads every packet of `stream_index` (demux only, no decoding). Packets before the first
-    /// keyframe and packets the container marks as "decode but discard" produce no frame and
-    /// are left out. The caller must seek back before decoding.
+    /// Reads every packet of `stream_index` (demux only, no decoding). `progress` is told the
+    /// bytes read so far now and then. The caller must seek back before decoding.
     pub fn build(input: &mut ffmpeg::format::context::Input, stream_index: usize) -> FrameIndex {
+        FrameIndex::build_with_progress(input, stream_index, &mut |_| true)
+    }
+
+    /// [`FrameIndex::build`], reporting the byte position now and then to `progress`, which
+    /// returns false to stop (the index is then partial).
+    pub fn build_with_progress(
+        input: &mut ffmpeg::format::context::Input,
+        stream_index: usize,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> FrameIndex {
         // The container's own packet count (MP4 and MKV tables, AVI index), when it has one.
-        let listed = input.stream(stream_index).map_or(0, |s| s.frames());
+        let Some((listed, (reorders, delay))) = input
+            .stream(stream_index)
+            .map(|s| (s.frames(), reorder_of(&s.parameters())))
+        else {
+            return FrameIndex::default();
+        };
+        let mut builder = RunBuilder::new(0, reorders, delay);
         let mut packets_read: i64 = 0;
-        let mut in_decode_order: Vec<IndexedFrame> = Vec::new();
-        let mut missing_timestamp = false;
         let mut truncated = false;
-        let mut seen_keyframe = false;
         loop {
-            // A fresh packet each time: av_read_frame does not release what a packet held,
-            // so reusing one would leak every packet's data (the whole file per open).
+            // A fresh packet each time: av_read_frame does not release what a packet held.
             let mut packet = ffmpeg::Packet::empty();
             match packet.read(input) {
                 Ok(()) => {}
@@ -63,99 +436,204 @@ impl FrameIndex {
                 continue;
             }
             packets_read += 1;
-            // The raw flags: ffmpeg-next's `Flags` drops bits it has no name for (DISCARD).
-            // SAFETY: the packet was just filled by av_read_frame and is valid.
-            let flags = unsafe { (*ffmpeg::packet::Ref::as_ptr(&packet)).flags };
-            let keyframe = flags & ffmpeg::ffi::AV_PKT_FLAG_KEY != 0;
-            seen_keyframe |= keyframe;
-            // Before the first keyframe nothing decodes; "discard" packets decode but are
-            // never shown (an MP4 edit list starting mid-GOP).
-            if !seen_keyframe || flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
-                continue;
+            builder.push(&packet);
+            if packets_read % 256 == 0 && !progress(packet.position().max(0) as u64) {
+                let mut index = FrameIndex::default();
+                index.absorb(builder.snapshot(), &builder);
+                return index;
             }
-            // A packet without a presentation timestamp (AVI with B-frames, raw streams) only
-            // has its decode time, which does not say which frame the decoder outputs when;
-            // such streams are read by counting frames from the start.
-            missing_timestamp |= packet.pts().is_none();
-            let pts = match packet.pts().or(packet.dts()) {
-                Some(t) => t,
-                None => in_decode_order.last().map_or(0, |f| f.pts + 1),
-            };
-            let position = packet.position();
-            in_decode_order.push(IndexedFrame {
-                pts,
-                dts: packet.dts(),
-                keyframe,
-                position: (position >= 0).then_some(position as i64),
-                decode_order: in_decode_order.len(),
-            });
         }
         let cut = listed > 0 && packets_read < listed;
-        FrameIndex::from_decode_order(in_decode_order, missing_timestamp, truncated || cut)
+        FrameIndex::from_scan(builder, truncated || cut)
     }
 
-    /// Builds the index from packets in decode order.
-    pub fn from_decode_order(
-        mut frames: Vec<IndexedFrame>,
-        missing_timestamp: bool,
-        truncated: bool,
-    ) -> FrameIndex {
-        frames.sort_by_key(|f| (f.pts, f.decode_order));
-        let distinct = frames.windows(2).all(|w| w[0].pts != w[1].pts);
-        let keyframes = frames
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.keyframe)
-            .map(|(i, _)| i)
-            .collect();
+    /// The index of a finished scan from the start.
+    pub fn from_scan(mut builder: RunBuilder, truncated: bool) -> FrameIndex {
+        let mut index = FrameIndex::default();
+        let run = builder.finish();
+        index.total = Some(run.frames.len());
+        index.missing_timestamp = builder.missing_timestamp;
+        index.ambiguous_timestamps = builder.ambiguous_timestamps || !distinct(&run);
+        index.runs = vec![run];
+        index.truncated = truncated;
+        index.origin = IndexOrigin::Scan;
+        index
+    }
+
+    /// An index whose count and keyframes come from the container's table; runs are added
+    /// as frames are read.
+    pub fn from_table(table: ContainerTable) -> FrameIndex {
         FrameIndex {
-            frames,
-            keyframes,
-            timestamps_identify_frames: distinct && !missing_timestamp,
-            truncated,
+            total: Some(table.frame_count),
+            table: Some(Arc::new(table)),
+            origin: IndexOrigin::Container,
+            ..FrameIndex::default()
         }
     }
 
+    /// Builds a complete index from packets already in presentation order (tests, cache).
+    pub fn from_presentation_order(frames: Vec<IndexedFrame>, missing_timestamp: bool) -> Self {
+        let run = Run::new(0, frames);
+        let ambiguous = !distinct(&run) || run.frames.windows(2).any(|w| w[0].pts > w[1].pts);
+        FrameIndex {
+            total: Some(run.frames.len()),
+            runs: vec![run],
+            missing_timestamp,
+            ambiguous_timestamps: ambiguous,
+            origin: IndexOrigin::Scan,
+            ..FrameIndex::default()
+        }
+    }
+
+    /// Adds what a builder has placed so far, merged with the runs it overlaps or touches
+    /// (they describe the same frames), and the builder's flags.
+    pub fn absorb(&mut self, run: Run, builder: &RunBuilder) {
+        self.missing_timestamp |= builder.missing_timestamp;
+        self.ambiguous_timestamps |= builder.ambiguous_timestamps || !distinct(&run);
+        if run.frames.is_empty() {
+            return;
+        }
+        let (start, end) = (run.start, run.end());
+        let touching: Vec<Run> = {
+            let (kept, touching): (Vec<Run>, Vec<Run>) = std::mem::take(&mut self.runs)
+                .into_iter()
+                .partition(|r| r.end() < start || r.start > end);
+            self.runs = kept;
+            touching
+        };
+        let merged_start = touching
+            .iter()
+            .map(|r| r.start)
+            .min()
+            .unwrap_or(start)
+            .min(start);
+        let mut frames = Vec::new();
+        // What the older runs knew before the new one, the new one, what they knew after.
+        for r in &touching {
+            if r.start < start {
+                frames.extend_from_slice(&r.frames[..(start - r.start).min(r.frames.len())]);
+            }
+        }
+        frames.extend_from_slice(&run.frames);
+        for r in &touching {
+            if r.end() > end {
+                let from = end.saturating_sub(r.start);
+                frames.extend_from_slice(&r.frames[from..]);
+            }
+        }
+        let merged = Run::new(merged_start, frames);
+        let at = self.runs.partition_point(|r| r.start < merged_start);
+        self.runs.insert(at, merged);
+    }
+
+    /// Marks the stream's end reached by a run from the start: the count is known.
+    pub fn complete_at(&mut self, count: usize, truncated: bool) {
+        if self.total.is_none() {
+            self.total = Some(count);
+            self.origin = IndexOrigin::Scan;
+        }
+        self.truncated |= truncated;
+    }
+
+    pub fn set_origin(&mut self, origin: IndexOrigin) {
+        self.origin = origin;
+    }
+
+    pub fn origin(&self) -> IndexOrigin {
+        self.origin
+    }
+
+    pub fn table(&self) -> Option<&ContainerTable> {
+        self.table.as_deref()
+    }
+
+    /// The frame count, once known.
+    pub fn total(&self) -> Option<usize> {
+        self.total
+    }
+
+    /// The frame count when known, else the frames known from the start so far.
     pub fn len(&self) -> usize {
-        self.frames.len()
+        self.total.unwrap_or_else(|| self.known_from_start())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.len() == 0
+    }
+
+    /// How many frames from the start are known without a gap.
+    pub fn known_from_start(&self) -> usize {
+        self.runs
+            .first()
+            .filter(|r| r.start == 0)
+            .map_or(0, |r| r.end())
+    }
+
+    /// Whether frame `index`'s packet is known.
+    pub fn covers(&self, index: usize) -> bool {
+        self.run_of(index).is_some()
+    }
+
+    fn run_of(&self, index: usize) -> Option<&Run> {
+        let at = self.runs.partition_point(|r| r.start <= index);
+        self.runs[..at].last().filter(|r| r.contains(index))
     }
 
     pub fn frame(&self, index: usize) -> Option<&IndexedFrame> {
-        self.frames.get(index)
+        self.run_of(index).map(|r| &r.frames[index - r.start])
     }
 
+    /// The frames known from the start, in presentation order.
     pub fn frames(&self) -> &[IndexedFrame] {
-        &self.frames
+        self.runs
+            .first()
+            .filter(|r| r.start == 0)
+            .map_or(&[], |r| &r.frames)
     }
 
+    /// Keyframes in the whole stream (from the table or a complete scan), when known.
     pub fn keyframe_count(&self) -> usize {
-        self.keyframes.len()
+        match (&self.table, self.total) {
+            (Some(table), _) => table.keyframes.len(),
+            _ => self.runs.iter().map(|r| r.keyframes.len()).sum(),
+        }
     }
 
+    /// Whether frame `index` is a keyframe. Where its packet has not been read, a table's
+    /// keyframes are placed at the position their run starts.
     pub fn is_keyframe(&self, index: usize) -> bool {
-        self.frames.get(index).is_some_and(|f| f.keyframe)
+        if let Some(frame) = self.frame(index) {
+            return frame.keyframe;
+        }
+        self.table.as_ref().is_some_and(|t| {
+            t.keyframes
+                .binary_search_by_key(&index, |k| k.frames_before)
+                .is_ok()
+        })
     }
 
     pub fn timestamps_identify_frames(&self) -> bool {
-        self.timestamps_identify_frames
+        !self.missing_timestamp && !self.ambiguous_timestamps
     }
 
     /// Presentation position of the frame with this timestamp.
     pub fn position_of_pts(&self, pts: i64) -> Option<usize> {
-        if !self.timestamps_identify_frames {
+        if !self.timestamps_identify_frames() {
             return None;
         }
-        self.frames.binary_search_by_key(&pts, |f| f.pts).ok()
+        self.runs.iter().find_map(|r| {
+            r.by_pts
+                .binary_search_by_key(&pts, |&(p, _)| p)
+                .ok()
+                .map(|i| r.by_pts[i].1)
+        })
     }
 
-    /// Keyframes whose presentation time is at or before frame `index`, nearest first.
+    /// Keyframes known at or before frame `index` in its run, nearest first.
     pub fn keyframes_at_or_before(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
-        let end = self.keyframes.partition_point(|&k| k <= index);
-        self.keyframes[..end].iter().rev().copied()
+        let keyframes: &[usize] = self.run_of(index).map_or(&[], |r| &r.keyframes);
+        let end = keyframes.partition_point(|&k| k <= index);
+        keyframes[..end].iter().rev().copied()
     }
 
     /// The nearest keyframe at or before `index` (where a seek for it would start).
@@ -163,10 +641,18 @@ impl FrameIndex {
         self.keyframes_at_or_before(index).next()
     }
 
-    /// Smallest presentation timestamp, the stream's zero point for frame times.
+    /// Presentation timestamp of the first frame, the stream's zero point for frame times.
     pub fn first_pts(&self) -> Option<i64> {
-        self.frames.first().map(|f| f.pts)
+        self.runs
+            .first()
+            .filter(|r| r.start == 0)
+            .and_then(|r| r.frames.first())
+            .map(|f| f.pts)
     }
+}
+
+fn distinct(run: &Run) -> bool {
+    run.by_pts.windows(2).all(|w| w[0].0 != w[1].0)
 }
 
 #[cfg(test)]
@@ -184,20 +670,10 @@ mod tests {
     }
 
     #[test]
-    fn orders_by_presentation_and_finds_keyframes() {
-        // Decode order I P B B I P B (pts 0 3 1 2 4 6 5).
-        let decode = vec![
-            packet(0, true, 0),
-            packet(3, false, 1),
-            packet(1, false, 2),
-            packet(2, false, 3),
-            packet(4, true, 4),
-            packet(6, false, 5),
-            packet(5, false, 6),
-        ];
-        let index = FrameIndex::from_decode_order(decode, false, false);
-        let pts: Vec<i64> = index.frames().iter().map(|f| f.pts).collect();
-        assert_eq!(pts, vec![0, 1, 2, 3, 4, 5, 6]);
+    fn finds_keyframes_and_timestamps() {
+        let frames: Vec<IndexedFrame> = (0..7).map(|i| packet(i, i % 4 == 0, 0)).collect();
+        let index = FrameIndex::from_presentation_order(frames, false);
+        assert_eq!(index.len(), 7);
         assert_eq!(index.keyframe_for(3), Some(0));
         assert_eq!(index.keyframe_for(5), Some(4));
         assert_eq!(
@@ -210,9 +686,46 @@ mod tests {
 
     #[test]
     fn repeated_timestamps_cannot_identify_frames() {
-        let decode = vec![packet(0, true, 0), packet(0, false, 1)];
-        let index = FrameIndex::from_decode_order(decode, false, false);
+        let index = FrameIndex::from_presentation_order(
+            vec![packet(0, true, 0), packet(0, false, 1)],
+            false,
+        );
         assert!(!index.timestamps_identify_frames());
         assert_eq!(index.position_of_pts(0), None);
+    }
+
+    #[test]
+    fn runs_elsewhere_in_the_stream_are_found() {
+        let mut index = FrameIndex::from_table(ContainerTable {
+            frame_count: 100,
+            keyframes: vec![
+                TableKeyframe {
+                    frames_before: 0,
+                    timestamp: 0,
+                    seek_timestamp: 49,
+                    position: 0,
+                },
+                TableKeyframe {
+                    frames_before: 50,
+                    timestamp: 50,
+                    seek_timestamp: 99,
+                    position: 5000,
+                },
+            ],
+        });
+        assert_eq!(index.len(), 100);
+        assert!(index.is_keyframe(50));
+        assert!(!index.covers(60));
+        let builder = RunBuilder::new(50, false, 0);
+        let run = Run::new(50, (50..60).map(|i| packet(i, i == 50, 0)).collect());
+        index.absorb(run, &builder);
+        assert!(index.covers(59));
+        assert_eq!(index.frame(55).map(|f| f.pts), Some(55));
+        assert_eq!(index.keyframe_for(57), Some(50));
+        assert_eq!(index.position_of_pts(58), Some(58));
+        assert_eq!(index.known_from_start(), 0);
+        let table = index.table().expect("table");
+        assert_eq!(table.keyframe_for(60, 4).map(|k| k.frames_before), Some(50));
+        assert_eq!(table.keyframe_for(52, 4).map(|k| k.frames_before), Some(0));
     }
 }

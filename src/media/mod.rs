@@ -356,9 +356,32 @@ impl MediaSource {
     /// `http(s)://` address that is not a file on disk is fetched by FFmpeg (images too);
     /// a `file://` URL is the local file it names.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<MediaSource, MediaError> {
+        MediaSource::open_with(path, options, false)
+    }
+
+    /// [`MediaSource::open`] reading only what the first request needs: a video's frame
+    /// index grows as frames are asked for (see [`VideoReader::open_lazy`]); its count is
+    /// known through [`MediaSource::count_up_to`].
+    pub fn open_lazy(path: &Path, options: &OpenOptions) -> Result<MediaSource, MediaError> {
+        MediaSource::open_with(path, options, true)
+    }
+
+    fn open_with(
+        path: &Path,
+        options: &OpenOptions,
+        lazy: bool,
+    ) -> Result<MediaSource, MediaError> {
         init_ffmpeg();
+        let open_video = |path: &Path| {
+            let reader = if lazy {
+                VideoReader::open_lazy(path, options)
+            } else {
+                VideoReader::open(path, options)
+            };
+            reader.map(|r| MediaSource::Video(Box::new(r)))
+        };
         if url_of(path).is_some() {
-            return VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)));
+            return open_video(path);
         }
         let local = local_path(path);
         let path: &Path = &local;
@@ -406,7 +429,25 @@ impl MediaSource {
             return StillImage::decode(path, Arc::from(bytes), format, &options.limits)
                 .map(|s| MediaSource::Still(Arc::new(s)));
         }
-        VideoReader::open(path, options).map(|r| MediaSource::Video(Box::new(r)))
+        open_video(path)
+    }
+
+    /// Reads a video's every packet once so every frame's time and keyframe flag is known
+    /// (see [`VideoReader::scan_all`]); images know theirs already.
+    pub fn scan_all(&mut self) -> Result<(), MediaError> {
+        match self {
+            MediaSource::Video(v) => v.scan_all(),
+            MediaSource::Still(_) => Ok(()),
+        }
+    }
+
+    /// The frame count, reading no further than needed to tell whether there are at least
+    /// `limit` frames: `min(count, limit)`.
+    pub fn count_up_to(&mut self, limit: usize) -> Result<usize, MediaError> {
+        match self {
+            MediaSource::Video(v) => v.count_up_to(limit),
+            MediaSource::Still(s) => Ok(s.frame_count().min(limit)),
+        }
     }
 
     /// What a second reader of the same media needs, sendable to another thread.

@@ -75,6 +75,9 @@ pub struct VideoInfo {
     pub nominal_frame_rate: String,
     pub frame_count: usize,
     pub keyframe_count: usize,
+    /// Where the frame count and keyframes came from: `container` (the file's own sample
+    /// table, nothing scanned), `scan` (a demux pass over the stream) or `cache`.
+    pub frame_index: &'static str,
     pub pixel_format: String,
     pub bit_depth: u8,
     pub has_alpha: bool,
@@ -208,6 +211,7 @@ pub fn video_info(
             nominal_frame_rate: fraction(nominal),
             frame_count: index.len(),
             keyframe_count: index.keyframe_count(),
+            frame_index: index.origin().label(),
             pixel_format: color::pixel_format_name(format),
             bit_depth,
             has_alpha,
@@ -285,6 +289,16 @@ impl MediaInfo {
                     ),
                 );
                 line("keyframes", v.keyframe_count.to_string());
+                line(
+                    "frame index",
+                    match v.frame_index {
+                        "container" => "from the container's sample table (nothing scanned)",
+                        "cache" => "from the index cache",
+                        "partial" => "partial (read as far as asked)",
+                        _ => "from a scan of every packet",
+                    }
+                    .to_string(),
+                );
             }
             let alpha = if v.has_alpha { ", alpha" } else { "" };
             line(

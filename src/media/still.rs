@@ -333,6 +333,7 @@ fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> Me
             nominal_frame_rate: "0/1".to_string(),
             frame_count,
             keyframe_count: frame_count,
+            frame_index: "scan",
             pixel_format: if has_alpha { "rgba" } else { "rgb24" }.to_string(),
             bit_depth: 8,
             has_alpha,

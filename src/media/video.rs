@@ -7,6 +7,7 @@
 //! decodes linearly from the start. Within `DECODE_ON_LIMIT` frames ahead of the decoder, or
 //! inside the GOP being decoded, it decodes on instead of seeking.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,9 @@ use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
 use super::color::{ColorDecision, Converter, Orientation, SourceSamples};
-use super::index::FrameIndex;
+use super::index::{
+    ContainerTable, FrameIndex, IndexOrigin, RunBuilder, TableKeyframe, reorder_of,
+};
 use super::probe::{self, MediaInfo};
 use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
@@ -27,6 +30,14 @@ pub const DECODE_ON_LIMIT: usize = 10;
 
 /// How many keyframes, nearest first, a request tries before falling back to a linear decode.
 const KEYFRAME_ATTEMPTS: usize = 3;
+
+/// Packets read ahead for the index are kept for the decoder up to this many bytes; past it
+/// they are dropped and read again after a seek.
+const REPLAY_BUDGET_BYTES: usize = 64 << 20;
+
+/// With a container table, a frame this many frames or more past what the forward read has
+/// reached is found by seeking to its keyframe instead of reading on.
+const READ_ON_LIMIT: usize = 300;
 
 /// Counters that show how requests were served (for tests and benchmarks).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +53,19 @@ struct DecodeSession {
     decoder: ffmpeg::decoder::Video,
     /// End of input reached and the decoder told so.
     draining: bool,
+    /// Packets the index read ahead, not yet given to the decoder, in decode order.
+    replay: VecDeque<ffmpeg::Packet>,
+    replay_bytes: usize,
+    /// The presentation timestamp of the keyframe packet at the head of `replay`, so a seek
+    /// to that keyframe needs no seek at all.
+    replay_head_pts: Option<i64>,
+    /// The run learnt from this input's packets as they are read, while the input reads
+    /// forward from a place the index knows (the start, or a keyframe of the table).
+    cursor: Option<RunBuilder>,
+    /// The input has ended (or failed) since the last seek.
+    input_ended: bool,
+    /// How far the cursor's run has been added to the index.
+    synced_end: usize,
 }
 
 /// What decoding forward toward a target found.
@@ -70,6 +94,10 @@ pub struct SharedVideo {
     timeout: Duration,
     decoder_threads: usize,
     time_base: f64,
+    /// The stream's start time, the zero point for frame times until frame 1 has been read.
+    start_pts: Option<i64>,
+    /// Whether the decoder reorders frames, and its declared output delay.
+    reorder: (bool, usize),
 }
 
 /// Frame-exact reader over one video stream.
@@ -147,6 +175,12 @@ fn open_session(
             input,
             decoder,
             draining: false,
+            replay: VecDeque::new(),
+            replay_bytes: 0,
+            replay_head_pts: None,
+            cursor: None,
+            input_ended: false,
+            synced_end: 0,
         },
         stream_index,
     ))
@@ -169,31 +203,52 @@ impl SharedVideo {
 }
 
 impl VideoReader {
-    /// Opens `path`, builds the frame index with a demux pass, and reads the stream's metadata.
+    /// Opens `path` with a complete frame count: from the container's sample table (MP4/MOV,
+    /// AVI) without reading a packet, else from a demux pass over the whole stream.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
+        VideoReader::open_with(path, options, true)
+    }
+
+    /// Opens `path` reading only the header: the frame index grows as frames are asked for
+    /// (the container's table, or a forward read from the start only as far as needed). The
+    /// frame count is known at once with a table, else once [`VideoReader::count_up_to`] or
+    /// [`VideoReader::complete_index`] reaches the end.
+    pub fn open_lazy(path: &Path, options: &OpenOptions) -> Result<VideoReader, MediaError> {
+        VideoReader::open_with(path, options, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        options: &OpenOptions,
+        complete: bool,
+    ) -> Result<VideoReader, MediaError> {
         let (mut session, stream_index) =
             open_session(path, options.timeout, options.decoder_threads)?;
-        let index = FrameIndex::build(&mut session.input, stream_index);
-        if index.is_empty() {
-            // Over HTTP, a server without range requests cannot serve a file whose index
-            // (an MP4 `moov`) sits at its end: FFmpeg reads the index, then cannot go back.
-            if super::url_of(path).is_some() && !is_seekable(&session.input) {
-                return Err(MediaError::new(
-                    path,
-                    MediaErrorKind::Network(
-                        "the server does not accept range requests, and this file needs them \
-                         (its index is at the end); serve it with range support or download it first"
-                            .to_string(),
-                    ),
-                ));
+        let reorder = session
+            .input
+            .stream(stream_index)
+            .map_or((true, 0), |s| reorder_of(&s.parameters()));
+        let index = match ContainerTable::read(&session.input, stream_index) {
+            Some(table) => {
+                // Reading forward from here learns the first frames for free.
+                session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
+                FrameIndex::from_table(table)
             }
-            return Err(MediaError::new(path, MediaErrorKind::NoFrames));
+            None if complete => FrameIndex::build(&mut session.input, stream_index),
+            None => {
+                session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
+                FrameIndex::default()
+            }
+        };
+        if index.total() == Some(0) {
+            return Err(VideoReader::no_frames_error(path, &session.input));
         }
         let stream = session
             .input
             .stream(stream_index)
             .ok_or_else(|| MediaError::new(path, MediaErrorKind::NoFrames))?;
         let time_base = f64::from(stream.time_base());
+        let start_pts = Some(stream.start_time()).filter(|&t| t != ffmpeg::ffi::AV_NOPTS_VALUE);
         let orientation = probe::stream_orientation(&stream);
         let stream_tags = SourceTags {
             space: session.decoder.color_space(),
@@ -225,10 +280,263 @@ impl VideoReader {
             timeout: options.timeout,
             decoder_threads: options.decoder_threads,
             time_base,
+            start_pts,
+            reorder,
         };
         shared.set_hdr(options.hdr);
-        // The demuxer sits at the end after the index pass; the first request seeks.
-        Ok(VideoReader::with_session(shared, session))
+        let mut reader = VideoReader::with_session(shared, session);
+        // Without a table, a lazy open must still find one frame to be a video at all.
+        if !complete && reader.shared.index.total().is_none() && !reader.ensure(0)? {
+            return Err(VideoReader::no_frames_error(path, &reader.session.input));
+        }
+        Ok(reader)
+    }
+
+    fn no_frames_error(path: &Path, input: &ffmpeg::format::context::Input) -> MediaError {
+        // Over HTTP, a server without range requests cannot serve a file whose index
+        // (an MP4 `moov`) sits at its end: FFmpeg reads the index, then cannot go back.
+        if super::url_of(path).is_some() && !is_seekable(input) {
+            return MediaError::new(
+                path,
+                MediaErrorKind::Network(
+                    "the server does not accept range requests, and this file needs them \
+                     (its index is at the end); serve it with range support or download it first"
+                        .to_string(),
+                ),
+            );
+        }
+        MediaError::new(path, MediaErrorKind::NoFrames)
+    }
+
+    /// Where the frame count came from: the container's table, a scan, or not known yet.
+    pub fn index_origin(&self) -> IndexOrigin {
+        self.shared.index.origin()
+    }
+
+    /// The frame count, reading no further than needed to tell whether there are at least
+    /// `limit` frames: `min(count, limit)`.
+    pub fn count_up_to(&mut self, limit: usize) -> Result<usize, MediaError> {
+        if let Some(total) = self.shared.index.total() {
+            return Ok(total.min(limit));
+        }
+        if limit == 0 {
+            return Ok(0);
+        }
+        if self.ensure(limit - 1)? {
+            return Ok(limit);
+        }
+        Ok(self.shared.index.len().min(limit))
+    }
+
+    /// Reads on to the end of the stream (when the count is not known yet), so
+    /// [`VideoReader::frame_count`] is the whole count.
+    pub fn complete_index(&mut self) -> Result<usize, MediaError> {
+        self.count_up_to(usize::MAX)
+    }
+
+    /// Makes sure the index knows frame `index`'s packet, reading as little as it can;
+    /// false when the stream has fewer frames.
+    fn ensure(&mut self, index: usize) -> Result<bool, MediaError> {
+        // A window or a restart that reads to the end without finding the frame is not
+        // tried again: the file holds fewer packets than its table lists.
+        let mut fresh_starts = 0;
+        loop {
+            if self
+                .session
+                .cursor
+                .as_ref()
+                .is_some_and(|c| c.start() <= index && index < c.settled_end())
+            {
+                self.sync_cursor();
+            }
+            if self.shared.index.covers(index) {
+                return Ok(true);
+            }
+            if self.shared.index.total().is_some_and(|t| index >= t) {
+                return Ok(false);
+            }
+            let cursor_reach = self
+                .session
+                .cursor
+                .as_ref()
+                .filter(|c| c.start() <= index)
+                .map(|c| c.start() + c.frames_read());
+            let table_window = self
+                .shared
+                .index
+                .table()
+                .and_then(|t| t.keyframe_for(index, self.margin()));
+            match (cursor_reach, table_window) {
+                (Some(reach), window)
+                    if window.is_none()
+                        || index < reach + READ_ON_LIMIT
+                        || window.is_some_and(|w| w.frames_before < reach) =>
+                {
+                    if !self.read_ahead_one() {
+                        // The end: the cursor's last frames are placed now.
+                        if self.shared.index.covers(index) {
+                            return Ok(true);
+                        }
+                        if self.shared.index.total().is_some_and(|t| index >= t) {
+                            return Ok(false);
+                        }
+                        return Err(self.error(MediaErrorKind::FrameUnavailable(index + 1)));
+                    }
+                }
+                _ if fresh_starts >= 2 => {
+                    return Err(self.error(MediaErrorKind::FrameUnavailable(index + 1)));
+                }
+                (_, Some(window)) => {
+                    fresh_starts += 1;
+                    self.start_window(window, true)?;
+                }
+                (_, None) => {
+                    // Nothing reads toward it: read again from the start.
+                    fresh_starts += 1;
+                    self.restart_from_beginning()?;
+                }
+            }
+        }
+    }
+
+    fn margin(&self) -> usize {
+        let (reorders, delay) = self.shared.reorder;
+        if reorders { 2 * delay + 4 } else { 0 }
+    }
+
+    /// Reads one packet into the replay queue through the cursor; at the end of the input,
+    /// places the cursor's last frames. False when nothing more can be read.
+    fn read_ahead_one(&mut self) -> bool {
+        let Some(packet) = self.read_input_packet() else {
+            return false;
+        };
+        let session = &mut self.session;
+        if session.replay_bytes + packet.size() > REPLAY_BUDGET_BYTES {
+            session.replay.clear();
+            session.replay_bytes = 0;
+            session.replay_head_pts = None;
+            // What the decoder would have read next is gone: it must seek.
+            self.last_output = None;
+            self.outputs_since_start = None;
+        } else {
+            if session.replay.is_empty() && packet.is_key() {
+                // A decoder starting here needs no seek (see `seek_to`).
+                session.replay_head_pts = packet.pts();
+            }
+            session.replay_bytes += packet.size();
+            session.replay.push_back(packet);
+        }
+        true
+    }
+
+    /// Reads the next packet of the stream from the input, teaching the cursor; `None` at
+    /// the end (the cursor's run is then finished and, from the start, the count known).
+    fn read_input_packet(&mut self) -> Option<ffmpeg::Packet> {
+        if self.session.input_ended {
+            return None;
+        }
+        loop {
+            let mut packet = ffmpeg::Packet::empty();
+            match packet.read(&mut self.session.input) {
+                Ok(()) if packet.stream() == self.shared.stream_index => {
+                    if let Some(cursor) = self.session.cursor.as_mut() {
+                        cursor.push(&packet);
+                    }
+                    return Some(packet);
+                }
+                Ok(()) => continue,
+                Err(error) => {
+                    self.session.input_ended = true;
+                    let truncated = !matches!(error, ffmpeg::Error::Eof);
+                    if let Some(mut cursor) = self.session.cursor.take() {
+                        let run = cursor.finish();
+                        let count = run.end();
+                        let index = Arc::make_mut(&mut self.shared.index);
+                        index.absorb(run, &cursor);
+                        if cursor.start() == 0 {
+                            index.complete_at(count, truncated);
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Adds what the cursor has placed since the last time to the index.
+    fn sync_cursor(&mut self) {
+        let Some(cursor) = self.session.cursor.as_ref() else {
+            return;
+        };
+        if cursor.settled_end() <= self.session.synced_end.max(cursor.start()) {
+            return;
+        }
+        self.session.synced_end = cursor.settled_end();
+        let run = cursor.snapshot();
+        Arc::make_mut(&mut self.shared.index).absorb(run, cursor);
+    }
+
+    /// Seeks the input to a keyframe and, when the demuxer lands exactly on it, starts
+    /// learning the run that begins there; its packets are kept for the decoder. A window
+    /// for the index (`for_index`) must land exactly, or the index is learnt from the start
+    /// instead; a seek for decoding may land earlier (decoding forward finds the frame).
+    fn start_window(&mut self, point: TableKeyframe, for_index: bool) -> Result<(), MediaError> {
+        self.stats.seeks += 1;
+        self.sync_cursor();
+        // SAFETY: the input context is open and owned by this reader; the stream index is valid.
+        let result = unsafe {
+            ffmpeg::ffi::av_seek_frame(
+                self.session.input.as_mut_ptr(),
+                self.shared.stream_index as i32,
+                point.seek_timestamp,
+                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        self.reset_decoder();
+        if result < 0 {
+            // Not seekable here: start over from the beginning instead.
+            return self.restart_from_beginning();
+        }
+        let (reorders, delay) = self.shared.reorder;
+        self.session.cursor = Some(RunBuilder::new(point.frames_before, reorders, delay));
+        let Some(packet) = self.read_input_packet() else {
+            return if for_index {
+                self.restart_from_beginning()
+            } else {
+                Ok(())
+            };
+        };
+        // The demuxer must land exactly on the keyframe, or positions would be off.
+        let landed = packet.is_key()
+            && (packet.position() as i64 == point.position
+                || packet.dts() == Some(point.timestamp));
+        if landed {
+            self.session.replay_head_pts = packet.pts();
+        } else {
+            self.session.cursor = None;
+        }
+        self.session.replay_bytes += packet.size();
+        self.session.replay.push_back(packet);
+        if !landed && for_index {
+            // An unexpected landing: learn from the start instead (slow, exact).
+            return self.restart_from_beginning();
+        }
+        Ok(())
+    }
+
+    /// Forgets what the decoder and the read-ahead held (after the input moved).
+    fn reset_decoder(&mut self) {
+        self.session.decoder.flush();
+        self.session.draining = false;
+        self.session.input_ended = false;
+        self.session.replay.clear();
+        self.session.replay_bytes = 0;
+        self.session.replay_head_pts = None;
+        self.sync_cursor();
+        self.session.cursor = None;
+        self.session.synced_end = 0;
+        self.last_output = None;
+        self.outputs_since_start = None;
     }
 
     /// Tone-maps HDR frames from now on, or converts them as tagged; the info says which.
@@ -246,6 +554,55 @@ impl VideoReader {
     /// index and metadata are shared, so that reader skips the index pass.
     pub fn shared(&self) -> SharedVideo {
         self.shared.clone()
+    }
+
+    /// Takes a complete index made elsewhere (a background scan of the same file), keeping
+    /// the decoder where it is. The count, frame times and keyframes are then the scan's.
+    pub fn adopt_index(&mut self, index: Arc<FrameIndex>) {
+        if index.total().is_none() {
+            return;
+        }
+        self.shared.info.frame_count = index.len();
+        if let Some(video) = self.shared.info.video.as_mut() {
+            video.frame_count = index.len();
+            video.keyframe_count = index.keyframe_count();
+        }
+        self.shared.info.damaged_tail = index.truncated;
+        self.shared.index = index;
+        // The cursor's run would only repeat what the scan knows.
+        self.session.cursor = None;
+    }
+
+    /// Whether every frame's packet is known (a scan, or everything read).
+    pub fn fully_indexed(&self) -> bool {
+        let index = &self.shared.index;
+        index.total().is_some_and(|t| index.known_from_start() >= t)
+    }
+
+    /// Reads every packet of the stream once (demux only, a second input), so every frame's
+    /// time is known: what pairing by time and the timeline need. Nothing happens when the
+    /// index already knows every frame.
+    pub fn scan_all(&mut self) -> Result<(), MediaError> {
+        if self.fully_indexed() {
+            return Ok(());
+        }
+        let index = scan_file(
+            &self.shared.path,
+            self.shared.stream_index,
+            self.shared.timeout,
+            &mut |_| true,
+        )?;
+        self.adopt_index(Arc::new(index));
+        Ok(())
+    }
+
+    /// What a background scan of this file needs, when the index does not know every frame.
+    pub fn scan_job(&self) -> Option<ScanJob> {
+        (!self.fully_indexed()).then(|| ScanJob {
+            path: self.shared.path.clone(),
+            stream_index: self.shared.stream_index,
+            timeout: self.shared.timeout,
+        })
     }
 
     /// A second, independent reader from [`VideoReader::shared`], without another index pass.
@@ -282,7 +639,7 @@ impl VideoReader {
 
     /// Presentation time of frame `index` in seconds from the first frame.
     pub fn frame_time(&self, index: usize) -> Option<f64> {
-        let first = self.shared.index.first_pts()?;
+        let first = self.shared.index.first_pts().or(self.shared.start_pts)?;
         self.shared
             .index
             .frame(index)
@@ -323,12 +680,7 @@ impl VideoReader {
         index: usize,
         keep_samples: bool,
     ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
-        if index >= self.shared.index.len() {
-            return Err(self.error(MediaErrorKind::OutOfRange {
-                requested: index + 1,
-                count: self.shared.index.len(),
-            }));
-        }
+        self.check_in_range(index)?;
         let decoded = self.decoded_frame(index)?;
         let frame = self.shown_from_decoded(index, &decoded)?;
         let samples = if keep_samples {
@@ -361,13 +713,19 @@ impl VideoReader {
     /// Frame `index` as decoded: the stream's own planes and pixel format, before colour
     /// conversion, tone mapping and rotation (what `compare` scores, like FFmpeg's filters).
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
-        if index >= self.shared.index.len() {
-            return Err(self.error(MediaErrorKind::OutOfRange {
-                requested: index + 1,
-                count: self.shared.index.len(),
-            }));
-        }
+        self.check_in_range(index)?;
         self.decoded_frame(index)
+    }
+
+    /// Learns frame `index`'s packet, or says it is past the end.
+    fn check_in_range(&mut self, index: usize) -> Result<(), MediaError> {
+        if self.ensure(index)? {
+            return Ok(());
+        }
+        Err(self.error(MediaErrorKind::OutOfRange {
+            requested: index + 1,
+            count: self.shared.index.len(),
+        }))
     }
 
     /// Converts a frame from [`VideoReader::decoded`] to RGB(A) (tone-mapped when HDR and
@@ -447,39 +805,44 @@ impl VideoReader {
             .index
             .frame(keyframe)
             .ok_or_else(|| self.error(MediaErrorKind::NoFrames))?;
-        // Seek backward from the keyframe's presentation time. Demuxers that index by decode
-        // time land on this keyframe or an earlier one; either way decoding forward and checking
-        // timestamps finds the frame, an earlier landing only costs time.
-        let target = entry.pts;
-        // SAFETY: the input context is open and owned by this reader; the stream index is valid.
-        let result = unsafe {
-            ffmpeg::ffi::av_seek_frame(
-                self.session.input.as_mut_ptr(),
-                self.shared.stream_index as i32,
-                target,
-                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
-            )
-        };
-        self.stats.seeks += 1;
-        self.last_output = None;
-        self.outputs_since_start = None;
-        if result < 0 {
-            // Not seekable here: start over from the beginning instead.
-            return self.restart_from_beginning();
+        if self.session.replay_head_pts == Some(entry.pts) && entry.keyframe {
+            // The read-ahead starts at this keyframe: decode from it, no seek.
+            self.session.decoder.flush();
+            self.session.draining = false;
+            self.last_output = None;
+            self.outputs_since_start = None;
+            return Ok(());
         }
-        self.session.decoder.flush();
-        self.session.draining = false;
-        Ok(())
+        // With a table, its own timestamp for the keyframe (MP4 and AVI index by decode
+        // time) lands exactly; otherwise seek backward from the presentation time: demuxers
+        // land on this keyframe or an earlier one, and decoding forward and checking
+        // timestamps finds the frame either way.
+        let table_point = self.shared.index.table().and_then(|t| {
+            t.keyframes
+                .binary_search_by_key(&entry.decode_order, |k| k.frames_before)
+                .ok()
+                .map(|i| t.keyframes[i])
+        });
+        let point = table_point.unwrap_or(TableKeyframe {
+            frames_before: entry.decode_order,
+            timestamp: entry.dts.unwrap_or(entry.pts),
+            seek_timestamp: entry.pts,
+            position: entry.position.unwrap_or(-1),
+        });
+        self.start_window(point, false)
     }
 
     /// Reopens the file so decoding starts at its very first packet.
     fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
+        self.sync_cursor();
         let (session, _) = open_session(
             &self.shared.path,
             self.shared.timeout,
             self.shared.decoder_threads,
         )?;
         self.session = session;
+        let (reorders, delay) = self.shared.reorder;
+        self.session.cursor = Some(RunBuilder::new(0, reorders, delay));
         self.last_output = None;
         self.outputs_since_start = Some(0);
         self.stats.linear_restarts += 1;
@@ -538,10 +901,9 @@ impl VideoReader {
 
     /// The next frame out of the decoder, feeding it packets as needed; `None` at the end.
     fn next_decoded(&mut self) -> Result<Option<ffmpeg::frame::Video>, MediaError> {
-        let session = &mut self.session;
         loop {
             let mut frame = ffmpeg::frame::Video::empty();
-            match session.decoder.receive_frame(&mut frame) {
+            match self.session.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
                     self.stats.frames_decoded += 1;
                     return Ok(Some(frame));
@@ -555,42 +917,95 @@ impl VideoReader {
                     ));
                 }
             }
-            if session.draining {
+            if self.session.draining {
                 return Ok(None);
             }
-            // Feed the next packet of our stream, or signal the end. A fresh packet for each
-            // read: av_read_frame does not release what a reused packet held.
-            loop {
-                let mut packet = ffmpeg::Packet::empty();
-                match packet.read(&mut session.input) {
-                    Ok(()) if packet.stream() == self.shared.stream_index => {
-                        let toward = self.toward;
-                        let skippable =
-                            matches!((toward, packet.pts()), (Some(t), Some(p)) if p < t.pts);
-                        let discard = if skippable {
-                            Discard::NonReference
-                        } else {
-                            Discard::Default
-                        };
-                        session.decoder.skip_frame(discard);
-                        // A damaged packet is skipped; the frame check above catches the gap.
-                        let _ = session.decoder.send_packet(&packet);
-                        if toward.is_some_and(|t| t.last_wanted && packet.pts() == Some(t.pts)) {
-                            let _ = session.decoder.send_eof();
-                            session.draining = true;
-                        }
-                        break;
-                    }
-                    Ok(()) => continue,
-                    Err(_) => {
+            // Feed the next packet of our stream (read ahead for the index first), or signal
+            // the end.
+            let next = match self.session.replay.pop_front() {
+                Some(packet) => {
+                    self.session.replay_bytes -= packet.size();
+                    self.session.replay_head_pts = None;
+                    Some(packet)
+                }
+                None => self.read_input_packet(),
+            };
+            let session = &mut self.session;
+            match next {
+                Some(packet) => {
+                    let toward = self.toward;
+                    let skippable =
+                        matches!((toward, packet.pts()), (Some(t), Some(p)) if p < t.pts);
+                    let discard = if skippable {
+                        Discard::NonReference
+                    } else {
+                        Discard::Default
+                    };
+                    session.decoder.skip_frame(discard);
+                    // A damaged packet is skipped; the frame check above catches the gap.
+                    let _ = session.decoder.send_packet(&packet);
+                    if toward.is_some_and(|t| t.last_wanted && packet.pts() == Some(t.pts)) {
                         let _ = session.decoder.send_eof();
                         session.draining = true;
-                        break;
                     }
+                }
+                None => {
+                    let _ = session.decoder.send_eof();
+                    session.draining = true;
                 }
             }
         }
     }
+}
+
+/// A scan of one file's video stream, to run on another thread ([`VideoReader::scan_job`]).
+pub struct ScanJob {
+    path: PathBuf,
+    stream_index: usize,
+    timeout: Duration,
+}
+
+impl ScanJob {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs the scan (see [`scan_file`]).
+    pub fn run(&self, progress: &mut dyn FnMut(f64) -> bool) -> Result<FrameIndex, MediaError> {
+        scan_file(&self.path, self.stream_index, self.timeout, progress)
+    }
+}
+
+/// A demux pass over the whole stream `stream_index` of `path` on its own input, telling
+/// `progress` the fraction read now and then (it returns false to stop: an error then).
+pub fn scan_file(
+    path: &Path,
+    stream_index: usize,
+    timeout: Duration,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<FrameIndex, MediaError> {
+    let fail = |kind| MediaError::new(path, kind);
+    let mut input = super::open_input_with(path, timeout)
+        .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
+    // SAFETY: the input is open; `pb` is null or FFmpeg's live I/O context.
+    let size = unsafe {
+        let pb = (*input.as_ptr()).pb;
+        if pb.is_null() {
+            -1
+        } else {
+            ffmpeg::ffi::avio_size(pb)
+        }
+    };
+    let mut stopped = false;
+    let index = FrameIndex::build_with_progress(&mut input, stream_index, &mut |position| {
+        let keep_on = size <= 0 || progress(position as f64 / size as f64);
+        stopped |= !keep_on;
+        keep_on
+    });
+    if stopped {
+        return Err(fail(MediaErrorKind::Decode("indexing stopped".to_string())));
+    }
+    Ok(index)
 }
 
 /// Whether the input's I/O can seek (a local file, or a server that takes range requests).

@@ -155,6 +155,19 @@ pub enum Reply<I> {
         media_id: u64,
     },
     Frame(ReadyFrame<I>),
+    /// The background index is this far through the file (0..1); until it is done the
+    /// count may be partial (a file without a sample table) and frame times estimated.
+    Indexing {
+        media_id: u64,
+        fraction: f32,
+    },
+    /// The background index is complete: the whole count, every frame's time, keyframes.
+    Indexed {
+        media_id: u64,
+        info: Box<MediaInfo>,
+        frame_times: Vec<Option<f64>>,
+        keyframes: Vec<bool>,
+    },
     Thumbnail {
         media_id: u64,
         index: usize,
@@ -187,6 +200,9 @@ pub struct PlayerOptions {
     /// Tests only: the worker waits for a message on this channel before each exact decode,
     /// so a test can hold a "slow seek" open and check its caller keeps answering.
     pub decode_gate: Option<Receiver<()>>,
+    /// Tests only: the background indexer waits for a message on this channel before it
+    /// starts, so a test can check what is shown before the index is complete.
+    pub index_gate: Option<Receiver<()>>,
 }
 
 impl Default for PlayerOptions {
@@ -197,6 +213,7 @@ impl Default for PlayerOptions {
             filmstrip: true,
             max_image_side: u32::MAX,
             decode_gate: None,
+            index_gate: None,
         }
     }
 }

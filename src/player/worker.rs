@@ -23,6 +23,7 @@ use super::{
 };
 use crate::codec::{self, TextForm};
 use crate::frame::{Frame, PixelLayout};
+use crate::media::index::FrameIndex;
 use crate::media::{MediaSource, StillImage};
 
 /// Frames decoded around the playhead when idle: this many before it (inside its GOP)...
@@ -95,6 +96,14 @@ pub(super) struct Worker<I> {
     /// The last frame asked for, to tell forward moves from jumps.
     last_target: Option<usize>,
     media_id: Arc<AtomicU64>,
+    /// News from the background indexer of the open video.
+    index_news: (Sender<IndexNews>, Receiver<IndexNews>),
+}
+
+/// What the background indexer reports to the worker.
+enum IndexNews {
+    Progress { media_id: u64, fraction: f32 },
+    Done { media_id: u64, index: FrameIndex },
 }
 
 impl<I: FrameImage> Worker<I> {
@@ -115,11 +124,15 @@ impl<I: FrameImage> Worker<I> {
             prefetch: VecDeque::new(),
             last_target: None,
             media_id: Arc::new(AtomicU64::new(0)),
+            index_news: crossbeam_channel::bounded(4),
         }
     }
 
     pub fn run(mut self) {
         while !self.outbox.stopping() {
+            if !self.take_index_news() {
+                return;
+            }
             let first = if self.prefetch.is_empty() {
                 match self.requests.recv_timeout(Duration::from_millis(100)) {
                     Ok(request) => Some(request),
@@ -171,13 +184,99 @@ impl<I: FrameImage> Worker<I> {
     fn open(&mut self, path: PathBuf) -> bool {
         self.outbox
             .deliver(Reply::Busy(format!("opening {}…", path.display())));
-        match MediaSource::open(&path, &self.options.open) {
+        // Lazily: the header (and a table's count) now, the first frame at once, the full
+        // index in the background.
+        match MediaSource::open_lazy(&path, &self.options.open) {
             Ok(source) => {
                 self.source = Some(source);
-                self.announce_with_filmstrip()
+                let delivered = self.announce_with_filmstrip();
+                self.spawn_indexer();
+                delivered
             }
             Err(e) => self.fail(Operation::Open, e.into()),
         }
+    }
+
+    /// Scans the open video's every packet on a thread of its own (a second input), when
+    /// the index does not know every frame yet: the count for a file without a sample
+    /// table, exact times and keyframes for one with. A URL with a table is not scanned
+    /// (that would download it whole): its count and keyframes come from the table.
+    fn spawn_indexer(&self) {
+        let Some(MediaSource::Video(video)) = &self.source else {
+            return;
+        };
+        let Some(job) = video.scan_job() else {
+            return;
+        };
+        if crate::media::url_of(job.path()).is_some() && video.index().total().is_some() {
+            return;
+        }
+        let media_id = self.media_id.load(Ordering::SeqCst);
+        let current = self.media_id.clone();
+        let news = self.index_news.0.clone();
+        let gate = self.options.index_gate.clone();
+        let wake = self.outbox.wake.clone();
+        let stop = self.outbox.stop.clone();
+        let _ = std::thread::Builder::new()
+            .name("framekit-index".into())
+            .spawn(move || {
+                lower_thread_priority();
+                if let Some(gate) = gate {
+                    let _ = gate.recv();
+                }
+                let mut last = -1.0f32;
+                let scanned = job.run(&mut |fraction| {
+                    let fraction = fraction as f32;
+                    if fraction - last >= 0.01 {
+                        last = fraction;
+                        let _ = news.try_send(IndexNews::Progress { media_id, fraction });
+                        wake();
+                    }
+                    !stop.load(Ordering::SeqCst) && current.load(Ordering::SeqCst) == media_id
+                });
+                if let Ok(index) = scanned {
+                    let _ = news.send(IndexNews::Done { media_id, index });
+                    wake();
+                }
+            });
+    }
+
+    /// Applies what the background indexer said; false when the caller is gone.
+    fn take_index_news(&mut self) -> bool {
+        while let Ok(news) = self.index_news.1.try_recv() {
+            let current = self.media_id.load(Ordering::SeqCst);
+            match news {
+                IndexNews::Progress { media_id, fraction } if media_id == current => {
+                    if !self.outbox.deliver(Reply::Indexing { media_id, fraction }) {
+                        return false;
+                    }
+                }
+                IndexNews::Done { media_id, index } if media_id == current => {
+                    let Some(MediaSource::Video(video)) = self.source.as_mut() else {
+                        continue;
+                    };
+                    let had_count = video.index().total().is_some();
+                    video.adopt_index(Arc::new(index));
+                    let Some(source) = &self.source else { continue };
+                    let count = source.frame_count();
+                    let reply = Reply::Indexed {
+                        media_id,
+                        info: Box::new(source.info().clone()),
+                        frame_times: (0..count).map(|i| source.frame_time(i)).collect(),
+                        keyframes: (0..count).map(|i| source.is_keyframe(i)).collect(),
+                    };
+                    if !self.outbox.deliver(reply) {
+                        return false;
+                    }
+                    // The filmstrip waited for the count.
+                    if !had_count && self.options.filmstrip {
+                        self.spawn_filmstrip();
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
     }
 
     /// Switches HDR conversion in place: the open video keeps its index and decoder; cached
@@ -194,7 +293,13 @@ impl<I: FrameImage> Worker<I> {
     /// [`Worker::announce_source`], then the filmstrip built anew (when it is on).
     fn announce_with_filmstrip(&mut self) -> bool {
         let delivered = self.announce_source();
-        if self.options.filmstrip {
+        // A partial count (no sample table, the scan still running) would put every
+        // thumbnail at the start: the filmstrip waits for the index.
+        let count_known = match &self.source {
+            Some(MediaSource::Video(video)) => video.index().total().is_some(),
+            _ => true,
+        };
+        if self.options.filmstrip && count_known {
             self.spawn_filmstrip();
         }
         delivered
