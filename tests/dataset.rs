@@ -4,14 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::net::TcpListener;
+use std::path::PathBuf;
 
 use common::capped::{Input, run};
+use common::http::{Serve, Server};
 
 fn frames_cli(path: &str, ids: &str) -> (Option<i32>, String) {
     let output = common::framekit_bin()
@@ -158,139 +155,6 @@ fn jsonl_memory_stays_flat_as_the_input_grows() {
         large.peak_rss / 1_000_000,
         small.peak_rss / 1_000_000
     );
-}
-
-/// How the test server answers.
-#[derive(Clone, Copy, PartialEq)]
-enum Serve {
-    /// Range requests honoured (206 with Content-Range).
-    Ranges,
-    /// Every request gets the whole file (200), no Accept-Ranges.
-    NoRanges,
-    /// Reads the request and never answers.
-    Stall,
-}
-
-/// A tiny HTTP/1.1 file server on 127.0.0.1 for the test's own files.
-struct Server {
-    port: u16,
-    stop: Arc<AtomicBool>,
-}
-
-impl Server {
-    fn start(root: PathBuf, mode: Serve) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        std::thread::spawn(move || {
-            while !stopping.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let root = root.clone();
-                        let stopping = stopping.clone();
-                        std::thread::spawn(move || serve(stream, &root, mode, &stopping));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Server { port, stop }
-    }
-
-    fn url(&self, name: &str) -> String {
-        format!("http://127.0.0.1:{}/{name}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-fn serve(stream: TcpStream, root: &Path, mode: Serve, stop: &AtomicBool) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut range: Option<(u64, Option<u64>)> = None;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some(value) = header
-                .to_ascii_lowercase()
-                .strip_prefix("range: bytes=")
-                .map(str::to_string)
-            {
-                let (start, end) = value.split_once('-').unwrap_or((&value, ""));
-                range = start.parse().ok().map(|s| (s, end.parse().ok()));
-            }
-        }
-        if mode == Serve::Stall {
-            while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            return;
-        }
-        let name = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("/")
-            .trim_start_matches('/');
-        let Ok(body) = std::fs::read(root.join(name)) else {
-            let _ = writer.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: keep-alive\r\n\r\nnot found",
-            );
-            continue;
-        };
-        let total = body.len() as u64;
-        let (status, start, end) = match (mode, range) {
-            (Serve::Ranges, Some((start, end))) if start < total => {
-                let end = end.unwrap_or(total - 1).min(total - 1);
-                ("206 Partial Content", start, end)
-            }
-            _ => ("200 OK", 0, total.saturating_sub(1)),
-        };
-        // Like the simple servers that ignore ranges (Python's http.server), a server without
-        // ranges closes the connection after each answer.
-        let connection = if mode == Serve::Ranges {
-            "keep-alive"
-        } else {
-            "close"
-        };
-        let mut head = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: {connection}\r\n",
-            end + 1 - start
-        );
-        if mode == Serve::Ranges {
-            head.push_str("Accept-Ranges: bytes\r\n");
-            if status.starts_with("206") {
-                head.push_str(&format!("Content-Range: bytes {start}-{end}/{total}\r\n"));
-            }
-        }
-        head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer
-                .write_all(&body[start as usize..=end as usize])
-                .is_err()
-            || mode != Serve::Ranges
-        {
-            return;
-        }
-    }
 }
 
 fn served_clips() -> (tempfile::TempDir, Vec<(String, PathBuf)>) {

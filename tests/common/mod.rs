@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod capped;
+pub mod http;
 pub mod pg;
 
 use std::path::{Path, PathBuf};

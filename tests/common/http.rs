@@ -1,0 +1,215 @@
+//! A small HTTP/1.1 file server on 127.0.0.1 for the tests' own files: range requests (206
+//! with Content-Range, keep-alive) or none (200, then close), or a stall; it streams from
+//! disk in small writes through a small send buffer and counts the bytes it sent, so a test
+//! can check how much of a file a request really downloaded.
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How the test server answers.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Serve {
+    /// Range requests honoured (206 with Content-Range).
+    Ranges,
+    /// Every request gets the whole file (200), no Accept-Ranges.
+    NoRanges,
+    /// Reads the request and never answers.
+    Stall,
+}
+
+pub struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
+}
+
+/// Each write: small, so bytes counted are close to bytes the client took.
+const CHUNK: usize = 16 << 10;
+
+impl Server {
+    pub fn start(root: PathBuf, mode: Serve) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
+        let (stopping, counted, asked) = (stop.clone(), sent.clone(), requests.clone());
+        std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let root = root.clone();
+                        let (stopping, counted, asked) =
+                            (stopping.clone(), counted.clone(), asked.clone());
+                        std::thread::spawn(move || {
+                            serve(stream, &root, mode, &stopping, &counted, &asked)
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            sent,
+            requests,
+        }
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Body bytes written to clients so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Zeroes both counters.
+    pub fn reset_counts(&self) {
+        self.sent.store(0, Ordering::SeqCst);
+        self.requests.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn set_small_send_buffer(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size: i32 = 32 << 10;
+    // SAFETY: a valid socket descriptor and a pointer to an int of the size given.
+    unsafe {
+        setsockopt(
+            stream.as_raw_fd(),
+            SOL_SOCKET,
+            SO_SNDBUF,
+            (&size as *const i32).cast(),
+            std::mem::size_of::<i32>() as u32,
+        );
+    }
+}
+
+const SOL_SOCKET: i32 = 1;
+const SO_SNDBUF: i32 = 7;
+unsafe extern "C" {
+    fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+}
+
+fn serve(
+    stream: TcpStream,
+    root: &Path,
+    mode: Serve,
+    stop: &AtomicBool,
+    sent: &AtomicU64,
+    requests: &AtomicU64,
+) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    set_small_send_buffer(&stream);
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut range: Option<(u64, Option<u64>)> = None;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header
+                .to_ascii_lowercase()
+                .strip_prefix("range: bytes=")
+                .map(str::to_string)
+            {
+                let (start, end) = value.split_once('-').unwrap_or((&value, ""));
+                range = start.parse().ok().map(|s| (s, end.parse().ok()));
+            }
+        }
+        if mode == Serve::Stall {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return;
+        }
+        requests.fetch_add(1, Ordering::SeqCst);
+        let name = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .trim_start_matches('/');
+        let Ok(mut file) = std::fs::File::open(root.join(name)) else {
+            let _ = writer.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: keep-alive\r\n\r\nnot found",
+            );
+            continue;
+        };
+        let total = file.metadata().map_or(0, |m| m.len());
+        let (status, start, end) = match (mode, range) {
+            (Serve::Ranges, Some((start, end))) if start < total => {
+                let end = end.unwrap_or(total - 1).min(total - 1);
+                ("206 Partial Content", start, end)
+            }
+            _ => ("200 OK", 0, total.saturating_sub(1)),
+        };
+        // Like the simple servers that ignore ranges (Python's http.server), a server without
+        // ranges closes the connection after each answer.
+        let connection = if mode == Serve::Ranges {
+            "keep-alive"
+        } else {
+            "close"
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: {connection}\r\n",
+            end + 1 - start
+        );
+        if mode == Serve::Ranges {
+            head.push_str("Accept-Ranges: bytes\r\n");
+            if status.starts_with("206") {
+                head.push_str(&format!("Content-Range: bytes {start}-{end}/{total}\r\n"));
+            }
+        }
+        head.push_str("\r\n");
+        if writer.write_all(head.as_bytes()).is_err() || file.seek(SeekFrom::Start(start)).is_err()
+        {
+            return;
+        }
+        let mut left = end + 1 - start;
+        let mut buffer = vec![0u8; CHUNK];
+        while left > 0 {
+            let want = (left as usize).min(CHUNK);
+            if file.read_exact(&mut buffer[..want]).is_err()
+                || writer.write_all(&buffer[..want]).is_err()
+            {
+                return;
+            }
+            sent.fetch_add(want as u64, Ordering::SeqCst);
+            left -= want as u64;
+        }
+        if mode != Serve::Ranges {
+            return;
+        }
+    }
+}
