@@ -228,7 +228,19 @@ impl VideoReader {
             .input
             .stream(stream_index)
             .map_or((true, 0), |s| reorder_of(&s.parameters()));
-        let index = match ContainerTable::read(&session.input, stream_index) {
+        let table = ContainerTable::read(&session.input, stream_index);
+        if let Some(table) = &table
+            && !is_seekable(&session.input)
+            && table
+                .keyframes
+                .first()
+                .is_some_and(|k| k.position < input_position(&session.input))
+        {
+            // The table came after the frames (an MP4 `moov` at the end) and the input
+            // cannot go back to them: a server without range requests.
+            return Err(VideoReader::no_frames_error(path, &session.input));
+        }
+        let index = match table {
             Some(table) => {
                 // Reading forward from here learns the first frames for free.
                 session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
@@ -1006,6 +1018,20 @@ pub fn scan_file(
         return Err(fail(MediaErrorKind::Decode("indexing stopped".to_string())));
     }
     Ok(index)
+}
+
+/// Where the input's I/O is in the file.
+fn input_position(input: &ffmpeg::format::context::Input) -> i64 {
+    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        if pb.is_null() {
+            0
+        } else {
+            // avio_tell is avio_seek(pb, 0, SEEK_CUR).
+            ffmpeg::ffi::avio_seek(pb, 0, libc::SEEK_CUR)
+        }
+    }
 }
 
 /// Whether the input's I/O can seek (a local file, or a server that takes range requests).

@@ -92,23 +92,17 @@ impl Drop for Server {
 
 fn set_small_send_buffer(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
-    let size: i32 = 32 << 10;
+    let size: libc::c_int = 32 << 10;
     // SAFETY: a valid socket descriptor and a pointer to an int of the size given.
     unsafe {
-        setsockopt(
+        libc::setsockopt(
             stream.as_raw_fd(),
-            SOL_SOCKET,
-            SO_SNDBUF,
-            (&size as *const i32).cast(),
-            std::mem::size_of::<i32>() as u32,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
-}
-
-const SOL_SOCKET: i32 = 1;
-const SO_SNDBUF: i32 = 7;
-unsafe extern "C" {
-    fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
 }
 
 fn serve(
