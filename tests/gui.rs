@@ -1030,3 +1030,47 @@ fn playback_shows_a_dropped_frame_counter() {
         count.dropped
     );
 }
+
+// Issue 23: what a new user found in the app.
+
+#[test]
+fn an_offset_before_b_s_first_frame_says_no_partner_and_drops_the_old_scores() {
+    let (a, b) = (common::h264_mp4(), compare_b());
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(a), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "A's first frame", showing(0));
+    apply(
+        &mut harness,
+        Command::Compare(framekit::gui::compare_view::CompareCommand::OpenB(b)),
+    );
+    step_until(&mut harness, "B's first frame", b_showing(0));
+    step_until(&mut harness, "the pair's RGB PSNR", |app| {
+        app.compare()
+            .and_then(|c| c.rgb_psnr)
+            .is_some_and(|(a, b, _)| (a, b) == (0, 0))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("RGB PSNR");
+
+    harness.key_press(Key::OpenBracket);
+    harness.run_steps(4);
+    harness.get_by_label(
+        "no partner frame: A 1 with offset -1 is before B's first frame; ] and [ move the offset",
+    );
+    assert!(harness.query_by_label("scoring this pair…").is_none());
+    assert!(
+        harness.query_by_label_contains("RGB PSNR").is_none(),
+        "the previous pair's RGB PSNR is gone"
+    );
+    let compare = harness.state().compare().expect("compare");
+    assert!(compare.rgb_psnr.is_none() && compare.b_shown.is_none());
+
+    // Back to offset 0: B's frame and its scores return.
+    harness.key_press(Key::CloseBracket);
+    step_until(&mut harness, "B's first frame again", b_showing(0));
+    step_until(&mut harness, "the RGB PSNR again", |app| {
+        app.compare()
+            .and_then(|c| c.rgb_psnr)
+            .is_some_and(|(a, b, _)| (a, b) == (0, 0))
+    });
+}
