@@ -1074,3 +1074,48 @@ fn an_offset_before_b_s_first_frame_says_no_partner_and_drops_the_old_scores() {
             .is_some_and(|(a, b, _)| (a, b) == (0, 0))
     });
 }
+
+fn picture_scale(app: &FramekitApp) -> f32 {
+    let shown = app.screen().shown.as_ref().expect("a frame");
+    app.view()
+        .zoom
+        .scale_for(shown.frame.width, shown.frame.height, app.view().last_view)
+}
+
+#[test]
+fn ctrl_minus_and_ctrl_equals_scale_only_the_picture() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let fit = picture_scale(harness.state());
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.ctx.zoom_factor(),
+        1.0,
+        "the interface keeps its size"
+    );
+    let smaller = picture_scale(harness.state());
+    assert!((smaller - fit * 0.8).abs() < 1e-3, "{fit} -> {smaller}");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Equals);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert!((picture_scale(harness.state()) - smaller * 1.25).abs() < 1e-3);
+    // Ctrl+Shift+plus (plus takes Shift on many keyboards) zooms the picture too.
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Plus);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert!((picture_scale(harness.state()) - smaller * 1.25 * 1.25).abs() < 1e-3);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Num0);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert_eq!(
+        harness.state().view().zoom,
+        framekit::gui::viewer::Zoom::Fit
+    );
+}

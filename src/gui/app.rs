@@ -280,6 +280,9 @@ impl FramekitApp {
         let repaint = ctx.clone();
         let clipboard =
             ClipboardWorker::spawn(options.clipboard, move || repaint.request_repaint());
+        // Ctrl+plus / Ctrl+minus / Ctrl+0 scale the picture (see `read_keys`), never the whole
+        // interface: egui's own zoom shortcuts are off.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
         let mut app = FramekitApp {
             player,
             clipboard,

@@ -100,6 +100,9 @@ impl FramekitApp {
                 if input.key_pressed(Key::Num1) {
                     commands.push(Command::SetZoom(Zoom::Scale(1.0)));
                 }
+            }
+            // Plus takes Shift on many layouts: Ctrl+Shift+plus zooms the picture too.
+            if input.modifiers.matches_logically(command) {
                 if input.key_pressed(Key::Plus) || input.key_pressed(Key::Equals) {
                     commands.push(Command::ZoomBy(1.25));
                 }
