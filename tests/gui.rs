@@ -1119,3 +1119,44 @@ fn ctrl_minus_and_ctrl_equals_scale_only_the_picture() {
         framekit::gui::viewer::Zoom::Fit
     );
 }
+
+#[test]
+fn the_paste_panel_scrolls_a_long_text_and_opens_without_a_stale_error() {
+    use base64::Engine;
+    let clipboard = MemoryClipboard::default();
+    clipboard.put(ClipboardContent::Text("eyJhIjogMX0=".to_string()));
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::V);
+    step_until(&mut harness, "the Ctrl+V error", |app| {
+        app.messages().error.is_some()
+    });
+    let stale = harness.state().messages().error.clone().expect("error");
+    apply(&mut harness, Command::TogglePastePanel);
+    harness.run_steps(3);
+    harness.get_by_label("Base64 text");
+    assert!(
+        harness.query_by_label(&stale).is_none(),
+        "the panel opens without the Ctrl+V error"
+    );
+
+    // 97 KB of base64 that is no image: the box scrolls, the answer stays in view.
+    let bytes: Vec<u8> = (0..72_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let long = base64::engine::general_purpose::STANDARD.encode(bytes);
+    assert!(long.len() > 95_000);
+    harness.get_by_label("Base64 text").click();
+    harness.step();
+    harness.get_by_label("Base64 text").type_text(&long);
+    step_until(&mut harness, "the paste's answer", |app| {
+        app.messages().error.as_deref().is_some_and(|e| e != stale)
+    });
+    harness.run_steps(3);
+    let answer = harness.state().messages().error.clone().expect("error");
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1100.0, 700.0));
+    let shown = harness.get_by_label(&answer).rect();
+    assert!(window.contains_rect(shown), "the answer at {shown:?}");
+    let count = harness
+        .get_by_label(&format!("{} characters", long.len()))
+        .rect();
+    assert!(window.contains_rect(count), "the count at {count:?}");
+}

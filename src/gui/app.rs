@@ -176,8 +176,11 @@ struct PastePanel {
     open: bool,
     text: String,
     last_sent: String,
-    /// What the last paste gave: a summary, or why it failed.
+    /// What the last paste from this panel gave: a summary, or why it failed.
     feedback: Option<Result<String, String>>,
+    /// The panel's text was sent and its answer is awaited (a Ctrl+V elsewhere is not the
+    /// panel's: its result never shows here).
+    awaiting: bool,
 }
 
 /// How the app starts.
@@ -462,6 +465,7 @@ impl FramekitApp {
                 self.send_clipboard(ClipboardJob::Read);
             }
             Command::PasteBitmap(image) => {
+                self.paste.awaiting = false;
                 self.playback = None;
                 self.messages.error = None;
                 self.send(Request::PasteBitmap(image));
@@ -469,6 +473,7 @@ impl FramekitApp {
             Command::PasteText(text) => {
                 self.playback = None;
                 self.messages.error = None;
+                self.paste.awaiting = self.paste.open && text == self.paste.last_sent;
                 self.send(Request::Paste { text });
             }
             Command::SetZoom(zoom) => {
@@ -522,7 +527,13 @@ impl FramekitApp {
                 }
             }
             Command::Compare(command) => self.apply_compare(ctx, command),
-            Command::TogglePastePanel => self.paste.open = !self.paste.open,
+            Command::TogglePastePanel => {
+                self.paste.open = !self.paste.open;
+                // It opens fresh: no answer to an earlier paste (a Ctrl+V error included).
+                if self.paste.open {
+                    self.paste.feedback = None;
+                }
+            }
             Command::DismissMessage => {
                 self.messages.error = None;
                 self.messages.note = None;
