@@ -1160,3 +1160,49 @@ fn the_paste_panel_scrolls_a_long_text_and_opens_without_a_stale_error() {
         .rect();
     assert!(window.contains_rect(count), "the count at {count:?}");
 }
+
+#[test]
+fn small_windows_give_the_picture_the_space_and_keep_status_and_errors_whole() {
+    for size in [[800.0, 600.0], [480.0, 320.0]] {
+        let queue = tempfile::tempdir()
+            .expect("tempdir")
+            .keep()
+            .join("queue.sqlite");
+        let mut harness = Harness::builder().with_size(size).build_eframe(move |cc| {
+            let mut options = AppOptions::new(Box::new(MemoryClipboard::default()));
+            options.file = Some(common::h264_mp4());
+            options.queue = framekit::jobs::QueueLocation::Sqlite(queue);
+            FramekitApp::with_options(&cc.egui_ctx, options)
+        });
+        step_until(&mut harness, "the first frame", showing(0));
+        apply(
+            &mut harness,
+            Command::ShowError(
+                "go to: \"abc\" is neither a frame number (1-132) nor a time like 4.9s or 1:02.5"
+                    .to_string(),
+            ),
+        );
+        harness.run_steps(4);
+        let view = harness
+            .state()
+            .view()
+            .last_view
+            .expect("the picture's rectangle");
+        assert!(
+            view.width() >= 0.6 * size[0],
+            "{size:?}: the picture gets {} px of {}",
+            view.width(),
+            size[0]
+        );
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
+        for label in ["frame 1 / 132", "exact"] {
+            let rect = harness.get_by_label(label).rect();
+            assert!(window.contains_rect(rect), "{size:?}: {label} at {rect:?}");
+        }
+        let error = harness.get_by_label_contains("Error: go to").rect();
+        assert!(
+            window.contains_rect(error),
+            "{size:?}: the error at {error:?}"
+        );
+    }
+}

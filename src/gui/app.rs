@@ -220,7 +220,11 @@ pub struct FramekitApp {
     screen: Screen,
     view: ViewState,
     messages: StatusMessages,
-    show_info: bool,
+    /// The info panel as the user set it (View menu); `None`: shown when the window is wide
+    /// enough for it and the picture ([`INFO_PANEL_FROM_WIDTH`]).
+    show_info: Option<bool>,
+    /// Whether the last frame drawn had the info panel.
+    info_drawn: bool,
     paste: PastePanel,
     goto_text: String,
     copy_ids: String,
@@ -292,7 +296,8 @@ impl FramekitApp {
             screen: Screen::default(),
             view: ViewState::default(),
             messages: StatusMessages::default(),
-            show_info: true,
+            show_info: None,
+            info_drawn: true,
             paste: PastePanel::default(),
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
@@ -510,7 +515,7 @@ impl FramekitApp {
                     self.view.pan = pan;
                 }
             }
-            Command::ToggleInfo => self.show_info = !self.show_info,
+            Command::ToggleInfo => self.show_info = Some(!self.info_drawn),
             Command::SetHdr(mode) => {
                 if mode != self.hdr {
                     self.hdr = mode;
@@ -688,9 +693,14 @@ impl eframe::App for FramekitApp {
                 commands.extend(compare_view::score_plot_ui(ui, compare, &self.screen))
             });
         }
-        if self.show_info {
+        self.info_drawn = self.info_shown(&ctx);
+        if self.info_drawn {
+            // The picture keeps most of the window: the panel takes at most a third of it.
+            let width = ctx.content_rect().width();
+            let most = (width / 3.0).max(120.0);
             egui::Panel::right("info")
-                .default_size(320.0)
+                .default_size((width / 4.0).clamp(120.0, 320.0))
+                .size_range(120.0..=most)
                 .show(ui, |ui| commands.extend(self.info_panel_ui(ui)));
         }
         egui::CentralPanel::default().show(ui, |ui| {
@@ -734,6 +744,18 @@ impl eframe::App for FramekitApp {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+/// Narrower windows leave the info panel out unless the user shows it (View menu).
+pub const INFO_PANEL_FROM_WIDTH: f32 = 720.0;
+
+impl FramekitApp {
+    /// Whether the info panel is drawn: as the user set it, or where the window is wide
+    /// enough.
+    pub fn info_shown(&self, ctx: &egui::Context) -> bool {
+        self.show_info
+            .unwrap_or_else(|| ctx.content_rect().width() >= INFO_PANEL_FROM_WIDTH)
     }
 }
 

@@ -112,7 +112,7 @@ impl FramekitApp {
                     }));
                 }
                 if ui
-                    .button(if self.show_info {
+                    .button(if self.info_drawn {
                         "Hide info panel"
                     } else {
                         "Show info panel"
