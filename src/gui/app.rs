@@ -40,6 +40,8 @@ mod replies;
 /// Recent files kept between runs.
 const RECENT_LIMIT: usize = 10;
 const RECENT_KEY: &str = "framekit.recent";
+/// The transcode panel's output folder, kept between runs.
+const OUTPUT_DIR_KEY: &str = "framekit.output_dir";
 
 /// The open media, as the UI knows it.
 pub struct OpenMedia {
@@ -196,6 +198,8 @@ pub struct AppOptions {
     pub queue: crate::jobs::QueueLocation,
     /// Try the system's file dialogs (tests turn this off to get the typed-path box).
     pub native_dialogs: bool,
+    /// The transcode panel's output folder (`None`: beside each input), as last chosen.
+    pub output_dir: Option<PathBuf>,
 }
 
 impl AppOptions {
@@ -209,6 +213,7 @@ impl AppOptions {
             recent: Vec::new(),
             queue: crate::jobs::QueueLocation::default_local(),
             native_dialogs: true,
+            output_dir: None,
         }
     }
 }
@@ -266,9 +271,11 @@ impl FramekitApp {
             .storage
             .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
             .unwrap_or_default();
-        let mut app = FramekitApp::with_options(&cc.egui_ctx, options);
-        app.transcode.scan_unfinished(&cc.egui_ctx);
-        app
+        options.output_dir = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Option<PathBuf>>(s, OUTPUT_DIR_KEY))
+            .flatten();
+        FramekitApp::with_options(&cc.egui_ctx, options)
     }
 
     /// Creates the app (tests call this with a memory clipboard and their own options).
@@ -290,6 +297,10 @@ impl FramekitApp {
         // Ctrl+plus / Ctrl+minus / Ctrl+0 scale the picture (see `read_keys`), never the whole
         // interface: egui's own zoom shortcuts are off.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        let mut transcode = TranscodePanel::new(options.queue);
+        transcode.apply(ctx, PanelCommand::SetOutputFolder(options.output_dir));
+        // Jobs an earlier run left unfinished are offered at start-up.
+        transcode.scan_unfinished(ctx);
         let mut app = FramekitApp {
             player,
             clipboard,
@@ -302,7 +313,7 @@ impl FramekitApp {
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
             recent: options.recent,
-            transcode: TranscodePanel::new(options.queue),
+            transcode,
             confirm_quit: false,
             quit_confirmed: false,
             playback: None,
@@ -608,7 +619,9 @@ impl FramekitApp {
                     self.apply(ctx, Command::Open(path));
                 }
             }
-            PathPurpose::AddFiles => self.transcode.apply(ctx, PanelCommand::AddFiles(paths)),
+            PathPurpose::AddFiles | PathPurpose::AddFolder => {
+                self.transcode.apply(ctx, PanelCommand::AddFiles(paths))
+            }
             PathPurpose::OutputFolder => {
                 let folder = paths.into_iter().next();
                 self.transcode
@@ -738,6 +751,11 @@ impl eframe::App for FramekitApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.recent);
+        eframe::set_value(
+            storage,
+            OUTPUT_DIR_KEY,
+            &self.transcode.output_dir().map(Path::to_path_buf),
+        );
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

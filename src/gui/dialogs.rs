@@ -17,6 +17,8 @@ const NO_DIALOG_WITHIN: Duration = Duration::from_millis(400);
 pub enum PathPurpose {
     OpenFile,
     AddFiles,
+    /// A folder to transcode (walked for videos).
+    AddFolder,
     OutputFolder,
     /// B for an A/B compare.
     CompareFile,
@@ -27,13 +29,14 @@ impl PathPurpose {
         match self {
             PathPurpose::OpenFile => "Open a file by path",
             PathPurpose::AddFiles => "Add a file to transcode by path",
+            PathPurpose::AddFolder => "Add a folder to transcode by path",
             PathPurpose::OutputFolder => "Output folder by path",
             PathPurpose::CompareFile => "Compare with a file by path",
         }
     }
 
     fn wants_folder(self) -> bool {
-        self == PathPurpose::OutputFolder
+        matches!(self, PathPurpose::OutputFolder | PathPurpose::AddFolder)
     }
 }
 
@@ -82,7 +85,7 @@ pub fn spawn_native(
                     .into_iter()
                     .collect(),
                 PathPurpose::AddFiles => rfd::FileDialog::new().pick_files().unwrap_or_default(),
-                PathPurpose::OutputFolder => {
+                PathPurpose::OutputFolder | PathPurpose::AddFolder => {
                     rfd::FileDialog::new().pick_folder().into_iter().collect()
                 }
             };
