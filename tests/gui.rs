@@ -1518,3 +1518,66 @@ fn unfinished_jobs_are_offered_at_start_up_and_the_output_folder_is_remembered()
         Some(Some(chosen))
     );
 }
+
+/// Steps until a widget labelled `label` shows (completion lists on a worker thread).
+fn step_until_label(harness: &mut Harness<'_, FramekitApp>, label: &str) {
+    for _ in 0..STEP_LIMIT {
+        harness.step();
+        if harness.query_by_label(label).is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("gave up waiting for the label {label:?}");
+}
+
+#[test]
+fn tab_completes_the_common_prefix_says_when_the_list_is_capped_and_folders_pick_folders() {
+    use framekit::gui::dialogs::PathPurpose;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().display().to_string();
+    std::fs::write(dir.path().join("clip_alpha.mp4"), b"x").expect("write");
+    std::fs::write(dir.path().join("clip_beta.mp4"), b"x").expect("write");
+    for i in 0..20 {
+        std::fs::write(dir.path().join(format!("z_{i:02}.txt")), b"x").expect("write");
+    }
+    std::fs::create_dir(dir.path().join("sub_folder")).expect("folder");
+    let mut harness = app_in([1100.0, 700.0], None, dir.path().join("queue.sqlite"), None);
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    step_until(&mut harness, "the typed-path box", |app| {
+        app.path_prompt() == Some(PathPurpose::OpenFile)
+    });
+    harness.run_steps(2);
+    type_path(&mut harness, &format!("{folder}/cl"));
+    step_until_label(&mut harness, &format!("{folder}/clip_alpha.mp4"));
+    harness.key_press(Key::Tab);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.get_by_label("Path").value().as_deref(),
+        Some(format!("{folder}/clip_").as_str()),
+        "Tab goes as far as both names agree"
+    );
+    harness.get_by_label(&format!("{folder}/clip_beta.mp4"));
+
+    type_path(&mut harness, &format!("{folder}/z"));
+    step_until_label(
+        &mut harness,
+        "showing 12 of 20 matches; type more of the name to narrow them",
+    );
+
+    // The output folder's box lists folders only.
+    apply(&mut harness, Command::Panel(PanelCommand::PickOutputFolder));
+    step_until(&mut harness, "the output folder's box", |app| {
+        app.path_prompt() == Some(PathPurpose::OutputFolder)
+    });
+    harness.run_steps(2);
+    type_path(&mut harness, &format!("{folder}/"));
+    step_until_label(&mut harness, &format!("{folder}/sub_folder/"));
+    assert!(
+        harness
+            .query_by_label(&format!("{folder}/clip_alpha.mp4"))
+            .is_none()
+    );
+    assert!(harness.query_by_label_contains("matches").is_none());
+}
