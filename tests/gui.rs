@@ -1182,6 +1182,8 @@ fn small_windows_give_the_picture_the_space_and_keep_status_and_errors_whole() {
             FramekitApp::with_options(&cc.egui_ctx, options)
         });
         step_until(&mut harness, "the first frame", showing(0));
+        harness.run_steps(2);
+        let controls = harness.get_by_label("Go to").rect();
         apply(
             &mut harness,
             Command::ShowError(
@@ -1211,6 +1213,8 @@ fn small_windows_give_the_picture_the_space_and_keep_status_and_errors_whole() {
             window.contains_rect(error),
             "{size:?}: the error at {error:?}"
         );
+        // An error showing up moves no control (a click aimed at one would miss).
+        assert_eq!(harness.get_by_label("Go to").rect(), controls, "{size:?}");
     }
 }
 

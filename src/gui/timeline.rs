@@ -4,6 +4,9 @@
 use super::app::{Screen, StatusMessages};
 use super::command::Command;
 
+/// The player's thumbnails are at most this high (points).
+const THUMBNAIL_HEIGHT: f32 = 64.0;
+
 /// Draws the timeline and returns what the user did. `goto_text` is the go-to box's text.
 #[must_use]
 pub fn timeline_ui(
@@ -14,15 +17,40 @@ pub fn timeline_ui(
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let count = screen.frame_count();
-    if count > 1 && !screen.thumbnails.is_empty() {
+    // In a low window the filmstrip shrinks (to an eighth of the height) so the picture keeps
+    // the space.
+    let thumb_height = (ui.ctx().content_rect().height() / 8.0).clamp(28.0, THUMBNAIL_HEIGHT);
+    // The error line sits on top: the panel grows upwards from the window's bottom edge, so
+    // an error showing up or going away never moves the controls under it.
+    if let Some(error) = &messages.error {
+        ui.horizontal_wrapped(|ui| {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("Error: {error}"))
+                        .color(egui::Color32::from_rgb(255, 110, 100)),
+                )
+                .wrap(),
+            );
+            if ui.small_button("dismiss").clicked() {
+                commands.push(Command::DismissMessage);
+            }
+        });
+    }
+    if count > 1 {
         egui::ScrollArea::horizontal()
             .id_salt("filmstrip")
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
+                    // The strip's height is kept from the start, before its thumbnails
+                    // arrive: the controls under it never jump (a click would miss).
+                    ui.set_min_height(thumb_height + 2.0 * ui.spacing().button_padding.y);
                     let mut thumbs: Vec<_> = screen.thumbnails.iter().collect();
                     thumbs.sort_by_key(|(i, _)| *i);
                     for (index, texture) in thumbs {
-                        let size = texture.size_vec2();
+                        let mut size = texture.size_vec2();
+                        if size.y > thumb_height {
+                            size *= thumb_height / size.y;
+                        }
                         let button = egui::Button::image(egui::Image::new((texture.id(), size)))
                             .selected(
                                 *index <= screen.target && screen.target < index + count / 16 + 1,
@@ -55,9 +83,7 @@ pub fn timeline_ui(
         }
         keyframe_ticks_ui(ui, screen, slider.rect, count);
     }
-    // A narrow window wraps the row (the status goes on a line of its own) instead of
-    // cutting it off at the window's edge.
-    ui.horizontal_wrapped(|ui| {
+    ui.horizontal(|ui| {
         if ui.button("|<").on_hover_text("first frame (Home)").clicked() {
             commands.push(Command::Goto(0));
         }
@@ -97,23 +123,10 @@ pub fn timeline_ui(
         if ui.button("Copy f/t").on_hover_text("copy frame number and time, e.g. f=150 t=4.967s").clicked() {
             commands.push(Command::CopyStamp);
         }
-        ui.separator();
-        status_ui(ui, screen, messages);
     });
-    if let Some(error) = &messages.error {
-        ui.horizontal_wrapped(|ui| {
-            ui.add(
-                egui::Label::new(
-                    egui::RichText::new(format!("Error: {error}"))
-                        .color(egui::Color32::from_rgb(255, 110, 100)),
-                )
-                .wrap(),
-            );
-            if ui.small_button("dismiss").clicked() {
-                commands.push(Command::DismissMessage);
-            }
-        });
-    }
+    // The status has a line of its own, always one line high (its height never moves the
+    // controls): its parts stay whole and a long note is shortened to fit.
+    ui.horizontal(|ui| status_ui(ui, screen, messages));
     commands
 }
 
@@ -141,6 +154,7 @@ fn keyframe_ticks_ui(ui: &egui::Ui, screen: &Screen, slider: egui::Rect, count: 
 }
 
 fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
+    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
     let Some(media) = &screen.media else {
         // Opening a long or remote file takes a moment: say so, not "no file open".
         match &messages.busy {
@@ -224,7 +238,9 @@ fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
         ui.add(egui::Spinner::new());
         ui.label(busy);
     } else if let Some(note) = &messages.note {
-        ui.weak(note);
+        // A long note (a path) is shortened to the line, in full on hover.
+        ui.add(egui::Label::new(egui::RichText::new(note).weak()).truncate())
+            .on_hover_text(note);
     }
 }
 
