@@ -1585,3 +1585,28 @@ fn tab_completes_the_common_prefix_says_when_the_list_is_capped_and_folders_pick
     );
     assert!(harness.query_by_label_contains("matches").is_none());
 }
+
+#[test]
+fn go_to_says_when_a_frame_number_is_out_of_range_instead_of_clamping_it() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 2", showing(1));
+    for typed in ["999", "0"] {
+        harness.get_by_label("Go to").click();
+        harness.step();
+        harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+        harness.get_by_label("Go to").type_text(typed);
+        harness.key_press(Key::Enter);
+        harness.run_steps(3);
+        harness.get_by_label(&format!(
+            "Error: go to: there is no frame {typed}; frames are numbered 1-132"
+        ));
+        assert_eq!(harness.state().screen().target, 1, "{typed}: nothing moved");
+    }
+}

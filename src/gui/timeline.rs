@@ -110,14 +110,20 @@ pub fn timeline_ui(
             && ui.input(|i| i.key_pressed(egui::Key::Enter))
             && let Some(media) = &screen.media
         {
-            {
-                match parse_goto(goto_text, &media.frame_times, media.fps()) {
-                    Some(index) => commands.push(Command::Goto(index)),
-                    None => commands.push(Command::ShowError(format!(
-                        "go to: \"{}\" is neither a frame number (1-{count}) nor a time like 4.9s or 1:02.5",
-                        goto_text.trim()
-                    ))),
+            let number = goto_text.trim().parse::<usize>().ok();
+            match (parse_goto(goto_text, &media.frame_times, media.fps()), number) {
+                (Some(index), _) => commands.push(Command::Goto(index)),
+                // While the index is still counting, a later frame may well exist.
+                (None, Some(n)) if n > count && media.count_is_partial() => {
+                    commands.push(Command::Goto(n - 1))
                 }
+                (None, Some(n)) => commands.push(Command::ShowError(format!(
+                    "go to: there is no frame {n}; frames are numbered 1-{count}"
+                ))),
+                (None, None) => commands.push(Command::ShowError(format!(
+                    "go to: \"{}\" is neither a frame number (1-{count}) nor a time like 4.9s or 1:02.5",
+                    goto_text.trim()
+                ))),
             }
         }
         if ui.button("Copy f/t").on_hover_text("copy frame number and time, e.g. f=150 t=4.967s").clicked() {
@@ -245,14 +251,15 @@ fn status_ui(ui: &mut egui::Ui, screen: &Screen, messages: &StatusMessages) {
 }
 
 /// Parses the go-to box: a 1-based frame number (`150`), or a time (`4.967s`, `1:02.5`,
-/// `00:01:02.5`). Returns the 0-based frame index.
+/// `00:01:02.5`). Returns the 0-based frame index; `None` for a frame number outside
+/// 1..=count (never clamped silently) or anything else it cannot read.
 pub fn parse_goto(text: &str, frame_times: &[Option<f64>], fps: f64) -> Option<usize> {
     let text = text.trim();
     if text.is_empty() || frame_times.is_empty() {
         return None;
     }
     if let Ok(n) = text.parse::<usize>() {
-        return Some(n.clamp(1, frame_times.len()) - 1);
+        return (1..=frame_times.len()).contains(&n).then(|| n - 1);
     }
     let seconds = if let Some(s) = text.strip_suffix('s') {
         s.trim().parse::<f64>().ok()?
@@ -288,7 +295,13 @@ mod tests {
         let times: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i) / 10.0)).collect();
         assert_eq!(parse_goto("1", &times, 10.0), Some(0));
         assert_eq!(parse_goto("50", &times, 10.0), Some(49));
-        assert_eq!(parse_goto("5000", &times, 10.0), Some(99));
+        assert_eq!(parse_goto("100", &times, 10.0), Some(99));
+        assert_eq!(
+            parse_goto("5000", &times, 10.0),
+            None,
+            "never clamped silently"
+        );
+        assert_eq!(parse_goto("0", &times, 10.0), None);
         assert_eq!(parse_goto("2.05s", &times, 10.0), Some(20));
         assert_eq!(parse_goto("0:03.5", &times, 10.0), Some(35));
         assert_eq!(parse_goto("00:00:01", &times, 10.0), Some(10));
