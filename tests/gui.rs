@@ -1610,3 +1610,23 @@ fn go_to_says_when_a_frame_number_is_out_of_range_instead_of_clamping_it() {
         assert_eq!(harness.state().screen().target, 1, "{typed}: nothing moved");
     }
 }
+
+#[test]
+fn the_view_menu_zooms_the_picture_and_shows_the_shortcuts() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let fit = picture_scale(harness.state());
+    harness.get_by_label("View").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Ctrl+-");
+    harness.get_by_label_contains("Ctrl+0");
+    harness.get_by_label_contains("Zoom out").click();
+    harness.run_steps(2);
+    assert!((picture_scale(harness.state()) - fit * 0.8).abs() < 1e-3);
+}

@@ -91,11 +91,17 @@ impl FramekitApp {
                 }
             });
             ui.menu_button("View", |ui| {
-                if ui.button("Fit to window").clicked() {
+                if menu_item(ui, "Fit to window", egui::Key::Num0) {
                     commands.push(Command::SetZoom(Zoom::Fit));
                 }
-                if ui.button("Actual size (1:1)").clicked() {
+                if menu_item(ui, "Actual size (1:1)", egui::Key::Num1) {
                     commands.push(Command::SetZoom(Zoom::Scale(1.0)));
+                }
+                if menu_item(ui, "Zoom in", egui::Key::Equals) {
+                    commands.push(Command::ZoomBy(1.25));
+                }
+                if menu_item(ui, "Zoom out", egui::Key::Minus) {
+                    commands.push(Command::ZoomBy(0.8));
                 }
                 let mut tone_map = self.hdr == crate::media::HdrMode::Tonemap;
                 if ui
@@ -213,4 +219,17 @@ impl FramekitApp {
         });
         commands
     }
+}
+
+/// A menu button that shows its Ctrl+`key` shortcut; whether it was clicked.
+fn menu_item(ui: &mut egui::Ui, label: &str, key: egui::Key) -> bool {
+    let shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, key);
+    // "Ctrl+=" and "Ctrl+-" read better than egui's key names.
+    let text = ui
+        .ctx()
+        .format_shortcut(&shortcut)
+        .replace("Equals", "=")
+        .replace("Minus", "-");
+    ui.add(egui::Button::new(label).shortcut_text(text))
+        .clicked()
 }
