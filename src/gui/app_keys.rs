@@ -32,9 +32,9 @@ impl FramekitApp {
                 .map(|f| f.path().to_path_buf())
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect();
-            // One file: view it. Several videos, or anything while the transcode panel is
-            // open: stage them for transcoding (the panel checks each off the UI thread,
-            // walks folders and says why it refuses a path).
+            // One file: view it. Several videos, or videos and folders (no extension) while
+            // the transcode panel is open: stage them for transcoding (the panel checks each
+            // off the UI thread, walks folders and says why it refuses a path).
             let videos: Vec<PathBuf> = dropped
                 .iter()
                 .filter(|p| crate::batch::is_video_path(p))
@@ -46,7 +46,11 @@ impl FramekitApp {
                 && let Some(path) = dropped.first()
             {
                 commands.push(Command::Compare(CompareCommand::OpenB(path.clone())));
-            } else if self.transcode.is_open() && !dropped.is_empty() {
+            } else if self.transcode.is_open()
+                && dropped
+                    .iter()
+                    .any(|p| crate::batch::is_video_path(p) || p.extension().is_none())
+            {
                 commands.push(Command::Transcode(dropped));
             } else if dropped.len() > 1 {
                 if !videos.is_empty() {
