@@ -19,6 +19,9 @@ const CLIP_FRAMES: usize = 250;
 const COPIES: usize = 120;
 /// The clip's keyframe interval (frames).
 const GOP: usize = 50;
+/// What socket buffers on loopback may hold when a reader stops early: counted as sent by
+/// the server, never read by the client. It varies with how bursty the reads are.
+const SOCKET_SLACK: f64 = 256.0 * 1024.0;
 
 fn clip() -> PathBuf {
     common::fixture(
@@ -202,7 +205,7 @@ fn near_ids_over_http_read_about_what_a_sequential_decode_reads() {
         server.requests()
     );
     assert!(
-        ours as f64 <= sequential as f64 * 1.5,
+        ours as f64 <= sequential as f64 * 1.5 + SOCKET_SLACK,
         "ids 1,30 read {ours} bytes, a sequential decode to frame 30 reads {sequential}"
     );
     assert!(
@@ -268,9 +271,12 @@ fn matroska_and_mpeg_ts_index_lazily_from_the_start() {
         server.reset_counts();
         assert_eq!(frames_of(&url, "1,30"), expected(&clip, &[1, 30]), "{name}");
         let ours = server.bytes_sent();
-        eprintln!("{name} ids 1,30: {ours} bytes, sequential decode to frame 30: {sequential}");
+        eprintln!(
+            "{name} ids 1,30: {ours} bytes ({} requests), sequential decode to frame 30: {sequential}",
+            server.requests()
+        );
         assert!(
-            ours as f64 <= sequential as f64 * 1.5 + 256.0 * 1024.0,
+            ours as f64 <= sequential as f64 * 1.5 + SOCKET_SLACK,
             "{name}: ids 1,30 read {ours} bytes, a sequential decode to 30 reads {sequential}"
         );
         assert!(

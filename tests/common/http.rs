@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 file server on 127.0.0.1 for the tests' own files: range requests (206
 //! with Content-Range, keep-alive) or none (200, then close), or a stall; it streams from
-//! disk in small writes through a small send buffer and counts the bytes it sent, so a test
-//! can check how much of a file a request really downloaded.
+//! disk in small, paced writes through a small send buffer and counts the bytes it sent, so a
+//! test can check how much of a file a request really downloaded.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,6 +30,8 @@ pub struct Server {
 
 /// Each write: small, so bytes counted are close to bytes the client took.
 const CHUNK: usize = 16 << 10;
+/// The pause after each write.
+const PACE: Duration = Duration::from_micros(500);
 
 impl Server {
     pub fn start(root: PathBuf, mode: Serve) -> Server {
@@ -201,6 +203,9 @@ fn serve(
             }
             sent.fetch_add(want as u64, Ordering::SeqCst);
             left -= want as u64;
+            // Paced (~30 MB/s at most): the client then reads as fast as the server sends,
+            // so little sits in socket buffers when it stops, and the count is what it took.
+            std::thread::sleep(PACE);
         }
         if mode != Serve::Ranges {
             return;
