@@ -578,6 +578,7 @@ impl VideoReader {
         if let Some(video) = self.shared.info.video.as_mut() {
             video.frame_count = index.len();
             video.keyframe_count = index.keyframe_count();
+            video.frame_index = index.origin().label();
         }
         self.shared.info.damaged_tail = index.truncated;
         self.shared.index = index;
