@@ -363,3 +363,46 @@ fn the_player_shows_the_first_frame_before_the_index_is_complete() {
 fn png_text(frame: &framekit::Frame) -> String {
     framekit::codec::to_base64(&framekit::codec::encode_png(frame).expect("png"))
 }
+
+fn probe_json(path: &Path, cache: &Path) -> serde_json::Value {
+    let output = common::framekit_bin()
+        .env("FRAMEKIT_INDEX_CACHE", cache)
+        .args(["probe", "--json"])
+        .arg(path)
+        .output()
+        .expect("probe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+#[test]
+fn a_scanned_index_is_cached_on_disk_and_reused() {
+    let mkv = remux("long.mkv");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let first = probe_json(&mkv, cache.path());
+    assert_eq!(first["video"]["frame_index"], "scan", "Matroska has no sample table");
+    assert_eq!(first["frame_count"], CLIP_FRAMES * COPIES);
+    let entries = std::fs::read_dir(cache.path()).expect("cache dir").count();
+    assert_eq!(entries, 1, "one cache entry for the scan");
+    let second = probe_json(&mkv, cache.path());
+    assert_eq!(second["video"]["frame_index"], "cache");
+    assert_eq!(second["frame_count"], first["frame_count"]);
+    assert_eq!(
+        second["video"]["keyframe_count"],
+        first["video"]["keyframe_count"]
+    );
+    // A damaged entry is a miss (scanned again and replaced), never an error.
+    for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
+        std::fs::write(entry.expect("entry").path(), b"garbage").expect("damage");
+    }
+    assert_eq!(probe_json(&mkv, cache.path())["video"]["frame_index"], "scan");
+    // A copy with another modification time is another file.
+    let copy = cache.path().join("copy.mkv");
+    std::fs::copy(&mkv, &copy).expect("copy");
+    assert_eq!(probe_json(&copy, cache.path())["video"]["frame_index"], "scan");
+    assert_eq!(probe_json(&copy, cache.path())["video"]["frame_index"], "cache");
+}

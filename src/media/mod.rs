@@ -8,6 +8,7 @@
 pub mod color;
 pub mod graph;
 pub mod index;
+pub mod index_cache;
 pub mod limits;
 pub mod planar;
 pub mod probe;

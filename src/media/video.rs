@@ -246,7 +246,14 @@ impl VideoReader {
                 session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
                 FrameIndex::from_table(table)
             }
-            None if complete => FrameIndex::build(&mut session.input, stream_index),
+            None if complete => match super::index_cache::load(path, stream_index) {
+                Some(cached) => cached,
+                None => {
+                    let scanned = FrameIndex::build(&mut session.input, stream_index);
+                    super::index_cache::store(path, stream_index, &scanned);
+                    scanned
+                }
+            },
             None => {
                 session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
                 FrameIndex::default()
@@ -997,6 +1004,9 @@ pub fn scan_file(
     timeout: Duration,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<FrameIndex, MediaError> {
+    if let Some(cached) = super::index_cache::load(path, stream_index) {
+        return Ok(cached);
+    }
     let fail = |kind| MediaError::new(path, kind);
     let mut input = super::open_input_with(path, timeout)
         .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
@@ -1018,6 +1028,7 @@ pub fn scan_file(
     if stopped {
         return Err(fail(MediaErrorKind::Decode("indexing stopped".to_string())));
     }
+    super::index_cache::store(path, stream_index, &index);
     Ok(index)
 }
 
