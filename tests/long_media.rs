@@ -384,7 +384,10 @@ fn a_scanned_index_is_cached_on_disk_and_reused() {
     let mkv = remux("long.mkv");
     let cache = tempfile::tempdir().expect("tempdir");
     let first = probe_json(&mkv, cache.path());
-    assert_eq!(first["video"]["frame_index"], "scan", "Matroska has no sample table");
+    assert_eq!(
+        first["video"]["frame_index"], "scan",
+        "Matroska has no sample table"
+    );
     assert_eq!(first["frame_count"], CLIP_FRAMES * COPIES);
     let entries = std::fs::read_dir(cache.path()).expect("cache dir").count();
     assert_eq!(entries, 1, "one cache entry for the scan");
@@ -399,10 +402,19 @@ fn a_scanned_index_is_cached_on_disk_and_reused() {
     for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
         std::fs::write(entry.expect("entry").path(), b"garbage").expect("damage");
     }
-    assert_eq!(probe_json(&mkv, cache.path())["video"]["frame_index"], "scan");
+    assert_eq!(
+        probe_json(&mkv, cache.path())["video"]["frame_index"],
+        "scan"
+    );
     // A copy with another modification time is another file.
     let copy = cache.path().join("copy.mkv");
     std::fs::copy(&mkv, &copy).expect("copy");
-    assert_eq!(probe_json(&copy, cache.path())["video"]["frame_index"], "scan");
-    assert_eq!(probe_json(&copy, cache.path())["video"]["frame_index"], "cache");
+    assert_eq!(
+        probe_json(&copy, cache.path())["video"]["frame_index"],
+        "scan"
+    );
+    assert_eq!(
+        probe_json(&copy, cache.path())["video"]["frame_index"],
+        "cache"
+    );
 }

@@ -124,8 +124,8 @@ impl ContainerTable {
                 entries.push((
                     (*entry).pos,
                     (*entry).timestamp,
-                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME as i32 != 0,
-                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME as i32 != 0,
+                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME != 0,
+                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME != 0,
                     i64::from((*entry).size()),
                 ));
             }
@@ -361,8 +361,8 @@ pub fn reorder_of(parameters: &ffmpeg::codec::Parameters) -> (bool, usize) {
     unsafe {
         let raw = parameters.as_ptr();
         let descriptor = ffmpeg::ffi::avcodec_descriptor_get((*raw).codec_id);
-        let reorders = descriptor.is_null()
-            || (*descriptor).props & ffmpeg::ffi::AV_CODEC_PROP_REORDER as i32 != 0;
+        let reorders =
+            descriptor.is_null() || (*descriptor).props & ffmpeg::ffi::AV_CODEC_PROP_REORDER != 0;
         (reorders, (*raw).video_delay.max(0) as usize)
     }
 }

@@ -472,9 +472,9 @@ impl VideoReader {
                         let count = run.end();
                         let index = Arc::make_mut(&mut self.shared.index);
                         index.absorb(run, &cursor);
-                        if cursor.start() == 0 {
-                            index.complete_at(count, truncated);
-                        }
+                        // The cursor started where `start` frames came before: at the end
+                        // of the stream its run ends at the count.
+                        index.complete_at(count, truncated);
                     }
                     return None;
                 }

@@ -246,10 +246,11 @@ impl<I: FrameImage> Worker<I> {
         while let Ok(news) = self.index_news.1.try_recv() {
             let current = self.media_id.load(Ordering::SeqCst);
             match news {
-                IndexNews::Progress { media_id, fraction } if media_id == current => {
-                    if !self.outbox.deliver(Reply::Indexing { media_id, fraction }) {
-                        return false;
-                    }
+                IndexNews::Progress { media_id, fraction }
+                    if media_id == current
+                        && !self.outbox.deliver(Reply::Indexing { media_id, fraction }) =>
+                {
+                    return false;
                 }
                 IndexNews::Done { media_id, index } if media_id == current => {
                     let Some(MediaSource::Video(video)) = self.source.as_mut() else {
