@@ -43,6 +43,7 @@ smoke: release
 
 bench: release
 	$(CARGO) bench --locked --bench speed
+	$(CARGO) bench --locked --bench long_media
 
 sample:
 	./scripts/make-sample.sh
