@@ -74,6 +74,9 @@ pub struct LimitArgs {
     /// Most pixels an animated image may decode to in all, in megapixels.
     #[arg(long, default_value_t = 4_000, value_name = "MP")]
     pub max_total_megapixels: u64,
+    /// Largest answer of one frames request (its base64 text), in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub max_answer_mib: usize,
 }
 
 impl LimitArgs {
@@ -83,6 +86,7 @@ impl LimitArgs {
             max_pixels: self.max_megapixels.saturating_mul(1_000_000),
             max_frames: self.max_frames,
             max_total_pixels: self.max_total_megapixels.saturating_mul(1_000_000),
+            max_answer_bytes: self.max_answer_mib.saturating_mul(1 << 20),
         }
     }
 }
@@ -97,6 +101,14 @@ pub struct OpenArgs {
     /// Seconds a network connection or read (http/https URLs) may stall before it fails.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+    /// Seconds the whole read of one input may take (a slow trickle, an endless body).
+    /// Default: 120 for http/https URLs, none for local files; 0: none.
+    #[arg(long, value_name = "SECS")]
+    pub deadline: Option<u64>,
+    /// Open HLS/DASH playlists and concat lists (refused by default: they open further
+    /// inputs, and live or looping ones never end).
+    #[arg(long)]
+    pub allow_playlists: bool,
     /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
@@ -127,6 +139,14 @@ impl OpenArgs {
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             hdr: self.hdr.mode(),
+            deadline: match self.deadline {
+                None => framekit::media::Deadline::UrlDefault,
+                Some(0) => framekit::media::Deadline::Never,
+                Some(secs) => {
+                    framekit::media::Deadline::After(std::time::Duration::from_secs(secs))
+                }
+            },
+            allow_playlists: self.allow_playlists,
             ..framekit::OpenOptions::default()
         }
     }

@@ -508,8 +508,12 @@ impl<I: FrameImage> Worker<I> {
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
         self.outbox
             .deliver(Reply::Busy("encoding frames…".to_string()));
-        let (text, selection) =
-            codec::frames_text_from_source(source, &requested, TextForm::Base64)?;
+        let (text, selection) = codec::frames_text_from_source(
+            source,
+            &requested,
+            TextForm::Base64,
+            self.options.open.limits.max_answer_bytes,
+        )?;
         let ids: Vec<String> = selection.ids.iter().map(usize::to_string).collect();
         let mut summary = format!(
             "copied frames {} as '|'-joined base64 PNGs, {}",

@@ -19,6 +19,11 @@ pub enum Serve {
     NoRanges,
     /// Reads the request and never answers.
     Stall,
+    /// Claims the file's length, sends its first 64 KiB, then one byte every 100 ms: each
+    /// read succeeds, the body never ends in any useful time.
+    Trickle,
+    /// No length: the file's bytes again and again, for as long as the client reads.
+    Endless,
 }
 
 pub struct Server {
@@ -163,6 +168,10 @@ fn serve(
             continue;
         };
         let total = file.metadata().map_or(0, |m| m.len());
+        if matches!(mode, Serve::Trickle | Serve::Endless) {
+            serve_slowly(&mut writer, &mut file, total, mode, stop, sent);
+            return;
+        }
         let (status, start, end) = match (mode, range) {
             (Serve::Ranges, Some((start, end))) if start < total => {
                 let end = end.unwrap_or(total - 1).min(total - 1);
@@ -210,5 +219,47 @@ fn serve(
         if mode != Serve::Ranges {
             return;
         }
+    }
+}
+
+/// [`Serve::Trickle`] and [`Serve::Endless`]: until the client goes or the server stops.
+fn serve_slowly(
+    writer: &mut TcpStream,
+    file: &mut std::fs::File,
+    total: u64,
+    mode: Serve,
+    stop: &AtomicBool,
+    sent: &AtomicU64,
+) {
+    let head = match mode {
+        Serve::Trickle => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+        ),
+        _ => "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nConnection: close\r\n\r\n".to_string(),
+    };
+    if writer.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() || bytes.is_empty() {
+        return;
+    }
+    let mut at = 0usize;
+    while !stop.load(Ordering::SeqCst) {
+        let (piece, pause) = match mode {
+            Serve::Trickle if at < 64 << 10 => (CHUNK, Duration::ZERO),
+            Serve::Trickle => (1, Duration::from_millis(100)),
+            _ => (CHUNK, PACE),
+        };
+        let end = (at + piece).min(bytes.len());
+        if writer.write_all(&bytes[at..end]).is_err() {
+            return;
+        }
+        sent.fetch_add((end - at) as u64, Ordering::SeqCst);
+        at = if end == bytes.len() { 0 } else { end };
+        if mode == Serve::Trickle && at == 0 {
+            return;
+        }
+        std::thread::sleep(pause);
     }
 }
