@@ -1,6 +1,7 @@
 //! Hostile and careless input, each case run as the real `framekit` binary in a child process
 //! with its address space capped (2 GiB) and a timeout, asserting the exit code, a one-line
-//! error, and the child's own peak resident memory (from `wait4`) under 1 GB.
+//! error, and the child's own peak resident memory (from `wait4`) under 1 GB. Servers and
+//! listeners the tests start are on 127.0.0.1 only.
 
 mod common;
 
@@ -372,4 +373,37 @@ fn a_cut_file_says_its_count_is_from_the_packets_read() {
     );
     let whole = run(dir.path(), &["probe", "--json", "pipe:0"], Input::None);
     assert_eq!(whole.code, Some(1), "no such file here");
+}
+
+// Issue 28: thread counts, a silent database, sparse files.
+
+#[test]
+fn thread_and_core_counts_past_the_cap_are_one_line_usage_errors() {
+    let dir = scratch();
+    for args in [
+        ["--threads", "18446744073709551615"].as_slice(),
+        &["--threads", "4294967296"],
+        &["--threads", "0"],
+        &["--threads", "many"],
+        &["--cores", "65535"],
+        &["--cores", "4294967296"],
+    ] {
+        let mut command = vec!["frames", "--jsonl"];
+        command.extend_from_slice(args);
+        let result = run(dir.path(), &command, Input::Bytes(Vec::new()));
+        assert_eq!(result.code, Some(2), "{args:?}: {}", result.stderr);
+        let line = result.error_line();
+        assert!(
+            line.starts_with("framekit: ") && line.contains(args[0]) && line.contains(args[1]),
+            "{line}"
+        );
+        assert!(result.stdout.is_empty());
+        result.assert_small(&format!("{args:?}"));
+    }
+    let within = run(
+        dir.path(),
+        &["frames", "--jsonl", "--threads", "64", "--cores", "1"],
+        Input::Bytes(Vec::new()),
+    );
+    assert_eq!(within.code, Some(0), "{}", within.stderr);
 }
