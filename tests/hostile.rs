@@ -5,7 +5,9 @@
 
 mod common;
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::capped::{Input, run, run_capped};
 
@@ -406,4 +408,73 @@ fn thread_and_core_counts_past_the_cap_are_one_line_usage_errors() {
         Input::Bytes(Vec::new()),
     );
     assert_eq!(within.code, Some(0), "{}", within.stderr);
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never sends a byte; returns
+/// its port. It holds what it accepted for the life of the test process.
+fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// A one-line failure within `seconds` + 5 s that shows none of `secrets`.
+fn assert_prompt_one_line_failure(result: &common::capped::Capped, seconds: u64, secrets: &[&str]) {
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    let line = result.error_line();
+    assert!(
+        result.elapsed < Duration::from_secs(seconds + 5),
+        "took {:?}: {line}",
+        result.elapsed
+    );
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    for secret in secrets {
+        assert!(
+            !line.contains(secret) && !stdout.contains(secret),
+            "{secret} shown: {line}"
+        );
+    }
+}
+
+#[test]
+fn a_postgres_server_that_never_answers_is_a_one_line_error_within_the_connect_timeout() {
+    let port = silent_server();
+    let dir = scratch();
+    std::fs::copy(common::h264_mp4(), dir.path().join("clip.mp4")).expect("copy");
+    let default = format!("postgres://fk:pw-in-userinfo@127.0.0.1:{port}/fleet");
+    let quick =
+        format!("postgres://fk@127.0.0.1:{port}/fleet?connect_timeout=2&password=pw-in-query");
+    let cases: Vec<(Vec<&str>, u64)> = vec![
+        (vec!["jobs", "list", "--queue", &default], 10),
+        (vec!["worker", "--once", "--queue", &default], 10),
+        (vec!["jobs", "summary", "--queue", &quick], 2),
+        (vec!["enqueue", "clip.mp4", "--queue", &quick], 2),
+    ];
+    std::thread::scope(|scope| {
+        for (args, seconds) in &cases {
+            let dir = dir.path();
+            scope.spawn(move || {
+                let result = run(dir, args, Input::None);
+                assert_prompt_one_line_failure(&result, *seconds, &["pw-in-"]);
+                let line = result.error_line();
+                assert!(
+                    line.contains(&format!("did not answer within {seconds} s"))
+                        && line.contains(&format!("127.0.0.1:{port}/fleet")),
+                    "{args:?}: {line}"
+                );
+                assert!(
+                    result.elapsed >= Duration::from_secs(seconds - 1),
+                    "{args:?} gave up after {:?}",
+                    result.elapsed
+                );
+                result.assert_small(&format!("{args:?}"));
+            });
+        }
+    });
 }

@@ -65,6 +65,14 @@ pub enum JobError {
     },
     #[error("\"{0}\" is not a job queue: give a file path, sqlite:PATH or postgres://USER@HOST/DB")]
     BadLocation(String),
+    #[error(
+        "the queue looks like a key=value connection string, which is neither a path nor a URL: write postgres://USER:PASSWORD@HOST/DB (or ./NAME for a file whose name has '=')"
+    )]
+    ConnectionString,
+    #[error(
+        "job queue {url}: the server accepted the connection but did not answer within {seconds} s (connect_timeout in the URL sets this)"
+    )]
+    PostgresSilent { url: String, seconds: u64 },
     #[error("{path}: {source}")]
     Io {
         path: String,
