@@ -478,3 +478,106 @@ fn a_postgres_server_that_never_answers_is_a_one_line_error_within_the_connect_t
         }
     });
 }
+
+/// `clip` with its first `header` bytes kept and zeros after, up to 4 GiB (a sparse file, as
+/// `truncate -s 4G` makes it).
+fn sparse_copy(dir: &Path, name: &str, clip: &Path, header: usize) -> PathBuf {
+    let bytes = std::fs::read(clip).expect("clip");
+    let path = write(dir, name, &bytes[..header.min(bytes.len())]);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(4 << 30))
+        .expect("truncate");
+    path
+}
+
+/// Where the first video packet of `clip` starts: what comes before it is the header.
+fn first_packet_position(clip: &Path) -> usize {
+    ffmpeg_next::init().expect("ffmpeg");
+    let mut input = ffmpeg_next::format::input(clip).expect("open");
+    let video = input
+        .streams()
+        .best(ffmpeg_next::media::Type::Video)
+        .expect("video")
+        .index();
+    input
+        .packets()
+        .find(|(stream, _)| stream.index() == video)
+        .and_then(|(_, packet)| usize::try_from(packet.position()).ok())
+        .expect("a packet with a position")
+}
+
+#[test]
+fn gigabytes_of_zeros_after_a_header_stop_probing_and_indexing_early() {
+    let dir = scratch();
+    for (format, codec) in [
+        ("mkv", "mpeg4"),
+        ("avi", "mpeg4"),
+        ("flv", "flv1"),
+        ("nut", "mpeg4"),
+        ("mpg", "mpeg1video"),
+    ] {
+        let clip = common::fixture(
+            &format!("hostile-five-25.{format}"),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=s=64x64:r=25",
+                "-frames:v",
+                "5",
+                "-c:v",
+                codec,
+            ],
+        );
+        // The header alone, then zeros: a one-line error, or the few packets the header
+        // holds the start of (AVI and NUT chunk headers), never a minute of reading.
+        let header = format!("header.{format}");
+        sparse_copy(dir.path(), &header, &clip, first_packet_position(&clip));
+        let probe = run(dir.path(), &["probe", "--json", &header], Input::None);
+        assert!(
+            probe.elapsed < Duration::from_secs(30),
+            "{header}: {:?}",
+            probe.elapsed
+        );
+        match probe.code {
+            Some(1) => {
+                let line = probe.error_line();
+                assert!(line.starts_with(&format!("framekit: {header}: ")), "{line}");
+            }
+            Some(0) => {
+                let info: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("json");
+                assert!(info["frame_count"].as_u64() <= Some(1), "{header}: {info}");
+                assert_eq!(info["damaged_tail"], true, "{header}: {info}");
+            }
+            other => panic!("{header}: exit {other:?}: {}", probe.stderr),
+        }
+        probe.assert_small(&header);
+
+        // Whole clip, then zeros: its five frames, the tail reported as damaged.
+        let whole = format!("whole.{format}");
+        sparse_copy(dir.path(), &whole, &clip, usize::MAX);
+        let probe = run(dir.path(), &["probe", "--json", &whole], Input::None);
+        assert_eq!(probe.code, Some(0), "{whole}: {}", probe.stderr);
+        assert!(
+            probe.elapsed < Duration::from_secs(30),
+            "{whole}: {:?}",
+            probe.elapsed
+        );
+        let info: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("json");
+        assert_eq!(info["frame_count"], 5, "{whole}: {info}");
+        assert_eq!(info["damaged_tail"], true, "{whole}: {info}");
+        let frames = run(dir.path(), &["frames", &whole, "--ids", "5"], Input::None);
+        assert_eq!(frames.code, Some(0), "{whole}: {}", frames.stderr);
+        assert!(
+            frames.elapsed < Duration::from_secs(30),
+            "{whole}: {:?}",
+            frames.elapsed
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&frames.stdout).trim(),
+            framekit::get_frames(&clip, "5").expect("frame 5 of the clip")
+        );
+    }
+}

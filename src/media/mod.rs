@@ -155,11 +155,28 @@ pub fn open_input_with(
     };
     let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
     init_ffmpeg();
+    // Reading stops after crate::read_bound::LIMIT_BYTES of zeros in a row (gigabytes of them
+    // after a valid header), and opening after that much read in all: an open the bound
+    // stopped (AVERROR_EXIT) is reported as invalid data.
+    let given_up = |code: std::ffi::c_int| {
+        if code == ffmpeg_next::ffi::AVERROR_EXIT {
+            ffmpeg_next::Error::InvalidData
+        } else {
+            ffmpeg_next::Error::from(code)
+        }
+    };
     // SAFETY: `location` is a valid C string that outlives the call; the options dictionary is
-    // handed over and its leftovers freed after; on success FFmpeg hands back an owned
-    // context that `Input::wrap` takes over, on failure it frees its own.
+    // handed over and its leftovers freed after. The context is allocated here so the bound
+    // is installed before FFmpeg reads; on failure avformat_open_input frees it (and the
+    // bound's guard is dropped after), on success `Input::wrap_with_interrupt` takes both.
     unsafe {
-        let mut context = std::ptr::null_mut();
+        let mut context = ffmpeg_next::ffi::avformat_alloc_context();
+        if context.is_null() {
+            return Err(ffmpeg_next::Error::Other {
+                errno: libc::ENOMEM,
+            });
+        }
+        let bound = crate::read_bound::install(context);
         let mut raw_options = options.disown();
         let opened = ffmpeg_next::ffi::avformat_open_input(
             &mut context,
@@ -169,14 +186,20 @@ pub fn open_input_with(
         );
         ffmpeg_next::Dictionary::own(raw_options);
         if opened < 0 {
-            return Err(ffmpeg_next::Error::from(opened));
+            return Err(given_up(opened));
         }
         let found = ffmpeg_next::ffi::avformat_find_stream_info(context, std::ptr::null_mut());
         if found < 0 {
             ffmpeg_next::ffi::avformat_close_input(&mut context);
-            return Err(ffmpeg_next::Error::from(found));
+            return Err(given_up(found));
         }
-        Ok(ffmpeg_next::format::context::Input::wrap(context))
+        bound
+            .probing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(ffmpeg_next::format::context::Input::wrap_with_interrupt(
+            context,
+            bound.guard,
+        ))
     }
 }
 
