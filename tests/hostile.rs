@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::capped::{Input, run, run_capped};
 
@@ -580,4 +581,164 @@ fn gigabytes_of_zeros_after_a_header_stop_probing_and_indexing_early() {
             framekit::get_frames(&clip, "5").expect("frame 5 of the clip")
         );
     }
+}
+
+// Issue 29: the worker's metrics port, secrets and names.
+
+/// A framekit worker running as a capped child on an empty SQLite queue, serving metrics on
+/// 127.0.0.1; killed when dropped.
+struct MetricsWorker {
+    child: std::process::Child,
+    address: String,
+}
+
+impl MetricsWorker {
+    fn start(dir: &Path) -> MetricsWorker {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let queue = dir.join("queue.sqlite");
+        let mut command = common::framekit_bin();
+        command
+            .args(["worker", "--grace", "0", "--metrics", &address, "--queue"])
+            .arg(&queue)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("worker.log")).expect("log"));
+        common::capped::cap_address_space(&mut command);
+        let child = command.spawn().expect("start a worker");
+        let worker = MetricsWorker { child, address };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&worker.address).is_err() {
+            assert!(Instant::now() < deadline, "the metrics port never opened");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        worker
+    }
+
+    /// A scrape: the status line and body, and how long it took.
+    fn scrape(&self) -> (String, Duration) {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\n\r\n",
+            self.address
+        )
+        .expect("request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        (response, started.elapsed())
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in bytes.
+    fn peak_rss(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmHWM")
+            * 1024
+    }
+}
+
+impl Drop for MetricsWorker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn one_client_can_neither_kill_the_worker_nor_block_its_metrics() {
+    let dir = scratch();
+    let mut worker = MetricsWorker::start(dir.path());
+
+    // A request line of up to 2 GiB without a newline: cut off after a few KiB.
+    let mut flood = TcpStream::connect(&worker.address).expect("connect");
+    flood
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let chunk = vec![b'A'; 1 << 20];
+    let mut sent = 0usize;
+    let started = Instant::now();
+    while sent < 2 << 30 && flood.write_all(&chunk).is_ok() {
+        sent += chunk.len();
+    }
+    assert!(
+        sent < 64 << 20,
+        "the server read {} MiB of one request line",
+        sent >> 20
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(worker.alive(), "the worker died");
+    let (response, _) = worker.scrape();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    // A client sending one byte every 3 s: scrapes go on meanwhile, and it is cut off at the
+    // request deadline (5 s), not served for ever.
+    let slow = TcpStream::connect(&worker.address).expect("connect");
+    let slow_started = Instant::now();
+    let mut writer = slow.try_clone().expect("clone");
+    let dripping = std::thread::spawn(move || {
+        for byte in b"GET /metrics HTTP/1.1\r\n\r\n" {
+            if writer.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(3));
+        }
+    });
+    for _ in 0..3 {
+        let (response, took) = worker.scrape();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(took < Duration::from_secs(2), "a scrape waited {took:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut slow = slow;
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    assert!(
+        slow_started.elapsed() < Duration::from_secs(5 + 5),
+        "the slow client was held {:?}",
+        slow_started.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    let _ = dripping.join();
+
+    assert!(worker.alive(), "the worker died");
+    let peak = worker.peak_rss();
+    assert!(
+        peak < 1_000_000_000,
+        "worker peak RSS {} MB",
+        peak / 1_000_000
+    );
+}
+
+#[test]
+fn the_kubernetes_manifest_binds_metrics_to_the_pod_address_only() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/worker-deployment.yaml"),
+    )
+    .expect("manifest");
+    assert!(!manifest.contains("0.0.0.0"), "{manifest}");
+    assert!(manifest.contains("$(POD_IP):9187"), "{manifest}");
+    assert!(manifest.contains("status.podIP"), "{manifest}");
 }
