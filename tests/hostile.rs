@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::capped::{Input, run, run_capped};
+use common::capped::{Input, run, run_capped, run_capped_env};
 
 /// A GIF with a `screen_w` x `screen_h` screen and `frames` one-pixel frames.
 fn gif(screen_w: u16, screen_h: u16, frames: usize) -> Vec<u8> {
@@ -741,4 +741,252 @@ fn the_kubernetes_manifest_binds_metrics_to_the_pod_address_only() {
     assert!(!manifest.contains("0.0.0.0"), "{manifest}");
     assert!(manifest.contains("$(POD_IP):9187"), "{manifest}");
     assert!(manifest.contains("status.podIP"), "{manifest}");
+}
+
+#[test]
+fn queue_passwords_are_masked_in_every_form() {
+    use framekit::jobs::QueueLocation;
+    for (url, secret) in [
+        ("postgres://fk:s3cret@db/q", "s3cret"),
+        ("postgresql://fk:s3cret@db:5432/q?sslmode=disable", "s3cret"),
+        ("postgres://fk@db/q?password=s3cret", "s3cret"),
+        (
+            "postgres://fk@db/q?application_name=x&PassWord=s3cret&connect_timeout=3",
+            "s3cret",
+        ),
+        ("postgres://fk@db/q?pass%77ord=s3cret", "s3cret"),
+        ("postgres://fk:s3/cr%40t@db/q", "s3/cr"),
+        ("postgres://fk:s3cret:more@db/q", "s3cret"),
+    ] {
+        let location = QueueLocation::parse(url).expect("a URL");
+        let (shown, debug) = (location.to_string(), format!("{location:?}"));
+        assert!(
+            !shown.contains(secret) && !debug.contains(secret),
+            "{shown} / {debug}"
+        );
+        assert!(shown.contains("***") && shown.contains("db"), "{shown}");
+    }
+    // Another scheme is refused, its password masked too.
+    let refused = QueueLocation::parse("mysql://fk:s3cret@db/q").expect_err("not ours");
+    assert!(!refused.to_string().contains("s3cret"), "{refused}");
+}
+
+#[test]
+fn a_key_value_connection_string_is_refused_not_made_a_file_and_never_echoed() {
+    let dir = scratch();
+    let conninfo = "host=127.0.0.1 port=5432 user=fk password=s3cret dbname=fleet";
+    let flag = run(
+        dir.path(),
+        &["jobs", "summary", "--queue", conninfo],
+        Input::None,
+    );
+    let env = run_capped_env(
+        dir.path(),
+        &[std::ffi::OsStr::new("jobs"), std::ffi::OsStr::new("list")],
+        Input::None,
+        &[("FRAMEKIT_QUEUE", conninfo)],
+    );
+    for result in [&flag, &env] {
+        assert_prompt_one_line_failure(result, 5, &["s3cret"]);
+        assert!(
+            result.error_line().contains("key=value connection string"),
+            "{}",
+            result.stderr
+        );
+    }
+    let one_word = run(
+        dir.path(),
+        &["jobs", "list", "--queue", "password=s3cret"],
+        Input::None,
+    );
+    assert_prompt_one_line_failure(&one_word, 5, &["s3cret"]);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "a file was made"
+    );
+    // --help shows that the variable is read, not its value.
+    let help = run_capped_env(
+        dir.path(),
+        &[std::ffi::OsStr::new("jobs"), std::ffi::OsStr::new("--help")],
+        Input::None,
+        &[("FRAMEKIT_QUEUE", "postgres://fk:s3cret@db/q")],
+    );
+    assert_eq!(help.code, Some(0));
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("s3cret"));
+}
+
+#[test]
+fn no_postgres_password_reaches_summaries_errors_or_worker_logs() {
+    let url = common::pg::PgCluster::shared().fresh_database();
+    // The test cluster trusts local connections: any password is accepted and ignored.
+    let with_password = url.replacen("postgres@", "postgres:s3cret-a@", 1);
+    let in_query = format!("{url}?password=s3cret-b&application_name=hostile");
+    let dir = scratch();
+    for queue in [&with_password, &in_query] {
+        for args in [
+            vec!["jobs", "summary", "--queue", queue],
+            vec!["jobs", "summary", "--json", "--queue", queue],
+            vec!["jobs", "list", "--queue", queue],
+            vec!["jobs", "workers", "--queue", queue],
+            vec!["worker", "--once", "--queue", queue],
+        ] {
+            let result = run(dir.path(), &args, Input::None);
+            assert_eq!(result.code, Some(0), "{args:?}: {}", result.stderr);
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&result.stdout),
+                result.stderr
+            );
+            assert!(!all.contains("s3cret"), "{args:?}: {all}");
+        }
+    }
+    let summary = run(
+        dir.path(),
+        &["jobs", "summary", "--queue", &with_password],
+        Input::None,
+    );
+    assert!(
+        String::from_utf8_lossy(&summary.stdout).contains("postgres:***@127.0.0.1"),
+        "{}",
+        String::from_utf8_lossy(&summary.stdout)
+    );
+    // A database that does not exist: the server's error, still without the password.
+    let missing = with_password.replacen(&url[url.rfind('/').expect("db") + 1..], "nope", 1);
+    let result = run(
+        dir.path(),
+        &["jobs", "list", "--queue", &missing],
+        Input::None,
+    );
+    assert_prompt_one_line_failure(&result, 10, &["s3cret"]);
+}
+
+#[test]
+fn decode_names_are_file_names_inside_the_output_folder() {
+    let dir = scratch();
+    let work = dir.path().join("a").join("b");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let text = framekit::codec::to_base64(&gif(2, 2, 1));
+    let absolute = dir.path().join("abs");
+    let absolute = absolute.to_string_lossy().into_owned();
+    for name in [
+        "../../x",
+        "..",
+        ".",
+        "",
+        "sub/x",
+        absolute.as_str(),
+        "evil\nframekit: ok\u{1b}[2J",
+    ] {
+        let result = run(
+            &work,
+            &["decode", &text, "--out", "out", "--name", name],
+            Input::None,
+        );
+        assert_eq!(result.code, Some(2), "{name:?}: {}", result.stderr);
+        let line = result.error_line();
+        assert!(
+            line.contains("--name") && !line.contains('\u{1b}'),
+            "{line}"
+        );
+    }
+    let written: Vec<_> = walk(dir.path());
+    assert!(written.is_empty(), "written: {written:?}");
+    let plain = run(
+        &work,
+        &["decode", &text, "--out", "out", "--name", "frame"],
+        Input::None,
+    );
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(work.join("out").join("frame_1.gif").exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn control_characters_in_file_names_are_escaped_in_every_listing_and_log() {
+    let dir = scratch();
+    let clip = common::fixture(
+        "hostile-tiny.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=25:duration=0.2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let inputs = dir.path().join("in");
+    std::fs::create_dir_all(&inputs).expect("mkdir");
+    let name = "evil\nframekit: all good\u{1b}[2J.mp4";
+    std::fs::copy(&clip, inputs.join(name)).expect("copy");
+    let clean = |what: &str, result: &common::capped::Capped| {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&result.stdout),
+            result.stderr
+        );
+        assert!(
+            !all.contains('\u{1b}'),
+            "{what}: an escape sequence: {all:?}"
+        );
+        assert!(
+            !all.lines().any(|l| l.starts_with("framekit: all good")),
+            "{what}: a forged line: {all}"
+        );
+        assert!(
+            all.contains("evil\\nframekit: all good\\u{1b}[2J"),
+            "{what}: {all}"
+        );
+    };
+    let queue = ["--queue", "queue.sqlite"];
+    let enqueue = run(
+        dir.path(),
+        &[&["enqueue", "in", "-o", "out"][..], &queue].concat(),
+        Input::None,
+    );
+    assert_eq!(enqueue.code, Some(0), "{}", enqueue.stderr);
+    clean("enqueue", &enqueue);
+    let listed = run(
+        dir.path(),
+        &[&["jobs", "list"][..], &queue].concat(),
+        Input::None,
+    );
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    clean("jobs list (pending)", &listed);
+    let worker = run(
+        dir.path(),
+        &[&["worker", "--once"][..], &queue].concat(),
+        Input::None,
+    );
+    assert_eq!(worker.code, Some(0), "{}", worker.stderr);
+    clean("worker log", &worker);
+    let listed = run(
+        dir.path(),
+        &[&["jobs", "list"][..], &queue].concat(),
+        Input::None,
+    );
+    clean("jobs list (done)", &listed);
+    let transcode = run(
+        dir.path(),
+        &["transcode", "in", "-o", "out2", "--queue", "other.sqlite"],
+        Input::None,
+    );
+    assert_eq!(transcode.code, Some(0), "{}", transcode.stderr);
+    clean("transcode progress and summary", &transcode);
 }

@@ -18,6 +18,7 @@ use framekit::jobs::{ClaimFilter, Enqueued, Shard, host_name};
 
 use super::signals::SignalWatch;
 use super::transcode::{BatchArgs, QueueArg, jobs_in_range};
+use super::{printable, shown};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -67,7 +68,7 @@ pub struct EnqueueArgs {
 }
 
 pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let enqueued = args.batch.enqueue(&location)?;
     let outcome = |e: &Enqueued| match e {
         Enqueued::New(_) => "new".to_string(),
@@ -93,8 +94,8 @@ pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
                 "{:>6}  {:<18} {} -> {}",
                 e.outcome.id(),
                 outcome(&e.outcome),
-                e.input.display(),
-                e.output.display()
+                shown(&e.input),
+                shown(&e.output)
             );
         }
         let new = enqueued
@@ -395,7 +396,7 @@ fn init_logging(format: LogFormat) {
 fn log_event(event: &JobEvent) {
     match event {
         JobEvent::Started { id, input, attempt } => {
-            tracing::info!(job = id, attempt, input = %input.display(), "started");
+            tracing::info!(job = id, attempt, input = %shown(input), "started");
         }
         JobEvent::Progress { .. } => {}
         JobEvent::Succeeded {
@@ -404,12 +405,14 @@ fn log_event(event: &JobEvent) {
             seconds,
             frames,
         } => {
-            tracing::info!(job = id, output = %output.display(), seconds, frames, "succeeded");
+            tracing::info!(job = id, output = %shown(output), seconds, frames, "succeeded");
         }
         JobEvent::Retrying { id, error, attempt } => {
-            tracing::warn!(job = id, attempt, error = %error, "attempt failed; will retry");
+            tracing::warn!(job = id, attempt, error = %printable(error), "attempt failed; will retry");
         }
-        JobEvent::Failed { id, error } => tracing::error!(job = id, error = %error, "failed"),
+        JobEvent::Failed { id, error } => {
+            tracing::error!(job = id, error = %printable(error), "failed")
+        }
         JobEvent::Released { id } => tracing::info!(job = id, "released unfinished (stopping)"),
         JobEvent::LeaseLost { id } => {
             tracing::warn!(
@@ -422,7 +425,7 @@ fn log_event(event: &JobEvent) {
 
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let mut registry = location.open()?;
     let (host, pid) = (host_name(), std::process::id());
     let worker_id = registry.register_worker(&host, pid)?;

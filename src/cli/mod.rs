@@ -138,6 +138,11 @@ pub(crate) fn printable(text: &str) -> String {
     framekit::media::printable_path(std::path::Path::new(text))
 }
 
+/// A path as [`printable`] shows it.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    framekit::media::printable_path(path)
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
