@@ -18,7 +18,14 @@
 //!
 //! A stopped read fails with `AVERROR_EXIT`; [`crate::media::open_input_with`] reports an
 //! open that could not complete as invalid data.
+//!
+//! The same callback stops reads that should end for another reason: while a
+//! [`stop_reads_when`] guard is held on a thread, its condition is asked too (a transcode
+//! that was cancelled or is stopping), and [`Kicker::kick`] wakes that thread from a read (or
+//! open) blocked in the kernel, a FIFO or a stalled network file system, so FFmpeg gets to ask
+//! it.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -86,7 +93,99 @@ impl Watch {
                     return true;
                 }
             }
-            self.probing.load(Ordering::SeqCst) && read > LIMIT_BYTES
+            (self.probing.load(Ordering::SeqCst) && read > LIMIT_BYTES) || stop_requested()
+        }
+    }
+}
+
+/// A condition that stops FFmpeg's reads on one thread.
+type StopCondition = *const (dyn Fn() -> bool + 'static);
+
+thread_local! {
+    /// The condition of the innermost [`stop_reads_when`] guard on this thread.
+    static STOP: Cell<Option<StopCondition>> = const { Cell::new(None) };
+}
+
+/// Whether this thread's stop condition (if any) answers true.
+fn stop_requested() -> bool {
+    STOP.with(|stop| {
+        // SAFETY: the pointer was set by a `StopGuard` that is still alive on this thread (it
+        // restores the previous value when dropped), so the condition it borrows is alive.
+        stop.get()
+            .is_some_and(|condition| unsafe { (*condition)() })
+    })
+}
+
+/// While the returned guard lives, reads of inputs opened by
+/// [`crate::media::open_input_with`] on this thread stop (`AVERROR_EXIT`) once `stop` answers
+/// true: a cancelled or stopping transcode does not wait for its input.
+pub fn stop_reads_when<'a>(stop: &'a (dyn Fn() -> bool + 'a)) -> StopGuard<'a> {
+    let pointer: *const (dyn Fn() -> bool + 'a) = stop;
+    // SAFETY: only the lifetime is erased; the guard (which holds the borrow for 'a) removes
+    // the pointer before the borrow ends.
+    let pointer: StopCondition = unsafe { std::mem::transmute(pointer) };
+    let previous = STOP.with(|current| current.replace(Some(pointer)));
+    StopGuard {
+        previous,
+        _borrow: std::marker::PhantomData,
+    }
+}
+
+/// Keeps a [`stop_reads_when`] condition in force on this thread.
+pub struct StopGuard<'a> {
+    previous: Option<StopCondition>,
+    _borrow: std::marker::PhantomData<(&'a (), *const ())>,
+}
+
+impl Drop for StopGuard<'_> {
+    fn drop(&mut self) {
+        STOP.with(|current| current.set(self.previous));
+    }
+}
+
+/// The signal that wakes a thread from a blocking system call: SIGURG, ignored by default, so
+/// a stray one does nothing; framekit's handler does nothing either, but is installed without
+/// `SA_RESTART`, so the call returns `EINTR` and FFmpeg asks its interrupt callback.
+const KICK_SIGNAL: libc::c_int = libc::SIGURG;
+
+extern "C" fn on_kick(_signal: libc::c_int) {}
+
+/// Wakes one thread from blocking reads so that its [`stop_reads_when`] condition is asked.
+#[derive(Clone, Copy)]
+pub struct Kicker {
+    thread: libc::pthread_t,
+}
+
+impl Kicker {
+    /// A kicker for the calling thread.
+    pub fn current() -> Kicker {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            // SAFETY: an all-zero sigaction is a valid value to fill in; the handler only
+            // returns, which is async-signal-safe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_kick as *const () as libc::sighandler_t;
+                action.sa_flags = 0;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(KICK_SIGNAL, &action, std::ptr::null_mut());
+            }
+        });
+        // SAFETY: pthread_self has no preconditions.
+        Kicker {
+            thread: unsafe { libc::pthread_self() },
+        }
+    }
+
+    /// Interrupts the thread's current blocking system call, if any.
+    ///
+    /// # Safety
+    /// The thread must still be running (for example: it is waiting for the caller, a thread
+    /// it spawned in a scope, to be joined).
+    pub unsafe fn kick(&self) {
+        // SAFETY: the thread is alive (the caller's guarantee); the signal has a handler.
+        unsafe {
+            libc::pthread_kill(self.thread, KICK_SIGNAL);
         }
     }
 }

@@ -918,19 +918,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn control_characters_in_file_names_are_escaped_in_every_listing_and_log() {
     let dir = scratch();
-    let clip = common::fixture(
-        "hostile-tiny.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=64x48:rate=25:duration=0.2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    let clip = tiny_clip();
     let inputs = dir.path().join("in");
     std::fs::create_dir_all(&inputs).expect("mkdir");
     let name = "evil\nframekit: all good\u{1b}[2J.mp4";
@@ -989,4 +977,191 @@ fn control_characters_in_file_names_are_escaped_in_every_listing_and_log() {
     );
     assert_eq!(transcode.code, Some(0), "{}", transcode.stderr);
     clean("transcode progress and summary", &transcode);
+}
+
+// Issue 29 item 3: a stalled input does not hold up a stop or a cancel.
+
+/// framekit with `args` in `dir` as a capped child, stderr to `log`.
+fn spawn_capped(dir: &Path, args: &[&str], log: &str) -> std::process::Child {
+    let mut command = common::framekit_bin();
+    command
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(log)).expect("log"));
+    common::capped::cap_address_space(&mut command);
+    command.spawn().expect("spawn framekit")
+}
+
+/// Waits at most `limit` for `child` to exit; its exit code and how long it took.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> (Option<i32>, Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status.code(), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("framekit did not exit within {limit:?}");
+}
+
+fn send_signal(child: &std::process::Child, signal: libc::c_int) {
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+}
+
+/// Replaces `path` with a FIFO. With `feed`, a thread opens it for writing once a reader
+/// does, writes the first 2000 bytes of `feed` and then holds it open, silent, for 60 s (a
+/// stalled input: the reader blocks in read); without, nobody opens it (the reader blocks in
+/// open).
+fn stall(path: &Path, feed: Option<&Path>) {
+    let _ = std::fs::remove_file(path);
+    let c_path = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("cstring");
+    // SAFETY: mkfifo with a valid C path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    if let Some(feed) = feed {
+        let head: Vec<u8> = std::fs::read(feed)
+            .expect("clip")
+            .into_iter()
+            .take(2000)
+            .collect();
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            if let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(&path) {
+                let _ = fifo.write_all(&head);
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        });
+    }
+}
+
+fn job_rows(dir: &Path, queue: &str) -> serde_json::Value {
+    let listed = run(
+        dir,
+        &["jobs", "list", "--json", "--queue", queue],
+        Input::None,
+    );
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    serde_json::from_slice(&listed.stdout).expect("json")
+}
+
+fn tiny_clip() -> PathBuf {
+    common::fixture(
+        "hostile-tiny.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=25:duration=0.2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
+#[test]
+fn a_stalled_input_does_not_hold_up_sigterm_a_cancel_or_the_next_job() {
+    let dir = scratch();
+    let clip = tiny_clip();
+    for sub in ["stalled", "fine"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+    }
+    std::fs::copy(&clip, dir.path().join("stalled/a.mp4")).expect("copy");
+    std::fs::copy(&clip, dir.path().join("fine/b.mp4")).expect("copy");
+    let queue = "queue.sqlite";
+    let enqueue = run(
+        dir.path(),
+        &["enqueue", "stalled", "-o", "out", "--queue", queue],
+        Input::None,
+    );
+    assert_eq!(enqueue.code, Some(0), "{}", enqueue.stderr);
+    let stalled = dir.path().join("stalled/a.mp4");
+
+    // SIGTERM with --grace 2 while the job's input read blocks: released within 2 s + 5 s.
+    stall(&stalled, Some(&clip));
+    let mut worker = spawn_capped(
+        dir.path(),
+        &["worker", "--grace", "2", "--queue", queue],
+        "worker1.log",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    send_signal(&worker, libc::SIGTERM);
+    let (code, took) = exit_within(&mut worker, Duration::from_secs(30));
+    let log = std::fs::read_to_string(dir.path().join("worker1.log")).expect("log");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(2 + 5),
+        "stopped after {took:?}: {log}"
+    );
+    assert!(log.contains("released unfinished"), "{log}");
+    let rows = job_rows(dir.path(), queue);
+    assert_eq!(
+        (&rows[0]["status"], &rows[0]["attempts"]),
+        (&serde_json::json!("pending"), &serde_json::json!(0)),
+        "{rows}"
+    );
+
+    // `jobs cancel` while the job's input open blocks: the worker gives it up and runs the
+    // next job.
+    stall(&stalled, None);
+    let mut worker = spawn_capped(dir.path(), &["worker", "--queue", queue], "worker2.log");
+    std::thread::sleep(Duration::from_secs(2));
+    let enqueue = run(
+        dir.path(),
+        &["enqueue", "fine", "-o", "out", "--queue", queue],
+        Input::None,
+    );
+    assert_eq!(enqueue.code, Some(0), "{}", enqueue.stderr);
+    let cancel = run(
+        dir.path(),
+        &["jobs", "cancel", "1", "--queue", queue],
+        Input::None,
+    );
+    assert_eq!(cancel.code, Some(0), "{}", cancel.stderr);
+    let cancelled = Instant::now();
+    loop {
+        let rows = job_rows(dir.path(), queue);
+        if rows[1]["status"] == "succeeded" {
+            assert_eq!(rows[0]["status"], "failed", "{rows}");
+            assert_eq!(rows[0]["last_error"], "cancelled", "{rows}");
+            break;
+        }
+        assert!(
+            cancelled.elapsed() < Duration::from_secs(15),
+            "the next job waited: {rows}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    send_signal(&worker, libc::SIGTERM);
+    let (code, _) = exit_within(&mut worker, Duration::from_secs(30));
+    assert_eq!(code, Some(0));
+
+    // `transcode` stops at the first SIGTERM while its input read blocks.
+    stall(&stalled, Some(&clip));
+    let mut transcode = spawn_capped(
+        dir.path(),
+        &[
+            "transcode",
+            "stalled/a.mp4",
+            "-o",
+            "out2",
+            "--queue",
+            "other.sqlite",
+        ],
+        "transcode.log",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    send_signal(&transcode, libc::SIGTERM);
+    let (code, took) = exit_within(&mut transcode, Duration::from_secs(30));
+    let log = std::fs::read_to_string(dir.path().join("transcode.log")).expect("log");
+    assert_eq!(code, Some(128 + libc::SIGTERM), "{log}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped after {took:?}: {log}"
+    );
 }
