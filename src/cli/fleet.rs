@@ -417,7 +417,7 @@ fn log_event(event: &JobEvent) {
         JobEvent::LeaseLost { id } => {
             tracing::warn!(
                 job = id,
-                "lease lost: another worker took the job over; wrote nothing"
+                "lease lost: the job was cancelled or another worker took it over; wrote nothing"
             )
         }
     }

@@ -265,7 +265,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes on one line, without repeating a cause already in the message.
+/// The error and its causes on one line, without repeating a cause already in the message;
+/// other control characters (an escape sequence in a file name) are shown escaped.
 fn one_line(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
     for cause in error.chain().skip(1) {
@@ -275,5 +276,5 @@ fn one_line(error: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
-    text.replace('\n', " ")
+    printable(&text.replace('\n', " "))
 }

@@ -282,7 +282,7 @@ impl Reporter {
                     multi.remove(&bar);
                 }
                 let _ = multi.println(format!(
-                    "lease lost: {} is another worker's now",
+                    "lease lost: {} was cancelled or is another worker's now",
                     self.name(id)
                 ));
             }
@@ -340,7 +340,10 @@ impl Reporter {
                 eprintln!("stopped   {} (resumes next run)", self.name(id))
             }
             JobEvent::LeaseLost { id } => {
-                eprintln!("lease lost {}: another worker took it over", self.name(id))
+                eprintln!(
+                    "lease lost {}: cancelled, or another worker took it over",
+                    self.name(id)
+                )
             }
         }
     }
