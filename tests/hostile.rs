@@ -1165,3 +1165,116 @@ fn a_stalled_input_does_not_hold_up_sigterm_a_cancel_or_the_next_job() {
         "stopped after {took:?}: {log}"
     );
 }
+
+/// A TCP proxy on 127.0.0.1 to `upstream` that can go silent: its connections are shut and
+/// every new one is accepted and never answered (a database that vanished behind a balancer).
+struct SilencingProxy {
+    port: u16,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl SilencingProxy {
+    fn start(upstream: std::net::SocketAddr) -> SilencingProxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = listener.local_addr().expect("address").port();
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (quiet, streams) = (silent.clone(), open.clone());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for client in listener.incoming().flatten() {
+                if quiet.load(Ordering::SeqCst) {
+                    held.push(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (
+                        server.try_clone().expect("clone"),
+                        client.try_clone().expect("clone"),
+                    ),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                if let Ok(mut streams) = streams.lock() {
+                    streams.extend([client, server]);
+                }
+            }
+        });
+        SilencingProxy { port, silent, open }
+    }
+
+    fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(streams) = self.open.lock() {
+            for stream in streams.iter() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_worker_that_loses_its_database_mid_job_logs_it_within_the_connect_timeout() {
+    let direct = common::pg::PgCluster::shared().fresh_database();
+    let after_scheme = &direct["postgres://postgres@".len()..];
+    let (address, database) = after_scheme.split_once('/').expect("host/db");
+    let proxy = SilencingProxy::start(address.parse().expect("address"));
+    let url = format!(
+        "postgres://postgres:s3cret@127.0.0.1:{}/{database}",
+        proxy.port
+    );
+    let dir = scratch();
+    std::fs::create_dir_all(dir.path().join("in")).expect("mkdir");
+    let clip = tiny_clip();
+    std::fs::copy(&clip, dir.path().join("in/a.mp4")).expect("copy");
+    let enqueue = run(
+        dir.path(),
+        &["enqueue", "in", "-o", "out", "--queue", &url],
+        Input::None,
+    );
+    assert_eq!(enqueue.code, Some(0), "{}", enqueue.stderr);
+    // The job's input stalls, so the job is running when the database goes away.
+    stall(&dir.path().join("in/a.mp4"), Some(&clip));
+    let mut worker = spawn_capped(dir.path(), &["worker", "--queue", &url], "worker.log");
+    let log = || std::fs::read_to_string(dir.path().join("worker.log")).unwrap_or_default();
+    let started = Instant::now();
+    while !log().contains("started job=1") {
+        assert!(started.elapsed() < Duration::from_secs(30), "{}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    proxy.go_silent();
+    let silent_since = Instant::now();
+    while !log().contains("did not answer within 10 s") {
+        assert!(
+            silent_since.elapsed() < Duration::from_secs(10 + 5),
+            "nothing logged {:?} after the database went silent: {}",
+            silent_since.elapsed(),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let text = log();
+    assert!(
+        text.contains("job queue unreachable; reconnecting"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        worker.try_wait().expect("try_wait").is_none(),
+        "it keeps reconnecting: {text}"
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
