@@ -152,10 +152,25 @@ impl OpenArgs {
     }
 }
 
+/// `text` for a terminal or a log line: control characters (a newline or an escape sequence
+/// in a file name, an error or a host name) escaped, so no name can forge or break a line.
+pub(crate) fn printable(text: &str) -> String {
+    framekit::media::printable_path(std::path::Path::new(text))
+}
+
+/// A path as [`printable`] shows it.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    framekit::media::printable_path(path)
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if is_value_error(&e) => {
+            eprintln!("framekit: {}", value_error_line(&e));
+            return 2;
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -164,7 +179,13 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Some(Command::Probe(args)) => probe::run(&args),
-        Some(Command::Frames(args)) => frames::run(&args),
+        Some(Command::Frames(args)) => {
+            if let Err(message) = check_parallelism(&args) {
+                eprintln!("framekit: {message}");
+                return 2;
+            }
+            frames::run(&args)
+        }
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
@@ -192,6 +213,56 @@ pub fn run() -> i32 {
     }
 }
 
+/// A bad value for one flag (a number out of range, not a number, not one of the choices):
+/// told on one line like every other error, rather than clap's three.
+fn is_value_error(error: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    )
+}
+
+/// Clap's message for a value error on one line, without its "error: " and help hint, and
+/// with control characters in the value escaped.
+fn value_error_line(error: &clap::Error) -> String {
+    let text = error.to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let line = parts.join(" ");
+    printable(line.strip_prefix("error: ").unwrap_or(&line))
+}
+
+/// The most decoders (`--threads`) or cores (`--cores`) `frames --jsonl` takes: 64, or four
+/// per core on a bigger machine. Like `--jobs`, a count that would only exhaust memory (a
+/// thread and a frame buffer each) is refused before anything starts.
+pub fn max_parallelism() -> usize {
+    framekit::batch::frames::available_cores()
+        .saturating_mul(4)
+        .max(framekit::batch::MAX_JOBS)
+}
+
+/// `frames --threads N` and `--cores N` within 1..=[`max_parallelism`].
+fn check_parallelism(args: &frames::FramesArgs) -> Result<(), String> {
+    let cap = max_parallelism();
+    for (flag, value) in [
+        ("--threads", args.threads),
+        ("--cores", args.cores.map(usize::from)),
+    ] {
+        if let Some(n) = value
+            && !(1..=cap).contains(&n)
+        {
+            return Err(format!(
+                "{flag} {n} is outside 1..={cap} (64, or 4 per core on bigger machines)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "gui")]
 fn open_app(file: Option<PathBuf>, compare: Option<PathBuf>, cache_mib: usize) -> i32 {
     framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20))
@@ -214,7 +285,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes on one line, without repeating a cause already in the message.
+/// The error and its causes on one line, without repeating a cause already in the message;
+/// other control characters (an escape sequence in a file name) are shown escaped.
 fn one_line(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
     for cause in error.chain().skip(1) {
@@ -224,5 +296,5 @@ fn one_line(error: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
-    text.replace('\n', " ")
+    printable(&text.replace('\n', " "))
 }

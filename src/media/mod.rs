@@ -199,14 +199,6 @@ impl IoGuard {
     }
 }
 
-/// FFmpeg's interrupt callback: non-zero stops the I/O under way.
-unsafe extern "C" fn io_guard_check(opaque: *mut std::ffi::c_void) -> std::ffi::c_int {
-    // SAFETY: `opaque` is the `IoGuard` the input was opened with, which the reader keeps
-    // alive for as long as the input (see `open_input_guarded`).
-    let guard = unsafe { &*(opaque as *const IoGuard) };
-    std::ffi::c_int::from(guard.stopped().is_some())
-}
-
 /// The demuxers allowed when playlists are not: every one FFmpeg has but HLS, DASH and
 /// concat lists, which open further inputs (live, looping, or local files a URL names).
 fn demuxers_without_playlists() -> &'static std::ffi::CStr {
@@ -281,51 +273,15 @@ pub fn open_input_with(
     path: &Path,
     timeout: std::time::Duration,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
-    let mut options = ffmpeg_next::Dictionary::new();
-    let location = match url_of(path) {
-        Some(url) => {
-            let micros = timeout.as_micros().max(1).to_string();
-            options.set("rw_timeout", &micros);
-            options.set("timeout", &micros);
-            url.as_bytes().to_vec()
-        }
-        None => {
-            let mut location = b"file:".to_vec();
-            location.extend_from_slice(&path_bytes(&local_path(path)));
-            location
-        }
-    };
-    let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
-    init_ffmpeg();
-    // SAFETY: `location` is a valid C string that outlives the call; the options dictionary is
-    // handed over and its leftovers freed after; on success FFmpeg hands back an owned
-    // context that `Input::wrap` takes over, on failure it frees its own.
-    unsafe {
-        let mut context = std::ptr::null_mut();
-        let mut raw_options = options.disown();
-        let opened = ffmpeg_next::ffi::avformat_open_input(
-            &mut context,
-            location.as_ptr(),
-            std::ptr::null_mut(),
-            &mut raw_options,
-        );
-        ffmpeg_next::Dictionary::own(raw_options);
-        if opened < 0 {
-            return Err(ffmpeg_next::Error::from(opened));
-        }
-        let found = ffmpeg_next::ffi::avformat_find_stream_info(context, std::ptr::null_mut());
-        if found < 0 {
-            ffmpeg_next::ffi::avformat_close_input(&mut context);
-            return Err(ffmpeg_next::Error::from(found));
-        }
-        Ok(ffmpeg_next::format::context::Input::wrap(context))
-    }
+    open_input_guarded(path, timeout, false, &IoGuard::new(None))
 }
 
-/// [`open_input_with`] under `guard` (its deadline and cancel flag stop FFmpeg's I/O), with
-/// only the `file`, `http` and `https` protocols, and without the playlist demuxers (HLS,
-/// DASH, concat) unless `allow_playlists`. The caller keeps `guard` alive for as long as the
-/// returned input.
+/// [`open_input_with`] under `guard` (its deadline and cancel flag stop FFmpeg's I/O, the
+/// input keeps it alive), with only the `file`, `http` and `https` protocols, and without the
+/// playlist demuxers (HLS, DASH, concat) unless `allow_playlists`. Reading also stops after
+/// [`crate::read_bound::LIMIT_BYTES`] of zeros in a row (gigabytes of them after a valid
+/// header), and opening after that much read in all: an open the bound stopped is reported
+/// as invalid data.
 pub fn open_input_guarded(
     path: &Path,
     timeout: std::time::Duration,
@@ -353,9 +309,18 @@ pub fn open_input_guarded(
     }
     let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
     init_ffmpeg();
-    // SAFETY: the context is allocated here and handed to avformat_open_input, which frees it
-    // on failure; the interrupt callback's opaque is the guard, which the caller keeps alive
-    // as long as the input; the whitelist string is FFmpeg's own copy (av_strdup).
+    let given_up = |code: std::ffi::c_int| {
+        if code == ffmpeg_next::ffi::AVERROR_EXIT && guard.stopped().is_none() {
+            ffmpeg_next::Error::InvalidData
+        } else {
+            ffmpeg_next::Error::from(code)
+        }
+    };
+    // SAFETY: `location` is a valid C string that outlives the call; the options dictionary is
+    // handed over and its leftovers freed after. The context is allocated here so the bounds
+    // are installed before FFmpeg reads; on failure avformat_open_input frees it (and the
+    // bounds' guard is dropped after), on success `Input::wrap_with_interrupt` takes both.
+    // The whitelist string is FFmpeg's own copy (av_strdup).
     unsafe {
         let mut context = ffmpeg_next::ffi::avformat_alloc_context();
         if context.is_null() {
@@ -363,14 +328,11 @@ pub fn open_input_guarded(
                 errno: libc::ENOMEM,
             });
         }
-        (*context).interrupt_callback = ffmpeg_next::ffi::AVIOInterruptCB {
-            callback: Some(io_guard_check),
-            opaque: Arc::as_ptr(guard) as *mut std::ffi::c_void,
-        };
         if !allow_playlists {
             (*context).format_whitelist =
                 ffmpeg_next::ffi::av_strdup(demuxers_without_playlists().as_ptr());
         }
+        let bound = crate::read_bound::install(context, Some(guard.clone()));
         let mut raw_options = options.disown();
         let opened = ffmpeg_next::ffi::avformat_open_input(
             &mut context,
@@ -380,14 +342,20 @@ pub fn open_input_guarded(
         );
         ffmpeg_next::Dictionary::own(raw_options);
         if opened < 0 {
-            return Err(ffmpeg_next::Error::from(opened));
+            return Err(given_up(opened));
         }
         let found = ffmpeg_next::ffi::avformat_find_stream_info(context, std::ptr::null_mut());
         if found < 0 {
             ffmpeg_next::ffi::avformat_close_input(&mut context);
-            return Err(ffmpeg_next::Error::from(found));
+            return Err(given_up(found));
         }
-        Ok(ffmpeg_next::format::context::Input::wrap(context))
+        bound
+            .probing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(ffmpeg_next::format::context::Input::wrap_with_interrupt(
+            context,
+            bound.guard,
+        ))
     }
 }
 
