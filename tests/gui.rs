@@ -441,6 +441,10 @@ fn dropping_several_videos_queues_them_for_transcoding() {
         harness.state().transcode().is_open(),
         "the transcode panel opens"
     );
+    // The panel checks dropped files off the UI thread before staging them.
+    step_until(&mut harness, "both files checked", |app| {
+        !app.transcode().is_checking()
+    });
     assert_eq!(harness.state().transcode().staged().len(), 2);
     assert!(
         harness.state().screen().media.is_none(),
@@ -809,6 +813,9 @@ fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
         &mut harness,
         Command::Panel(PanelCommand::AddFiles(vec![clip])),
     );
+    step_until(&mut harness, "the file checked and staged", |app| {
+        app.transcode().staged().len() == 1
+    });
     harness.run_steps(2);
     harness.get_by_label("Start (1)").click();
     step_until(&mut harness, "the job in the fleet's queue", |app| {
@@ -1038,4 +1045,548 @@ fn playback_shows_a_dropped_frame_counter() {
         "dropped {}",
         count.dropped
     );
+}
+
+// Issue 23: what a new user found in the app.
+
+#[test]
+fn an_offset_before_b_s_first_frame_says_no_partner_and_drops_the_old_scores() {
+    let (a, b) = (common::h264_mp4(), compare_b());
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(a), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "A's first frame", showing(0));
+    apply(
+        &mut harness,
+        Command::Compare(framekit::gui::compare_view::CompareCommand::OpenB(b)),
+    );
+    step_until(&mut harness, "B's first frame", b_showing(0));
+    step_until(&mut harness, "the pair's RGB PSNR", |app| {
+        app.compare()
+            .and_then(|c| c.rgb_psnr)
+            .is_some_and(|(a, b, _)| (a, b) == (0, 0))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("RGB PSNR");
+
+    harness.key_press(Key::OpenBracket);
+    harness.run_steps(4);
+    harness.get_by_label(
+        "no partner frame: A 1 with offset -1 is before B's first frame; ] and [ move the offset",
+    );
+    assert!(harness.query_by_label("scoring this pair…").is_none());
+    assert!(
+        harness.query_by_label_contains("RGB PSNR").is_none(),
+        "the previous pair's RGB PSNR is gone"
+    );
+    let compare = harness.state().compare().expect("compare");
+    assert!(compare.rgb_psnr.is_none() && compare.b_shown.is_none());
+
+    // Back to offset 0: B's frame and its scores return.
+    harness.key_press(Key::CloseBracket);
+    step_until(&mut harness, "B's first frame again", b_showing(0));
+    step_until(&mut harness, "the RGB PSNR again", |app| {
+        app.compare()
+            .and_then(|c| c.rgb_psnr)
+            .is_some_and(|(a, b, _)| (a, b) == (0, 0))
+    });
+}
+
+fn picture_scale(app: &FramekitApp) -> f32 {
+    let shown = app.screen().shown.as_ref().expect("a frame");
+    app.view()
+        .zoom
+        .scale_for(shown.frame.width, shown.frame.height, app.view().last_view)
+}
+
+#[test]
+fn ctrl_minus_and_ctrl_equals_scale_only_the_picture() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let fit = picture_scale(harness.state());
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.ctx.zoom_factor(),
+        1.0,
+        "the interface keeps its size"
+    );
+    let smaller = picture_scale(harness.state());
+    assert!((smaller - fit * 0.8).abs() < 1e-3, "{fit} -> {smaller}");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Equals);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert!((picture_scale(harness.state()) - smaller * 1.25).abs() < 1e-3);
+    // Ctrl+Shift+plus (plus takes Shift on many keyboards) zooms the picture too.
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Plus);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert!((picture_scale(harness.state()) - smaller * 1.25 * 1.25).abs() < 1e-3);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Num0);
+    harness.run_steps(2);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+    assert_eq!(
+        harness.state().view().zoom,
+        framekit::gui::viewer::Zoom::Fit
+    );
+}
+
+#[test]
+fn the_paste_panel_scrolls_a_long_text_and_opens_without_a_stale_error() {
+    use base64::Engine;
+    let clipboard = MemoryClipboard::default();
+    clipboard.put(ClipboardContent::Text("eyJhIjogMX0=".to_string()));
+    let mut harness = harness(None, &clipboard, PlayerOptions::default());
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::V);
+    step_until(&mut harness, "the Ctrl+V error", |app| {
+        app.messages().error.is_some()
+    });
+    let stale = harness.state().messages().error.clone().expect("error");
+    apply(&mut harness, Command::TogglePastePanel);
+    harness.run_steps(3);
+    harness.get_by_label("Base64 text");
+    assert!(
+        harness.query_by_label(&stale).is_none(),
+        "the panel opens without the Ctrl+V error"
+    );
+
+    // 97 KB of base64 that is no image: the box scrolls, the answer stays in view.
+    let bytes: Vec<u8> = (0..72_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let long = base64::engine::general_purpose::STANDARD.encode(bytes);
+    assert!(long.len() > 95_000);
+    harness.get_by_label("Base64 text").click();
+    harness.step();
+    harness.get_by_label("Base64 text").type_text(&long);
+    step_until(&mut harness, "the paste's answer", |app| {
+        app.messages().error.as_deref().is_some_and(|e| e != stale)
+    });
+    harness.run_steps(3);
+    let answer = harness.state().messages().error.clone().expect("error");
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1100.0, 700.0));
+    let shown = harness.get_by_label(&answer).rect();
+    assert!(window.contains_rect(shown), "the answer at {shown:?}");
+    let count = harness
+        .get_by_label(&format!("{} characters", long.len()))
+        .rect();
+    assert!(window.contains_rect(count), "the count at {count:?}");
+}
+
+#[test]
+fn small_windows_give_the_picture_the_space_and_keep_status_and_errors_whole() {
+    for size in [[800.0, 600.0], [480.0, 320.0]] {
+        let queue = tempfile::tempdir()
+            .expect("tempdir")
+            .keep()
+            .join("queue.sqlite");
+        let mut harness = Harness::builder().with_size(size).build_eframe(move |cc| {
+            let mut options = AppOptions::new(Box::new(MemoryClipboard::default()));
+            options.file = Some(common::h264_mp4());
+            options.queue = framekit::jobs::QueueLocation::Sqlite(queue);
+            FramekitApp::with_options(&cc.egui_ctx, options)
+        });
+        step_until(&mut harness, "the first frame", showing(0));
+        apply(
+            &mut harness,
+            Command::ShowError(
+                "go to: \"abc\" is neither a frame number (1-132) nor a time like 4.9s or 1:02.5"
+                    .to_string(),
+            ),
+        );
+        harness.run_steps(4);
+        let view = harness
+            .state()
+            .view()
+            .last_view
+            .expect("the picture's rectangle");
+        assert!(
+            view.width() >= 0.6 * size[0],
+            "{size:?}: the picture gets {} px of {}",
+            view.width(),
+            size[0]
+        );
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
+        for label in ["frame 1 / 132", "exact"] {
+            let rect = harness.get_by_label(label).rect();
+            assert!(window.contains_rect(rect), "{size:?}: {label} at {rect:?}");
+        }
+        let error = harness.get_by_label_contains("Error: go to").rect();
+        assert!(
+            window.contains_rect(error),
+            "{size:?}: the error at {error:?}"
+        );
+    }
+}
+
+/// The app in a window of `size`, with typed-path boxes instead of file dialogs, its job table
+/// at `queue` and its output folder as last chosen.
+fn app_in(
+    size: [f32; 2],
+    file: Option<PathBuf>,
+    queue: PathBuf,
+    output_dir: Option<PathBuf>,
+) -> Harness<'static, FramekitApp> {
+    Harness::builder().with_size(size).build_eframe(move |cc| {
+        let mut options = AppOptions::new(Box::new(MemoryClipboard::default()));
+        options.file = file;
+        options.queue = framekit::jobs::QueueLocation::Sqlite(queue);
+        options.native_dialogs = false;
+        options.output_dir = output_dir;
+        FramekitApp::with_options(&cc.egui_ctx, options)
+    })
+}
+
+/// A one-second clip for transcode tests.
+fn small_clip(name: &str) -> PathBuf {
+    common::fixture(
+        name,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=160x120:r=25:d=1",
+            "-c:v",
+            "libx264",
+        ],
+    )
+}
+
+fn all_succeeded(count: usize) -> impl Fn(&FramekitApp) -> bool {
+    move |app| {
+        let panel = app.transcode();
+        panel.rows().len() == count
+            && panel
+                .rows()
+                .values()
+                .all(|r| r.status == framekit::jobs::JobStatus::Succeeded)
+            && !panel.is_running()
+    }
+}
+
+/// Types `text` into the typed-path box, replacing what it holds.
+fn type_path(harness: &mut Harness<'_, FramekitApp>, text: &str) {
+    harness.get_by_label("Path").click();
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.get_by_label("Path").type_text(text);
+    harness.step();
+}
+
+#[test]
+fn a_bad_file_in_a_batch_is_refused_with_its_reason_and_the_good_files_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let queue = dir.path().join("queue.sqlite");
+    let mut harness = app_in([1100.0, 700.0], None, queue.clone(), Some(out.clone()));
+    let a = small_clip("gui_batch_a.mp4");
+    let b = common::vp9_webm();
+    let nope = dir.path().join("nope.mp4");
+    let png = dir.path().join("still.png");
+    std::fs::write(&png, common::claimed_png(4, 4, 2)).expect("png");
+    let log = dir.path().join("run.log");
+    std::fs::write(&log, b"a log").expect("log");
+    let fake = dir.path().join("fake.mp4");
+    std::fs::write(&fake, b"not a video at all").expect("fake");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("folder");
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::AddFiles(vec![
+            a, nope, b, png, log, fake, empty,
+        ])),
+    );
+    step_until(&mut harness, "the added files checked", |app| {
+        !app.transcode().is_checking() && !app.transcode().staged().is_empty()
+    });
+    harness.run_steps(2);
+    let staged: Vec<_> = harness
+        .state()
+        .transcode()
+        .staged()
+        .iter()
+        .map(|f| f.path.file_name().expect("name").to_owned())
+        .collect();
+    assert_eq!(staged, ["gui_batch_a.mp4", "vp9.webm"], "the good files");
+    harness.get_by_label("5 refused (not added):");
+    harness.get_by_label("nope.mp4: not found");
+    harness.get_by_label("still.png: not a video file (.png)");
+    harness.get_by_label("run.log: not a video file (.log)");
+    harness.get_by_label_contains("fake.mp4: not a video FFmpeg can read");
+    harness.get_by_label("empty: a folder without video files");
+
+    harness.get_by_label("Start (2)").click();
+    step_until(&mut harness, "both good files transcoded", all_succeeded(2));
+    assert!(out.join("gui_batch_a.mp4").exists() && out.join("vp9.mp4").exists());
+    assert!(harness.state().transcode().staged().is_empty());
+    assert_eq!(harness.state().transcode().refused().len(), 5, "still said");
+    // No job sits in the queue unshown.
+    let mut store = framekit::jobs::QueueLocation::Sqlite(queue)
+        .open()
+        .expect("queue");
+    let counts = store.counts().expect("counts");
+    assert_eq!((counts.total(), counts.succeeded), (2, 2), "{counts}");
+}
+
+#[test]
+fn retrying_a_cancelled_job_shows_its_real_state_and_its_speed() {
+    use framekit::jobs::JobStatus;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut harness = app_in(
+        [1100.0, 700.0],
+        None,
+        dir.path().join("queue.sqlite"),
+        Some(dir.path().join("out")),
+    );
+    let clip = common::fixture(
+        "gui_retry_60s.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=25:d=60",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+    );
+    apply(
+        &mut harness,
+        Command::Panel(PanelCommand::AddFiles(vec![clip])),
+    );
+    step_until(&mut harness, "the file staged", |app| {
+        app.transcode().staged().len() == 1
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Start (1)").click();
+    step_until(&mut harness, "the job running", |app| {
+        app.transcode()
+            .rows()
+            .values()
+            .any(|r| r.status == JobStatus::Processing && r.fraction > 0.0)
+    });
+    harness.run_steps(2);
+    harness.get_by_label("cancel").click();
+    step_until(&mut harness, "the job cancelled", |app| {
+        let panel = app.transcode();
+        !panel.is_running() && panel.rows().values().all(|r| r.cancelled)
+    });
+    harness.run_steps(2);
+    harness.get_by_label("cancelled");
+
+    harness.get_by_label("Retry failed").click();
+    // The click is applied after this frame is drawn.
+    harness.step();
+    // While it runs again the row says so, with its speed and time left.
+    let mut saw_speed = false;
+    for _ in 0..STEP_LIMIT {
+        harness.step();
+        saw_speed |= harness.query_by_label_contains("s left").is_some();
+        if all_succeeded(1)(harness.state()) {
+            break;
+        }
+        assert!(
+            harness.query_by_label("cancelled").is_none()
+                || harness
+                    .state()
+                    .transcode()
+                    .rows()
+                    .values()
+                    .all(|r| r.status == JobStatus::Failed),
+            "a retried job is not shown as cancelled"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(all_succeeded(1)(harness.state()), "the retry finished");
+    assert!(saw_speed, "speed and time left were shown while it ran");
+    harness.run_steps(2);
+    harness.get_by_label("succeeded");
+    harness.get_by_label_contains("done in");
+    assert!(harness.query_by_label("cancelled").is_none());
+}
+
+#[test]
+fn a_folder_added_in_the_app_is_walked_as_the_cli_walks_it() {
+    use framekit::gui::dialogs::PathPurpose;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clips = dir.path().join("clips");
+    std::fs::create_dir_all(clips.join("sub")).expect("folders");
+    std::fs::copy(
+        small_clip("gui_walk_one.mp4"),
+        clips.join("sub").join("one.mp4"),
+    )
+    .expect("copy");
+    std::fs::copy(common::h264_mkv(), clips.join("two.mkv")).expect("copy");
+    std::fs::write(clips.join("notes.txt"), b"notes").expect("notes");
+    let out = dir.path().join("out");
+    let mut harness = app_in(
+        [1100.0, 700.0],
+        None,
+        dir.path().join("queue.sqlite"),
+        Some(out.clone()),
+    );
+    apply(&mut harness, Command::Transcode(Vec::new()));
+    harness.run_steps(2);
+    harness.get_by_label("Add folder…").click();
+    step_until(&mut harness, "the typed-path box", |app| {
+        app.path_prompt() == Some(PathPurpose::AddFolder)
+    });
+    harness.run_steps(2);
+    type_path(&mut harness, &clips.display().to_string());
+    harness.get_by_label("Choose").click();
+    step_until(&mut harness, "the folder walked", |app| {
+        !app.transcode().is_checking() && app.transcode().staged().len() == 2
+    });
+    let mut staged: Vec<PathBuf> = harness
+        .state()
+        .transcode()
+        .staged()
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    staged.sort();
+    assert_eq!(
+        staged,
+        [clips.join("sub").join("one.mp4"), clips.join("two.mkv")]
+    );
+    assert!(harness.state().transcode().refused().is_empty());
+    harness.run_steps(2);
+    harness.get_by_label("Start (2)").click();
+    step_until(
+        &mut harness,
+        "the folder's videos transcoded",
+        all_succeeded(2),
+    );
+    // Outputs keep the folder's layout, as `framekit transcode DIR --out OUT` writes them.
+    assert!(out.join("sub").join("one.mp4").exists());
+    assert!(out.join("two.mp4").exists());
+}
+
+/// eframe's storage in memory.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn unfinished_jobs_are_offered_at_start_up_and_the_output_folder_is_remembered() {
+    use eframe::App;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = dir.path().join("queue.sqlite");
+    let left = dir.path().join("earlier").join("left.mp4");
+    {
+        let mut store = framekit::jobs::QueueLocation::Sqlite(queue.clone())
+            .open()
+            .expect("queue");
+        store
+            .enqueue(
+                &small_clip("gui_left_over.mp4"),
+                framekit::transcode::Preset::DEFAULT.name,
+                &left,
+                false,
+            )
+            .expect("enqueue");
+    }
+    let chosen = dir.path().join("chosen");
+    let mut harness = app_in([1100.0, 700.0], None, queue, Some(chosen.clone()));
+    step_until(&mut harness, "the offer to resume", |app| {
+        app.transcode().is_open() && app.transcode().unfinished().len() == 1
+    });
+    harness.run_steps(2);
+    harness.get_by_label("1 job(s) were left unfinished last time.");
+    harness.get_by_label("Not now");
+    // The folder chosen last time is the output folder again.
+    harness.get_by_label(&chosen.display().to_string());
+    harness.get_by_label("Resume").click();
+    step_until(&mut harness, "the resumed job", all_succeeded(1));
+    assert!(left.exists());
+
+    let mut storage = MemoryStorage::default();
+    harness.state_mut().save(&mut storage);
+    assert_eq!(
+        eframe::get_value::<Option<PathBuf>>(&storage, "framekit.output_dir"),
+        Some(Some(chosen))
+    );
+}
+
+/// Steps until a widget labelled `label` shows (completion lists on a worker thread).
+fn step_until_label(harness: &mut Harness<'_, FramekitApp>, label: &str) {
+    for _ in 0..STEP_LIMIT {
+        harness.step();
+        if harness.query_by_label(label).is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("gave up waiting for the label {label:?}");
+}
+
+#[test]
+fn tab_completes_the_common_prefix_says_when_the_list_is_capped_and_folders_pick_folders() {
+    use framekit::gui::dialogs::PathPurpose;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().display().to_string();
+    std::fs::write(dir.path().join("clip_alpha.mp4"), b"x").expect("write");
+    std::fs::write(dir.path().join("clip_beta.mp4"), b"x").expect("write");
+    for i in 0..20 {
+        std::fs::write(dir.path().join(format!("z_{i:02}.txt")), b"x").expect("write");
+    }
+    std::fs::create_dir(dir.path().join("sub_folder")).expect("folder");
+    let mut harness = app_in([1100.0, 700.0], None, dir.path().join("queue.sqlite"), None);
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    step_until(&mut harness, "the typed-path box", |app| {
+        app.path_prompt() == Some(PathPurpose::OpenFile)
+    });
+    harness.run_steps(2);
+    type_path(&mut harness, &format!("{folder}/cl"));
+    step_until_label(&mut harness, &format!("{folder}/clip_alpha.mp4"));
+    harness.key_press(Key::Tab);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.get_by_label("Path").value().as_deref(),
+        Some(format!("{folder}/clip_").as_str()),
+        "Tab goes as far as both names agree"
+    );
+    harness.get_by_label(&format!("{folder}/clip_beta.mp4"));
+
+    type_path(&mut harness, &format!("{folder}/z"));
+    step_until_label(
+        &mut harness,
+        "showing 12 of 20 matches; type more of the name to narrow them",
+    );
+
+    // The output folder's box lists folders only.
+    apply(&mut harness, Command::Panel(PanelCommand::PickOutputFolder));
+    step_until(&mut harness, "the output folder's box", |app| {
+        app.path_prompt() == Some(PathPurpose::OutputFolder)
+    });
+    harness.run_steps(2);
+    type_path(&mut harness, &format!("{folder}/"));
+    step_until_label(&mut harness, &format!("{folder}/sub_folder/"));
+    assert!(
+        harness
+            .query_by_label(&format!("{folder}/clip_alpha.mp4"))
+            .is_none()
+    );
+    assert!(harness.query_by_label_contains("matches").is_none());
 }

@@ -40,6 +40,8 @@ mod replies;
 /// Recent files kept between runs.
 const RECENT_LIMIT: usize = 10;
 const RECENT_KEY: &str = "framekit.recent";
+/// The transcode panel's output folder, kept between runs.
+const OUTPUT_DIR_KEY: &str = "framekit.output_dir";
 
 /// The open media, as the UI knows it.
 pub struct OpenMedia {
@@ -176,8 +178,11 @@ struct PastePanel {
     open: bool,
     text: String,
     last_sent: String,
-    /// What the last paste gave: a summary, or why it failed.
+    /// What the last paste from this panel gave: a summary, or why it failed.
     feedback: Option<Result<String, String>>,
+    /// The panel's text was sent and its answer is awaited (a Ctrl+V elsewhere is not the
+    /// panel's: its result never shows here).
+    awaiting: bool,
 }
 
 /// How the app starts.
@@ -193,6 +198,8 @@ pub struct AppOptions {
     pub queue: crate::jobs::QueueLocation,
     /// Try the system's file dialogs (tests turn this off to get the typed-path box).
     pub native_dialogs: bool,
+    /// The transcode panel's output folder (`None`: beside each input), as last chosen.
+    pub output_dir: Option<PathBuf>,
 }
 
 impl AppOptions {
@@ -206,6 +213,7 @@ impl AppOptions {
             recent: Vec::new(),
             queue: crate::jobs::QueueLocation::default_local(),
             native_dialogs: true,
+            output_dir: None,
         }
     }
 }
@@ -217,7 +225,11 @@ pub struct FramekitApp {
     screen: Screen,
     view: ViewState,
     messages: StatusMessages,
-    show_info: bool,
+    /// The info panel as the user set it (View menu); `None`: shown when the window is wide
+    /// enough for it and the picture ([`INFO_PANEL_FROM_WIDTH`]).
+    show_info: Option<bool>,
+    /// Whether the last frame drawn had the info panel.
+    info_drawn: bool,
     paste: PastePanel,
     goto_text: String,
     copy_ids: String,
@@ -259,9 +271,11 @@ impl FramekitApp {
             .storage
             .and_then(|s| eframe::get_value::<Vec<PathBuf>>(s, RECENT_KEY))
             .unwrap_or_default();
-        let mut app = FramekitApp::with_options(&cc.egui_ctx, options);
-        app.transcode.scan_unfinished(&cc.egui_ctx);
-        app
+        options.output_dir = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Option<PathBuf>>(s, OUTPUT_DIR_KEY))
+            .flatten();
+        FramekitApp::with_options(&cc.egui_ctx, options)
     }
 
     /// Creates the app (tests call this with a memory clipboard and their own options).
@@ -280,18 +294,26 @@ impl FramekitApp {
         let repaint = ctx.clone();
         let clipboard =
             ClipboardWorker::spawn(options.clipboard, move || repaint.request_repaint());
+        // Ctrl+plus / Ctrl+minus / Ctrl+0 scale the picture (see `read_keys`), never the whole
+        // interface: egui's own zoom shortcuts are off.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        let mut transcode = TranscodePanel::new(options.queue);
+        transcode.apply(ctx, PanelCommand::SetOutputFolder(options.output_dir));
+        // Jobs an earlier run left unfinished are offered at start-up.
+        transcode.scan_unfinished(ctx);
         let mut app = FramekitApp {
             player,
             clipboard,
             screen: Screen::default(),
             view: ViewState::default(),
             messages: StatusMessages::default(),
-            show_info: true,
+            show_info: None,
+            info_drawn: true,
             paste: PastePanel::default(),
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
             recent: options.recent,
-            transcode: TranscodePanel::new(options.queue),
+            transcode,
             confirm_quit: false,
             quit_confirmed: false,
             playback: None,
@@ -459,6 +481,7 @@ impl FramekitApp {
                 self.send_clipboard(ClipboardJob::Read);
             }
             Command::PasteBitmap(image) => {
+                self.paste.awaiting = false;
                 self.playback = None;
                 self.messages.error = None;
                 self.send(Request::PasteBitmap(image));
@@ -466,6 +489,7 @@ impl FramekitApp {
             Command::PasteText(text) => {
                 self.playback = None;
                 self.messages.error = None;
+                self.paste.awaiting = self.paste.open && text == self.paste.last_sent;
                 self.send(Request::Paste { text });
             }
             Command::SetZoom(zoom) => {
@@ -502,7 +526,7 @@ impl FramekitApp {
                     self.view.pan = pan;
                 }
             }
-            Command::ToggleInfo => self.show_info = !self.show_info,
+            Command::ToggleInfo => self.show_info = Some(!self.info_drawn),
             Command::SetHdr(mode) => {
                 if mode != self.hdr {
                     self.hdr = mode;
@@ -519,7 +543,13 @@ impl FramekitApp {
                 }
             }
             Command::Compare(command) => self.apply_compare(ctx, command),
-            Command::TogglePastePanel => self.paste.open = !self.paste.open,
+            Command::TogglePastePanel => {
+                self.paste.open = !self.paste.open;
+                // It opens fresh: no answer to an earlier paste (a Ctrl+V error included).
+                if self.paste.open {
+                    self.paste.feedback = None;
+                }
+            }
             Command::DismissMessage => {
                 self.messages.error = None;
                 self.messages.note = None;
@@ -589,7 +619,9 @@ impl FramekitApp {
                     self.apply(ctx, Command::Open(path));
                 }
             }
-            PathPurpose::AddFiles => self.transcode.apply(ctx, PanelCommand::AddFiles(paths)),
+            PathPurpose::AddFiles | PathPurpose::AddFolder => {
+                self.transcode.apply(ctx, PanelCommand::AddFiles(paths))
+            }
             PathPurpose::OutputFolder => {
                 let folder = paths.into_iter().next();
                 self.transcode
@@ -674,9 +706,14 @@ impl eframe::App for FramekitApp {
                 commands.extend(compare_view::score_plot_ui(ui, compare, &self.screen))
             });
         }
-        if self.show_info {
+        self.info_drawn = self.info_shown(&ctx);
+        if self.info_drawn {
+            // The picture keeps most of the window: the panel takes at most a third of it.
+            let width = ctx.content_rect().width();
+            let most = (width / 3.0).max(120.0);
             egui::Panel::right("info")
-                .default_size(320.0)
+                .default_size((width / 4.0).clamp(120.0, 320.0))
+                .size_range(120.0..=most)
                 .show(ui, |ui| commands.extend(self.info_panel_ui(ui)));
         }
         egui::CentralPanel::default().show(ui, |ui| {
@@ -714,12 +751,29 @@ impl eframe::App for FramekitApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.recent);
+        eframe::set_value(
+            storage,
+            OUTPUT_DIR_KEY,
+            &self.transcode.output_dir().map(Path::to_path_buf),
+        );
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+/// Narrower windows leave the info panel out unless the user shows it (View menu).
+pub const INFO_PANEL_FROM_WIDTH: f32 = 720.0;
+
+impl FramekitApp {
+    /// Whether the info panel is drawn: as the user set it, or where the window is wide
+    /// enough.
+    pub fn info_shown(&self, ctx: &egui::Context) -> bool {
+        self.show_info
+            .unwrap_or_else(|| ctx.content_rect().width() >= INFO_PANEL_FROM_WIDTH)
     }
 }
 

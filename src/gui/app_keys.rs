@@ -32,8 +32,9 @@ impl FramekitApp {
                 .map(|f| f.path().to_path_buf())
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect();
-            // One file: view it. Several videos, or any video while the transcode panel is
-            // open: queue them for transcoding.
+            // One file: view it. Several videos, or anything while the transcode panel is
+            // open: stage them for transcoding (the panel checks each off the UI thread,
+            // walks folders and says why it refuses a path).
             let videos: Vec<PathBuf> = dropped
                 .iter()
                 .filter(|p| crate::batch::is_video_path(p))
@@ -45,7 +46,9 @@ impl FramekitApp {
                 && let Some(path) = dropped.first()
             {
                 commands.push(Command::Compare(CompareCommand::OpenB(path.clone())));
-            } else if dropped.len() > 1 || (self.transcode.is_open() && !videos.is_empty()) {
+            } else if self.transcode.is_open() && !dropped.is_empty() {
+                commands.push(Command::Transcode(dropped));
+            } else if dropped.len() > 1 {
                 if !videos.is_empty() {
                     commands.push(Command::Transcode(videos));
                 }
@@ -100,6 +103,9 @@ impl FramekitApp {
                 if input.key_pressed(Key::Num1) {
                     commands.push(Command::SetZoom(Zoom::Scale(1.0)));
                 }
+            }
+            // Plus takes Shift on many layouts: Ctrl+Shift+plus zooms the picture too.
+            if input.modifiers.matches_logically(command) {
                 if input.key_pressed(Key::Plus) || input.key_pressed(Key::Equals) {
                     commands.push(Command::ZoomBy(1.25));
                 }

@@ -112,7 +112,7 @@ impl FramekitApp {
                     }));
                 }
                 if ui
-                    .button(if self.show_info {
+                    .button(if self.info_drawn {
                         "Hide info panel"
                     } else {
                         "Show info panel"
@@ -130,12 +130,25 @@ impl FramekitApp {
     pub(super) fn paste_panel_ui(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
         let mut open = self.paste.open;
-        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).constrain_to(below_menu(ctx)).show(ctx, |ui| {
+        let area = below_menu(ctx);
+        // A long text scrolls inside its box; the window never grows past the screen, so
+        // the result under the box stays in view.
+        let text_height = (area.height() * 0.45).clamp(60.0, 320.0);
+        egui::Window::new("Paste base64").open(&mut open).default_width(420.0).max_width(area.width() - 16.0).constrain_to(area).show(ctx, |ui| {
             ui.label("Paste base64, a data URI, or several joined by '|'. Whitespace, quotes and URL-safe base64 are fine.");
             let label = ui.label("Base64 text");
-            let response = ui.add(
-                egui::TextEdit::multiline(&mut self.paste.text).desired_rows(8).desired_width(f32::INFINITY).code_editor(),
-            );
+            let response = egui::ScrollArea::vertical()
+                .id_salt("paste-text")
+                .max_height(text_height)
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::TextEdit::multiline(&mut self.paste.text)
+                            .desired_rows(8)
+                            .desired_width(f32::INFINITY)
+                            .code_editor(),
+                    )
+                })
+                .inner;
             let response = response.labelled_by(label.id);
             if response.changed() && self.paste.text.trim() != self.paste.last_sent.trim() && !self.paste.text.trim().is_empty() {
                 self.paste.last_sent = self.paste.text.clone();

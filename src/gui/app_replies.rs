@@ -79,7 +79,9 @@ impl FramekitApp {
                 frame_times.len(),
                 info.path
             );
-            self.paste.feedback = Some(Ok(summary));
+            if std::mem::take(&mut self.paste.awaiting) {
+                self.paste.feedback = Some(Ok(summary));
+            }
         } else {
             // Only files that opened go into the recent list.
             self.remember_recent(Path::new(&info.path));
@@ -169,7 +171,7 @@ impl FramekitApp {
             Reply::Failed { op, error } => {
                 self.messages.busy = None;
                 let message = error.to_string();
-                if op == Operation::Paste {
+                if op == Operation::Paste && std::mem::take(&mut self.paste.awaiting) {
                     self.paste.feedback = Some(Err(message.clone()));
                 }
                 self.messages.error = Some(message);

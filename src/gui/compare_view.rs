@@ -114,6 +114,8 @@ pub struct CompareView {
     pub b_times: Vec<Option<f64>>,
     pub b_shown: Option<BFrame>,
     b_requested: Option<usize>,
+    /// B's frame for A's frame on screen (`None`: the offset puts it outside B).
+    pub partner: Option<usize>,
     pub mode: CompareMode,
     pub pairing: Pairing,
     pub wipe: f32,
@@ -162,6 +164,7 @@ impl CompareView {
             b_times: Vec::new(),
             b_shown: None,
             b_requested: None,
+            partner: None,
             mode: CompareMode::SideBySide,
             pairing: Pairing::default(),
             wipe: 0.5,
@@ -238,6 +241,11 @@ impl CompareView {
             return;
         }
         self.pairing = pairing;
+        // The old pairing's RGB PSNR and difference image belong to another pair.
+        self.rgb_psnr = None;
+        self.rgb_requested = None;
+        self.difference = None;
+        self.difference_requested = None;
         self.scores.clear();
         self.progress = None;
         self.score_run += 1;
@@ -285,6 +293,15 @@ impl CompareView {
             }
         }
         let partner = self.partner_of(&media.frame_times, screen.target);
+        self.partner = partner;
+        if partner.is_none() && !self.b_times.is_empty() {
+            // No partner frame (the offset reaches before B's first or past its last frame):
+            // nothing of an earlier pair stays on screen.
+            self.b_shown = None;
+            self.b_requested = None;
+            self.rgb_psnr = None;
+            self.difference = None;
+        }
         if let Some(b) = partner
             && self.b_requested != Some(b)
             && !self.b_times.is_empty()
@@ -373,7 +390,8 @@ impl CompareView {
                 }
             }
         }
-        if let Some(ready) = newest {
+        // A frame asked for before the partner went away is not shown.
+        if let Some(ready) = newest.filter(|_| self.b_requested.is_some()) {
             let texture = match self.b_shown.take() {
                 Some(mut shown) if shown.texture.size() == ready.image.size => {
                     shown
@@ -454,6 +472,23 @@ impl CompareView {
                 }
             }
         }
+    }
+
+    /// Why the pair on screen has no B frame, when it has none.
+    pub fn no_partner_reason(&self, a: usize) -> Option<String> {
+        if self.partner.is_some() || self.b_times.is_empty() {
+            return None;
+        }
+        let offset = self.pairing.offset;
+        let side = if offset < 0 {
+            "before B's first frame".to_string()
+        } else {
+            format!("past B's last frame ({})", self.b_times.len())
+        };
+        Some(format!(
+            "no partner frame: A {} with offset {offset:+} is {side}; ] and [ move the offset",
+            a + 1
+        ))
     }
 
     /// Whether the whole clip has been scored.

@@ -287,8 +287,12 @@ pub fn score_plot_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen) 
             }
         }
         ui.separator();
-        match compare.scores.get(&screen.target) {
-            Some(score) => {
+        let no_partner = compare.no_partner_reason(screen.target);
+        match (no_partner, compare.scores.get(&screen.target)) {
+            (Some(reason), _) => {
+                ui.colored_label(Color32::from_rgb(255, 170, 60), reason);
+            }
+            (None, Some(score)) => {
                 let text = match (score.psnr_y, score.ssim_y) {
                     (Some(p), Some(s)) => format!(
                         "A {} / B {}: PSNR y {} avg {} dB, SSIM y {s:.4} all {:.4}",
@@ -308,12 +312,13 @@ pub fn score_plot_ui(ui: &mut egui::Ui, compare: &CompareView, screen: &Screen) 
                 };
                 ui.monospace(text);
             }
-            None => {
+            (None, None) => {
                 ui.weak("scoring this pair…");
             }
         }
         if let Some((a, b, psnr)) = compare.rgb_psnr
             && a == screen.target
+            && compare.partner == Some(b)
             && compare
                 .b_shown
                 .as_ref()

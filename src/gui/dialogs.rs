@@ -17,6 +17,8 @@ const NO_DIALOG_WITHIN: Duration = Duration::from_millis(400);
 pub enum PathPurpose {
     OpenFile,
     AddFiles,
+    /// A folder to transcode (walked for videos).
+    AddFolder,
     OutputFolder,
     /// B for an A/B compare.
     CompareFile,
@@ -27,13 +29,23 @@ impl PathPurpose {
         match self {
             PathPurpose::OpenFile => "Open a file by path",
             PathPurpose::AddFiles => "Add a file to transcode by path",
+            PathPurpose::AddFolder => "Add a folder to transcode by path",
             PathPurpose::OutputFolder => "Output folder by path",
             PathPurpose::CompareFile => "Compare with a file by path",
         }
     }
 
+    /// Only a folder will do (completion lists folders only).
     fn wants_folder(self) -> bool {
-        self == PathPurpose::OutputFolder
+        matches!(self, PathPurpose::OutputFolder | PathPurpose::AddFolder)
+    }
+
+    /// A folder will do (the transcode panel walks it).
+    fn takes_folder(self) -> bool {
+        matches!(
+            self,
+            PathPurpose::OutputFolder | PathPurpose::AddFolder | PathPurpose::AddFiles
+        )
     }
 }
 
@@ -82,7 +94,7 @@ pub fn spawn_native(
                     .into_iter()
                     .collect(),
                 PathPurpose::AddFiles => rfd::FileDialog::new().pick_files().unwrap_or_default(),
-                PathPurpose::OutputFolder => {
+                PathPurpose::OutputFolder | PathPurpose::AddFolder => {
                     rfd::FileDialog::new().pick_folder().into_iter().collect()
                 }
             };
@@ -117,11 +129,39 @@ fn backend_possible() -> bool {
 /// Completions for a partly typed path, listed on a worker thread.
 struct Completer {
     queries: Sender<String>,
-    answers: Receiver<(String, Vec<String>)>,
+    answers: Receiver<(String, Completion)>,
+}
+
+/// The entries that complete a typed path: the first [`COMPLETION_LIMIT`] in name order, and
+/// how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completion {
+    pub shown: Vec<String>,
+    pub total: usize,
+    /// The longest text all of them (listed or not) start with.
+    pub common: Option<String>,
+}
+
+/// At most this many completions are listed.
+pub const COMPLETION_LIMIT: usize = 12;
+
+/// The longest text every one of `names` starts with.
+pub fn common_prefix(names: &[String]) -> Option<String> {
+    let first = names.first()?;
+    let mut end = first.len();
+    for other in &names[1..] {
+        let differs = first
+            .char_indices()
+            .zip(other.chars())
+            .find(|((_, a), b)| a != b)
+            .map(|((i, _), _)| i);
+        end = end.min(differs.unwrap_or(other.len().min(first.len())));
+    }
+    Some(first[..end].to_string())
 }
 
 impl Completer {
-    fn spawn(wake: impl Fn() + Send + 'static) -> Completer {
+    fn spawn(folders_only: bool, wake: impl Fn() + Send + 'static) -> Completer {
         let (query_tx, query_rx) = unbounded::<String>();
         let (answer_tx, answer_rx) = unbounded();
         let _ = std::thread::Builder::new()
@@ -132,7 +172,7 @@ impl Completer {
                     while let Ok(newer) = query_rx.try_recv() {
                         text = newer;
                     }
-                    let found = complete(&text);
+                    let found = complete(&text, folders_only);
                     if answer_tx.send((text, found)).is_err() {
                         return;
                     }
@@ -146,15 +186,16 @@ impl Completer {
     }
 }
 
-/// Entries of the typed path's folder that start with its last part, folders with a
-/// trailing `/`, sorted, at most 12.
-pub fn complete(text: &str) -> Vec<String> {
+/// Entries of the typed path's folder that start with its last part (only folders when
+/// `folders_only`), folders with a trailing `/`, sorted; the first [`COMPLETION_LIMIT`] listed,
+/// with the count of all.
+pub fn complete(text: &str, folders_only: bool) -> Completion {
     let (folder, prefix) = match text.rfind('/') {
         Some(i) => (&text[..=i], &text[i + 1..]),
         None => ("./", text),
     };
     let Ok(entries) = std::fs::read_dir(if folder.is_empty() { "/" } else { folder }) else {
-        return Vec::new();
+        return Completion::default();
     };
     let shown_folder = if text.contains('/') { folder } else { "" };
     let mut found: Vec<String> = entries
@@ -165,6 +206,9 @@ pub fn complete(text: &str) -> Vec<String> {
                 return None;
             }
             let dir = e.path().is_dir();
+            if folders_only && !dir {
+                return None;
+            }
             Some(format!(
                 "{shown_folder}{name}{}",
                 if dir { "/" } else { "" }
@@ -172,15 +216,21 @@ pub fn complete(text: &str) -> Vec<String> {
         })
         .collect();
     found.sort();
-    found.truncate(12);
-    found
+    let total = found.len();
+    let common = common_prefix(&found);
+    found.truncate(COMPLETION_LIMIT);
+    Completion {
+        shown: found,
+        total,
+        common,
+    }
 }
 
 /// The typed-path box shown when no native dialog can be.
 pub struct PathPrompt {
     purpose: PathPurpose,
     text: String,
-    suggestions: Vec<String>,
+    suggestions: Completion,
     completer: Completer,
     last_query: String,
     problem: Option<String>,
@@ -197,8 +247,8 @@ impl PathPrompt {
         PathPrompt {
             purpose,
             text,
-            suggestions: Vec::new(),
-            completer: Completer::spawn(wake),
+            suggestions: Completion::default(),
+            completer: Completer::spawn(purpose.wants_folder(), wake),
             last_query: String::new(),
             problem: None,
             focused: false,
@@ -207,6 +257,13 @@ impl PathPrompt {
 
     pub fn purpose(&self) -> PathPurpose {
         self.purpose
+    }
+
+    /// What Tab makes of the typed path: the one completion, or the completions' common
+    /// prefix when it is longer than what is typed (`None`: nothing to add).
+    fn tab_completion(&self) -> Option<String> {
+        let prefix = self.suggestions.common.clone()?;
+        (prefix.len() > self.text.len() && prefix.starts_with(&self.text)).then_some(prefix)
     }
 
     /// Draws the box. Returns the chosen path when the user confirms one, `Err(())` when the
@@ -252,19 +309,32 @@ impl PathPrompt {
                     self.focused = true;
                     focus_at_end(ui.ctx(), &edit, &self.text);
                 }
-                // Tab takes the first completion and keeps the keyboard in the box (egui would
-                // move focus on to the button).
+                // Tab completes as a shell does: the one match, or as far as all matches agree;
+                // the keyboard stays in the box (egui would move focus on to the button).
                 let tab = (edit.has_focus() || edit.lost_focus())
                     && ui.input(|i| i.key_pressed(egui::Key::Tab));
-                if tab && let Some(first) = self.suggestions.first() {
-                    self.text = first.clone();
+                if tab {
+                    if let Some(prefix) = self.tab_completion() {
+                        self.text = prefix;
+                    }
                     focus_at_end(ui.ctx(), &edit, &self.text);
                 }
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                for suggestion in self.suggestions.clone() {
-                    if ui.small_button(&suggestion).clicked() {
-                        self.text = suggestion;
-                    }
+                egui::ScrollArea::vertical()
+                    .max_height((area.height() * 0.5).max(80.0))
+                    .show(ui, |ui| {
+                        for suggestion in self.suggestions.shown.clone() {
+                            if ui.small_button(&suggestion).clicked() {
+                                self.text = suggestion;
+                            }
+                        }
+                    });
+                let Completion { shown, total, .. } = &self.suggestions;
+                if *total > shown.len() {
+                    ui.weak(format!(
+                        "showing {} of {total} matches; type more of the name to narrow them",
+                        shown.len()
+                    ));
                 }
                 if let Some(problem) = &self.problem {
                     ui.colored_label(egui::Color32::from_rgb(255, 110, 100), problem);
@@ -272,7 +342,7 @@ impl PathPrompt {
                 if enter || choose {
                     // No disk access here: a wrong path is reported by what opens it.
                     let text = self.text.trim();
-                    if text.is_empty() || (!self.purpose.wants_folder() && text.ends_with('/')) {
+                    if text.is_empty() || (!self.purpose.takes_folder() && text.ends_with('/')) {
                         self.problem = Some("type a file's path, not a folder".to_string());
                     } else {
                         result = Some(Ok(PathBuf::from(text)));

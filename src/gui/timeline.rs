@@ -55,7 +55,9 @@ pub fn timeline_ui(
         }
         keyframe_ticks_ui(ui, screen, slider.rect, count);
     }
-    ui.horizontal(|ui| {
+    // A narrow window wraps the row (the status goes on a line of its own) instead of
+    // cutting it off at the window's edge.
+    ui.horizontal_wrapped(|ui| {
         if ui.button("|<").on_hover_text("first frame (Home)").clicked() {
             commands.push(Command::Goto(0));
         }
@@ -99,10 +101,13 @@ pub fn timeline_ui(
         status_ui(ui, screen, messages);
     });
     if let Some(error) = &messages.error {
-        ui.horizontal(|ui| {
-            ui.colored_label(
-                egui::Color32::from_rgb(255, 110, 100),
-                format!("Error: {error}"),
+        ui.horizontal_wrapped(|ui| {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("Error: {error}"))
+                        .color(egui::Color32::from_rgb(255, 110, 100)),
+                )
+                .wrap(),
             );
             if ui.small_button("dismiss").clicked() {
                 commands.push(Command::DismissMessage);

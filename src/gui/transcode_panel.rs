@@ -65,6 +65,26 @@ impl Row {
 }
 
 impl Row {
+    /// A job just enqueued, as the panel shows it before the table is read back.
+    fn enqueued(file: &batch::EnqueuedFile) -> Row {
+        let status = match file.outcome {
+            crate::jobs::Enqueued::Existing(_, status) => status,
+            _ => JobStatus::Pending,
+        };
+        Row {
+            id: file.outcome.id(),
+            input: file.input.clone(),
+            output: file.output.clone(),
+            status,
+            fraction: 0.0,
+            speed: 0.0,
+            started: None,
+            message: None,
+            cancelled: false,
+            worker: None,
+        }
+    }
+
     /// Seconds left, from progress so far.
     pub fn eta_seconds(&self) -> Option<f64> {
         let started = self.started?;
@@ -127,8 +147,20 @@ fn read_fleet(
 
 /// Messages from the background thread.
 enum PanelEvent {
-    /// Jobs known to the queue for this panel (after enqueueing or the start-up scan).
+    /// Jobs known to the queue for this panel (after enqueueing).
     Rows(Vec<Row>),
+    /// Jobs an earlier run left unfinished (the start-up scan): offered for resuming.
+    Unfinished(Vec<Row>),
+    /// Added paths checked off the UI thread: the files to stage (folders walked as the CLI
+    /// walks them) and the paths refused, each with why.
+    Checked {
+        accepted: Vec<InputFile>,
+        refused: Vec<(PathBuf, String)>,
+    },
+    /// Staged files Start has dealt with (enqueued or refused): no longer staged.
+    Taken(Vec<PathBuf>),
+    /// A staged file the queue would not take, and why (the others go on).
+    Refused(PathBuf, String),
     Job(JobEvent),
     /// The run ended.
     Done,
@@ -148,12 +180,18 @@ enum PanelEvent {
 pub enum PanelCommand {
     AddFiles(Vec<PathBuf>),
     PickFiles,
+    /// Add a folder (walked for videos).
+    PickFolder,
     PickOutputFolder,
     Start,
     Cancel(i64),
     CancelAll,
     RetryFailed,
     ResumeUnfinished,
+    /// Not now: hide the start-up offer to resume unfinished jobs.
+    NotNow,
+    /// Forget the refused files' messages.
+    ClearRefused,
     OpenOutputFolder,
     /// Write outputs into this folder (`None`: beside each input).
     SetOutputFolder(Option<PathBuf>),
@@ -168,7 +206,11 @@ pub enum PanelCommand {
 pub struct TranscodePanel {
     open: bool,
     queue: QueueLocation,
-    staged: Vec<PathBuf>,
+    staged: Vec<InputFile>,
+    /// Added paths being checked on a background thread.
+    checking: usize,
+    /// Paths refused (missing, not a video, a folder without videos), each with why.
+    refused: Vec<(PathBuf, String)>,
     preset: Preset,
     /// `None`: beside each input.
     output_dir: Option<PathBuf>,
@@ -176,6 +218,8 @@ pub struct TranscodePanel {
     error: Option<String>,
     /// Unfinished jobs found at start-up, offered for resuming.
     unfinished: Vec<i64>,
+    /// The start-up offer to resume them is showing.
+    offer_resume: bool,
     events: Option<Receiver<PanelEvent>>,
     sender: Option<Sender<PanelEvent>>,
     stop: Arc<AtomicBool>,
@@ -209,11 +253,14 @@ impl TranscodePanel {
             open: false,
             queue,
             staged: Vec::new(),
+            checking: 0,
+            refused: Vec::new(),
             preset: Preset::DEFAULT,
             output_dir: None,
             rows: BTreeMap::new(),
             error: None,
             unfinished: Vec::new(),
+            offer_resume: false,
             events: None,
             sender: None,
             stop: Arc::new(AtomicBool::new(false)),
@@ -313,9 +360,29 @@ impl TranscodePanel {
         self.open
     }
 
-    /// Files dropped or added, waiting for Start.
-    pub fn staged(&self) -> &[PathBuf] {
+    /// Files dropped or added (folders walked), checked and waiting for Start.
+    pub fn staged(&self) -> &[InputFile] {
         &self.staged
+    }
+
+    /// Added paths refused, each with why.
+    pub fn refused(&self) -> &[(PathBuf, String)] {
+        &self.refused
+    }
+
+    /// Whether added paths are still being checked.
+    pub fn is_checking(&self) -> bool {
+        self.checking > 0
+    }
+
+    /// Jobs an earlier run left unfinished, offered for resuming.
+    pub fn unfinished(&self) -> &[i64] {
+        &self.unfinished
+    }
+
+    /// Where outputs go (`None`: beside each input).
+    pub fn output_dir(&self) -> Option<&Path> {
+        self.output_dir.as_deref()
     }
 
     /// The fleet queue's counts by state, as the watcher last read them.
@@ -370,7 +437,7 @@ impl TranscodePanel {
                         })
                         .collect();
                     if !unfinished.is_empty() {
-                        let _ = tx.send(PanelEvent::Rows(unfinished));
+                        let _ = tx.send(PanelEvent::Unfinished(unfinished));
                     }
                 }
                 repaint.request_repaint();
@@ -388,14 +455,36 @@ impl TranscodePanel {
             match event {
                 PanelEvent::Rows(rows) => {
                     for row in rows {
-                        if !self.running
-                            && row.message.is_some()
-                            && !self.unfinished.contains(&row.id)
-                        {
+                        self.rows.insert(row.id, row);
+                    }
+                }
+                PanelEvent::Unfinished(rows) => {
+                    for row in rows {
+                        if !self.unfinished.contains(&row.id) {
                             self.unfinished.push(row.id);
                         }
                         self.rows.entry(row.id).or_insert(row);
                     }
+                    // Offered at start-up: the panel opens on the offer.
+                    self.offer_resume = !self.unfinished.is_empty();
+                    self.open |= self.offer_resume;
+                }
+                PanelEvent::Checked { accepted, refused } => {
+                    self.checking = self.checking.saturating_sub(1);
+                    for file in accepted {
+                        if !self.staged.iter().any(|s| s.path == file.path) {
+                            self.staged.push(file);
+                        }
+                    }
+                    for (path, why) in refused {
+                        self.refused.retain(|(p, _)| p != &path);
+                        self.refused.push((path, why));
+                    }
+                }
+                PanelEvent::Taken(paths) => self.staged.retain(|f| !paths.contains(&f.path)),
+                PanelEvent::Refused(path, why) => {
+                    self.refused.retain(|(p, _)| p != &path);
+                    self.refused.push((path, why));
                 }
                 PanelEvent::Job(event) => self.apply_event(event),
                 PanelEvent::Done => self.running = false,
@@ -423,7 +512,9 @@ impl TranscodePanel {
             JobEvent::Started { id, attempt, .. } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Processing;
+                    row.cancelled = false;
                     row.fraction = 0.0;
+                    row.speed = 0.0;
                     row.started = Some(Instant::now());
                     row.message = (attempt > 1).then(|| format!("attempt {attempt}"));
                 }
@@ -446,6 +537,7 @@ impl TranscodePanel {
             } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Succeeded;
+                    row.cancelled = false;
                     row.fraction = 1.0;
                     row.output = output;
                     row.message = Some(format!("done in {seconds:.1} s"));
@@ -454,6 +546,7 @@ impl TranscodePanel {
             JobEvent::Retrying { id, error, .. } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Pending;
+                    row.cancelled = false;
                     row.message = Some(format!("will retry: {error}"));
                 }
             }
@@ -467,6 +560,7 @@ impl TranscodePanel {
             JobEvent::Released { id } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Pending;
+                    row.cancelled = false;
                     row.message = Some("stopped; resumes next time".to_string());
                 }
             }
@@ -482,7 +576,7 @@ impl TranscodePanel {
     fn spawn_run(
         &mut self,
         ctx: &egui::Context,
-        files: Vec<PathBuf>,
+        files: Vec<InputFile>,
         mut ids: Vec<i64>,
         retry_failed: bool,
     ) {
@@ -504,24 +598,22 @@ impl TranscodePanel {
                         store.retry_failed(&ids).map_err(|e| e.to_string())?;
                     }
                     // The same rules as `framekit transcode`: outputs named by the batch module.
-                    let inputs = typed_inputs(&files);
-                    let enqueued = batch::enqueue_files(
-                        store.as_mut(),
-                        &inputs,
-                        &preset,
-                        output_dir.as_deref(),
-                        false,
-                    )
-                    .map_err(|e| e.to_string())?;
+                    // One file the queue refuses never costs the others.
+                    let enqueued =
+                        enqueue_each(store.as_mut(), &files, &preset, output_dir.as_deref(), &tx);
                     ids.extend(enqueued.iter().map(|e| e.outcome.id()));
-                    let jobs = store.jobs_with_ids(&ids).map_err(|e| e.to_string())?;
-                    let rows: Vec<Row> = jobs
-                        .into_iter()
-                        .map(|j| Row {
-                            worker: None,
-                            ..Row::from_job(j)
-                        })
-                        .collect();
+                    // Every job this run may claim is shown, even when the table cannot be
+                    // read back: then the rows come from what was enqueued.
+                    let rows: Vec<Row> = match store.jobs_with_ids(&ids) {
+                        Ok(jobs) => jobs
+                            .into_iter()
+                            .map(|j| Row {
+                                worker: None,
+                                ..Row::from_job(j)
+                            })
+                            .collect(),
+                        Err(_) => enqueued.iter().map(Row::enqueued).collect(),
+                    };
                     let _ = tx.send(PanelEvent::Rows(rows));
                     repaint.request_repaint();
                     let options = RunOptions {
@@ -557,9 +649,10 @@ impl TranscodePanel {
         match command {
             PanelCommand::AddFiles(files) => {
                 self.open = true;
-                self.stage(files);
+                self.check_and_stage(ctx, files);
             }
             PanelCommand::PickFiles => self.dialog_request = Some(PathPurpose::AddFiles),
+            PanelCommand::PickFolder => self.dialog_request = Some(PathPurpose::AddFolder),
             PanelCommand::CompareWithSource(id) => {
                 if let Some(row) = self.rows.get(&id) {
                     self.compare_request = Some((row.input.clone(), row.output.clone()));
@@ -572,7 +665,8 @@ impl TranscodePanel {
                         Some("a batch is already running; wait for it or cancel it".to_string());
                     return;
                 }
-                let files = std::mem::take(&mut self.staged);
+                // Staged files stay staged until the run has enqueued (or refused) them.
+                let files = self.staged.clone();
                 if files.is_empty() {
                     self.error = Some(
                         "add video files first (drop them here or use Add files…)".to_string(),
@@ -581,17 +675,11 @@ impl TranscodePanel {
                 }
                 if self.fleet.is_some() {
                     let (preset, output_dir) = (self.preset, self.output_dir.clone());
+                    let tx = self.channel(ctx);
                     self.error = None;
                     self.on_fleet(ctx, move |store| {
-                        batch::enqueue_files(
-                            store,
-                            &typed_inputs(&files),
-                            &preset,
-                            output_dir.as_deref(),
-                            false,
-                        )
-                        .map(drop)
-                        .map_err(|e| e.to_string())
+                        enqueue_each(store, &files, &preset, output_dir.as_deref(), &tx);
+                        Ok(())
                     });
                 } else {
                     self.spawn_run(ctx, files, Vec::new(), false);
@@ -626,10 +714,20 @@ impl TranscodePanel {
                     });
                 } else if !failed.is_empty() && !self.running {
                     self.cancels = CancelRequests::default();
+                    // The rows say at once that they are queued again, not what they were.
+                    for id in &failed {
+                        if let Some(row) = self.rows.get_mut(id) {
+                            row.status = JobStatus::Pending;
+                            row.cancelled = false;
+                            row.fraction = 0.0;
+                            row.message = Some("queued again".to_string());
+                        }
+                    }
                     self.spawn_run(ctx, Vec::new(), failed, true);
                 }
             }
             PanelCommand::ResumeUnfinished => {
+                self.offer_resume = false;
                 let ids = std::mem::take(&mut self.unfinished);
                 if !ids.is_empty() && !self.running {
                     self.spawn_run(ctx, Vec::new(), ids, false);
@@ -654,6 +752,8 @@ impl TranscodePanel {
                 }
             }
             PanelCommand::SetOutputFolder(folder) => self.output_dir = folder,
+            PanelCommand::NotNow => self.offer_resume = false,
+            PanelCommand::ClearRefused => self.refused.clear(),
             PanelCommand::SetFleetQueue(None) => {
                 self.fleet_watch_stop.store(true, Ordering::SeqCst);
                 self.fleet = None;
@@ -686,11 +786,25 @@ impl TranscodePanel {
         }
     }
 
-    fn stage(&mut self, files: Vec<PathBuf>) {
-        for file in files {
-            if !self.staged.contains(&file) {
-                self.staged.push(file);
-            }
+    /// Checks added paths on a background thread (the UI thread never touches the disk):
+    /// files must exist and be videos, folders are walked as `framekit transcode` walks them.
+    fn check_and_stage(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>) {
+        if paths.is_empty() {
+            return;
+        }
+        let tx = self.channel(ctx);
+        let repaint = ctx.clone();
+        self.checking += 1;
+        let spawned = std::thread::Builder::new()
+            .name("framekit-check-inputs".into())
+            .spawn(move || {
+                let (accepted, refused) = check_inputs(&paths);
+                let _ = tx.send(PanelEvent::Checked { accepted, refused });
+                repaint.request_repaint();
+            });
+        if let Err(e) = spawned {
+            self.checking -= 1;
+            self.error = Some(format!("cannot check the files: {e}"));
         }
     }
 
@@ -715,16 +829,82 @@ impl TranscodePanel {
     }
 }
 
-/// Files the user chose or dropped (not found by walking a folder), with their folder as root.
-fn typed_inputs(files: &[PathBuf]) -> Vec<InputFile> {
-    files
-        .iter()
-        .map(|path| InputFile {
-            path: path.clone(),
-            root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            walked: false,
-        })
-        .collect()
+/// Which of the added `paths` can be transcoded: each path on its own through the CLI's input
+/// collection ([`batch::collect_inputs`]: files as named, folders walked for videos), so one bad
+/// path is refused with its reason and never costs the others. A named file must also be a
+/// video: a video file extension and a video stream FFmpeg can open.
+pub fn check_inputs(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, String)>) {
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for path in paths {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                refused.push((path.clone(), "not found".to_string()));
+                continue;
+            }
+            Err(e) => {
+                refused.push((path.clone(), format!("cannot read it ({e})")));
+                continue;
+            }
+        };
+        if !meta.is_dir()
+            && let Some(why) = not_a_video(path)
+        {
+            refused.push((path.clone(), why));
+            continue;
+        }
+        match batch::collect_inputs(std::slice::from_ref(path)) {
+            Ok(files) => accepted.extend(files),
+            Err(batch::BatchError::NoVideos(_)) => {
+                refused.push((path.clone(), "a folder without video files".to_string()));
+            }
+            Err(e) => refused.push((path.clone(), e.to_string())),
+        }
+    }
+    (accepted, refused)
+}
+
+/// Why a named file is not a video to transcode, if it is not.
+fn not_a_video(path: &Path) -> Option<String> {
+    if !batch::is_video_path(path) {
+        let kind = path.extension().map_or("no extension".to_string(), |e| {
+            format!(".{}", e.to_string_lossy())
+        });
+        return Some(format!("not a video file ({kind})"));
+    }
+    match crate::media::open_input(path) {
+        Err(e) => Some(format!("not a video FFmpeg can read ({e})")),
+        Ok(input) => input
+            .streams()
+            .best(ffmpeg_next::media::Type::Video)
+            .is_none()
+            .then(|| "has no video stream".to_string()),
+    }
+}
+
+/// Enqueues each file on its own: a file the queue refuses is reported (`Refused`) and the
+/// others go in. Reports the files dealt with (`Taken`) so the panel unstages them.
+fn enqueue_each(
+    store: &mut dyn JobStore,
+    files: &[InputFile],
+    preset: &Preset,
+    output_dir: Option<&Path>,
+    events: &Sender<PanelEvent>,
+) -> Vec<batch::EnqueuedFile> {
+    let mut enqueued = Vec::new();
+    for file in files {
+        match batch::enqueue_files(store, std::slice::from_ref(file), preset, output_dir, false) {
+            Ok(done) => enqueued.extend(done),
+            Err(e) => {
+                let _ = events.send(PanelEvent::Refused(file.path.clone(), e.to_string()));
+            }
+        }
+    }
+    let _ = events.send(PanelEvent::Taken(
+        files.iter().map(|f| f.path.clone()).collect(),
+    ));
+    enqueued
 }
 
 /// Opens a folder in the system's file manager (a separate program; never FFmpeg), on its own

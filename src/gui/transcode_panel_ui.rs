@@ -25,14 +25,16 @@ impl TranscodePanel {
     fn contents_ui(&mut self, ui: &mut egui::Ui) -> Vec<PanelCommand> {
         let mut commands = Vec::new();
         ui.horizontal(|ui| {
-            ui.label("Preset");
+            let label = ui.label("Preset");
             egui::ComboBox::from_id_salt("preset")
                 .selected_text(self.preset.name)
                 .show_ui(ui, |ui| {
                     for preset in Preset::ALL {
                         ui.selectable_value(&mut self.preset, preset, preset.name);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.label("Output");
             let folder = self
                 .output_dir
@@ -84,8 +86,15 @@ impl TranscodePanel {
             if ui.button("Add files…").clicked() {
                 commands.push(PanelCommand::PickFiles);
             }
+            if ui
+                .button("Add folder…")
+                .on_hover_text("every video under it, as framekit transcode walks a folder")
+                .clicked()
+            {
+                commands.push(PanelCommand::PickFolder);
+            }
             let start = ui.add_enabled(
-                !self.staged.is_empty() && !self.running,
+                !self.staged.is_empty() && !self.running && self.checking == 0,
                 egui::Button::new(format!("Start ({})", self.staged.len())),
             );
             if start.clicked() {
@@ -121,13 +130,21 @@ impl TranscodePanel {
             }
         });
         if !self.unfinished.is_empty() && !self.running {
-            ui.horizontal(|ui| {
-                ui.label(format!(
+            ui.horizontal_wrapped(|ui| {
+                let text = format!(
                     "{} job(s) were left unfinished last time.",
                     self.unfinished.len()
-                ));
+                );
+                if self.offer_resume {
+                    ui.strong(text);
+                } else {
+                    ui.label(text);
+                }
                 if ui.button("Resume").clicked() {
                     commands.push(PanelCommand::ResumeUnfinished);
+                }
+                if self.offer_resume && ui.button("Not now").clicked() {
+                    commands.push(PanelCommand::NotNow);
                 }
             });
         }
@@ -137,10 +154,39 @@ impl TranscodePanel {
                 format!("Error: {error}"),
             );
         }
-        ui.separator();
-        for file in &self.staged {
-            ui.label(format!("staged: {}", file.display()));
+        if !self.refused.is_empty() {
+            ui.horizontal(|ui| {
+                ui.colored_label(
+                    egui::Color32::from_rgb(255, 110, 100),
+                    format!("{} refused (not added):", self.refused.len()),
+                );
+                if ui.small_button("dismiss").clicked() {
+                    commands.push(PanelCommand::ClearRefused);
+                }
+            });
+            for (path, why) in &self.refused {
+                ui.colored_label(
+                    egui::Color32::from_rgb(255, 110, 100),
+                    format!("{}: {why}", crate::gui::file_label(path)),
+                )
+                .on_hover_text(path.display().to_string());
+            }
         }
+        if self.checking > 0 {
+            ui.horizontal(|ui| {
+                ui.add(egui::Spinner::new());
+                ui.label("checking the added files…");
+            });
+        }
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("staged")
+            .max_height(120.0)
+            .show(ui, |ui| {
+                for file in &self.staged {
+                    ui.label(format!("staged: {}", file.path.display()));
+                }
+            });
         egui::ScrollArea::vertical()
             .max_height(320.0)
             .show(ui, |ui| {
@@ -170,6 +216,9 @@ impl TranscodePanel {
                                 ),
                                 (JobStatus::Processing, Some(eta)) => {
                                     format!("{} {:.1}x, {eta:.0} s left", row.status, row.speed)
+                                }
+                                (JobStatus::Processing, None) if row.speed > 0.0 => {
+                                    format!("{} {:.1}x, estimating…", row.status, row.speed)
                                 }
                                 (status, _) => status.to_string(),
                             };
