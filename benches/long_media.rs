@@ -17,26 +17,13 @@ use std::time::{Duration, Instant};
 
 use framekit::player::{Player, PlayerOptions, Reply, Request};
 use http::{Serve, Server};
+use support::{bench_dir, ffmpeg};
+
+#[path = "support.rs"]
+mod support;
 
 const CLIP_SECONDS: usize = 10;
 const FPS: usize = 25;
-
-fn bench_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    dir
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("run ffmpeg");
-    assert!(status.success(), "ffmpeg {args:?} failed");
-}
 
 /// `name` in the bench folder, made once by `make(temp)` and moved into place.
 fn made_once(name: &str, make: impl FnOnce(&str)) -> PathBuf {
@@ -164,39 +151,10 @@ print('|'.join(out))
 
 /// The Spark venv's python with OpenCV and PyAV added (bench only), or why not.
 fn bench_python() -> Result<PathBuf, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/spark-venv.sh"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let python = PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string(),
-    );
-    for (module, package) in [
+    support::bench_python(&[
         ("cv2", "opencv-python-headless==4.10.0.84"),
         ("av", "av==13.1.0"),
-    ] {
-        let present = Command::new(&python)
-            .args(["-c", &format!("import {module}")])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !present {
-            let installed = Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", package])
-                .status()
-                .map_err(|e| e.to_string())?;
-            if !installed.success() {
-                return Err(format!("pip could not install {package}"));
-            }
-        }
-    }
-    Ok(python)
+    ])
 }
 
 fn python(python: &Option<PathBuf>, script: &Path, args: &[String]) -> Option<Command> {

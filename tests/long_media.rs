@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::http::{Serve, Server};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
@@ -290,18 +290,8 @@ fn matroska_and_mpeg_ts_index_lazily_from_the_start() {
     assert_eq!(frames_of(&local, &id_list(&ids)), expected(&clip, &ids));
 }
 
-fn wait_for<T>(player: &Player<()>, what: &str, mut pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Some(reply) = player
-            .recv_timeout(Duration::from_millis(50))
-            .expect("player alive")
-            && let Some(found) = pick(reply)
-        {
-            return found;
-        }
-    }
-    panic!("gave up waiting for {what}");
+fn wait_for<T>(player: &Player<()>, what: &str, pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
+    common::wait_for_reply(player, what, Duration::from_secs(120), pick)
 }
 
 #[test]

@@ -564,6 +564,27 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     order
 }
 
+/// Waits up to `limit` for the first reply of `player` that `pick` accepts; fails the test
+/// after that (naming `what`).
+pub fn wait_for_reply<T>(
+    player: &framekit::player::Player<()>,
+    what: &str,
+    limit: std::time::Duration,
+    mut pick: impl FnMut(framekit::player::Reply<()>) -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(reply) = player
+            .recv_timeout(std::time::Duration::from_millis(50))
+            .expect("player alive")
+            && let Some(found) = pick(reply)
+        {
+            return found;
+        }
+    }
+    panic!("gave up waiting for {what}");
+}
+
 pub fn framekit_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_framekit"))
 }
