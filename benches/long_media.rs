@@ -131,7 +131,7 @@ print('|'.join(out))
 /// PyAV as people use it for a far frame: seek by time to the keyframe before it, decode
 /// until the frame's timestamp (exact only when the frame rate is constant).
 const PYAV_SEEK: &str = r#"
-import sys, io, base64, av
+import sys, base64, av, cv2
 url, ids = sys.argv[1], [int(i) for i in sys.argv[2].split(',')]
 fps = float(sys.argv[3])
 container = av.open(url)
@@ -142,9 +142,8 @@ for frame_id in ids:
     container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
     for frame in container.decode(stream):
         if frame.time is not None and frame.time >= target - 0.5 / fps:
-            buffer = io.BytesIO()
-            frame.to_image().save(buffer, format='PNG')
-            out.append(base64.b64encode(buffer.getvalue()).decode())
+            image = frame.to_ndarray(format='bgr24')
+            out.append(base64.b64encode(cv2.imencode('.png', image)[1]).decode())
             break
 print('|'.join(out))
 "#;
