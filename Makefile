@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SAMPLE := assets/sample.mp4
 
-.PHONY: deps run build release test test-rust lint headless smoke bench sample clean \
+.PHONY: deps run build release test test-rust lint headless smoke bench sample clean python \
         deb deb-cli install tools
 
 PREFIX ?= /usr/local
@@ -24,16 +24,23 @@ build: deps
 # Lint, the headless build (no GUI crates), unit + integration tests (dev profile, one shared
 # target dir), then the GUI smoke test under Xvfb with the same dev binary.
 test: deps tools
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy --locked -p framekit-python -- -D warnings
 	./scripts/check-headless.sh
 	$(CARGO) test --locked
+	./scripts/python-module.sh
 	./scripts/check-install.sh
 	./scripts/gui-smoke.sh target/debug/framekit
 
 lint:
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy --locked -p framekit-python -- -D warnings
+
+# The Python module (bindings/python) built into target/spark-venv, and its pytest suite.
+python: deps
+	./scripts/python-module.sh
 
 headless: deps
 	./scripts/check-headless.sh
@@ -43,6 +50,7 @@ smoke: release
 
 bench: release
 	$(CARGO) bench --locked --bench speed
+	$(CARGO) bench --locked --bench long_media
 
 sample:
 	./scripts/make-sample.sh

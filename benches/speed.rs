@@ -11,6 +11,10 @@
 //!
 //! Medians of several runs; nothing here is asserted, it is printed.
 
+#[path = "support.rs"]
+mod support;
+use support::{bench_dir, ffmpeg};
+
 #[path = "../tests/common/pg.rs"]
 #[allow(dead_code)]
 mod pg;
@@ -26,23 +30,6 @@ use framekit::player::{Player, PlayerOptions, Reply, Request};
 const RUNS: usize = 7;
 /// Rounds of the dataset comparison (each round times both sides back to back).
 const DATASET_ROUNDS: usize = 3;
-
-fn bench_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    dir
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("run ffmpeg");
-    assert!(status.success(), "ffmpeg {args:?} failed");
-}
 
 /// `name` in the bench folder, made once with `ffmpeg <args> <temp>` and moved into place.
 fn generated_clip(name: &str, args: &[&str]) -> PathBuf {
@@ -833,40 +820,7 @@ print(statistics.median(times))
 
 /// The Spark venv's python with OpenCV added (bench only), or why not.
 fn bench_python() -> Result<PathBuf, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/spark-venv.sh"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let python = PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string(),
-    );
-    let has_cv2 = Command::new(&python)
-        .args(["-c", "import cv2"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_cv2 {
-        let installed = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "opencv-python-headless==4.10.0.84",
-            ])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !installed.success() {
-            return Err("pip could not install opencv-python-headless".to_string());
-        }
-    }
-    Ok(python)
+    support::bench_python(&[("cv2", "opencv-python-headless==4.10.0.84")])
 }
 
 fn bench_dataset() {

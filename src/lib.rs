@@ -15,6 +15,7 @@
 //! - [`jobs`]: the SQLite job table (leases, fenced writes, retries) and the worker loop.
 //! - `gui`: the eframe app; the UI thread only draws.
 //! - [`output`]: writing files so no partial file is ever visible at a final path.
+//! - [`read_bound`]: stops FFmpeg reading on through unparseable data (sparse files).
 
 pub mod batch;
 pub mod codec;
@@ -26,6 +27,7 @@ pub mod jobs;
 pub mod media;
 pub mod output;
 pub mod player;
+pub mod read_bound;
 pub mod transcode;
 
 pub use codec::{get_frames, get_frames_or_empty};

@@ -2,6 +2,10 @@
 
 mod cli;
 mod lazy_avfilter;
+mod out_of_memory;
+
+#[global_allocator]
+static ALLOCATOR: out_of_memory::ReportingAllocator = out_of_memory::ReportingAllocator;
 
 fn main() {
     std::process::exit(cli::run());

@@ -86,6 +86,25 @@ fn assert_frame_exact_by(path: &Path, access: Access) {
             );
         }
     }
+    // Opened lazily (what `frames` does): the index grows as frames are asked for, from the
+    // container's table or from the start, and every answer is the same.
+    let mut lazy = VideoReader::open_lazy(path, &OpenOptions::default()).expect("open lazily");
+    for n in common::shuffled(expected.len(), 0x1a2f)
+        .into_iter()
+        .take(40)
+    {
+        let frame = lazy
+            .frame(n)
+            .unwrap_or_else(|e| panic!("lazy frame {n}: {e}"));
+        assert_eq!(
+            common::frame_hash(&frame),
+            expected[n],
+            "{}: frame {} (lazy open) differs from sequential decode",
+            path.display(),
+            n + 1
+        );
+    }
+    assert_eq!(lazy.complete_index().expect("count"), expected.len());
     match access {
         Access::Seek => assert!(reader.stats().seeks > 0, "random access must have seeked"),
         Access::Count => {
@@ -154,6 +173,28 @@ fn divx_packed_bframes_avi() {
 #[test]
 fn mjpeg_avi() {
     assert_frame_exact(&common::mjpeg());
+}
+
+/// Intra-only frames whose timestamps do not follow the order they are stored in: a decoder
+/// outputs them as it reads them, so frame N is the Nth stored, whatever its timestamp.
+#[test]
+fn mjpeg_with_timestamps_out_of_order_is_numbered_in_decode_order() {
+    for shuffled in [true, false] {
+        let path = common::mjpeg_out_of_order(shuffled);
+        let sequential: Vec<u64> = common::sequential_frames(&path, Orientation::default())
+            .iter()
+            .map(common::frame_hash)
+            .collect();
+        let stored: Vec<u64> = common::sequential_frames(&common::mjpeg(), Orientation::default())
+            .iter()
+            .map(common::frame_hash)
+            .collect();
+        assert_eq!(
+            sequential, stored,
+            "a sequential decode outputs stored order"
+        );
+        assert_frame_exact_by(&path, Access::Count);
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::http::{Serve, Server};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
@@ -19,6 +19,9 @@ const CLIP_FRAMES: usize = 250;
 const COPIES: usize = 120;
 /// The clip's keyframe interval (frames).
 const GOP: usize = 50;
+/// What socket buffers on loopback may hold when a reader stops early: counted as sent by
+/// the server, never read by the client. It varies with how bursty the reads are.
+const SOCKET_SLACK: f64 = 256.0 * 1024.0;
 
 fn clip() -> PathBuf {
     common::fixture(
@@ -202,7 +205,7 @@ fn near_ids_over_http_read_about_what_a_sequential_decode_reads() {
         server.requests()
     );
     assert!(
-        ours as f64 <= sequential as f64 * 1.5,
+        ours as f64 <= sequential as f64 * 1.5 + SOCKET_SLACK,
         "ids 1,30 read {ours} bytes, a sequential decode to frame 30 reads {sequential}"
     );
     assert!(
@@ -268,9 +271,12 @@ fn matroska_and_mpeg_ts_index_lazily_from_the_start() {
         server.reset_counts();
         assert_eq!(frames_of(&url, "1,30"), expected(&clip, &[1, 30]), "{name}");
         let ours = server.bytes_sent();
-        eprintln!("{name} ids 1,30: {ours} bytes, sequential decode to frame 30: {sequential}");
+        eprintln!(
+            "{name} ids 1,30: {ours} bytes ({} requests), sequential decode to frame 30: {sequential}",
+            server.requests()
+        );
         assert!(
-            ours as f64 <= sequential as f64 * 1.5 + 256.0 * 1024.0,
+            ours as f64 <= sequential as f64 * 1.5 + SOCKET_SLACK,
             "{name}: ids 1,30 read {ours} bytes, a sequential decode to 30 reads {sequential}"
         );
         assert!(
@@ -284,18 +290,8 @@ fn matroska_and_mpeg_ts_index_lazily_from_the_start() {
     assert_eq!(frames_of(&local, &id_list(&ids)), expected(&clip, &ids));
 }
 
-fn wait_for<T>(player: &Player<()>, what: &str, mut pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Some(reply) = player
-            .recv_timeout(Duration::from_millis(50))
-            .expect("player alive")
-            && let Some(found) = pick(reply)
-        {
-            return found;
-        }
-    }
-    panic!("gave up waiting for {what}");
+fn wait_for<T>(player: &Player<()>, what: &str, pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
+    common::wait_for_reply(player, what, Duration::from_secs(120), pick)
 }
 
 #[test]
@@ -356,4 +352,59 @@ fn the_player_shows_the_first_frame_before_the_index_is_complete() {
 
 fn png_text(frame: &framekit::Frame) -> String {
     framekit::codec::to_base64(&framekit::codec::encode_png(frame).expect("png"))
+}
+
+fn probe_json(path: &Path, cache: &Path) -> serde_json::Value {
+    let output = common::framekit_bin()
+        .env("FRAMEKIT_INDEX_CACHE", cache)
+        .args(["probe", "--json"])
+        .arg(path)
+        .output()
+        .expect("probe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+#[test]
+fn a_scanned_index_is_cached_on_disk_and_reused() {
+    let mkv = remux("long.mkv");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let first = probe_json(&mkv, cache.path());
+    assert_eq!(
+        first["video"]["frame_index"], "scan",
+        "Matroska has no sample table"
+    );
+    assert_eq!(first["frame_count"], CLIP_FRAMES * COPIES);
+    let entries = std::fs::read_dir(cache.path()).expect("cache dir").count();
+    assert_eq!(entries, 1, "one cache entry for the scan");
+    let second = probe_json(&mkv, cache.path());
+    assert_eq!(second["video"]["frame_index"], "cache");
+    assert_eq!(second["frame_count"], first["frame_count"]);
+    assert_eq!(
+        second["video"]["keyframe_count"],
+        first["video"]["keyframe_count"]
+    );
+    // A damaged entry is a miss (scanned again and replaced), never an error.
+    for entry in std::fs::read_dir(cache.path()).expect("cache dir") {
+        std::fs::write(entry.expect("entry").path(), b"garbage").expect("damage");
+    }
+    assert_eq!(
+        probe_json(&mkv, cache.path())["video"]["frame_index"],
+        "scan"
+    );
+    // A copy with another modification time is another file.
+    let copy = cache.path().join("copy.mkv");
+    std::fs::copy(&mkv, &copy).expect("copy");
+    assert_eq!(
+        probe_json(&copy, cache.path())["video"]["frame_index"],
+        "scan"
+    );
+    assert_eq!(
+        probe_json(&copy, cache.path())["video"]["frame_index"],
+        "cache"
+    );
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use framekit::player::{
     ClipboardPayload, CopyForm, Operation, Player, PlayerError, PlayerOptions, Reply, Request,
@@ -11,18 +11,9 @@ use framekit::player::{
 use framekit::{MediaSource, OpenOptions};
 
 /// Waits for the first reply `pick` accepts, failing on a `Failed` reply it does not accept.
-fn wait_for<T>(player: &Player<()>, what: &str, mut pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(reply) = player
-            .recv_timeout(Duration::from_millis(50))
-            .expect("player alive")
-            && let Some(found) = pick(reply)
-        {
-            return found;
-        }
-    }
-    panic!("gave up waiting for {what}");
+/// Waits for the first reply `pick` accepts, failing on a `Failed` reply it does not accept.
+fn wait_for<T>(player: &Player<()>, what: &str, pick: impl FnMut(Reply<()>) -> Option<T>) -> T {
+    common::wait_for_reply(player, what, Duration::from_secs(60), pick)
 }
 
 fn opened(player: &Player<()>) -> usize {

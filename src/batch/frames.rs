@@ -37,7 +37,8 @@ pub struct FrameResult {
 }
 
 impl FrameResult {
-    fn failed(id: serde_json::Value, path: String, error: String) -> FrameResult {
+    /// An error row for a request (or a line that was not one).
+    pub fn failed(id: serde_json::Value, path: String, error: String) -> FrameResult {
         FrameResult {
             id,
             path,
@@ -65,6 +66,89 @@ struct RequestLine {
 enum IdsField {
     Text(String),
     Numbers(Vec<i64>),
+}
+
+/// The longest request line `--jsonl` reads by default (a request is a path and an id list).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One line of a JSONL stream, read with a length limit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum JsonLine {
+    /// A line's text (a UTF-8 byte order mark at the very start of the stream dropped).
+    Text(String),
+    /// A line longer than the limit (`limit` bytes): the rest of it up to its newline is
+    /// skipped.
+    TooLong { limit: usize },
+    /// A line that is not UTF-8.
+    NotUtf8,
+}
+
+/// Reads JSONL lines from `input`, never holding more than `max_bytes` of one line: a longer
+/// line is reported as soon as it passes the limit (one endless line from `/dev/zero` gets
+/// its error row at once), then skipped to its newline, and reading goes on with the next
+/// request. Yields `(1-based line number, line)`; ends at the end of the input or on a read
+/// error, which goes to `on_error`.
+pub fn jsonl_lines<R: std::io::BufRead>(
+    mut input: R,
+    max_bytes: usize,
+    mut on_error: impl FnMut(std::io::Error),
+) -> impl Iterator<Item = (usize, JsonLine)> {
+    let mut line_number = 0usize;
+    // After a line too long was reported: the rest of it is still to skip.
+    let mut skipping = false;
+    std::iter::from_fn(move || {
+        let mut line: Vec<u8> = Vec::new();
+        loop {
+            let chunk = match input.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    on_error(e);
+                    return None;
+                }
+            };
+            if chunk.is_empty() {
+                if line.is_empty() || skipping {
+                    return None;
+                }
+                break;
+            }
+            let (take, ends) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (chunk.len(), false),
+            };
+            if skipping {
+                input.consume(take);
+                skipping = !ends;
+                continue;
+            }
+            let content = &chunk[..take - usize::from(ends)];
+            if line.len() + content.len() > max_bytes {
+                input.consume(take);
+                skipping = !ends;
+                line_number += 1;
+                return Some((line_number, JsonLine::TooLong { limit: max_bytes }));
+            }
+            line.extend_from_slice(content);
+            input.consume(take);
+            if ends {
+                break;
+            }
+        }
+        line_number += 1;
+        let mut bytes = line.as_slice();
+        if line_number == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        Some((
+            line_number,
+            match std::str::from_utf8(bytes) {
+                Ok(text) => JsonLine::Text(text.to_string()),
+                Err(_) => JsonLine::NotUtf8,
+            },
+        ))
+    })
 }
 
 /// Reads one JSONL request line (`line_number` is 1-based, for the error row).
@@ -121,9 +205,13 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
         let requested = codec::parse_frame_ids(&request.ids).map_err(|e| e.to_string())?;
         let path = PathBuf::from(&request.path);
         let mut source = MediaSource::open_lazy(&path, options).map_err(|e| e.to_string())?;
-        let (text, selection) =
-            codec::frames_text_from_source(&mut source, &requested, request.form)
-                .map_err(|e| e.to_string())?;
+        let (text, selection) = codec::frames_text_from_source(
+            &mut source,
+            &requested,
+            request.form,
+            options.limits.max_answer_bytes,
+        )
+        .map_err(|e| e.to_string())?;
         Ok((text, selection.ids))
     };
     match run() {
@@ -225,5 +313,31 @@ impl Iterator for FramesBatch {
             let (seq, result) = self.results.recv().ok()?;
             self.waiting.insert(seq, result);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<(usize, JsonLine)> {
+        jsonl_lines(input, max, |e| panic!("{e}")).collect()
+    }
+
+    #[test]
+    fn long_lines_are_skipped_to_their_newline_and_reading_goes_on() {
+        let mut input = b"\xEF\xBB\xBF{\"a\":1}\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100));
+        input.extend_from_slice(b"\n\xFF\xFE\n{\"b\":2}");
+        assert_eq!(
+            lines(&input, 20),
+            vec![
+                (1, JsonLine::Text("{\"a\":1}".to_string())),
+                (2, JsonLine::TooLong { limit: 20 }),
+                (3, JsonLine::NotUtf8),
+                (4, JsonLine::Text("{\"b\":2}".to_string())),
+            ]
+        );
+        assert!(lines(b"", 20).is_empty());
     }
 }

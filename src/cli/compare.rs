@@ -216,7 +216,7 @@ fn summary_text(summary: &Summary, diff_out: Option<&Path>) -> String {
         worst.ssim_y.unwrap_or(worst.ssim_all)
     ));
     if let Some(dir) = diff_out {
-        text.push_str(&format!("\ndifference images in {}", dir.display()));
+        text.push_str(&format!("\ndifference images in {}", super::shown(dir)));
     }
     text
 }

@@ -23,14 +23,32 @@ pub struct DecodeArgs {
     /// Convert every image to PNG instead of keeping its format.
     #[arg(long)]
     pub png: bool,
-    /// File name stem: files are <stem>_<n>.<ext>.
-    #[arg(long, default_value = "image")]
+    /// File name stem: files are <stem>_<n>.<ext>, always inside --out.
+    #[arg(long, default_value = "image", value_parser = file_stem)]
     pub name: String,
     /// Replace files that already exist in the output folder.
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub limits: super::LimitArgs,
+}
+
+/// `--name`: a plain file name stem, so every file lands inside `--out`. A path (`../../x`,
+/// `/etc/x`, `a/b`), `.` or `..`, or a control character is refused.
+fn file_stem(text: &str) -> Result<String, String> {
+    let shown = super::printable(text);
+    if text.is_empty() || text == "." || text == ".." {
+        return Err(format!("\"{shown}\" is not a file name"));
+    }
+    if text.contains('/') || text.contains('\\') {
+        return Err(format!(
+            "\"{shown}\" is a path; give a file name stem (the files go in --out)"
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("\"{shown}\" has control characters"));
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(feature = "gui")]
@@ -122,15 +140,15 @@ fn write_image(args: &DecodeArgs, number: usize, image: &DecodedImage) -> anyhow
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
             "{}: already exists; not replacing it (use --force, or another --name or --out)",
-            path.display()
+            super::shown(&path)
         ),
         Err(e) => {
-            return Err(e).with_context(|| format!("{}: cannot write", path.display()));
+            return Err(e).with_context(|| format!("{}: cannot write", super::shown(&path)));
         }
     }
     println!(
         "{} ({label}, {}x{}, {} bytes)",
-        path.display(),
+        super::shown(&path),
         first.width,
         first.height,
         bytes.len()

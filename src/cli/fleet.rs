@@ -4,12 +4,12 @@
 //! queue without running them).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use framekit::batch::{CancelRequests, JobEvent, PathMap, RunOptions, RunUntil, run_jobs};
@@ -18,6 +18,7 @@ use framekit::jobs::{ClaimFilter, Enqueued, Shard, host_name};
 
 use super::signals::SignalWatch;
 use super::transcode::{BatchArgs, QueueArg, jobs_in_range};
+use super::{printable, shown};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -44,7 +45,8 @@ pub struct WorkerArgs {
     /// Seconds to finish running jobs after SIGTERM/SIGINT before releasing them.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub grace: u64,
-    /// Serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9187).
+    /// Serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9187; bind the
+    /// address scrapers reach, not every interface, where you can).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
     /// One log line per job event: text, or JSON for log collectors.
@@ -66,7 +68,7 @@ pub struct EnqueueArgs {
 }
 
 pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let enqueued = args.batch.enqueue(&location)?;
     let outcome = |e: &Enqueued| match e {
         Enqueued::New(_) => "new".to_string(),
@@ -92,8 +94,8 @@ pub fn enqueue(args: &EnqueueArgs) -> anyhow::Result<()> {
                 "{:>6}  {:<18} {} -> {}",
                 e.outcome.id(),
                 outcome(&e.outcome),
-                e.input.display(),
-                e.output.display()
+                shown(&e.input),
+                shown(&e.output)
             );
         }
         let new = enqueued
@@ -257,40 +259,127 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` (anything else: 404) on its own thread for the process's life.
+/// The most bytes of a request head (request line and headers) the metrics server reads: a
+/// scrape sends a few hundred.
+const METRICS_MAX_REQUEST: usize = 8 * 1024;
+
+/// How long one metrics connection may take to send its request and read the answer, in all
+/// (a client sending one byte every few seconds is cut off at this, not served for ever).
+const METRICS_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Metrics connections served at once; more are closed at once.
+const METRICS_MAX_CONNECTIONS: usize = 32;
+
+/// Serves `GET /metrics` (anything else: 404) for the process's life, each connection on its
+/// own thread (at most [`METRICS_MAX_CONNECTIONS`]), with its request bounded in size
+/// ([`METRICS_MAX_REQUEST`]) and time ([`METRICS_DEADLINE`]): no client can hold up a scrape
+/// for longer than that, or make the worker buffer more than that.
 fn serve_metrics(address: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(address)
         .map_err(|e| anyhow::anyhow!("--metrics {address}: cannot listen: {e}"))?;
     let bound = listener.local_addr()?;
+    let open = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("framekit-metrics".into())
         .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut request_line = String::new();
-                let mut reader = BufReader::new(&stream);
-                if reader.read_line(&mut request_line).is_err() {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else {
+                    // Out of file descriptors or the like: let connections close first.
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                };
+                if open.fetch_add(1, Ordering::SeqCst) >= METRICS_MAX_CONNECTIONS {
+                    open.fetch_sub(1, Ordering::SeqCst);
                     continue;
                 }
-                // Read (and ignore) the headers.
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
+                let (metrics, done) = (metrics.clone(), open.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("framekit-metrics-conn".into())
+                    .spawn(move || {
+                        answer_metrics(&stream, &metrics);
+                        done.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    open.fetch_sub(1, Ordering::SeqCst);
                 }
-                let (status, body) = if request_line.starts_with("GET /metrics") {
-                    ("200 OK", metrics.render())
-                } else {
-                    ("404 Not Found", "try /metrics\n".to_string())
-                };
-                let mut stream = &stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
             }
         })?;
     Ok(bound)
+}
+
+/// Reads one request head within the limits and answers it, then closes.
+fn answer_metrics(stream: &TcpStream, metrics: &Metrics) {
+    let deadline = Instant::now() + METRICS_DEADLINE;
+    let (status, body) = match read_request_head(stream, deadline) {
+        Ok(head) => {
+            let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = String::from_utf8_lossy(line);
+            let mut words = line.split_whitespace();
+            let (method, target) = (words.next(), words.next().unwrap_or_default());
+            let path = target.split('?').next().unwrap_or_default();
+            if method == Some("GET") && path == "/metrics" {
+                ("200 OK", metrics.render())
+            } else {
+                ("404 Not Found", "try /metrics\n".to_string())
+            }
+        }
+        Err(Some(status)) => (status, format!("{status}\n")),
+        Err(None) => return,
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let _ = stream.set_write_timeout(Some(left.max(Duration::from_millis(100))));
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
+}
+
+/// The request head (up to the blank line after the headers, or all a client sent before
+/// closing its side), at most [`METRICS_MAX_REQUEST`] bytes, by `deadline`. `Err(Some(status))`:
+/// answer with that status; `Err(None)`: the connection failed, just close it.
+fn read_request_head(
+    mut stream: &TcpStream,
+    deadline: Instant,
+) -> Result<Vec<u8>, Option<&'static str>> {
+    let mut head = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let ended =
+            head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n");
+        if ended {
+            return Ok(head);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Some("408 Request Timeout"));
+        }
+        if stream.set_read_timeout(Some(left)).is_err() {
+            return Err(None);
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) if head.contains(&b'\n') => return Ok(head),
+            Ok(0) => return Err(None),
+            Ok(n) => {
+                head.extend_from_slice(&chunk[..n]);
+                if head.len() > METRICS_MAX_REQUEST {
+                    return Err(Some("431 Request Header Fields Too Large"));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Some("408 Request Timeout"));
+            }
+            Err(_) => return Err(None),
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -307,7 +396,7 @@ fn init_logging(format: LogFormat) {
 fn log_event(event: &JobEvent) {
     match event {
         JobEvent::Started { id, input, attempt } => {
-            tracing::info!(job = id, attempt, input = %input.display(), "started");
+            tracing::info!(job = id, attempt, input = %shown(input), "started");
         }
         JobEvent::Progress { .. } => {}
         JobEvent::Succeeded {
@@ -316,17 +405,19 @@ fn log_event(event: &JobEvent) {
             seconds,
             frames,
         } => {
-            tracing::info!(job = id, output = %output.display(), seconds, frames, "succeeded");
+            tracing::info!(job = id, output = %shown(output), seconds, frames, "succeeded");
         }
         JobEvent::Retrying { id, error, attempt } => {
-            tracing::warn!(job = id, attempt, error = %error, "attempt failed; will retry");
+            tracing::warn!(job = id, attempt, error = %printable(error), "attempt failed; will retry");
         }
-        JobEvent::Failed { id, error } => tracing::error!(job = id, error = %error, "failed"),
+        JobEvent::Failed { id, error } => {
+            tracing::error!(job = id, error = %printable(error), "failed")
+        }
         JobEvent::Released { id } => tracing::info!(job = id, "released unfinished (stopping)"),
         JobEvent::LeaseLost { id } => {
             tracing::warn!(
                 job = id,
-                "lease lost: another worker took the job over; wrote nothing"
+                "lease lost: the job was cancelled or another worker took it over; wrote nothing"
             )
         }
     }
@@ -334,7 +425,7 @@ fn log_event(event: &JobEvent) {
 
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let mut registry = location.open()?;
     let (host, pid) = (host_name(), std::process::id());
     let worker_id = registry.register_worker(&host, pid)?;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use framekit::batch::frames::{frames_batch, parse_request_line};
+use framekit::batch::frames::{
+    FrameResult, JsonLine, frames_batch, jsonl_lines, parse_request_line,
+};
 use framekit::codec::{self, TextForm, frames::FrameSelection};
 use framekit::{MediaSource, output};
 
@@ -42,6 +44,10 @@ pub struct FramesArgs {
     /// machine (one per Spark task), give each its share, e.g. spark.task.cpus.
     #[arg(long, value_name = "N", requires = "jsonl", value_parser = clap::value_parser!(u16).range(1..))]
     pub cores: Option<u16>,
+    /// Longest request line with --jsonl, in MiB: a longer line is an error row, and reading
+    /// goes on at the next line.
+    #[arg(long, value_name = "MIB", default_value_t = 1, requires = "jsonl")]
+    pub max_line_mib: usize,
     /// Write PNG files named <stem>_f<id>.png into DIR instead, and print their paths.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -84,7 +90,8 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
             // stdout stays empty, so no caller takes a partial answer for a whole one. Only
             // the text is held, one decoded frame at a time.
             let mut text = Vec::new();
-            codec::write_frames_text(&mut source, &selection, form, &mut text)?;
+            let max_bytes = options.limits.max_answer_bytes;
+            codec::write_frames_text(&mut source, &selection, form, max_bytes, &mut text)?;
             text.push(b'\n');
             stdout.write_all(&text)?;
         }
@@ -106,26 +113,36 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
 /// `--jsonl`: requests on stdin, results on stdout, one line each, in input order, flushed as
 /// they come. Per-request problems are error rows; only stdin or stdout failing is an error.
 fn run_jsonl(args: &FramesArgs, mut options: framekit::OpenOptions) -> anyhow::Result<()> {
-    use std::io::BufRead as _;
     let cores = args
         .cores
         .map_or_else(framekit::batch::frames::available_cores, usize::from);
     let threads = args.threads.unwrap_or(cores).max(1);
     options.decoder_threads = framekit::batch::frames::decoder_threads_for(cores, threads);
     let (read_error_tx, read_error_rx) = crossbeam_channel::bounded(1);
-    // Read on the batch's dispatch thread, line by line, as results go out.
-    let requests = std::io::BufReader::new(std::io::stdin())
-        .lines()
-        .enumerate()
-        .map_while(move |(n, line)| match line {
-            Ok(line) => Some((n, line)),
-            Err(e) => {
-                let _ = read_error_tx.send(e);
-                None
-            }
-        })
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(n, line)| parse_request_line(&line, n + 1));
+    // Read on the batch's dispatch thread, line by line (each at most --max-line-mib), as
+    // results go out.
+    let max_line = args.max_line_mib.saturating_mul(1 << 20).max(1);
+    let stdin = std::io::BufReader::new(std::io::stdin());
+    let requests = jsonl_lines(stdin, max_line, move |e| {
+        let _ = read_error_tx.send(e);
+    })
+    .filter(|(_, line)| !matches!(line, JsonLine::Text(text) if text.trim().is_empty()))
+    .map(move |(n, line)| match line {
+        JsonLine::Text(text) => parse_request_line(&text, n),
+        JsonLine::TooLong { limit } => Err(Box::new(FrameResult::failed(
+            serde_json::Value::Null,
+            String::new(),
+            format!(
+                "line {n}: longer than {} MiB, skipped (raise --max-line-mib)",
+                limit >> 20
+            ),
+        ))),
+        JsonLine::NotUtf8 => Err(Box::new(FrameResult::failed(
+            serde_json::Value::Null,
+            String::new(),
+            format!("line {n}: not UTF-8 text"),
+        ))),
+    });
     let results = frames_batch(requests, threads, options);
     // On a terminal, a live count on stderr (the stream's length is unknown); in a pipeline
     // (Spark, scripts) stderr stays silent.

@@ -6,6 +6,7 @@ use framekit::batch::{DEFAULT_JOBS, RunOptions};
 use framekit::jobs::{Job, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
 
 use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
+use super::{printable, shown};
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -88,7 +89,7 @@ pub struct JobsArgs {
 }
 
 pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let mut queue = location.open()?;
     match args.command.as_ref().unwrap_or(&JobsCommand::List {
         json: false,
@@ -191,15 +192,12 @@ fn print_jobs(location: &QueueLocation, jobs: &[Job]) {
         "id", "status", "attempts", "done", "preset", "worker", "input"
     );
     for job in jobs {
-        let result = match job.status {
-            JobStatus::Succeeded => job.output.display().to_string(),
-            _ => job
-                .last_error
-                .clone()
-                .unwrap_or_else(|| job.output.display().to_string()),
+        let result = match (job.status, &job.last_error) {
+            (JobStatus::Succeeded, _) | (_, None) => shown(&job.output),
+            (_, Some(error)) => printable(error),
         };
         let worker = match job.status {
-            JobStatus::Processing => job.lease_owner.clone().unwrap_or_default(),
+            JobStatus::Processing => printable(job.lease_owner.as_deref().unwrap_or_default()),
             _ => String::new(),
         };
         println!(
@@ -208,9 +206,9 @@ fn print_jobs(location: &QueueLocation, jobs: &[Job]) {
             job.status.to_string(),
             job.attempts,
             job.progress * 100.0,
-            job.preset,
+            printable(&job.preset),
             worker,
-            job.input.display(),
+            shown(&job.input),
             result
         );
     }
@@ -237,13 +235,13 @@ fn print_workers(location: &QueueLocation, workers: &[WorkerRow]) {
             "{:>4}  {:<6} {:<24} {:>8}  {:<8}  {:<14} {:<14} {:>5}  {}",
             worker.id,
             state,
-            worker.host,
+            printable(&worker.host),
             worker.pid,
-            worker.version,
+            printable(&worker.version),
             ago(worker.started_at),
             ago(worker.last_heartbeat),
             worker.jobs_done,
-            worker.running
+            printable(&worker.running)
         );
     }
 }

@@ -74,6 +74,9 @@ pub struct LimitArgs {
     /// Most pixels an animated image may decode to in all, in megapixels.
     #[arg(long, default_value_t = 4_000, value_name = "MP")]
     pub max_total_megapixels: u64,
+    /// Largest answer of one frames request (its base64 text), in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub max_answer_mib: usize,
 }
 
 impl LimitArgs {
@@ -83,6 +86,7 @@ impl LimitArgs {
             max_pixels: self.max_megapixels.saturating_mul(1_000_000),
             max_frames: self.max_frames,
             max_total_pixels: self.max_total_megapixels.saturating_mul(1_000_000),
+            max_answer_bytes: self.max_answer_mib.saturating_mul(1 << 20),
         }
     }
 }
@@ -97,6 +101,14 @@ pub struct OpenArgs {
     /// Seconds a network connection or read (http/https URLs) may stall before it fails.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+    /// Seconds the whole read of one input may take (a slow trickle, an endless body).
+    /// Default: 120 for http/https URLs, none for local files; 0: none.
+    #[arg(long, value_name = "SECS")]
+    pub deadline: Option<u64>,
+    /// Open HLS/DASH playlists and concat lists (refused by default: they open further
+    /// inputs, and live or looping ones never end).
+    #[arg(long)]
+    pub allow_playlists: bool,
     /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
@@ -127,15 +139,38 @@ impl OpenArgs {
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             hdr: self.hdr.mode(),
+            deadline: match self.deadline {
+                None => framekit::media::Deadline::UrlDefault,
+                Some(0) => framekit::media::Deadline::Never,
+                Some(secs) => {
+                    framekit::media::Deadline::After(std::time::Duration::from_secs(secs))
+                }
+            },
+            allow_playlists: self.allow_playlists,
             ..framekit::OpenOptions::default()
         }
     }
+}
+
+/// `text` for a terminal or a log line: control characters (a newline or an escape sequence
+/// in a file name, an error or a host name) escaped, so no name can forge or break a line.
+pub(crate) fn printable(text: &str) -> String {
+    framekit::media::printable_path(std::path::Path::new(text))
+}
+
+/// A path as [`printable`] shows it.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    framekit::media::printable_path(path)
 }
 
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if is_value_error(&e) => {
+            eprintln!("framekit: {}", value_error_line(&e));
+            return 2;
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -144,7 +179,13 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Some(Command::Probe(args)) => probe::run(&args),
-        Some(Command::Frames(args)) => frames::run(&args),
+        Some(Command::Frames(args)) => {
+            if let Err(message) = check_parallelism(&args) {
+                eprintln!("framekit: {message}");
+                return 2;
+            }
+            frames::run(&args)
+        }
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
@@ -172,6 +213,56 @@ pub fn run() -> i32 {
     }
 }
 
+/// A bad value for one flag (a number out of range, not a number, not one of the choices):
+/// told on one line like every other error, rather than clap's three.
+fn is_value_error(error: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    )
+}
+
+/// Clap's message for a value error on one line, without its "error: " and help hint, and
+/// with control characters in the value escaped.
+fn value_error_line(error: &clap::Error) -> String {
+    let text = error.to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let line = parts.join(" ");
+    printable(line.strip_prefix("error: ").unwrap_or(&line))
+}
+
+/// The most decoders (`--threads`) or cores (`--cores`) `frames --jsonl` takes: 64, or four
+/// per core on a bigger machine. Like `--jobs`, a count that would only exhaust memory (a
+/// thread and a frame buffer each) is refused before anything starts.
+pub fn max_parallelism() -> usize {
+    framekit::batch::frames::available_cores()
+        .saturating_mul(4)
+        .max(framekit::batch::MAX_JOBS)
+}
+
+/// `frames --threads N` and `--cores N` within 1..=[`max_parallelism`].
+fn check_parallelism(args: &frames::FramesArgs) -> Result<(), String> {
+    let cap = max_parallelism();
+    for (flag, value) in [
+        ("--threads", args.threads),
+        ("--cores", args.cores.map(usize::from)),
+    ] {
+        if let Some(n) = value
+            && !(1..=cap).contains(&n)
+        {
+            return Err(format!(
+                "{flag} {n} is outside 1..={cap} (64, or 4 per core on bigger machines)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "gui")]
 fn open_app(file: Option<PathBuf>, compare: Option<PathBuf>, cache_mib: usize) -> i32 {
     framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20))
@@ -194,7 +285,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes on one line, without repeating a cause already in the message.
+/// The error and its causes on one line, without repeating a cause already in the message;
+/// other control characters (an escape sequence in a file name) are shown escaped.
 fn one_line(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
     for cause in error.chain().skip(1) {
@@ -204,5 +296,5 @@ fn one_line(error: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
-    text.replace('\n', " ")
+    printable(&text.replace('\n', " "))
 }

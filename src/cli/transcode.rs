@@ -15,6 +15,8 @@ use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use super::{printable, shown};
+
 /// What to enqueue and how: the same flags on `transcode` and `enqueue`.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -102,15 +104,15 @@ pub(super) fn jobs_in_range(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
-    let location = args.queue.location();
+    let location = args.queue.location()?;
     let enqueued = args.batch.enqueue(&location)?;
     let mut ids = Vec::new();
     for file in enqueued {
         if let Enqueued::Existing(_, JobStatus::Succeeded) = file.outcome {
             eprintln!(
                 "already done: {} -> {} (use --force to redo)",
-                file.input.display(),
-                file.output.display()
+                shown(&file.input),
+                shown(&file.output)
             );
         }
         ids.push(file.outcome.id());
@@ -138,7 +140,7 @@ pub(super) fn run_with_progress(
         .count();
     let names: HashMap<i64, String> = ours
         .into_iter()
-        .map(|j| (j.id, framekit::media::file_label(&j.input)))
+        .map(|j| (j.id, printable(&framekit::media::file_label(&j.input))))
         .collect();
     let reporter = Reporter::new(to_run as u64, names);
     let started = Instant::now();
@@ -158,14 +160,14 @@ pub(super) fn run_with_progress(
     println!("{:<10} {:>8}  {:<40} result", "status", "attempts", "input");
     for job in &jobs {
         let result = match job.status {
-            JobStatus::Succeeded => job.output.display().to_string(),
-            _ => job.last_error.clone().unwrap_or_default(),
+            JobStatus::Succeeded => shown(&job.output),
+            _ => printable(job.last_error.as_deref().unwrap_or_default()),
         };
         println!(
             "{:<10} {:>8}  {:<40} {}",
             job.status.to_string(),
             job.attempts,
-            job.input.display(),
+            shown(&job.input),
             result
         );
     }
@@ -271,7 +273,7 @@ impl Reporter {
                     bar.finish_and_clear();
                     multi.remove(&bar);
                 }
-                let _ = multi.println(format!("retrying {}: {error}", self.name(id)));
+                let _ = multi.println(format!("retrying {}: {}", self.name(id), printable(&error)));
             }
             (Some(_), JobEvent::Released { .. }) => {}
             (Some((multi, _)), JobEvent::LeaseLost { id }) => {
@@ -280,7 +282,7 @@ impl Reporter {
                     multi.remove(&bar);
                 }
                 let _ = multi.println(format!(
-                    "lease lost: {} is another worker's now",
+                    "lease lost: {} was cancelled or is another worker's now",
                     self.name(id)
                 ));
             }
@@ -291,10 +293,7 @@ impl Reporter {
     fn plain(&self, event: JobEvent) {
         match event {
             JobEvent::Started { id, input, attempt } => {
-                eprintln!(
-                    "started   {} (job {id}, attempt {attempt})",
-                    input.display()
-                );
+                eprintln!("started   {} (job {id}, attempt {attempt})", shown(&input));
             }
             JobEvent::Progress {
                 id,
@@ -324,21 +323,27 @@ impl Reporter {
                 eprintln!(
                     "done      {} -> {} in {seconds:.1} s",
                     self.name(id),
-                    output.display()
+                    shown(&output)
                 );
             }
             JobEvent::Retrying { id, error, attempt } => {
                 eprintln!(
-                    "retrying  {} after attempt {attempt}: {error}",
-                    self.name(id)
+                    "retrying  {} after attempt {attempt}: {}",
+                    self.name(id),
+                    printable(&error)
                 );
             }
-            JobEvent::Failed { id, error } => eprintln!("failed    {}: {error}", self.name(id)),
+            JobEvent::Failed { id, error } => {
+                eprintln!("failed    {}: {}", self.name(id), printable(&error))
+            }
             JobEvent::Released { id } => {
                 eprintln!("stopped   {} (resumes next run)", self.name(id))
             }
             JobEvent::LeaseLost { id } => {
-                eprintln!("lease lost {}: another worker took it over", self.name(id))
+                eprintln!(
+                    "lease lost {}: cancelled, or another worker took it over",
+                    self.name(id)
+                )
             }
         }
     }
@@ -352,7 +357,9 @@ impl Reporter {
 
 /// `--queue`: where the job table is. A file path or `sqlite:PATH` (one machine), or
 /// `postgres://USER@HOST[:PORT]/DB` (a fleet); `$FRAMEKIT_QUEUE` when not given, else the
-/// user's own queue in the data folder.
+/// user's own queue in the data folder. Kept as text and read by [`QueueArg::location`], so a
+/// refused value is reported by framekit, which never repeats a password (clap would print
+/// the value as given, and `--help` the environment's).
 #[derive(Debug, Clone, Args)]
 pub struct QueueArg {
     /// Job table: a path, sqlite:PATH or postgres://USER@HOST/DB [default: the user's data folder]
@@ -360,15 +367,17 @@ pub struct QueueArg {
         long = "queue",
         value_name = "QUEUE",
         env = "FRAMEKIT_QUEUE",
+        hide_env_values = true,
         global = true
     )]
-    pub queue: Option<QueueLocation>,
+    pub queue: Option<String>,
 }
 
 impl QueueArg {
-    pub fn location(&self) -> QueueLocation {
-        self.queue
-            .clone()
-            .unwrap_or_else(QueueLocation::default_local)
+    pub fn location(&self) -> Result<QueueLocation, framekit::jobs::JobError> {
+        match &self.queue {
+            Some(text) => QueueLocation::parse(text),
+            None => Ok(QueueLocation::default_local()),
+        }
     }
 }

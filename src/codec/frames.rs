@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-use crate::media::{MediaError, MediaSource, OpenOptions};
+use crate::media::{DecodeLimits, LimitError, MediaError, MediaSource, OpenOptions};
 
 use super::{TextForm, png_to_text};
 
@@ -83,6 +83,8 @@ pub enum GetFramesError {
     Png { id: usize, reason: String },
     #[error("cannot write the frames: {0}")]
     Io(#[source] std::io::Error),
+    #[error(transparent)]
+    AnswerTooLarge(LimitError),
 }
 
 /// Which frames an id list names, by the reference rules, decided before any decoding.
@@ -165,12 +167,14 @@ pub fn write_frames_text(
     source: &mut MediaSource,
     selection: &FrameSelection,
     form: TextForm,
+    max_bytes: usize,
     out: &mut impl Write,
 ) -> Result<Vec<usize>, GetFramesError> {
     // Ids ascend: decoding stops at the last one's packet.
     if let Some(&last) = selection.ids.last() {
         source.expect_last_frame(last - 1);
     }
+    let mut written = 0usize;
     for (n, &id) in selection.ids.iter().enumerate() {
         let frame = source.frame(id - 1)?;
         let png = super::encode_png(&frame).map_err(|e| GetFramesError::Png {
@@ -178,11 +182,21 @@ pub fn write_frames_text(
             reason: e.to_string(),
         })?;
         drop(frame);
+        let text = png_to_text(&png, form);
+        written = written.saturating_add(text.len() + usize::from(n > 0));
+        if written > max_bytes {
+            let limits = DecodeLimits {
+                max_answer_bytes: max_bytes,
+                ..DecodeLimits::default()
+            };
+            return Err(GetFramesError::AnswerTooLarge(
+                limits.answer_error(n + 1, written),
+            ));
+        }
         if n > 0 {
             out.write_all(b"|").map_err(GetFramesError::Io)?;
         }
-        out.write_all(png_to_text(&png, form).as_bytes())
-            .map_err(GetFramesError::Io)?;
+        out.write_all(text.as_bytes()).map_err(GetFramesError::Io)?;
     }
     Ok(selection.ids.clone())
 }
@@ -193,10 +207,11 @@ pub fn frames_text_from_source(
     source: &mut MediaSource,
     requested: &[i64],
     form: TextForm,
+    max_bytes: usize,
 ) -> Result<(String, FrameSelection), GetFramesError> {
     let selection = FrameSelection::for_source(requested, source)?;
     let mut text = Vec::new();
-    write_frames_text(source, &selection, form, &mut text)?;
+    write_frames_text(source, &selection, form, max_bytes, &mut text)?;
     // Base64 and data URIs are ASCII.
     let text = String::from_utf8(text).unwrap_or_default();
     Ok((text, selection))
@@ -206,7 +221,9 @@ pub fn frames_text_from_source(
 pub fn get_frames(path: &Path, ids: &str) -> Result<String, GetFramesError> {
     let requested = parse_frame_ids(ids)?;
     let mut source = MediaSource::open_lazy(path, &OpenOptions::default())?;
-    frames_text_from_source(&mut source, &requested, TextForm::Base64).map(|(text, _)| text)
+    let max_bytes = DecodeLimits::default().max_answer_bytes;
+    frames_text_from_source(&mut source, &requested, TextForm::Base64, max_bytes)
+        .map(|(text, _)| text)
 }
 
 /// The original contract: `""` on any failure.

@@ -65,6 +65,14 @@ pub enum JobError {
     },
     #[error("\"{0}\" is not a job queue: give a file path, sqlite:PATH or postgres://USER@HOST/DB")]
     BadLocation(String),
+    #[error(
+        "the queue looks like a key=value connection string, which is neither a path nor a URL: write postgres://USER:PASSWORD@HOST/DB (or ./NAME for a file whose name has '=')"
+    )]
+    ConnectionString,
+    #[error(
+        "job queue {url}: the server accepted the connection but did not answer within {seconds} s (connect_timeout in the URL sets this)"
+    )]
+    PostgresSilent { url: String, seconds: u64 },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -294,14 +302,51 @@ impl std::str::FromStr for Shard {
 }
 
 /// Where the job table lives: `--queue PATH`, `--queue sqlite:PATH` or
-/// `--queue postgres://USER@HOST[:PORT]/DB`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `--queue postgres://USER@HOST[:PORT]/DB`. Its `Debug` and `Display` never show a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum QueueLocation {
     Sqlite(PathBuf),
     Postgres(String),
 }
 
+/// libpq's connection keywords: a `--queue` word starting with one of these and `=` is a
+/// key=value connection string, not a file name.
+const CONNINFO_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "service",
+    "sslmode",
+    "sslpassword",
+    "connect_timeout",
+    "options",
+    "application_name",
+    "target_session_attrs",
+];
+
+/// Whether `text` reads as a key=value connection string (`host=db user=fk password=…`):
+/// it starts with `word=`, or one of its words is a libpq keyword and `=`.
+fn looks_like_conninfo(text: &str) -> bool {
+    let starts_with_key = text.split_once('=').is_some_and(|(key, _)| {
+        let key = key.trim();
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    starts_with_key
+        || text.split_whitespace().any(|word| {
+            word.split_once('=').is_some_and(|(key, _)| {
+                CONNINFO_KEYWORDS.contains(&key.to_ascii_lowercase().as_str())
+            })
+        })
+}
+
 impl QueueLocation {
+    /// Reads `--queue`. Anything that is neither a path nor a URL framekit serves (a key=value
+    /// connection string, another scheme) is refused rather than made a SQLite file, and no
+    /// message repeats a password.
     pub fn parse(text: &str) -> Result<QueueLocation, JobError> {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             Ok(QueueLocation::Postgres(text.to_string()))
@@ -311,7 +356,11 @@ impl QueueLocation {
                 return Err(JobError::BadLocation(text.to_string()));
             }
             Ok(QueueLocation::Sqlite(PathBuf::from(path)))
-        } else if text.is_empty() || text.contains("://") {
+        } else if text.contains("://") {
+            Err(JobError::BadLocation(postgres::redact_password(text)))
+        } else if looks_like_conninfo(text) {
+            Err(JobError::ConnectionString)
+        } else if text.trim().is_empty() {
             Err(JobError::BadLocation(text.to_string()))
         } else {
             Ok(QueueLocation::Sqlite(PathBuf::from(text)))
@@ -340,12 +389,26 @@ impl std::str::FromStr for QueueLocation {
     }
 }
 
+impl std::fmt::Debug for QueueLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueueLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            QueueLocation::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&postgres::redact_password(url))
+                .finish(),
+        }
+    }
+}
+
 /// Shown in messages: the path, or the URL without its password.
 impl std::fmt::Display for QueueLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            QueueLocation::Sqlite(path) => write!(f, "{}", path.display()),
-            QueueLocation::Postgres(url) => f.write_str(&postgres::redact_password(url)),
+            QueueLocation::Sqlite(path) => f.write_str(&crate::media::printable_path(path)),
+            QueueLocation::Postgres(url) => f.write_str(&crate::media::printable_path(Path::new(
+                &postgres::redact_password(url),
+            ))),
         }
     }
 }

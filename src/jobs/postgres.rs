@@ -21,6 +21,24 @@ use super::{
 /// How long an operation keeps reconnecting before it reports the server as gone.
 pub const RECONNECT_FOR: Duration = Duration::from_secs(120);
 
+/// How long connecting may take, the handshake and first statement included, unless the URL
+/// sets `connect_timeout`: a server that accepts the connection and never answers is reported
+/// (or, once connected before, retried) after this, not waited on for ever.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest any statement may run on the server (`statement_timeout`, set on every
+/// connection). framekit's statements take milliseconds; a claim waits on no lock
+/// (`SKIP LOCKED`).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// TCP keepalives and the TCP user timeout: a server or network that vanishes mid-statement
+/// (unacknowledged data, unanswered probes) breaks the connection within about this long, so
+/// the operation reconnects (and the worker logs it) instead of hanging.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The server's clock in Unix milliseconds.
 const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -71,19 +89,69 @@ const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, la
 const FILTER: &str = "(CASE WHEN $1::bigint = 0 THEN true ELSE id % $1::bigint = $2::bigint END)
      AND (cardinality($3::bigint[]) = 0 OR id = ANY($3::bigint[]))";
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and every
+/// `password=` (or `sslpassword=`, any key naming a password, percent-escaped or not) in the
+/// query masked the same way. The user info is read as the connection's URL parser reads it
+/// (everything before the first `@`), so whatever would be used as the password is masked.
 pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    let mut out = format!("{scheme}://");
+    let after_user = match rest.split_once('@') {
+        Some((user_info, after)) => {
+            match user_info.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***@")),
+                None => out.push_str(&format!("{user_info}@")),
+            }
+            after
+        }
+        None => rest,
+    };
+    match after_user.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if names_a_secret(key) => format!("{key}=***"),
+                    _ => param.to_string(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(after_user),
     }
+    out
+}
+
+/// Whether a URL query key (percent-escapes decoded, any case) names a password.
+fn names_a_secret(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| {
+            bytes
+                .get(at)
+                .and_then(|b| (*b as char).to_digit(16))
+                .map(|d| d as u8)
+        };
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push(high * 16 + low);
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded)
+        .to_ascii_lowercase()
+        .contains("pass")
 }
 
 fn row_to_job(row: &Row) -> Job {
@@ -103,10 +171,12 @@ fn row_to_job(row: &Row) -> Job {
     }
 }
 
-/// An operation's failure: the database's, or the job table's own (a lost lease, a file).
+/// An operation's failure: the database's, the job table's own (a lost lease, a file), or a
+/// server that did not answer the connection within the connect timeout.
 enum Step {
     Db(postgres::Error),
     Job(JobError),
+    Silent,
 }
 
 impl From<postgres::Error> for Step {
@@ -153,7 +223,9 @@ pub struct PgQueue {
 
 impl PgQueue {
     /// Connects to `url` (retrying for [`RECONNECT_FOR`] while the server is unreachable) and
-    /// creates or checks the schema.
+    /// creates or checks the schema. Connecting is bounded by the URL's `connect_timeout`
+    /// (else [`CONNECT_TIMEOUT`]), statements by [`STATEMENT_TIMEOUT`]; no message shows the
+    /// password.
     pub fn connect(url: &str) -> Result<PgQueue, JobError> {
         let location = QueueLocation::Postgres(url.to_string());
         let mut config = postgres::Config::from_str(url).map_err(|source| JobError::Postgres {
@@ -161,11 +233,20 @@ impl PgQueue {
             source,
         })?;
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(KEEPALIVE_INTERVAL);
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(KEEPALIVE_RETRIES);
         }
         config
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_idle(KEEPALIVE_IDLE)
             .application_name("framekit");
         let mut queue = PgQueue {
             config,
@@ -216,6 +297,52 @@ impl PgQueue {
         })
     }
 
+    /// The connect timeout in force (the URL's `connect_timeout`, else [`CONNECT_TIMEOUT`]).
+    fn connect_timeout(&self) -> Duration {
+        self.config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT)
+    }
+
+    fn silent_error(&self) -> JobError {
+        JobError::PostgresSilent {
+            url: self.location.to_string(),
+            seconds: self.connect_timeout().as_secs().max(1),
+        }
+    }
+
+    /// Opens a connection and sets its statement timeout, all within the connect timeout.
+    /// The driver bounds only the TCP connect, not the handshake after it, so the connection
+    /// is made on a helper thread and given up on at the deadline (`Step::Silent`). A thread
+    /// given up on ends when its socket does: keepalives and the TCP user timeout close one
+    /// whose peer went away; one whose peer holds it open silently stays parked, not spinning.
+    fn open_connection(&self) -> Result<Client, Step> {
+        let config = self.config.clone();
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let statement_timeout =
+            format!("SET statement_timeout = {}", STATEMENT_TIMEOUT.as_millis());
+        std::thread::Builder::new()
+            .name("framekit-pg-connect".into())
+            .spawn(move || {
+                let connected = config.connect(NoTls).and_then(|mut client| {
+                    client.batch_execute(&statement_timeout)?;
+                    Ok(client)
+                });
+                let _ = sender.send(connected);
+            })
+            .map_err(|source| {
+                Step::Job(JobError::Io {
+                    path: self.location.to_string(),
+                    source,
+                })
+            })?;
+        match receiver.recv_timeout(self.connect_timeout()) {
+            Ok(connected) => connected.map_err(Step::Db),
+            Err(_) => Err(Step::Silent),
+        }
+    }
+
     fn error(&self, source: postgres::Error) -> JobError {
         JobError::Postgres {
             url: self.location.to_string(),
@@ -234,7 +361,7 @@ impl PgQueue {
         loop {
             let attempt = match self.client.as_mut() {
                 Some(client) => operation(client),
-                None => match self.config.connect(NoTls) {
+                None => match self.open_connection() {
                     Ok(client) => {
                         if self.connected_once {
                             tracing::info!(queue = %self.location, "reconnected to the job queue");
@@ -242,12 +369,21 @@ impl PgQueue {
                         self.connected_once = true;
                         operation(self.client.insert(client))
                     }
-                    Err(error) => Err(Step::Db(error)),
+                    Err(step) => Err(step),
                 },
             };
             match attempt {
                 Ok(value) => return Ok(value),
                 Err(Step::Job(error)) => return Err(error),
+                Err(Step::Silent) => {
+                    let error = self.silent_error();
+                    if !self.connected_once || started.elapsed() + delay > RECONNECT_FOR {
+                        return Err(error);
+                    }
+                    tracing::warn!(queue = %self.location, error = %error, retry_in_ms = delay.as_millis() as u64, "job queue unreachable; reconnecting");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
                 Err(Step::Db(error)) if connection_lost(&error) => {
                     self.client = None;
                     if !self.connected_once || started.elapsed() + delay > RECONNECT_FOR {

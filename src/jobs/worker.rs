@@ -415,6 +415,14 @@ fn attempt(
     let lost = AtomicBool::new(false);
     let progress_bits = AtomicU64::new(0f64.to_bits());
     let encoding_done = AtomicBool::new(false);
+    let should_stop = || {
+        options.stop.load(Ordering::SeqCst)
+            || lost.load(Ordering::SeqCst)
+            || cancels.is_cancelled(job.id)
+    };
+    // The encode runs on this thread; the heartbeat wakes it from a read that blocks (a
+    // stalled input) once it should stop, so a stop or cancel is never stuck behind I/O.
+    let encoder = crate::read_bound::Kicker::current();
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
             heartbeat(
@@ -424,13 +432,15 @@ fn attempt(
                 &progress_bits,
                 &encoding_done,
                 &lost,
+                &|| {
+                    if should_stop() {
+                        // SAFETY: this thread is scoped by the encoding thread, which waits
+                        // for it to end, so the encoding thread is alive.
+                        unsafe { encoder.kick() };
+                    }
+                },
             )
         });
-        let should_stop = || {
-            options.stop.load(Ordering::SeqCst)
-                || lost.load(Ordering::SeqCst)
-                || cancels.is_cancelled(job.id)
-        };
         let result = transcode::transcode(&job.input, temp, &preset, &should_stop, |p| {
             let fraction = p.fraction().unwrap_or(0.0);
             progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
@@ -453,7 +463,10 @@ fn attempt(
     Ok(report.decoded_frames)
 }
 
-/// Renews the lease (and stores progress) until the encode ends; flags a lost lease.
+/// Renews the lease (and stores progress) until the encode ends; flags a lost lease (a job
+/// cancelled from outside loses its lease). Every tick until the encode ends it calls
+/// `wake`, which interrupts the encode's blocked reads once it should stop: a read can block
+/// again after one wake-up, before it sees the stop.
 fn heartbeat(
     queue: &mut dyn JobStore,
     lease: &Lease,
@@ -461,6 +474,7 @@ fn heartbeat(
     progress: &AtomicU64,
     done: &AtomicBool,
     lost: &AtomicBool,
+    wake: &dyn Fn(),
 ) {
     let tick = Duration::from_millis(50);
     // A third of the lease keeps it alive; at least every two seconds keeps the progress that
@@ -469,17 +483,15 @@ fn heartbeat(
     let mut last = Instant::now();
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(tick);
-        if last.elapsed() < every {
+        wake();
+        if lost.load(Ordering::SeqCst) || last.elapsed() < every {
             continue;
         }
         last = Instant::now();
         let fraction = f64::from_bits(progress.load(Ordering::Relaxed));
         match queue.heartbeat(lease.job.id, &lease.token, length, fraction) {
             Ok(true) => {}
-            _ => {
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
+            _ => lost.store(true, Ordering::SeqCst),
         }
     }
 }

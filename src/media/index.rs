@@ -124,8 +124,8 @@ impl ContainerTable {
                 entries.push((
                     (*entry).pos,
                     (*entry).timestamp,
-                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME as i32 != 0,
-                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME as i32 != 0,
+                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME != 0,
+                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME != 0,
                     i64::from((*entry).size()),
                 ));
             }
@@ -361,8 +361,8 @@ pub fn reorder_of(parameters: &ffmpeg::codec::Parameters) -> (bool, usize) {
     unsafe {
         let raw = parameters.as_ptr();
         let descriptor = ffmpeg::ffi::avcodec_descriptor_get((*raw).codec_id);
-        let reorders = descriptor.is_null()
-            || (*descriptor).props & ffmpeg::ffi::AV_CODEC_PROP_REORDER as i32 != 0;
+        let reorders =
+            descriptor.is_null() || (*descriptor).props & ffmpeg::ffi::AV_CODEC_PROP_REORDER != 0;
         (reorders, (*raw).video_delay.max(0) as usize)
     }
 }
@@ -651,6 +651,75 @@ impl FrameIndex {
     }
 }
 
+/// The cache file's first bytes (format version 1).
+const CACHE_MAGIC: &[u8; 8] = b"FKIDX\x001\n";
+/// Bytes per frame in a cache file.
+const CACHE_FRAME_BYTES: usize = 8 * 4 + 1;
+
+impl FrameIndex {
+    /// A complete index from the start as bytes for the on-disk cache; `None` for a partial
+    /// or table-based index (nothing to save: a table costs nothing to read again).
+    pub fn to_cache_bytes(&self) -> Option<Vec<u8>> {
+        let total = self.total?;
+        if self.table.is_some() || self.known_from_start() < total {
+            return None;
+        }
+        let frames = self.frames();
+        let mut out = Vec::with_capacity(CACHE_MAGIC.len() + 9 + frames.len() * CACHE_FRAME_BYTES);
+        out.extend_from_slice(CACHE_MAGIC);
+        out.extend_from_slice(&(frames.len() as u64).to_le_bytes());
+        let flags = u8::from(self.missing_timestamp)
+            | u8::from(self.ambiguous_timestamps) << 1
+            | u8::from(self.truncated) << 2;
+        out.push(flags);
+        for f in frames {
+            out.extend_from_slice(&f.pts.to_le_bytes());
+            out.extend_from_slice(&f.dts.unwrap_or(i64::MIN).to_le_bytes());
+            out.extend_from_slice(&f.position.unwrap_or(-1).to_le_bytes());
+            out.extend_from_slice(&(f.decode_order as u64).to_le_bytes());
+            out.push(u8::from(f.keyframe));
+        }
+        Some(out)
+    }
+
+    /// An index read back from [`FrameIndex::to_cache_bytes`]; `None` when the bytes are not
+    /// a whole cache entry of this version.
+    pub fn from_cache_bytes(bytes: &[u8]) -> Option<FrameIndex> {
+        let rest = bytes.strip_prefix(CACHE_MAGIC.as_slice())?;
+        let count = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?) as usize;
+        let flags = *rest.get(8)?;
+        let body = rest.get(9..)?;
+        if count.checked_mul(CACHE_FRAME_BYTES)? != body.len() {
+            return None;
+        }
+        let word = |chunk: &[u8], at: usize| -> Option<i64> {
+            Some(i64::from_le_bytes(chunk.get(at..at + 8)?.try_into().ok()?))
+        };
+        let mut frames = Vec::with_capacity(count);
+        for chunk in body.chunks_exact(CACHE_FRAME_BYTES) {
+            let dts = word(chunk, 8)?;
+            let position = word(chunk, 16)?;
+            frames.push(IndexedFrame {
+                pts: word(chunk, 0)?,
+                dts: (dts != i64::MIN).then_some(dts),
+                position: (position >= 0).then_some(position),
+                decode_order: usize::try_from(word(chunk, 24)?).ok()?,
+                keyframe: chunk[32] != 0,
+            });
+        }
+        let run = Run::new(0, frames);
+        Some(FrameIndex {
+            total: Some(count),
+            runs: vec![run],
+            missing_timestamp: flags & 1 != 0,
+            ambiguous_timestamps: flags & 2 != 0,
+            truncated: flags & 4 != 0,
+            origin: IndexOrigin::Cache,
+            ..FrameIndex::default()
+        })
+    }
+}
+
 fn distinct(run: &Run) -> bool {
     run.by_pts.windows(2).all(|w| w[0].0 != w[1].0)
 }
@@ -692,6 +761,27 @@ mod tests {
         );
         assert!(!index.timestamps_identify_frames());
         assert_eq!(index.position_of_pts(0), None);
+    }
+
+    #[test]
+    fn cache_bytes_round_trip_and_refuse_damage() {
+        let frames: Vec<IndexedFrame> = (0..9)
+            .map(|i| IndexedFrame {
+                pts: i * 3,
+                dts: (i % 2 == 0).then_some(i),
+                keyframe: i % 4 == 0,
+                position: (i != 5).then_some(i * 100),
+                decode_order: i as usize,
+            })
+            .collect();
+        let index = FrameIndex::from_presentation_order(frames.clone(), false);
+        let bytes = index.to_cache_bytes().expect("complete");
+        let back = FrameIndex::from_cache_bytes(&bytes).expect("read back");
+        assert_eq!(back.frames(), frames.as_slice());
+        assert_eq!(back.origin(), IndexOrigin::Cache);
+        assert_eq!(back.keyframe_count(), 3);
+        assert!(FrameIndex::from_cache_bytes(&bytes[..bytes.len() - 1]).is_none());
+        assert!(FrameIndex::from_cache_bytes(b"not an index").is_none());
     }
 
     #[test]

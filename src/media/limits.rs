@@ -15,17 +15,21 @@ pub struct DecodeLimits {
     pub max_frames: usize,
     /// Most pixels decoded for one animation: frames x width x height.
     pub max_total_pixels: u64,
+    /// Largest answer one `get_frames` request may build (its base64 text, held whole so a
+    /// failure part-way prints nothing): 2,000 ids of a noisy 1080p clip would be gigabytes.
+    pub max_answer_bytes: usize,
 }
 
 impl Default for DecodeLimits {
     /// 256 MiB of image data and 100 megapixels a frame (more than an 8K frame, less than a
-    /// bomb); animations up to 10,000 frames and 4,000 megapixels in all.
+    /// bomb); animations up to 10,000 frames and 4,000 megapixels in all; 512 MiB of answer.
     fn default() -> Self {
         DecodeLimits {
             max_decoded_bytes: 256 << 20,
             max_pixels: 100_000_000,
             max_frames: 10_000,
             max_total_pixels: 4_000_000_000,
+            max_answer_bytes: 512 << 20,
         }
     }
 }
@@ -51,6 +55,7 @@ impl DecodeLimits {
             max_pixels: u64::MAX,
             max_frames: usize::MAX,
             max_total_pixels: u64::MAX,
+            max_answer_bytes: usize::MAX,
         }
     }
 
@@ -60,6 +65,19 @@ impl DecodeLimits {
         let mut limits = image::Limits::default();
         limits.max_alloc = Some(self.max_pixels.saturating_mul(4).saturating_add(64 << 20));
         limits
+    }
+
+    /// An answer of `frames` frames that has reached `bytes` bytes.
+    pub fn answer_error(&self, frames: usize, bytes: usize) -> LimitError {
+        LimitError {
+            what: format!(
+                "the answer reached {} MiB after {} frames",
+                thousands(bytes >> 20),
+                thousands(frames)
+            ),
+            limit: format!("{} MiB", thousands(self.max_answer_bytes >> 20)),
+            flag: "--max-answer-mib (or ask for fewer ids a request)",
+        }
     }
 
     pub fn bytes_error(&self, bytes: usize) -> LimitError {

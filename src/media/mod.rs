@@ -8,6 +8,7 @@
 pub mod color;
 pub mod graph;
 pub mod index;
+pub mod index_cache;
 pub mod limits;
 pub mod planar;
 pub mod probe;
@@ -126,6 +127,139 @@ pub fn local_path(path: &Path) -> std::borrow::Cow<'_, Path> {
 /// How long a network connection or read may stall before it fails, unless the caller says.
 pub const DEFAULT_NETWORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long reading a URL may take in all (a slow trickle or an endless body is cut here),
+/// unless the caller says.
+pub const DEFAULT_URL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The largest single allocation FFmpeg may make (a frame that claims a huge size fails with
+/// an error instead of taking the machine's memory): 1 GiB, above a 100-megapixel frame of
+/// 8-byte pixels.
+pub const FFMPEG_MAX_ALLOC: usize = 1 << 30;
+
+/// How long reading one input may take in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deadline {
+    /// [`DEFAULT_URL_DEADLINE`] for URLs, none for local files.
+    #[default]
+    UrlDefault,
+    /// None (a viewer that keeps a URL open).
+    Never,
+    /// This long for any input.
+    After(std::time::Duration),
+}
+
+impl Deadline {
+    /// The limit for `path`, if any.
+    pub fn for_path(self, path: &Path) -> Option<std::time::Duration> {
+        match self {
+            Deadline::UrlDefault => url_of(path).map(|_| DEFAULT_URL_DEADLINE),
+            Deadline::Never => None,
+            Deadline::After(limit) => Some(limit),
+        }
+    }
+}
+
+/// Stops FFmpeg's I/O on one input: a deadline for the whole request and a flag another
+/// thread may raise. FFmpeg asks it between reads and while it waits on the network, so a
+/// trickling server, an endless body or a stalled read ends when either says so.
+#[derive(Debug)]
+pub struct IoGuard {
+    limit: Option<std::time::Duration>,
+    deadline: Option<std::time::Instant>,
+    cancelled: std::sync::atomic::AtomicBool,
+}
+
+impl IoGuard {
+    /// A guard whose deadline is `limit` from now (none: only cancelling stops it).
+    pub fn new(limit: Option<std::time::Duration>) -> Arc<IoGuard> {
+        Arc::new(IoGuard {
+            limit,
+            deadline: limit.map(|l| std::time::Instant::now() + l),
+            cancelled: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Stops the input's I/O from now on.
+    pub fn cancel(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Why I/O is stopped, if it is.
+    pub fn stopped(&self) -> Option<MediaErrorKind> {
+        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Some(MediaErrorKind::Cancelled);
+        }
+        match (self.deadline, self.limit) {
+            (Some(deadline), Some(limit)) if std::time::Instant::now() >= deadline => {
+                Some(MediaErrorKind::DeadlineExceeded(limit.as_secs_f64()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The demuxers allowed when playlists are not: every one FFmpeg has but HLS, DASH and
+/// concat lists, which open further inputs (live, looping, or local files a URL names).
+fn demuxers_without_playlists() -> &'static std::ffi::CStr {
+    static LIST: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        const PLAYLISTS: [&str; 4] = ["hls", "dash", "concat", "applehttp"];
+        let mut names = Vec::new();
+        let mut opaque = std::ptr::null_mut();
+        // SAFETY: av_demuxer_iterate walks FFmpeg's static list; names are static C strings.
+        unsafe {
+            loop {
+                let format = ffmpeg_next::ffi::av_demuxer_iterate(&mut opaque);
+                if format.is_null() {
+                    break;
+                }
+                let name = std::ffi::CStr::from_ptr((*format).name).to_string_lossy();
+                // A demuxer can have several comma-separated names.
+                names.extend(
+                    name.split(',')
+                        .filter(|n| !PLAYLISTS.contains(n))
+                        .map(str::to_string),
+                );
+            }
+        }
+        std::ffi::CString::new(names.join(",")).unwrap_or_default()
+    })
+}
+
+/// What kind of playlist a path is, from its first bytes (local) or its name (URL).
+pub fn playlist_kind(path: &Path) -> Option<&'static str> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let name = name.split(['?', '#']).next().unwrap_or_default();
+    if url_of(path).is_some() {
+        return if name.ends_with(".m3u8") || name.ends_with(".m3u") {
+            Some("an HLS playlist")
+        } else if name.ends_with(".mpd") {
+            Some("a DASH manifest")
+        } else if name.ends_with(".ffconcat") || name.ends_with(".concat") {
+            Some("a concat list")
+        } else {
+            None
+        };
+    }
+    let local = local_path(path);
+    if !std::fs::metadata(&local).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let head = read_head_bytes(&local, 512).ok()?;
+    let text = String::from_utf8_lossy(&head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with("#EXTM3U") {
+        Some("an HLS playlist")
+    } else if trimmed.starts_with("ffconcat") {
+        Some("a concat list")
+    } else if trimmed.starts_with("<?xml") && text.contains("<MPD") {
+        Some("a DASH manifest")
+    } else {
+        None
+    }
+}
+
 /// Opens `path` with FFmpeg. A local file goes to FFmpeg as `file:` plus its bytes, never as
 /// a URL, so a file named `pipe:0` or `http:/host/x` is that file and a name that is not
 /// UTF-8 works (ffmpeg-next's `format::input` panics on one). An `http(s)://` address that
@@ -139,12 +273,29 @@ pub fn open_input_with(
     path: &Path,
     timeout: std::time::Duration,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+    open_input_guarded(path, timeout, false, &IoGuard::new(None))
+}
+
+/// [`open_input_with`] under `guard` (its deadline and cancel flag stop FFmpeg's I/O, the
+/// input keeps it alive), with only the `file`, `http` and `https` protocols, and without the
+/// playlist demuxers (HLS, DASH, concat) unless `allow_playlists`. Reading also stops after
+/// [`crate::read_bound::LIMIT_BYTES`] of zeros in a row (gigabytes of them after a valid
+/// header), and opening after that much read in all: an open the bound stopped is reported
+/// as invalid data.
+pub fn open_input_guarded(
+    path: &Path,
+    timeout: std::time::Duration,
+    allow_playlists: bool,
+    guard: &Arc<IoGuard>,
+) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     let mut options = ffmpeg_next::Dictionary::new();
     let location = match url_of(path) {
         Some(url) => {
             let micros = timeout.as_micros().max(1).to_string();
             options.set("rw_timeout", &micros);
             options.set("timeout", &micros);
+            // Survive a dropped connection mid-file (a new range request where it stopped).
+            options.set("reconnect", "1");
             url.as_bytes().to_vec()
         }
         None => {
@@ -153,13 +304,35 @@ pub fn open_input_with(
             location
         }
     };
+    if !allow_playlists {
+        options.set("protocol_whitelist", "file,http,https,tcp,tls");
+    }
     let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
     init_ffmpeg();
+    let given_up = |code: std::ffi::c_int| {
+        if code == ffmpeg_next::ffi::AVERROR_EXIT && guard.stopped().is_none() {
+            ffmpeg_next::Error::InvalidData
+        } else {
+            ffmpeg_next::Error::from(code)
+        }
+    };
     // SAFETY: `location` is a valid C string that outlives the call; the options dictionary is
-    // handed over and its leftovers freed after; on success FFmpeg hands back an owned
-    // context that `Input::wrap` takes over, on failure it frees its own.
+    // handed over and its leftovers freed after. The context is allocated here so the bounds
+    // are installed before FFmpeg reads; on failure avformat_open_input frees it (and the
+    // bounds' guard is dropped after), on success `Input::wrap_with_interrupt` takes both.
+    // The whitelist string is FFmpeg's own copy (av_strdup).
     unsafe {
-        let mut context = std::ptr::null_mut();
+        let mut context = ffmpeg_next::ffi::avformat_alloc_context();
+        if context.is_null() {
+            return Err(ffmpeg_next::Error::Other {
+                errno: libc::ENOMEM,
+            });
+        }
+        if !allow_playlists {
+            (*context).format_whitelist =
+                ffmpeg_next::ffi::av_strdup(demuxers_without_playlists().as_ptr());
+        }
+        let bound = crate::read_bound::install(context, Some(guard.clone()));
         let mut raw_options = options.disown();
         let opened = ffmpeg_next::ffi::avformat_open_input(
             &mut context,
@@ -169,14 +342,20 @@ pub fn open_input_with(
         );
         ffmpeg_next::Dictionary::own(raw_options);
         if opened < 0 {
-            return Err(ffmpeg_next::Error::from(opened));
+            return Err(given_up(opened));
         }
         let found = ffmpeg_next::ffi::avformat_find_stream_info(context, std::ptr::null_mut());
         if found < 0 {
             ffmpeg_next::ffi::avformat_close_input(&mut context);
-            return Err(ffmpeg_next::Error::from(found));
+            return Err(given_up(found));
         }
-        Ok(ffmpeg_next::format::context::Input::wrap(context))
+        bound
+            .probing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(ffmpeg_next::format::context::Input::wrap_with_interrupt(
+            context,
+            bound.guard,
+        ))
     }
 }
 
@@ -274,6 +453,14 @@ pub enum MediaErrorKind {
     Decode(String),
     #[error("frame {0} could not be decoded")]
     FrameUnavailable(usize),
+    #[error("gave up after {0:.0} s: reading it took longer than the request's deadline")]
+    DeadlineExceeded(f64),
+    #[error("stopped: the request was cancelled")]
+    Cancelled,
+    #[error(
+        "is {0}: framekit reads one media file or URL, not playlists (live or looping lists never end)"
+    )]
+    Playlist(&'static str),
     #[error("frame {requested} is past the end ({count} frames)")]
     OutOfRange { requested: usize, count: usize },
     #[error(transparent)]
@@ -294,6 +481,10 @@ pub struct OpenOptions {
     pub decoder_threads: usize,
     /// Tone-map PQ/HLG video to SDR (the default) or convert it as tagged.
     pub hdr: HdrMode,
+    /// How long reading the input may take in all.
+    pub deadline: Deadline,
+    /// Open HLS/DASH playlists and concat lists (off: refused, as they open other inputs).
+    pub allow_playlists: bool,
 }
 
 impl Default for OpenOptions {
@@ -304,6 +495,8 @@ impl Default for OpenOptions {
             timeout: DEFAULT_NETWORK_TIMEOUT,
             decoder_threads: 0,
             hdr: HdrMode::Tonemap,
+            deadline: Deadline::UrlDefault,
+            allow_playlists: false,
         }
     }
 }
@@ -314,6 +507,8 @@ pub fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = ffmpeg_next::init();
+        // SAFETY: sets a process-wide limit FFmpeg reads on each allocation.
+        unsafe { ffmpeg_next::ffi::av_max_alloc(FFMPEG_MAX_ALLOC) };
         let level = if std::env::var_os("FRAMEKIT_FFMPEG_LOG").is_some() {
             ffmpeg_next::util::log::Level::Info
         } else {
@@ -549,11 +744,13 @@ fn special_file_kind(_kind: &std::fs::FileType) -> Option<&'static str> {
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_head_bytes(path, SNIFF_BYTES)
+}
+
+fn read_head_bytes(path: &Path, count: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    file.by_ref()
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
+    let mut head = Vec::with_capacity(count);
+    file.by_ref().take(count as u64).read_to_end(&mut head)?;
     Ok(head)
 }

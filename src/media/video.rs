@@ -66,6 +66,9 @@ struct DecodeSession {
     input_ended: bool,
     /// How far the cursor's run has been added to the index.
     synced_end: usize,
+    /// The deadline and cancel flag FFmpeg's I/O on `input` answers to; declared after
+    /// `input` so it outlives it (FFmpeg holds a pointer to it).
+    guard: Arc<super::IoGuard>,
 }
 
 /// What decoding forward toward a target found.
@@ -91,8 +94,7 @@ pub struct SharedVideo {
     hdr_mode: HdrMode,
     orientation: Orientation,
     autorotate: bool,
-    timeout: Duration,
-    decoder_threads: usize,
+    settings: SessionSettings,
     time_base: f64,
     /// The stream's start time, the zero point for frame times until frame 1 has been read.
     start_pts: Option<i64>,
@@ -130,17 +132,25 @@ struct Toward {
 
 fn open_session(
     path: &Path,
-    timeout: Duration,
-    threads: usize,
+    shared: &SessionSettings,
+    guard: &Arc<super::IoGuard>,
 ) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
-    let input = super::open_input_with(path, timeout).map_err(|e| {
-        fail(if super::url_of(path).is_some() {
-            MediaErrorKind::Network(e.to_string())
-        } else {
-            MediaErrorKind::Unrecognized(e.to_string())
-        })
-    })?;
+    if !shared.allow_playlists
+        && let Some(kind) = super::playlist_kind(path)
+    {
+        return Err(fail(MediaErrorKind::Playlist(kind)));
+    }
+    let input = super::open_input_guarded(path, shared.timeout, shared.allow_playlists, guard)
+        .map_err(|e| {
+            fail(if let Some(stopped) = guard.stopped() {
+                stopped
+            } else if super::url_of(path).is_some() {
+                MediaErrorKind::Network(e.to_string())
+            } else {
+                MediaErrorKind::Unrecognized(e.to_string())
+            })
+        })?;
     let stream = input
         .streams()
         .best(ffmpeg::media::Type::Video)
@@ -161,9 +171,15 @@ fn open_session(
         .map_err(|e| fail(MediaErrorKind::Decode(e.to_string())))?;
     context.set_threading(ffmpeg::codec::threading::Config {
         kind: ffmpeg::codec::threading::Type::Frame,
-        count: threads,
+        count: shared.decoder_threads,
         ..Default::default()
     });
+    // Frames larger than the pixel limit are refused by the decoder itself, whatever the
+    // stream's parameters claimed (a PNG frame inside Matroska can say anything).
+    // SAFETY: the context is freshly made and not yet opened; max_pixels is a plain field.
+    unsafe {
+        (*context.as_mut_ptr()).max_pixels = shared.max_pixels.min(i64::MAX as u64) as i64;
+    }
     let decoder = context.decoder().video().map_err(|e| {
         fail(MediaErrorKind::Decode(format!(
             "no decoder for {}: {e}",
@@ -181,9 +197,32 @@ fn open_session(
             cursor: None,
             input_ended: false,
             synced_end: 0,
+            guard: guard.clone(),
         },
         stream_index,
     ))
+}
+
+/// What opening a session on the file needs (from the open's options).
+#[derive(Debug, Clone, Copy)]
+struct SessionSettings {
+    timeout: Duration,
+    decoder_threads: usize,
+    allow_playlists: bool,
+    max_pixels: u64,
+    deadline: super::Deadline,
+}
+
+impl SessionSettings {
+    fn of(options: &OpenOptions) -> SessionSettings {
+        SessionSettings {
+            timeout: options.timeout,
+            decoder_threads: options.decoder_threads,
+            allow_playlists: options.allow_playlists,
+            max_pixels: options.limits.max_pixels,
+            deadline: options.deadline,
+        }
+    }
 }
 
 impl SharedVideo {
@@ -222,8 +261,9 @@ impl VideoReader {
         options: &OpenOptions,
         complete: bool,
     ) -> Result<VideoReader, MediaError> {
-        let (mut session, stream_index) =
-            open_session(path, options.timeout, options.decoder_threads)?;
+        let settings = SessionSettings::of(options);
+        let guard = super::IoGuard::new(settings.deadline.for_path(path));
+        let (mut session, stream_index) = open_session(path, &settings, &guard)?;
         let reorder = session
             .input
             .stream(stream_index)
@@ -246,7 +286,18 @@ impl VideoReader {
                 session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
                 FrameIndex::from_table(table)
             }
-            None if complete => FrameIndex::build(&mut session.input, stream_index),
+            None if complete => match super::index_cache::load(path, stream_index) {
+                Some(cached) => cached,
+                None => {
+                    let scanned = FrameIndex::build(&mut session.input, stream_index);
+                    // A scan the deadline stopped is no count (nor a cut file).
+                    if let Some(stopped) = guard.stopped() {
+                        return Err(MediaError::new(path, stopped));
+                    }
+                    super::index_cache::store(path, stream_index, &scanned);
+                    scanned
+                }
+            },
             None => {
                 session.cursor = Some(RunBuilder::new(0, reorder.0, reorder.1));
                 FrameIndex::default()
@@ -289,8 +340,7 @@ impl VideoReader {
             hdr_mode: HdrMode::None,
             orientation,
             autorotate: options.autorotate,
-            timeout: options.timeout,
-            decoder_threads: options.decoder_threads,
+            settings: SessionSettings::of(options),
             time_base,
             start_pts,
             reorder,
@@ -334,8 +384,13 @@ impl VideoReader {
         if limit == 0 {
             return Ok(0);
         }
-        if self.ensure(limit - 1)? {
-            return Ok(limit);
+        match self.ensure(limit - 1) {
+            Ok(true) => return Ok(limit),
+            Err(e) => return Err(self.guard_error().unwrap_or(e)),
+            Ok(false) => {}
+        }
+        if let Some(stopped) = self.guard_error() {
+            return Err(stopped);
         }
         Ok(self.shared.index.len().min(limit))
     }
@@ -459,15 +514,20 @@ impl VideoReader {
                 Ok(()) => continue,
                 Err(error) => {
                     self.session.input_ended = true;
+                    if self.session.guard.stopped().is_some() {
+                        // Stopped (deadline, cancel), not the end: nothing learnt about it.
+                        self.session.cursor = None;
+                        return None;
+                    }
                     let truncated = !matches!(error, ffmpeg::Error::Eof);
                     if let Some(mut cursor) = self.session.cursor.take() {
                         let run = cursor.finish();
                         let count = run.end();
                         let index = Arc::make_mut(&mut self.shared.index);
                         index.absorb(run, &cursor);
-                        if cursor.start() == 0 {
-                            index.complete_at(count, truncated);
-                        }
+                        // The cursor started where `start` frames came before: at the end
+                        // of the stream its run ends at the count.
+                        index.complete_at(count, truncated);
                     }
                     return None;
                 }
@@ -578,6 +638,7 @@ impl VideoReader {
         if let Some(video) = self.shared.info.video.as_mut() {
             video.frame_count = index.len();
             video.keyframe_count = index.keyframe_count();
+            video.frame_index = index.origin().label();
         }
         self.shared.info.damaged_tail = index.truncated;
         self.shared.index = index;
@@ -601,7 +662,7 @@ impl VideoReader {
         let index = scan_file(
             &self.shared.path,
             self.shared.stream_index,
-            self.shared.timeout,
+            self.shared.settings.timeout,
             &mut |_| true,
         )?;
         self.adopt_index(Arc::new(index));
@@ -613,13 +674,14 @@ impl VideoReader {
         (!self.fully_indexed()).then(|| ScanJob {
             path: self.shared.path.clone(),
             stream_index: self.shared.stream_index,
-            timeout: self.shared.timeout,
+            timeout: self.shared.settings.timeout,
         })
     }
 
     /// A second, independent reader from [`VideoReader::shared`], without another index pass.
     pub fn reopen(shared: SharedVideo) -> Result<VideoReader, MediaError> {
-        let (session, _) = open_session(&shared.path, shared.timeout, shared.decoder_threads)?;
+        let guard = super::IoGuard::new(shared.settings.deadline.for_path(&shared.path));
+        let (session, _) = open_session(&shared.path, &shared.settings, &guard)?;
         Ok(VideoReader::with_session(shared, session))
     }
 
@@ -667,6 +729,17 @@ impl VideoReader {
         MediaError::new(&self.shared.path, kind)
     }
 
+    /// The deadline or cancel that stopped this reader's I/O, if one did: what any failure
+    /// after it really is.
+    fn guard_error(&self) -> Option<MediaError> {
+        self.session.guard.stopped().map(|kind| self.error(kind))
+    }
+
+    /// Stops this reader's I/O from now on (another thread may hold [`VideoReader::io_guard`]).
+    pub fn io_guard(&self) -> Arc<super::IoGuard> {
+        self.session.guard.clone()
+    }
+
     /// Says that no frame after `index` will be asked for (a `get_frames` id list's last id),
     /// so decoding toward it stops at its own packet. Only a hint: a later request still gets
     /// its frame, after a seek.
@@ -693,7 +766,9 @@ impl VideoReader {
         keep_samples: bool,
     ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
         self.check_in_range(index)?;
-        let decoded = self.decoded_frame(index)?;
+        let decoded = self
+            .decoded_frame(index)
+            .map_err(|e| self.guard_error().unwrap_or(e))?;
         let frame = self.shown_from_decoded(index, &decoded)?;
         let samples = if keep_samples {
             SourceSamples::capture(&decoded, self.shown_orientation())
@@ -727,12 +802,18 @@ impl VideoReader {
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
         self.check_in_range(index)?;
         self.decoded_frame(index)
+            .map_err(|e| self.guard_error().unwrap_or(e))
     }
 
     /// Learns frame `index`'s packet, or says it is past the end.
     fn check_in_range(&mut self, index: usize) -> Result<(), MediaError> {
-        if self.ensure(index)? {
-            return Ok(());
+        match self.ensure(index) {
+            Ok(true) => return Ok(()),
+            Err(e) => return Err(self.guard_error().unwrap_or(e)),
+            Ok(false) => {}
+        }
+        if let Some(stopped) = self.guard_error() {
+            return Err(stopped);
         }
         Err(self.error(MediaErrorKind::OutOfRange {
             requested: index + 1,
@@ -847,11 +928,8 @@ impl VideoReader {
     /// Reopens the file so decoding starts at its very first packet.
     fn restart_from_beginning(&mut self) -> Result<(), MediaError> {
         self.sync_cursor();
-        let (session, _) = open_session(
-            &self.shared.path,
-            self.shared.timeout,
-            self.shared.decoder_threads,
-        )?;
+        let guard = self.session.guard.clone();
+        let (session, _) = open_session(&self.shared.path, &self.shared.settings, &guard)?;
         self.session = session;
         let (reorders, delay) = self.shared.reorder;
         self.session.cursor = Some(RunBuilder::new(0, reorders, delay));
@@ -996,6 +1074,9 @@ pub fn scan_file(
     timeout: Duration,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<FrameIndex, MediaError> {
+    if let Some(cached) = super::index_cache::load(path, stream_index) {
+        return Ok(cached);
+    }
     let fail = |kind| MediaError::new(path, kind);
     let mut input = super::open_input_with(path, timeout)
         .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
@@ -1017,6 +1098,7 @@ pub fn scan_file(
     if stopped {
         return Err(fail(MediaErrorKind::Decode("indexing stopped".to_string())));
     }
+    super::index_cache::store(path, stream_index, &index);
     Ok(index)
 }
 

@@ -209,7 +209,11 @@ impl Default for PlayerOptions {
     fn default() -> Self {
         PlayerOptions {
             cache_budget_bytes: 512 << 20,
-            open: OpenOptions::default(),
+            // A viewer keeps a URL open as long as it likes.
+            open: OpenOptions {
+                deadline: crate::media::Deadline::Never,
+                ..OpenOptions::default()
+            },
             filmstrip: true,
             max_image_side: u32::MAX,
             decode_gate: None,

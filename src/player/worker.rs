@@ -246,10 +246,11 @@ impl<I: FrameImage> Worker<I> {
         while let Ok(news) = self.index_news.1.try_recv() {
             let current = self.media_id.load(Ordering::SeqCst);
             match news {
-                IndexNews::Progress { media_id, fraction } if media_id == current => {
-                    if !self.outbox.deliver(Reply::Indexing { media_id, fraction }) {
-                        return false;
-                    }
+                IndexNews::Progress { media_id, fraction }
+                    if media_id == current
+                        && !self.outbox.deliver(Reply::Indexing { media_id, fraction }) =>
+                {
+                    return false;
                 }
                 IndexNews::Done { media_id, index } if media_id == current => {
                     let Some(MediaSource::Video(video)) = self.source.as_mut() else {
@@ -507,8 +508,12 @@ impl<I: FrameImage> Worker<I> {
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
         self.outbox
             .deliver(Reply::Busy("encoding frames…".to_string()));
-        let (text, selection) =
-            codec::frames_text_from_source(source, &requested, TextForm::Base64)?;
+        let (text, selection) = codec::frames_text_from_source(
+            source,
+            &requested,
+            TextForm::Base64,
+            self.options.open.limits.max_answer_bytes,
+        )?;
         let ids: Vec<String> = selection.ids.iter().map(usize::to_string).collect();
         let mut summary = format!(
             "copied frames {} as '|'-joined base64 PNGs, {}",

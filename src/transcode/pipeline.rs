@@ -144,7 +144,9 @@ fn filter_graph(
 
 /// Transcodes `input` to an MP4 at `output` (written in place; the caller publishes it).
 /// `on_progress` is called as video frames are encoded; `should_stop` is polled per packet and
-/// ends the work early when it returns true.
+/// by FFmpeg's reads of the input (an interrupt callback, see [`crate::read_bound`]), and
+/// ends the work early when it returns true, even while the input stalls (a caller on another
+/// thread wakes a read blocked in the kernel with [`crate::read_bound::Kicker`]).
 pub fn transcode(
     input: &Path,
     output: &Path,
@@ -153,6 +155,7 @@ pub fn transcode(
     mut on_progress: impl FnMut(Progress),
 ) -> Result<TranscodeReport, TranscodeError> {
     init_ffmpeg();
+    let _stop_reads = crate::read_bound::stop_reads_when(should_stop);
     let path_text = input.display().to_string();
     let mut ictx = crate::media::open_input(input).map_err(|e| TranscodeError::Open {
         path: path_text.clone(),

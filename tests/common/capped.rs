@@ -19,6 +19,8 @@ pub struct Capped {
     pub stdout: Vec<u8>,
     pub stderr: String,
     pub peak_rss: u64,
+    /// How long the child ran.
+    pub elapsed: Duration,
 }
 
 impl Capped {
@@ -47,18 +49,12 @@ pub enum Input {
 }
 
 /// Runs framekit with `args` in `dir`, capped; reaps it with `wait4` for its own peak RSS.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 pub fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped {
-    let mut command = super::framekit_bin();
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdin(match input {
-            Input::None => Stdio::null(),
-            _ => Stdio::piped(),
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    run_capped_env(dir, args, input, &[])
+}
+
+/// The address-space cap, set in a child before it runs framekit.
+pub fn cap_address_space(command: &mut std::process::Command) {
     // SAFETY: setrlimit is async-signal-safe and touches only the child before exec.
     unsafe {
         command.pre_exec(|| {
@@ -72,6 +68,29 @@ pub fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped
             Ok(())
         });
     }
+}
+
+/// [`run_capped`] with these environment variables set for the child.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
+pub fn run_capped_env(
+    dir: &Path,
+    args: &[&std::ffi::OsStr],
+    input: Input,
+    env: &[(&str, &str)],
+) -> Capped {
+    let mut command = super::framekit_bin();
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(match input {
+            Input::None => Stdio::null(),
+            _ => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cap_address_space(&mut command);
+    let started = std::time::Instant::now();
     let mut child = command.spawn().expect("spawn framekit");
     let pid = child.id() as libc::pid_t;
     let writer = child.stdin.take().map(|mut stdin| {
@@ -126,6 +145,7 @@ pub fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped
     // SAFETY: waits for our own child; `status` and `usage` are valid for writes.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "wait4");
+    let elapsed = started.elapsed();
     finished.store(true, Ordering::SeqCst);
     let timed_out = watchdog.join().expect("watchdog");
     assert!(!timed_out, "framekit {args:?} ran past {TIMEOUT:?}");
@@ -138,6 +158,7 @@ pub fn run_capped(dir: &Path, args: &[&std::ffi::OsStr], input: Input) -> Capped
         stdout: out.join().expect("stdout"),
         stderr: String::from_utf8_lossy(&err.join().expect("stderr")).into_owned(),
         peak_rss: usage.ru_maxrss as u64 * 1024,
+        elapsed,
     }
 }
 

@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 file server on 127.0.0.1 for the tests' own files: range requests (206
 //! with Content-Range, keep-alive) or none (200, then close), or a stall; it streams from
-//! disk in small writes through a small send buffer and counts the bytes it sent, so a test
-//! can check how much of a file a request really downloaded.
+//! disk in small, paced writes through a small send buffer and counts the bytes it sent, so a
+//! test can check how much of a file a request really downloaded.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,6 +19,11 @@ pub enum Serve {
     NoRanges,
     /// Reads the request and never answers.
     Stall,
+    /// Claims the file's length, sends its first 64 KiB, then one byte every 100 ms: each
+    /// read succeeds, the body never ends in any useful time.
+    Trickle,
+    /// No length: the file's bytes again and again, for as long as the client reads.
+    Endless,
 }
 
 pub struct Server {
@@ -30,6 +35,8 @@ pub struct Server {
 
 /// Each write: small, so bytes counted are close to bytes the client took.
 const CHUNK: usize = 16 << 10;
+/// The pause after each write.
+const PACE: Duration = Duration::from_micros(500);
 
 impl Server {
     pub fn start(root: PathBuf, mode: Serve) -> Server {
@@ -161,6 +168,10 @@ fn serve(
             continue;
         };
         let total = file.metadata().map_or(0, |m| m.len());
+        if matches!(mode, Serve::Trickle | Serve::Endless) {
+            serve_slowly(&mut writer, &mut file, total, mode, stop, sent);
+            return;
+        }
         let (status, start, end) = match (mode, range) {
             (Serve::Ranges, Some((start, end))) if start < total => {
                 let end = end.unwrap_or(total - 1).min(total - 1);
@@ -201,9 +212,54 @@ fn serve(
             }
             sent.fetch_add(want as u64, Ordering::SeqCst);
             left -= want as u64;
+            // Paced (~30 MB/s at most): the client then reads as fast as the server sends,
+            // so little sits in socket buffers when it stops, and the count is what it took.
+            std::thread::sleep(PACE);
         }
         if mode != Serve::Ranges {
             return;
         }
+    }
+}
+
+/// [`Serve::Trickle`] and [`Serve::Endless`]: until the client goes or the server stops.
+fn serve_slowly(
+    writer: &mut TcpStream,
+    file: &mut std::fs::File,
+    total: u64,
+    mode: Serve,
+    stop: &AtomicBool,
+    sent: &AtomicU64,
+) {
+    let head = match mode {
+        Serve::Trickle => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+        ),
+        _ => "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nConnection: close\r\n\r\n".to_string(),
+    };
+    if writer.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() || bytes.is_empty() {
+        return;
+    }
+    let mut at = 0usize;
+    while !stop.load(Ordering::SeqCst) {
+        let (piece, pause) = match mode {
+            Serve::Trickle if at < 64 << 10 => (CHUNK, Duration::ZERO),
+            Serve::Trickle => (1, Duration::from_millis(100)),
+            _ => (CHUNK, PACE),
+        };
+        let end = (at + piece).min(bytes.len());
+        if writer.write_all(&bytes[at..end]).is_err() {
+            return;
+        }
+        sent.fetch_add((end - at) as u64, Ordering::SeqCst);
+        at = if end == bytes.len() { 0 } else { end };
+        if mode == Serve::Trickle && at == 0 {
+            return;
+        }
+        std::thread::sleep(pause);
     }
 }

@@ -287,6 +287,68 @@ pub fn divx_packed_avi() -> PathBuf {
     path
 }
 
+/// MJPEG (intra-only: a decoder outputs frames in the order it reads them) in Matroska with
+/// presentation timestamps out of order, 132 frames: `shuffled` repeats the pattern
+/// 0,40,80,120,160,20,60,100,140,180 ms per block of ten, otherwise they run backwards.
+/// Frame N is still the Nth frame a sequential decode outputs.
+pub fn mjpeg_out_of_order(shuffled: bool) -> PathBuf {
+    let name = if shuffled {
+        "mjpeg_shuffled_pts.mkv"
+    } else {
+        "mjpeg_reversed_pts.mkv"
+    };
+    let source = mjpeg();
+    let path = fixtures_dir().join(name);
+    let _guard = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
+    if path.exists() {
+        return path;
+    }
+    let temp = fixtures_dir().join(format!("partial-{}-{name}", std::process::id()));
+    framekit::media::init_ffmpeg();
+    let mut input = ffmpeg::format::input(&source).expect("open mjpeg");
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .expect("video");
+    let (index, parameters) = (stream.index(), stream.parameters());
+    let packets: Vec<ffmpeg::Packet> = input
+        .packets()
+        .filter(|(s, _)| s.index() == index)
+        .map(|(_, p)| p)
+        .collect();
+    let count = packets.len() as i64;
+    let mut output = ffmpeg::format::output_as(&temp, "matroska").expect("open output");
+    let mut out_stream = output
+        .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+        .expect("stream");
+    out_stream.set_parameters(parameters);
+    let millis = ffmpeg::Rational::new(1, 1000);
+    out_stream.set_time_base(millis);
+    output.write_header().expect("header");
+    let out_time_base = output.stream(0).expect("stream").time_base();
+    const PATTERN_MS: [i64; 10] = [0, 40, 80, 120, 160, 20, 60, 100, 140, 180];
+    for (i, source_packet) in packets.iter().enumerate() {
+        let i = i as i64;
+        let pts = if shuffled {
+            (i / 10) * 200 + PATTERN_MS[(i % 10) as usize]
+        } else {
+            (count - 1 - i) * 40
+        };
+        let mut packet = ffmpeg::Packet::copy(source_packet.data().unwrap_or(&[]));
+        packet.set_stream(0);
+        packet.set_pts(Some(pts));
+        // Increasing and below every pts: Matroska keeps only the pts.
+        packet.set_dts(Some(i - count * 40));
+        packet.set_duration(20);
+        packet.set_flags(ffmpeg::packet::Flags::KEY);
+        packet.rescale_ts(millis, out_time_base);
+        packet.write(&mut output).expect("write packet");
+    }
+    output.write_trailer().expect("trailer");
+    std::fs::rename(&temp, &path).expect("move fixture into place");
+    path
+}
+
 pub fn mjpeg() -> PathBuf {
     fixture(
         "mjpeg.avi",
@@ -500,6 +562,27 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
         order.swap(i, (state % (i as u64 + 1)) as usize);
     }
     order
+}
+
+/// Waits up to `limit` for the first reply of `player` that `pick` accepts; fails the test
+/// after that (naming `what`).
+pub fn wait_for_reply<T>(
+    player: &framekit::player::Player<()>,
+    what: &str,
+    limit: std::time::Duration,
+    mut pick: impl FnMut(framekit::player::Reply<()>) -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(reply) = player
+            .recv_timeout(std::time::Duration::from_millis(50))
+            .expect("player alive")
+            && let Some(found) = pick(reply)
+        {
+            return found;
+        }
+    }
+    panic!("gave up waiting for {what}");
 }
 
 pub fn framekit_bin() -> Command {

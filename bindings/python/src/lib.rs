@@ -1,0 +1,441 @@
+//! The `framekit` Python module: the library in-process, for the people who called the
+//! original `getFrames` helper from Python and PySpark. It owns only the conversion between
+//! framekit's types and Python's (text, numpy arrays, dicts, exceptions); every rule (the id
+//! syntax, get_frames, the tolerant paste parser, limits, frame-exact access) is the
+//! library's, so answers are byte-identical to `framekit frames`.
+//!
+//! Decoding runs with the GIL released; a `VideoReader` belongs to the thread that made it
+//! (one reader per thread, like the CLI's one decoder per request).
+
+use std::path::PathBuf;
+
+use framekit_core::codec::{self, DecodeLimits, GetFramesError, PasteError};
+use framekit_core::frame::Frame;
+use framekit_core::media::{MediaError, MediaErrorKind, MediaSource, OpenOptions};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PySlice};
+
+create_exception!(
+    framekit,
+    MediaError_,
+    PyException,
+    "A file or URL framekit could not read; the message is the CLI's one line."
+);
+create_exception!(
+    framekit,
+    NotFoundError,
+    MediaError_,
+    "The file does not exist."
+);
+create_exception!(
+    framekit,
+    NetworkError,
+    MediaError_,
+    "A URL could not be fetched (refused, timed out, past its deadline)."
+);
+create_exception!(
+    framekit,
+    LimitError,
+    MediaError_,
+    "The input asks for more than the decode limits allow."
+);
+create_exception!(
+    framekit,
+    FrameIdsError,
+    MediaError_,
+    "A frame id list framekit cannot read (like \"1,,2\")."
+);
+create_exception!(
+    framekit,
+    PasteDecodeError,
+    MediaError_,
+    "Text that is not base64 of an image."
+);
+
+/// Lets a reader's decoder run with the GIL released. PyO3 asks closures given to `detach`
+/// to be `Send` (so no Python object slips through); `detach` runs them on the calling
+/// thread, and a `VideoReader` never leaves the thread that made it (`unsendable`), so the
+/// FFmpeg contexts inside never cross threads.
+struct SameThread<T>(T);
+
+// SAFETY: see above: the value is only used on the thread that owns it.
+unsafe impl<T> Send for SameThread<T> {}
+
+impl<T> SameThread<T> {
+    fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// The Python exception for a media error, with the CLI's one-line message.
+fn media_error(error: &MediaError) -> PyErr {
+    let message = error.to_string();
+    match &error.kind {
+        MediaErrorKind::NotFound => NotFoundError::new_err(message),
+        MediaErrorKind::Network(_)
+        | MediaErrorKind::DeadlineExceeded(_)
+        | MediaErrorKind::Cancelled => NetworkError::new_err(message),
+        MediaErrorKind::OverLimit(_) => LimitError::new_err(message),
+        _ => MediaError_::new_err(message),
+    }
+}
+
+fn get_frames_error(error: &GetFramesError) -> PyErr {
+    match error {
+        GetFramesError::Media(e) => media_error(e),
+        GetFramesError::Ids(e) => FrameIdsError::new_err(e.to_string()),
+        GetFramesError::AnswerTooLarge(e) => LimitError::new_err(e.to_string()),
+        other => MediaError_::new_err(other.to_string()),
+    }
+}
+
+fn paste_error(error: &PasteError) -> PyErr {
+    match error {
+        PasteError::TooLarge { .. } | PasteError::OverLimit { .. } => {
+            LimitError::new_err(error.to_string())
+        }
+        _ => PasteDecodeError::new_err(error.to_string()),
+    }
+}
+
+/// The frames `ids` names in `url`, as `framekit frames` prints them; raises on failure.
+#[pyfunction]
+fn frames(py: Python<'_>, url: PathBuf, ids: &str) -> PyResult<String> {
+    py.detach(|| codec::get_frames(&url, ids))
+        .map_err(|e| get_frames_error(&e))
+}
+
+/// The original helper's contract: `''` on any failure, the reason logged on the
+/// `framekit` logger.
+#[pyfunction]
+fn get_frames(py: Python<'_>, url: PathBuf, ids: &str) -> PyResult<String> {
+    match py.detach(|| codec::get_frames(&url, ids)) {
+        Ok(text) => Ok(text),
+        Err(error) => {
+            let logging = py.import("logging")?;
+            let logger = logging.call_method1("getLogger", ("framekit",))?;
+            logger.call_method1("warning", ("%s", error.to_string()))?;
+            Ok(String::new())
+        }
+    }
+}
+
+/// A frame's pixels as a numpy `HxWx3` (or `x4` with alpha) `uint8` array, channels in
+/// `order` ("rgb", or "bgr" as OpenCV gives them).
+fn to_array<'py>(py: Python<'py>, frame: &Frame, order: Order) -> PyResult<Bound<'py, PyAny>> {
+    let channels = frame.layout.channels();
+    let mut pixels = frame.pixels.clone();
+    if order == Order::Bgr {
+        for pixel in pixels.chunks_exact_mut(channels) {
+            pixel.swap(0, 2);
+        }
+    }
+    let numpy = py.import("numpy")?;
+    let flat = numpy.call_method1("frombuffer", (PyBytes::new(py, &pixels), "uint8"))?;
+    flat.call_method1(
+        "reshape",
+        ((frame.height as usize, frame.width as usize, channels),),
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Rgb,
+    Bgr,
+}
+
+impl Order {
+    fn parse(text: &str) -> PyResult<Order> {
+        match text.to_ascii_lowercase().as_str() {
+            "rgb" => Ok(Order::Rgb),
+            "bgr" => Ok(Order::Bgr),
+            other => Err(PyValueError::new_err(format!(
+                "order must be \"rgb\" or \"bgr\", not \"{other}\""
+            ))),
+        }
+    }
+}
+
+/// Base64 (or a data URI, or several joined by `|`) back to images: one numpy array, or a
+/// list of them when the text holds several. `order="bgr"` gives what the original
+/// `parseB64` gave (OpenCV's channel order). The app's tolerant parser and limits.
+#[pyfunction]
+#[pyo3(signature = (text, order = "rgb"))]
+fn parse_b64<'py>(py: Python<'py>, text: &str, order: &str) -> PyResult<Bound<'py, PyAny>> {
+    let order = Order::parse(order)?;
+    let limits = DecodeLimits::default();
+    let images = py
+        .detach(|| codec::decode_base64_images(text, &limits))
+        .map_err(|e| paste_error(&e))?;
+    let mut arrays = Vec::with_capacity(images.len());
+    for image in &images {
+        let frame = image.image.first_frame().map_err(|e| media_error(&e))?;
+        arrays.push(to_array(py, &frame, order)?);
+    }
+    if arrays.len() == 1 {
+        return Ok(arrays.remove(0));
+    }
+    Ok(PyList::new(py, arrays)?.into_any())
+}
+
+/// Frame-exact access to one video (or image): `len(reader)`, `reader[i]` (0-based,
+/// negative indexes, slices), `get_frames_at`, `get_frames_played_at`, `metadata`, `pts`.
+#[pyclass(unsendable, module = "framekit")]
+struct VideoReader {
+    source: MediaSource,
+    path: PathBuf,
+    count: usize,
+    order: Order,
+}
+
+#[pymethods]
+impl VideoReader {
+    /// Opens `path_or_url` reading only its header (MP4's table gives the count at once);
+    /// `hdr="none"` converts HDR as tagged instead of tone-mapping it; `order="bgr"` hands
+    /// frames out in OpenCV's order.
+    #[new]
+    #[pyo3(signature = (path_or_url, hdr = "tonemap", order = "rgb"))]
+    fn new(py: Python<'_>, path_or_url: PathBuf, hdr: &str, order: &str) -> PyResult<Self> {
+        let hdr = match hdr {
+            "tonemap" => framekit_core::media::HdrMode::Tonemap,
+            "none" => framekit_core::media::HdrMode::None,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "hdr must be \"tonemap\" or \"none\", not \"{other}\""
+                )));
+            }
+        };
+        let order = Order::parse(order)?;
+        let options = OpenOptions {
+            hdr,
+            ..OpenOptions::default()
+        };
+        let path = path_or_url.clone();
+        let opened = py.detach(move || {
+            let opened = MediaSource::open_lazy(&path, &options).and_then(|mut source| {
+                let count = source.count_up_to(usize::MAX)?;
+                Ok((source, count))
+            });
+            SameThread(opened)
+        });
+        let (source, count) = opened.into_inner().map_err(|e| media_error(&e))?;
+        Ok(VideoReader {
+            source,
+            path: path_or_url,
+            count,
+            order,
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.count
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "VideoReader({:?}, {} frames)",
+            self.path.display().to_string(),
+            self.count
+        )
+    }
+
+    /// `reader[i]` (negative counts from the end) or `reader[a:b:c]` (a batch).
+    fn __getitem__<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(slice) = key.cast::<PySlice>() {
+            let range = slice.indices(self.count as isize)?;
+            let mut indices = Vec::new();
+            let mut at = range.start;
+            while (range.step > 0 && at < range.stop) || (range.step < 0 && at > range.stop) {
+                indices.push(at as usize);
+                at += range.step;
+            }
+            return self.batch(py, &indices);
+        }
+        let index: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("frame indexes are integers or slices"))?;
+        let index = self.resolve(index)?;
+        let frame = self.decode(py, index)?;
+        to_array(py, &frame, self.order)
+    }
+
+    /// Frames at these 0-based indexes as one `NxHxWx3` (or `x4`) array.
+    fn get_frames_at<'py>(
+        &mut self,
+        py: Python<'py>,
+        indices: Vec<isize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let resolved = indices
+            .into_iter()
+            .map(|i| self.resolve(i))
+            .collect::<PyResult<Vec<usize>>>()?;
+        self.batch(py, &resolved)
+    }
+
+    /// The frames shown at these times (seconds from the first frame): for each, the last
+    /// frame whose presentation time is at or before it.
+    fn get_frames_played_at<'py>(
+        &mut self,
+        py: Python<'py>,
+        seconds: Vec<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let times = self.times(py)?;
+        let mut indices = Vec::with_capacity(seconds.len());
+        for t in seconds {
+            if !t.is_finite() || t < 0.0 {
+                return Err(PyValueError::new_err(format!(
+                    "no frame is played at {t} s"
+                )));
+            }
+            let at = times.partition_point(|x| x.is_some_and(|x| x <= t + 1e-9));
+            if at == 0 {
+                return Err(PyValueError::new_err(format!(
+                    "no frame is played at {t} s"
+                )));
+            }
+            indices.push(at - 1);
+        }
+        self.batch(py, &indices)
+    }
+
+    /// Every frame's presentation time in seconds from the first (reads the whole index once).
+    #[getter]
+    fn pts(&mut self, py: Python<'_>) -> PyResult<Vec<Option<f64>>> {
+        self.times(py)
+    }
+
+    /// What `framekit probe --json` says of the file, as a dict (size, rates, count,
+    /// codec, colour tags and the conversion used, rotation, HDR and tone mapping).
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = serde_json::to_string(self.source.info())
+            .map_err(|e| MediaError_::new_err(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (text,))
+    }
+}
+
+impl VideoReader {
+    fn resolve(&self, index: isize) -> PyResult<usize> {
+        let count = self.count as isize;
+        let resolved = if index < 0 { index + count } else { index };
+        if resolved < 0 || resolved >= count {
+            return Err(PyIndexError::new_err(format!(
+                "frame index {index} out of range ({} frames)",
+                self.count
+            )));
+        }
+        Ok(resolved as usize)
+    }
+
+    fn decode(&mut self, py: Python<'_>, index: usize) -> PyResult<Frame> {
+        let source = SameThread(&mut self.source);
+        py.detach(move || source.into_inner().frame(index))
+            .map_err(|e| media_error(&e))
+    }
+
+    fn batch<'py>(&mut self, py: Python<'py>, indices: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+        let mut frames = Vec::with_capacity(indices.len());
+        for &index in indices {
+            frames.push(self.decode(py, index)?);
+        }
+        let numpy = py.import("numpy")?;
+        let Some(first) = frames.first() else {
+            return numpy.call_method1("empty", ((0, 0, 0, 3), "uint8"));
+        };
+        let (height, width, channels) = (
+            first.height as usize,
+            first.width as usize,
+            first.layout.channels(),
+        );
+        let mut pixels = Vec::with_capacity(frames.len() * height * width * channels);
+        for frame in &frames {
+            if (
+                frame.height as usize,
+                frame.width as usize,
+                frame.layout.channels(),
+            ) != (height, width, channels)
+            {
+                return Err(PyValueError::new_err(
+                    "these frames differ in size; read them one at a time",
+                ));
+            }
+            let start = pixels.len();
+            pixels.extend_from_slice(&frame.pixels);
+            if self.order == Order::Bgr {
+                for pixel in pixels[start..].chunks_exact_mut(channels) {
+                    pixel.swap(0, 2);
+                }
+            }
+        }
+        let flat = numpy.call_method1("frombuffer", (PyBytes::new(py, &pixels), "uint8"))?;
+        flat.call_method1("reshape", ((frames.len(), height, width, channels),))
+    }
+
+    fn times(&mut self, py: Python<'_>) -> PyResult<Vec<Option<f64>>> {
+        let source = SameThread(&mut self.source);
+        py.detach(move || source.into_inner().scan_all())
+            .map_err(|e| media_error(&e))?;
+        Ok((0..self.count).map(|i| self.source.frame_time(i)).collect())
+    }
+}
+
+/// Runs JSONL-style requests (dicts with `path`, `ids`, optional `id` and `format`) on
+/// `threads` decoders at once, yielding result dicts in request order: `frames`, `ids`,
+/// `error` (None when answered), as `framekit frames --jsonl` writes them.
+#[pyfunction]
+#[pyo3(signature = (requests, threads = 2))]
+fn frames_batch(
+    py: Python<'_>,
+    requests: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<Vec<Py<PyAny>>> {
+    if !(1..=64).contains(&threads) {
+        return Err(PyValueError::new_err("threads must be 1 to 64"));
+    }
+    let json = py.import("json")?;
+    let mut lines = Vec::new();
+    for request in requests.try_iter()? {
+        let text: String = json.call_method1("dumps", (request?,))?.extract()?;
+        lines.push(text);
+    }
+    let results: Vec<String> = py.detach(move || {
+        let parsed = lines
+            .into_iter()
+            .enumerate()
+            .map(|(n, line)| framekit_core::batch::frames::parse_request_line(&line, n + 1))
+            .collect::<Vec<_>>()
+            .into_iter();
+        framekit_core::batch::frames::frames_batch(parsed, threads, OpenOptions::default())
+            .map(|result| serde_json::to_string(&result).unwrap_or_default())
+            .collect()
+    });
+    results
+        .into_iter()
+        .map(|line| Ok(json.call_method1("loads", (line,))?.unbind()))
+        .collect()
+}
+
+/// framekit in-process: `get_frames`, `frames`, `parse_b64`, `VideoReader`, `frames_batch`.
+#[pymodule]
+fn framekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_function(wrap_pyfunction!(get_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(frames, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_b64, m)?)?;
+    m.add_function(wrap_pyfunction!(frames_batch, m)?)?;
+    m.add_class::<VideoReader>()?;
+    m.add("MediaError", py.get_type::<MediaError_>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("NetworkError", py.get_type::<NetworkError>())?;
+    m.add("LimitError", py.get_type::<LimitError>())?;
+    m.add("FrameIdsError", py.get_type::<FrameIdsError>())?;
+    m.add("PasteDecodeError", py.get_type::<PasteDecodeError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
