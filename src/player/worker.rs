@@ -245,37 +245,47 @@ impl<I: FrameImage> Worker<I> {
     fn take_index_news(&mut self) -> bool {
         while let Ok(news) = self.index_news.1.try_recv() {
             let current = self.media_id.load(Ordering::SeqCst);
-            match news {
-                IndexNews::Progress { media_id, fraction }
-                    if media_id == current
-                        && !self.outbox.deliver(Reply::Indexing { media_id, fraction }) =>
-                {
-                    return false;
+            let delivered = match news {
+                IndexNews::Progress { media_id, fraction } if media_id == current => {
+                    self.outbox.deliver(Reply::Indexing { media_id, fraction })
                 }
                 IndexNews::Done { media_id, index } if media_id == current => {
-                    let Some(MediaSource::Video(video)) = self.source.as_mut() else {
-                        continue;
-                    };
-                    let had_count = video.index().total().is_some();
-                    video.adopt_index(Arc::new(index));
-                    let Some(source) = &self.source else { continue };
-                    let count = source.frame_count();
-                    let reply = Reply::Indexed {
-                        media_id,
-                        info: Box::new(source.info().clone()),
-                        frame_times: (0..count).map(|i| source.frame_time(i)).collect(),
-                        keyframes: (0..count).map(|i| source.is_keyframe(i)).collect(),
-                    };
-                    if !self.outbox.deliver(reply) {
-                        return false;
-                    }
-                    // The filmstrip waited for the count.
-                    if !had_count && self.options.filmstrip {
-                        self.spawn_filmstrip();
-                    }
+                    self.adopt_index(media_id, index)
                 }
-                _ => {}
+                // News of a file since replaced.
+                _ => true,
+            };
+            if !delivered {
+                return false;
             }
+        }
+        true
+    }
+
+    /// Takes the background index of the open video and tells the caller the whole count,
+    /// frame times and keyframes; false when the caller is gone.
+    fn adopt_index(&mut self, media_id: u64, index: FrameIndex) -> bool {
+        let Some(MediaSource::Video(video)) = self.source.as_mut() else {
+            return true;
+        };
+        let had_count = video.index().total().is_some();
+        video.adopt_index(Arc::new(index));
+        let Some(source) = &self.source else {
+            return true;
+        };
+        let count = source.frame_count();
+        let reply = Reply::Indexed {
+            media_id,
+            info: Box::new(source.info().clone()),
+            frame_times: (0..count).map(|i| source.frame_time(i)).collect(),
+            keyframes: (0..count).map(|i| source.is_keyframe(i)).collect(),
+        };
+        if !self.outbox.deliver(reply) {
+            return false;
+        }
+        // The filmstrip waited for the count.
+        if !had_count && self.options.filmstrip {
+            self.spawn_filmstrip();
         }
         true
     }

@@ -386,15 +386,16 @@ impl VideoReader {
 }
 
 /// Runs JSONL-style requests (dicts with `path`, `ids`, optional `id` and `format`) on
-/// `threads` decoders at once, yielding result dicts in request order: `frames`, `ids`,
-/// `error` (None when answered), as `framekit frames --jsonl` writes them.
+/// `threads` decoders at once and returns an iterator of result dicts in request order:
+/// `frames`, `ids`, `error` (None when answered), as `framekit frames --jsonl` writes them.
+/// The requests are read at once (as JSON text); results come as they are ready.
 #[pyfunction]
 #[pyo3(signature = (requests, threads = 2))]
 fn frames_batch(
     py: Python<'_>,
     requests: &Bound<'_, PyAny>,
     threads: usize,
-) -> PyResult<Vec<Py<PyAny>>> {
+) -> PyResult<FramesBatchResults> {
     if !(1..=64).contains(&threads) {
         return Err(PyValueError::new_err("threads must be 1 to 64"));
     }
@@ -404,21 +405,39 @@ fn frames_batch(
         let text: String = json.call_method1("dumps", (request?,))?.extract()?;
         lines.push(text);
     }
-    let results: Vec<String> = py.detach(move || {
-        let parsed = lines
-            .into_iter()
-            .enumerate()
-            .map(|(n, line)| framekit_core::batch::frames::parse_request_line(&line, n + 1))
-            .collect::<Vec<_>>()
-            .into_iter();
-        framekit_core::batch::frames::frames_batch(parsed, threads, OpenOptions::default())
-            .map(|result| serde_json::to_string(&result).unwrap_or_default())
-            .collect()
-    });
-    results
+    let parsed = lines
         .into_iter()
-        .map(|line| Ok(json.call_method1("loads", (line,))?.unbind()))
-        .collect()
+        .enumerate()
+        .map(|(n, line)| framekit_core::batch::frames::parse_request_line(&line, n + 1));
+    let results =
+        framekit_core::batch::frames::frames_batch(parsed, threads, OpenOptions::default());
+    Ok(FramesBatchResults { results })
+}
+
+/// The iterator [`frames_batch`] returns.
+#[pyclass(unsendable, module = "framekit")]
+struct FramesBatchResults {
+    results: framekit_core::batch::frames::FramesBatch,
+}
+
+#[pymethods]
+impl FramesBatchResults {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let results = SameThread(&mut self.results);
+        let Some(result) = py
+            .detach(move || SameThread(results.into_inner().next()))
+            .into_inner()
+        else {
+            return Ok(None);
+        };
+        let text =
+            serde_json::to_string(&result).map_err(|e| MediaError_::new_err(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (text,)).map(Some)
+    }
 }
 
 /// framekit in-process: `get_frames`, `frames`, `parse_b64`, `VideoReader`, `frames_batch`.
@@ -430,6 +449,7 @@ fn framekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_b64, m)?)?;
     m.add_function(wrap_pyfunction!(frames_batch, m)?)?;
     m.add_class::<VideoReader>()?;
+    m.add_class::<FramesBatchResults>()?;
     m.add("MediaError", py.get_type::<MediaError_>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("NetworkError", py.get_type::<NetworkError>())?;

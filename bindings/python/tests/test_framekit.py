@@ -154,7 +154,10 @@ def test_frames_batch_answers_in_order_with_error_rows(clip, tmp_path):
         {"id": "b", "path": str(tmp_path / "nope.mp4"), "ids": "1"},
         {"id": "c", "path": clip, "ids": "132"},
     ]
-    results = list(framekit.frames_batch(requests, threads=2))
+    batch = framekit.frames_batch(requests, threads=2)
+    first = next(batch)
+    assert first["id"] == "a"
+    results = [first, *batch]
     assert [r["id"] for r in results] == ["a", "b", "c"]
     assert results[0]["frames"] == cli_frames(clip, "1,30") and results[0]["error"] is None
     assert "no such file" in results[1]["error"]
