@@ -1639,3 +1639,22 @@ fn the_view_menu_zooms_the_picture_and_shows_the_shortcuts() {
     harness.run_steps(2);
     assert!((picture_scale(harness.state()) - fit * 0.8).abs() < 1e-3);
 }
+
+#[test]
+fn a_note_leaves_the_status_line_after_a_few_seconds() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    harness.get_by_label_contains("opened ");
+    // Each step is 1/60 s of UI time.
+    let steps = (framekit::gui::app::NOTE_SECONDS * 60.0) as usize + 30;
+    harness.run_steps(steps);
+    assert!(harness.state().messages().note.is_none());
+    assert!(harness.query_by_label_contains("opened ").is_none());
+    harness.get_by_label("exact");
+}

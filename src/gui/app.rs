@@ -152,6 +152,10 @@ impl Default for ViewState {
     }
 }
 
+/// How long a note ("opened …", "copied …") stays in the status line; errors stay until
+/// dismissed.
+pub const NOTE_SECONDS: f64 = 6.0;
+
 /// The status line's messages.
 #[derive(Default)]
 pub struct StatusMessages {
@@ -230,6 +234,8 @@ pub struct FramekitApp {
     show_info: Option<bool>,
     /// Whether the last frame drawn had the info panel.
     info_drawn: bool,
+    /// The note on screen and since when (UI time), so that it goes after [`NOTE_SECONDS`].
+    note_since: Option<(String, f64)>,
     paste: PastePanel,
     goto_text: String,
     copy_ids: String,
@@ -309,6 +315,7 @@ impl FramekitApp {
             messages: StatusMessages::default(),
             show_info: None,
             info_drawn: true,
+            note_since: None,
             paste: PastePanel::default(),
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
@@ -675,6 +682,7 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
+        self.expire_note(ctx);
         self.screen.playing = self.playback.is_some();
         let title = self.window_title();
         if title != self.title_sent {
@@ -762,6 +770,33 @@ impl eframe::App for FramekitApp {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+impl FramekitApp {
+    /// A note leaves the status line [`NOTE_SECONDS`] after it showed up (a newer one starts
+    /// its own time); nothing stale stays beside the frame.
+    fn expire_note(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        let Some(note) = &self.messages.note else {
+            self.note_since = None;
+            return;
+        };
+        match &self.note_since {
+            Some((shown, since)) if shown == note => {
+                if now - since >= NOTE_SECONDS {
+                    self.messages.note = None;
+                    self.note_since = None;
+                } else {
+                    let left = NOTE_SECONDS - (now - since);
+                    ctx.request_repaint_after(std::time::Duration::from_secs_f64(left.max(0.0)));
+                }
+            }
+            _ => {
+                self.note_since = Some((note.clone(), now));
+                ctx.request_repaint_after(std::time::Duration::from_secs_f64(NOTE_SECONDS));
+            }
+        }
     }
 }
 
