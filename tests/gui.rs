@@ -1658,3 +1658,44 @@ fn a_note_leaves_the_status_line_after_a_few_seconds() {
     assert!(harness.query_by_label_contains("opened ").is_none());
     harness.get_by_label("exact");
 }
+
+#[test]
+fn the_wheel_zooms_in_fine_steps_and_stops_at_200_and_100_percent() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let view = harness.state().view().last_view.expect("the view");
+    let mut scales = vec![picture_scale(harness.state())];
+    assert!(scales[0] > 2.0, "fit: {}", scales[0]);
+    for _ in 0..12 {
+        let input = harness.input_mut();
+        input.events.push(egui::Event::PointerMoved(view.center()));
+        input.events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Line,
+            delta: egui::vec2(0.0, -1.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.run_steps(2);
+        scales.push(picture_scale(harness.state()));
+    }
+    for pair in scales.windows(2) {
+        let ratio = pair[1] / pair[0];
+        assert!(
+            (0.83..1.0).contains(&ratio),
+            "one notch out is a fine step: {scales:?}"
+        );
+    }
+    for stop in [2.0, 1.0] {
+        assert!(
+            scales.iter().any(|s| (s - stop).abs() < 1e-6),
+            "the wheel stops at {stop}: {scales:?}"
+        );
+    }
+}
