@@ -1699,3 +1699,31 @@ fn the_wheel_zooms_in_fine_steps_and_stops_at_200_and_100_percent() {
         );
     }
 }
+
+#[test]
+fn h_keeps_the_frame_and_the_filmstrip_on_screen_while_the_file_reopens() {
+    let clip = common::pq_x264();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame and the filmstrip", |app| {
+        app.screen().is_showing(0) && !app.screen().thumbnails.is_empty()
+    });
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 2", showing(1));
+    let media_id = harness.state().screen().media.as_ref().map(|m| m.media_id);
+    harness.key_press(Key::H);
+    for _ in 0..STEP_LIMIT {
+        harness.step();
+        let screen = harness.state().screen();
+        assert!(
+            screen.shown.is_some() && !screen.thumbnails.is_empty(),
+            "the picture and the filmstrip never blank"
+        );
+        let reopened = screen.media.as_ref().map(|m| m.media_id) != media_id;
+        if reopened && screen.is_showing(1) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("gave up waiting for frame 2 as tagged");
+}

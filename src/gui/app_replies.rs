@@ -64,10 +64,22 @@ impl FramekitApp {
     ) {
         self.messages.busy = None;
         self.messages.error = None;
-        self.screen.shown = None;
-        self.screen.thumbnails.clear();
-        self.view.zoom = Zoom::Fit;
-        self.view.pan = egui::Vec2::ZERO;
+        // An HDR switch reopens the same file: its frame and filmstrip stay on screen (as
+        // placeholders) until the reopened file's arrive, and so do the zoom and pan.
+        let same_file = self
+            .reopen_at
+            .as_ref()
+            .is_some_and(|(path, _)| *path == info.path);
+        if same_file {
+            if let Some(shown) = &mut self.screen.shown {
+                shown.exact = false;
+            }
+        } else {
+            self.screen.shown = None;
+            self.screen.thumbnails.clear();
+            self.view.zoom = Zoom::Fit;
+            self.view.pan = egui::Vec2::ZERO;
+        }
         self.messages.note = Some(format!("opened {}", info.path));
         if info.pasted {
             let size = info
@@ -136,6 +148,8 @@ impl FramekitApp {
                 {
                     let texture =
                         ctx.load_texture(format!("thumb-{index}"), image, TextureOptions::LINEAR);
+                    // A reopened file's thumbnail replaces the one shown meanwhile.
+                    self.screen.thumbnails.retain(|(i, _)| *i != index);
                     self.screen.thumbnails.push((index, texture));
                 }
             }
