@@ -1727,3 +1727,30 @@ fn h_keeps_the_frame_and_the_filmstrip_on_screen_while_the_file_reopens() {
     }
     panic!("gave up waiting for frame 2 as tagged");
 }
+
+#[test]
+fn a_paste_keeps_the_file_it_replaced_one_step_back() {
+    let clip = common::h264_mp4();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    apply(&mut harness, Command::Goto(4));
+    step_until(&mut harness, "frame 5", showing(4));
+    let pasted = framekit::get_frames(&clip, "3").expect("a frame");
+    apply(&mut harness, Command::PasteText(pasted));
+    step_until(&mut harness, "the pasted image", |app| {
+        app.screen().media.as_ref().is_some_and(|m| m.info.pasted) && app.screen().is_showing(0)
+    });
+    assert_eq!(harness.state().before_paste(), Some(clip.as_path()));
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Back to h264_bframes.mp4").click();
+    step_until(&mut harness, "the file again, on frame 5", |app| {
+        app.screen()
+            .media
+            .as_ref()
+            .is_some_and(|m| !m.info.pasted && m.info.path.ends_with("h264_bframes.mp4"))
+            && app.screen().is_showing(4)
+    });
+    assert!(harness.state().before_paste().is_none());
+}

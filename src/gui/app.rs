@@ -266,6 +266,10 @@ pub struct FramekitApp {
     a_path: Option<PathBuf>,
     /// A path asked for and not yet opened.
     opening: Option<PathBuf>,
+    /// The file a paste replaced and the frame it showed: one step back.
+    before_paste: Option<(PathBuf, usize)>,
+    /// A file being reopened (Back) and the frame to show once it is open.
+    return_to: Option<(PathBuf, usize)>,
     /// B from the command line, opened once A is.
     pending_compare: Option<PathBuf>,
 }
@@ -335,6 +339,8 @@ impl FramekitApp {
             compare_player,
             a_path: None,
             opening: None,
+            before_paste: None,
+            return_to: None,
             pending_compare: options.compare,
         };
         if let Some(path) = options.file {
@@ -550,6 +556,12 @@ impl FramekitApp {
                 }
             }
             Command::Compare(command) => self.apply_compare(ctx, command),
+            Command::BackBeforePaste => {
+                if let Some((path, index)) = self.before_paste.take() {
+                    self.return_to = Some((path.clone(), index));
+                    self.apply(ctx, Command::Open(path));
+                }
+            }
             Command::TogglePastePanel => {
                 self.paste.open = !self.paste.open;
                 // It opens fresh: no answer to an earlier paste (a Ctrl+V error included).
@@ -640,6 +652,11 @@ impl FramekitApp {
                 }
             }
         }
+    }
+
+    /// The file a paste replaced (File > Back), if any.
+    pub fn before_paste(&self) -> Option<&Path> {
+        self.before_paste.as_ref().map(|(p, _)| p.as_path())
     }
 
     /// The typed-path box, if one is open.

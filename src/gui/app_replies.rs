@@ -98,6 +98,15 @@ impl FramekitApp {
             // Only files that opened go into the recent list.
             self.remember_recent(Path::new(&info.path));
         }
+        // A paste keeps the file it replaces one step back (File > Back); opening a file
+        // forgets it.
+        if info.pasted {
+            if let Some(path) = self.a_path.clone() {
+                self.before_paste = Some((path, self.screen.target));
+            }
+        } else {
+            self.before_paste = None;
+        }
         // A's path for the compare worker: the one asked for (an HDR switch reopens it).
         self.a_path = if info.pasted {
             None
@@ -126,6 +135,13 @@ impl FramekitApp {
                 index.min(self.screen.frame_count().saturating_sub(1))
             }
             _ => 0,
+        };
+        // Back from a paste: the frame the file showed.
+        let target = match self.return_to.take() {
+            Some((path, index)) if self.a_path.as_ref() == Some(&path) => {
+                index.min(self.screen.frame_count().saturating_sub(1))
+            }
+            _ => target,
         };
         self.screen.target = target;
         self.send(Request::Show { frame: target });
