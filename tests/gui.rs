@@ -1639,3 +1639,118 @@ fn the_view_menu_zooms_the_picture_and_shows_the_shortcuts() {
     harness.run_steps(2);
     assert!((picture_scale(harness.state()) - fit * 0.8).abs() < 1e-3);
 }
+
+#[test]
+fn a_note_leaves_the_status_line_after_a_few_seconds() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    harness.get_by_label_contains("opened ");
+    // Each step is 1/60 s of UI time.
+    let steps = (framekit::gui::app::NOTE_SECONDS * 60.0) as usize + 30;
+    harness.run_steps(steps);
+    assert!(harness.state().messages().note.is_none());
+    assert!(harness.query_by_label_contains("opened ").is_none());
+    harness.get_by_label("exact");
+}
+
+#[test]
+fn the_wheel_zooms_in_fine_steps_and_stops_at_200_and_100_percent() {
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(
+        Some(common::h264_mp4()),
+        &clipboard,
+        PlayerOptions::default(),
+    );
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let view = harness.state().view().last_view.expect("the view");
+    let mut scales = vec![picture_scale(harness.state())];
+    assert!(scales[0] > 2.0, "fit: {}", scales[0]);
+    for _ in 0..12 {
+        let input = harness.input_mut();
+        input.events.push(egui::Event::PointerMoved(view.center()));
+        input.events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Line,
+            delta: egui::vec2(0.0, -1.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.run_steps(2);
+        scales.push(picture_scale(harness.state()));
+    }
+    for pair in scales.windows(2) {
+        let ratio = pair[1] / pair[0];
+        assert!(
+            (0.83..1.0).contains(&ratio),
+            "one notch out is a fine step: {scales:?}"
+        );
+    }
+    for stop in [2.0, 1.0] {
+        assert!(
+            scales.iter().any(|s| (s - stop).abs() < 1e-6),
+            "the wheel stops at {stop}: {scales:?}"
+        );
+    }
+}
+
+#[test]
+fn h_keeps_the_frame_and_the_filmstrip_on_screen_while_the_file_reopens() {
+    let clip = common::pq_x264();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame and the filmstrip", |app| {
+        app.screen().is_showing(0) && !app.screen().thumbnails.is_empty()
+    });
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 2", showing(1));
+    let media_id = harness.state().screen().media.as_ref().map(|m| m.media_id);
+    harness.key_press(Key::H);
+    for _ in 0..STEP_LIMIT {
+        harness.step();
+        let screen = harness.state().screen();
+        assert!(
+            screen.shown.is_some() && !screen.thumbnails.is_empty(),
+            "the picture and the filmstrip never blank"
+        );
+        let reopened = screen.media.as_ref().map(|m| m.media_id) != media_id;
+        if reopened && screen.is_showing(1) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("gave up waiting for frame 2 as tagged");
+}
+
+#[test]
+fn a_paste_keeps_the_file_it_replaced_one_step_back() {
+    let clip = common::h264_mp4();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    apply(&mut harness, Command::Goto(4));
+    step_until(&mut harness, "frame 5", showing(4));
+    let pasted = framekit::get_frames(&clip, "3").expect("a frame");
+    apply(&mut harness, Command::PasteText(pasted));
+    step_until(&mut harness, "the pasted image", |app| {
+        app.screen().media.as_ref().is_some_and(|m| m.info.pasted) && app.screen().is_showing(0)
+    });
+    assert_eq!(harness.state().before_paste(), Some(clip.as_path()));
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Back to h264_bframes.mp4").click();
+    step_until(&mut harness, "the file again, on frame 5", |app| {
+        app.screen()
+            .media
+            .as_ref()
+            .is_some_and(|m| !m.info.pasted && m.info.path.ends_with("h264_bframes.mp4"))
+            && app.screen().is_showing(4)
+    });
+    assert!(harness.state().before_paste().is_none());
+}

@@ -152,6 +152,10 @@ impl Default for ViewState {
     }
 }
 
+/// How long a note ("opened …", "copied …") stays in the status line; errors stay until
+/// dismissed.
+pub const NOTE_SECONDS: f64 = 6.0;
+
 /// The status line's messages.
 #[derive(Default)]
 pub struct StatusMessages {
@@ -230,6 +234,8 @@ pub struct FramekitApp {
     show_info: Option<bool>,
     /// Whether the last frame drawn had the info panel.
     info_drawn: bool,
+    /// The note on screen and since when (UI time), so that it goes after [`NOTE_SECONDS`].
+    note_since: Option<(String, f64)>,
     paste: PastePanel,
     goto_text: String,
     copy_ids: String,
@@ -260,6 +266,10 @@ pub struct FramekitApp {
     a_path: Option<PathBuf>,
     /// A path asked for and not yet opened.
     opening: Option<PathBuf>,
+    /// The file a paste replaced and the frame it showed: one step back.
+    before_paste: Option<(PathBuf, usize)>,
+    /// A file being reopened (Back) and the frame to show once it is open.
+    return_to: Option<(PathBuf, usize)>,
     /// B from the command line, opened once A is.
     pending_compare: Option<PathBuf>,
 }
@@ -309,6 +319,7 @@ impl FramekitApp {
             messages: StatusMessages::default(),
             show_info: None,
             info_drawn: true,
+            note_since: None,
             paste: PastePanel::default(),
             goto_text: String::new(),
             copy_ids: "1,30".to_string(),
@@ -328,6 +339,8 @@ impl FramekitApp {
             compare_player,
             a_path: None,
             opening: None,
+            before_paste: None,
+            return_to: None,
             pending_compare: options.compare,
         };
         if let Some(path) = options.file {
@@ -543,6 +556,12 @@ impl FramekitApp {
                 }
             }
             Command::Compare(command) => self.apply_compare(ctx, command),
+            Command::BackBeforePaste => {
+                if let Some((path, index)) = self.before_paste.take() {
+                    self.return_to = Some((path.clone(), index));
+                    self.apply(ctx, Command::Open(path));
+                }
+            }
             Command::TogglePastePanel => {
                 self.paste.open = !self.paste.open;
                 // It opens fresh: no answer to an earlier paste (a Ctrl+V error included).
@@ -635,6 +654,11 @@ impl FramekitApp {
         }
     }
 
+    /// The file a paste replaced (File > Back), if any.
+    pub fn before_paste(&self) -> Option<&Path> {
+        self.before_paste.as_ref().map(|(p, _)| p.as_path())
+    }
+
     /// The typed-path box, if one is open.
     pub fn path_prompt(&self) -> Option<PathPurpose> {
         self.prompt.as_ref().map(PathPrompt::purpose)
@@ -675,6 +699,7 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
+        self.expire_note(ctx);
         self.screen.playing = self.playback.is_some();
         let title = self.window_title();
         if title != self.title_sent {
@@ -762,6 +787,33 @@ impl eframe::App for FramekitApp {
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();
+    }
+}
+
+impl FramekitApp {
+    /// A note leaves the status line [`NOTE_SECONDS`] after it showed up (a newer one starts
+    /// its own time); nothing stale stays beside the frame.
+    fn expire_note(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        let Some(note) = &self.messages.note else {
+            self.note_since = None;
+            return;
+        };
+        match &self.note_since {
+            Some((shown, since)) if shown == note => {
+                if now - since >= NOTE_SECONDS {
+                    self.messages.note = None;
+                    self.note_since = None;
+                } else {
+                    let left = NOTE_SECONDS - (now - since);
+                    ctx.request_repaint_after(std::time::Duration::from_secs_f64(left.max(0.0)));
+                }
+            }
+            _ => {
+                self.note_since = Some((note.clone(), now));
+                ctx.request_repaint_after(std::time::Duration::from_secs_f64(NOTE_SECONDS));
+            }
+        }
     }
 }
 

@@ -26,6 +26,14 @@ impl FramekitApp {
                         }
                     }
                 });
+                if let Some((path, _)) = &self.before_paste
+                    && ui
+                        .button(format!("Back to {}", crate::gui::file_label(path)))
+                        .on_hover_text("the file the paste replaced, on the frame it showed")
+                        .clicked()
+                {
+                    commands.push(Command::BackBeforePaste);
+                }
                 ui.separator();
                 if ui.button("Transcode to MP4…").clicked() {
                     commands.push(Command::Transcode(Vec::new()));
@@ -164,6 +172,13 @@ impl FramekitApp {
             match &self.paste.feedback {
                 Some(Ok(summary)) => {
                     ui.colored_label(egui::Color32::from_rgb(120, 200, 120), summary);
+                    if let Some((path, _)) = &self.before_paste
+                        && ui
+                            .button(format!("Back to {}", crate::gui::file_label(path)))
+                            .clicked()
+                    {
+                        commands.push(Command::BackBeforePaste);
+                    }
                 }
                 Some(Err(reason)) => {
                     ui.colored_label(egui::Color32::from_rgb(255, 110, 100), reason);

@@ -64,10 +64,22 @@ impl FramekitApp {
     ) {
         self.messages.busy = None;
         self.messages.error = None;
-        self.screen.shown = None;
-        self.screen.thumbnails.clear();
-        self.view.zoom = Zoom::Fit;
-        self.view.pan = egui::Vec2::ZERO;
+        // An HDR switch reopens the same file: its frame and filmstrip stay on screen (as
+        // placeholders) until the reopened file's arrive, and so do the zoom and pan.
+        let same_file = self
+            .reopen_at
+            .as_ref()
+            .is_some_and(|(path, _)| *path == info.path);
+        if same_file {
+            if let Some(shown) = &mut self.screen.shown {
+                shown.exact = false;
+            }
+        } else {
+            self.screen.shown = None;
+            self.screen.thumbnails.clear();
+            self.view.zoom = Zoom::Fit;
+            self.view.pan = egui::Vec2::ZERO;
+        }
         self.messages.note = Some(format!("opened {}", info.path));
         if info.pasted {
             let size = info
@@ -85,6 +97,15 @@ impl FramekitApp {
         } else {
             // Only files that opened go into the recent list.
             self.remember_recent(Path::new(&info.path));
+        }
+        // A paste keeps the file it replaces one step back (File > Back); opening a file
+        // forgets it.
+        if info.pasted {
+            if let Some(path) = self.a_path.clone() {
+                self.before_paste = Some((path, self.screen.target));
+            }
+        } else {
+            self.before_paste = None;
         }
         // A's path for the compare worker: the one asked for (an HDR switch reopens it).
         self.a_path = if info.pasted {
@@ -115,6 +136,13 @@ impl FramekitApp {
             }
             _ => 0,
         };
+        // Back from a paste: the frame the file showed.
+        let target = match self.return_to.take() {
+            Some((path, index)) if self.a_path.as_ref() == Some(&path) => {
+                index.min(self.screen.frame_count().saturating_sub(1))
+            }
+            _ => target,
+        };
         self.screen.target = target;
         self.send(Request::Show { frame: target });
     }
@@ -136,6 +164,8 @@ impl FramekitApp {
                 {
                     let texture =
                         ctx.load_texture(format!("thumb-{index}"), image, TextureOptions::LINEAR);
+                    // A reopened file's thumbnail replaces the one shown meanwhile.
+                    self.screen.thumbnails.retain(|(i, _)| *i != index);
                     self.screen.thumbnails.push((index, texture));
                 }
             }

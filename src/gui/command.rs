@@ -37,6 +37,8 @@ pub enum Command {
     /// Tone-map HDR video to SDR, or show it as tagged (View menu, H).
     SetHdr(crate::media::HdrMode),
     TogglePastePanel,
+    /// Reopen the file a paste replaced, on the frame it showed.
+    BackBeforePaste,
     DismissMessage,
     /// The viewer's rectangle on screen changed.
     ViewRect(egui::Rect),

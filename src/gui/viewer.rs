@@ -33,6 +33,45 @@ impl Zoom {
     }
 }
 
+/// Wheel zoom: this many notches double the scale (x1.19 a notch, fine enough for pixel work).
+pub const NOTCHES_PER_DOUBLING: f32 = 4.0;
+
+/// The scales the wheel stops at on its way past them (100%, 200%, 400%, …).
+const SNAP_SCALES: [f32; 9] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+
+/// Mouse-wheel notches this frame (up: positive); a trackpad's points count 40 to a notch.
+/// Ctrl+wheel is left to the system.
+fn wheel_notches(input: &egui::InputState) -> f32 {
+    input
+        .events
+        .iter()
+        .map(|event| match event {
+            egui::Event::MouseWheel {
+                unit,
+                delta,
+                modifiers,
+                ..
+            } if !modifiers.command => match unit {
+                egui::MouseWheelUnit::Line => delta.y,
+                egui::MouseWheelUnit::Point => delta.y / 40.0,
+                egui::MouseWheelUnit::Page => delta.y * 4.0,
+            },
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// `to`, or the snap scale (100%, 200%, …) between `from` and `to` nearest `from`: a zoom that
+/// passes one of them stops there first.
+pub fn snap_on_the_way(from: f32, to: f32) -> f32 {
+    let passed = |p: &&f32| (from < **p && **p < to) || (to < **p && **p < from);
+    let nearest = SNAP_SCALES
+        .iter()
+        .filter(passed)
+        .min_by(|a, b| (**a - from).abs().total_cmp(&(**b - from).abs()));
+    nearest.copied().unwrap_or(to)
+}
+
 /// A fixed zoom within the allowed range.
 pub fn clamp_zoom(scale: f32) -> Zoom {
     Zoom::Scale(scale.clamp(MIN_SCALE, MAX_SCALE))
@@ -185,10 +224,16 @@ pub fn viewer_ui(
     // A point over B (side by side) stands for the same point over A.
     let hover = response.hover_pos().map(|pos| layout.to_a_space(pos));
     if let Some(anchor) = hover {
-        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-        if scroll != 0.0 {
+        let notches = ui.input(wheel_notches);
+        if notches != 0.0 {
+            // A zoom that passes 100%, 200%, … stops there first.
+            let scale =
+                view_state
+                    .zoom
+                    .scale_for(shown.frame.width, shown.frame.height, Some(view));
+            let wanted = scale * 2f32.powf(notches / NOTCHES_PER_DOUBLING);
             commands.push(Command::ZoomAround {
-                factor: (scroll / 200.0).exp(),
+                factor: snap_on_the_way(scale, wanted) / scale,
                 anchor,
                 view,
             });
@@ -336,6 +381,19 @@ fn pixel_values_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zoom_stops_at_the_snap_scale_it_passes() {
+        assert_eq!(snap_on_the_way(1.7, 2.4), 2.0);
+        assert_eq!(snap_on_the_way(2.4, 1.7), 2.0);
+        assert_eq!(
+            snap_on_the_way(2.0, 2.38),
+            2.38,
+            "from a snap scale it moves on"
+        );
+        assert_eq!(snap_on_the_way(0.9, 4.5), 1.0, "the nearest one first");
+        assert_eq!(snap_on_the_way(1.1, 1.3), 1.3);
+    }
 
     #[test]
     fn zoom_keeps_the_point_under_the_cursor() {
