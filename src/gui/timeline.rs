@@ -5,7 +5,7 @@ use super::app::{Screen, StatusMessages};
 use super::command::Command;
 
 /// The player's thumbnails are at most this high (points).
-const THUMBNAIL_HEIGHT: f32 = 64.0;
+const THUMBNAIL_HEIGHT: f32 = crate::player::THUMBNAIL_HEIGHT as f32;
 
 /// Draws the timeline and returns what the user did. `goto_text` is the go-to box's text.
 #[must_use]

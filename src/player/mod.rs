@@ -12,6 +12,9 @@
 mod cache;
 mod worker;
 
+/// Filmstrip thumbnails are this many pixels high (and at most three times as wide).
+pub const THUMBNAIL_HEIGHT: u32 = 64;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::cache::{Decoded, FrameCache};
 use super::{
     Bitmap, ClipboardPayload, CopyForm, FrameImage, Message, Operation, PlayerError, PlayerOptions,
-    ReadyFrame, Reply, Request, human_size,
+    ReadyFrame, Reply, Request, THUMBNAIL_HEIGHT, human_size,
 };
 use crate::codec::{self, TextForm};
 use crate::frame::{Frame, PixelLayout};
@@ -37,7 +37,6 @@ const PREFETCH_AHEAD_MOVING: usize = 10;
 const MOVING_WINDOW: usize = 10;
 /// Filmstrip size.
 const THUMBNAIL_COUNT: usize = 16;
-const THUMBNAIL_HEIGHT: u32 = 64;
 /// Frames above this many pixels get a "working" note before encoding.
 const LARGE_FRAME_PIXELS: u64 = 1_000_000;
 
