@@ -304,3 +304,85 @@ fn a_jsonl_line_past_its_limit_is_an_error_row_and_reading_goes_on() {
     assert!(rows[2]["error"].is_null());
     result.assert_small("a 3 MiB line");
 }
+
+/// Requests from untrusted input: `--allow-root` keeps them inside a folder (links resolved),
+/// `--no-local-files` to URLs; a refusal reads the same whether the file exists or not.
+#[test]
+fn local_files_can_be_kept_inside_a_folder_or_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).expect("root");
+    let clip = common::h264_mp4();
+    std::fs::copy(&clip, root.join("ok.mp4")).expect("copy");
+    let outside = dir.path().join("secret.mp4");
+    std::fs::copy(&clip, &outside).expect("copy");
+    std::os::unix::fs::symlink(&outside, root.join("link.mp4")).expect("link");
+    let root_arg = root.to_string_lossy().into_owned();
+    let line = |path: &str| format!("{{\"id\": {path:?}, \"path\": {path:?}, \"ids\": \"1\"}}\n");
+    let requests = [
+        root.join("ok.mp4").to_string_lossy().into_owned(),
+        root.join("link.mp4").to_string_lossy().into_owned(),
+        outside.to_string_lossy().into_owned(),
+        dir.path()
+            .join("missing.mp4")
+            .to_string_lossy()
+            .into_owned(),
+        format!("{}/../secret.mp4", root_arg),
+        format!("file://{}", outside.display()),
+    ];
+    let input: String = requests.iter().map(|p| line(p)).collect();
+    let (result, _) = timed(
+        dir.path(),
+        &["frames", "--jsonl", "--allow-root", &root_arg],
+        Input::Bytes(input.into_bytes()),
+    );
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&result.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    assert_eq!(rows.len(), requests.len());
+    assert!(rows[0]["error"].is_null(), "inside the root: {}", rows[0]);
+    for row in &rows[1..] {
+        let error = row["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("outside the folders this request may read"),
+            "{row}"
+        );
+    }
+    // The existing and the missing file outside are refused alike.
+    let strip = |row: &serde_json::Value| {
+        let error = row["error"].as_str().unwrap_or_default();
+        error
+            .rsplit(": not opened")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(strip(&rows[2]), strip(&rows[3]));
+
+    let (result, _) = timed(
+        dir.path(),
+        &[
+            "probe",
+            &root.join("ok.mp4").to_string_lossy(),
+            "--no-local-files",
+        ],
+        Input::None,
+    );
+    assert_refused(&result, "--no-local-files", "local files are not allowed");
+    // URLs still open.
+    let server = Server::start(root.clone(), Serve::Ranges);
+    let (result, _) = timed(
+        dir.path(),
+        &[
+            "frames",
+            &server.url("ok.mp4"),
+            "--ids",
+            "1",
+            "--no-local-files",
+        ],
+        Input::None,
+    );
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+}

@@ -273,6 +273,7 @@ where
     for n in 0..threads {
         let work = work_rx.clone();
         let results = result_tx.clone();
+        let options = options.clone();
         let _ = std::thread::Builder::new()
             .name(format!("framekit-batch-{n}"))
             .spawn(move || {

@@ -65,7 +65,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
         },
         offset: args.offset,
     };
-    let mut comparison = Comparison::open(&args.a, &args.b, &args.open.options(), pairing)?;
+    let mut comparison = Comparison::open(&args.a, &args.b, &args.open.options()?, pairing)?;
     let a_frames: Vec<usize> = match &args.ids {
         Some(list) => {
             let count = comparison.a_count();

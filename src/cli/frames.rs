@@ -59,7 +59,7 @@ pub struct FramesArgs {
 }
 
 pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
-    let options = args.open.options();
+    let options = args.open.options()?;
     let (Some(file), Some(ids)) = (&args.file, &args.ids) else {
         return run_jsonl(args, options);
     };

@@ -109,6 +109,14 @@ pub struct OpenArgs {
     /// inputs, and live or looping ones never end).
     #[arg(long)]
     pub allow_playlists: bool,
+    /// Open no local file, only URLs (for requests from untrusted input); a URL may not
+    /// redirect to a local file either.
+    #[arg(long, conflicts_with = "allow_root")]
+    pub no_local_files: bool,
+    /// Open local files only inside DIR (repeatable; symbolic links resolved); a refusal
+    /// reads the same whether the file exists or not.
+    #[arg(long, value_name = "DIR")]
+    pub allow_root: Vec<PathBuf>,
     /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
@@ -133,8 +141,16 @@ impl HdrArg {
 }
 
 impl OpenArgs {
-    pub fn options(&self) -> framekit::OpenOptions {
-        framekit::OpenOptions {
+    pub fn options(&self) -> anyhow::Result<framekit::OpenOptions> {
+        let local_files = if self.no_local_files {
+            framekit::media::LocalFiles::Refused
+        } else if self.allow_root.is_empty() {
+            framekit::media::LocalFiles::Any
+        } else {
+            framekit::media::LocalFiles::under(&self.allow_root)
+                .map_err(|e| anyhow::anyhow!("--allow-root: each folder must exist: {e}"))?
+        };
+        Ok(framekit::OpenOptions {
             autorotate: !self.no_autorotate,
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
@@ -147,8 +163,9 @@ impl OpenArgs {
                 }
             },
             allow_playlists: self.allow_playlists,
+            local_files,
             ..framekit::OpenOptions::default()
-        }
+        })
     }
 }
 

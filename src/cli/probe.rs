@@ -17,7 +17,7 @@ pub struct ProbeArgs {
 }
 
 pub fn run(args: &ProbeArgs) -> anyhow::Result<()> {
-    let source = MediaSource::open(&args.file, &args.open.options())?;
+    let source = MediaSource::open(&args.file, &args.open.options()?)?;
     let info = source.info();
     if args.json {
         println!("{}", serde_json::to_string_pretty(info)?);

@@ -8,7 +8,7 @@ impl FramekitApp {
     pub(super) fn open_options(&self) -> crate::media::OpenOptions {
         crate::media::OpenOptions {
             hdr: self.hdr,
-            ..self.compare_player.open
+            ..self.compare_player.open.clone()
         }
     }
 

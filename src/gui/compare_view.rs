@@ -151,7 +151,7 @@ impl CompareView {
         open_options: OpenOptions,
     ) -> CompareView {
         player_options.filmstrip = false;
-        player_options.open = open_options;
+        player_options.open = open_options.clone();
         player_options.cache_budget_bytes = player_options.cache_budget_bytes.min(256 << 20);
         let repaint = ctx.clone();
         let player = Player::spawn(player_options, move || repaint.request_repaint());
@@ -256,8 +256,9 @@ impl CompareView {
     /// Tone-map (or not) B as A is. The worker's comparison stays open: its scores are taken
     /// on the decoded planes, which the HDR switch does not change.
     pub fn set_open_options(&mut self, options: OpenOptions) {
+        let hdr = options.hdr;
         self.open_options = options;
-        if let Err(e) = self.player.send(Request::SetHdr(options.hdr)) {
+        if let Err(e) = self.player.send(Request::SetHdr(hdr)) {
             self.error = Some(e.to_string());
         }
     }
@@ -286,7 +287,7 @@ impl CompareView {
             if self.worker.send(CompareJob::Open {
                 a: a_path.to_path_buf(),
                 b: self.b_path.clone(),
-                options: self.open_options,
+                options: self.open_options.clone(),
                 pairing: self.pairing,
             }) {
                 self.worker_media = Some(media.media_id);

@@ -273,12 +273,13 @@ pub fn open_input_with(
     path: &Path,
     timeout: std::time::Duration,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
-    open_input_guarded(path, timeout, false, &IoGuard::new(None))
+    open_input_guarded(path, timeout, false, true, &IoGuard::new(None))
 }
 
 /// [`open_input_with`] under `guard` (its deadline and cancel flag stop FFmpeg's I/O, the
-/// input keeps it alive), with only the `file`, `http` and `https` protocols, and without the
-/// playlist demuxers (HLS, DASH, concat) unless `allow_playlists`. Reading also stops after
+/// input keeps it alive), with only the `file`, `http` and `https` protocols (not `file`
+/// unless `local_files`), and without the playlist demuxers (HLS, DASH, concat) unless
+/// `allow_playlists`. Reading also stops after
 /// [`crate::read_bound::LIMIT_BYTES`] of zeros in a row (gigabytes of them after a valid
 /// header), and opening after that much read in all: an open the bound stopped is reported
 /// as invalid data.
@@ -286,6 +287,7 @@ pub fn open_input_guarded(
     path: &Path,
     timeout: std::time::Duration,
     allow_playlists: bool,
+    local_files: bool,
     guard: &Arc<IoGuard>,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     let mut options = ffmpeg_next::Dictionary::new();
@@ -304,8 +306,10 @@ pub fn open_input_guarded(
             location
         }
     };
-    if !allow_playlists {
-        options.set("protocol_whitelist", "file,http,https,tcp,tls");
+    match (allow_playlists, local_files) {
+        (true, true) => {}
+        (false, true) => options.set("protocol_whitelist", "file,http,https,tcp,tls"),
+        (_, false) => options.set("protocol_whitelist", "http,https,tcp,tls"),
     }
     let location = std::ffi::CString::new(location).map_err(|_| ffmpeg_next::Error::InvalidData)?;
     init_ffmpeg();
@@ -461,6 +465,8 @@ pub enum MediaErrorKind {
         "is {0}: framekit reads one media file or URL, not playlists (live or looping lists never end)"
     )]
     Playlist(&'static str),
+    #[error("not opened: {0}")]
+    NotAllowed(&'static str),
     #[error("frame {requested} is past the end ({count} frames)")]
     OutOfRange { requested: usize, count: usize },
     #[error(transparent)]
@@ -468,7 +474,7 @@ pub enum MediaErrorKind {
 }
 
 /// Options for opening media.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct OpenOptions {
     /// Apply the display matrix (rotation, flips). On by default.
     pub autorotate: bool,
@@ -485,6 +491,79 @@ pub struct OpenOptions {
     pub deadline: Deadline,
     /// Open HLS/DASH playlists and concat lists (off: refused, as they open other inputs).
     pub allow_playlists: bool,
+    /// Which local files may be opened (requests from untrusted input: a web service, a
+    /// shared Spark job).
+    pub local_files: LocalFiles,
+}
+
+/// Which local files a request may open. With anything but `Any`, URLs may not reach local
+/// files either (FFmpeg's `file` protocol is off, so a redirect cannot name one), and a
+/// refusal reads the same whether the file exists or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LocalFiles {
+    #[default]
+    Any,
+    /// No local file at all: URLs only.
+    Refused,
+    /// Only files inside these folders (canonical paths), symbolic links resolved.
+    Under(Arc<[PathBuf]>),
+}
+
+impl LocalFiles {
+    /// Only files under `roots` (each made canonical; a root that does not exist is an error).
+    pub fn under(roots: &[PathBuf]) -> std::io::Result<LocalFiles> {
+        let roots = roots
+            .iter()
+            .map(std::fs::canonicalize)
+            .collect::<std::io::Result<Vec<PathBuf>>>()?;
+        Ok(LocalFiles::Under(roots.into()))
+    }
+
+    /// Whether FFmpeg may open local files (its `file` protocol) for this request.
+    pub fn any(&self) -> bool {
+        *self == LocalFiles::Any
+    }
+
+    /// Why `path` (a local path, not a URL) may not be opened, if it may not.
+    fn refusal(&self, path: &Path) -> Option<MediaErrorKind> {
+        match self {
+            LocalFiles::Any => None,
+            LocalFiles::Refused => Some(MediaErrorKind::NotAllowed(
+                "local files are not allowed here (--no-local-files)",
+            )),
+            LocalFiles::Under(roots) => {
+                let inside = |p: &Path| roots.iter().any(|root| p.starts_with(root));
+                let lexical = lexically_absolute(path);
+                // Both the path as written and, when it exists, where its links lead.
+                let allowed = lexical.as_deref().is_some_and(inside)
+                    && std::fs::canonicalize(path).map_or(true, |real| inside(&real));
+                (!allowed).then_some(MediaErrorKind::NotAllowed(
+                    "outside the folders this request may read (--allow-root)",
+                ))
+            }
+        }
+    }
+}
+
+/// `path` made absolute against the working folder, `.` and `..` resolved by name (no file
+/// system access, so the answer says nothing about what exists).
+fn lexically_absolute(path: &Path) -> Option<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 impl Default for OpenOptions {
@@ -497,6 +576,7 @@ impl Default for OpenOptions {
             hdr: HdrMode::Tonemap,
             deadline: Deadline::UrlDefault,
             allow_playlists: false,
+            local_files: LocalFiles::Any,
         }
     }
 }
@@ -580,6 +660,9 @@ impl MediaSource {
         }
         let local = local_path(path);
         let path: &Path = &local;
+        if let Some(refusal) = options.local_files.refusal(path) {
+            return Err(MediaError::new(path, refusal));
+        }
         let metadata = std::fs::metadata(path).map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {
                 MediaErrorKind::NotFound

@@ -141,16 +141,26 @@ fn open_session(
     {
         return Err(fail(MediaErrorKind::Playlist(kind)));
     }
-    let input = super::open_input_guarded(path, shared.timeout, shared.allow_playlists, guard)
-        .map_err(|e| {
-            fail(if let Some(stopped) = guard.stopped() {
-                stopped
-            } else if super::url_of(path).is_some() {
-                MediaErrorKind::Network(e.to_string())
-            } else {
-                MediaErrorKind::Unrecognized(e.to_string())
-            })
-        })?;
+    // A local path itself is opened with FFmpeg's `file` protocol (MediaSource::open has
+    // checked it against the allowed folders); a URL may not reach local files unless any
+    // local file may be opened.
+    let local_files = shared.local_files || super::url_of(path).is_none();
+    let input = super::open_input_guarded(
+        path,
+        shared.timeout,
+        shared.allow_playlists,
+        local_files,
+        guard,
+    )
+    .map_err(|e| {
+        fail(if let Some(stopped) = guard.stopped() {
+            stopped
+        } else if super::url_of(path).is_some() {
+            MediaErrorKind::Network(e.to_string())
+        } else {
+            MediaErrorKind::Unrecognized(e.to_string())
+        })
+    })?;
     let stream = input
         .streams()
         .best(ffmpeg::media::Type::Video)
@@ -211,6 +221,8 @@ struct SessionSettings {
     allow_playlists: bool,
     max_pixels: u64,
     deadline: super::Deadline,
+    /// Whether FFmpeg may open local files (a URL's redirect included).
+    local_files: bool,
 }
 
 impl SessionSettings {
@@ -221,6 +233,7 @@ impl SessionSettings {
             allow_playlists: options.allow_playlists,
             max_pixels: options.limits.max_pixels,
             deadline: options.deadline,
+            local_files: options.local_files.any(),
         }
     }
 }
