@@ -164,6 +164,36 @@ fn playlists_are_refused_unless_asked_for() {
         Input::None,
     );
     assert_eq!(result.code, Some(0), "{}", result.stderr);
+
+    // Transcoding a playlist on disk: refused once (retrying cannot help), by name.
+    let queue = dir.path().join("queue.sqlite");
+    let (result, took) = timed(
+        dir.path(),
+        &[
+            "transcode",
+            &dir.path().join("live.m3u8").to_string_lossy(),
+            "-o",
+            &dir.path().join("out").to_string_lossy(),
+            "--queue",
+            &queue.to_string_lossy(),
+        ],
+        Input::None,
+    );
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(
+        result
+            .stdout
+            .windows(b"is an HLS playlist".len())
+            .any(|w| w == b"is an HLS playlist"),
+        "{}",
+        String::from_utf8_lossy(&result.stdout)
+    );
+    assert!(
+        !result.stderr.contains("retrying"),
+        "a playlist is not retried: {}",
+        result.stderr
+    );
 }
 
 /// A Matroska file whose PNG frames claim a huge size inside the frame (the stream says

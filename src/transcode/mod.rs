@@ -18,6 +18,8 @@ pub enum TranscodeError {
     Open { path: String, reason: String },
     #[error("{path}: no video stream to transcode")]
     NoVideo { path: String },
+    #[error("{path}: is {kind}; framekit transcodes media files, not playlists")]
+    Playlist { path: String, kind: &'static str },
     #[error("{stage}: {reason}")]
     Ffmpeg { stage: &'static str, reason: String },
     #[error("cancelled")]
@@ -29,13 +31,16 @@ pub enum TranscodeError {
 }
 
 impl TranscodeError {
-    /// Whether retrying cannot help: the input has no video, or the preset does not exist.
+    /// Whether retrying cannot help: the input has no video or is a playlist, or the preset
+    /// does not exist.
     /// Everything else (an unreadable or damaged input, an encoder error, a failed check) is
     /// retried.
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
-            TranscodeError::NoVideo { .. } | TranscodeError::UnknownPreset(_)
+            TranscodeError::NoVideo { .. }
+                | TranscodeError::Playlist { .. }
+                | TranscodeError::UnknownPreset(_)
         )
     }
 

@@ -157,6 +157,14 @@ pub fn transcode(
     init_ffmpeg();
     let _stop_reads = crate::read_bound::stop_reads_when(should_stop);
     let path_text = input.display().to_string();
+    // A playlist opens further inputs and a live one never ends: refused by name, before
+    // FFmpeg's demuxer whitelist would refuse it with a vaguer reason.
+    if let Some(kind) = crate::media::playlist_kind(input) {
+        return Err(TranscodeError::Playlist {
+            path: path_text,
+            kind,
+        });
+    }
     let mut ictx = crate::media::open_input(input).map_err(|e| TranscodeError::Open {
         path: path_text.clone(),
         reason: e.to_string(),
