@@ -35,6 +35,12 @@ fn assert_refused(result: &Capped, what: &str, needle: &str) {
     result.assert_small(what);
 }
 
+/// The H.264 clip remuxed to MPEG-TS (a live stream's segment, an endless body's content).
+fn h264_ts() -> std::path::PathBuf {
+    let clip = common::h264_mp4().to_string_lossy().into_owned();
+    common::fixture("h264.ts", &["-i", &clip, "-c", "copy", "-f", "mpegts"])
+}
+
 fn served(dir: &Path, files: &[(&str, &Path)], mode: Serve) -> Server {
     for (name, path) in files {
         std::fs::copy(path, dir.join(name)).expect("copy");
@@ -72,17 +78,7 @@ fn a_trickling_server_ends_at_the_deadline() {
 #[test]
 fn an_endless_body_ends_at_the_deadline_and_a_near_frame_still_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ts = common::fixture(
-        "endless_source.ts",
-        &[
-            "-i",
-            &common::h264_mp4().to_string_lossy(),
-            "-c",
-            "copy",
-            "-f",
-            "mpegts",
-        ],
-    );
+    let ts = h264_ts();
     let server = served(dir.path(), &[("live.ts", &ts)], Serve::Endless);
     let url = server.url("live.ts");
     // The whole count of an endless stream: never; the deadline ends it.
@@ -105,17 +101,7 @@ fn an_endless_body_ends_at_the_deadline_and_a_near_frame_still_answers() {
 fn playlists_are_refused_unless_asked_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A live HLS playlist (no end tag) naming a segment, served over HTTP.
-    let segment = common::fixture(
-        "hls_segment.ts",
-        &[
-            "-i",
-            &common::h264_mp4().to_string_lossy(),
-            "-c",
-            "copy",
-            "-f",
-            "mpegts",
-        ],
-    );
+    let segment = h264_ts();
     std::fs::copy(&segment, dir.path().join("seg.ts")).expect("copy");
     let playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:5\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:4.4,\nseg.ts\n";
     std::fs::write(dir.path().join("live.m3u8"), playlist).expect("playlist");
