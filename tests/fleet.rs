@@ -16,23 +16,6 @@ use std::time::{Duration, Instant};
 use common::pg::PgCluster;
 use framekit::jobs::{Job, JobStatus, QueueLocation};
 
-/// A 0.2 s clip: the "tiny job".
-fn tiny_clip() -> PathBuf {
-    common::fixture(
-        "fleet-tiny.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=64x48:rate=25:duration=0.2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
-}
-
 /// A clip whose `hq` encode takes a few seconds here: long enough to kill or stop mid-way.
 fn long_clip() -> PathBuf {
     common::fixture(
@@ -231,7 +214,7 @@ fn counts(ids: impl IntoIterator<Item = i64>) -> HashMap<i64, usize> {
 fn eight_workers_run_two_hundred_jobs_each_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &tiny_clip(), 200);
+    let inputs = copies(dir.path(), &common::tiny_clip(), 200);
     let out = dir.path().join("out");
     let queued = enqueue(&url, &inputs, &out, "small");
     assert_eq!(queued.len(), 200);
@@ -369,7 +352,7 @@ fn a_worker_stopped_past_its_lease_publishes_nothing_and_logs_lease_lost() {
 fn poison_and_permanent_failures_duplicates_and_shards() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &tiny_clip(), 6);
+    let inputs = copies(dir.path(), &common::tiny_clip(), 6);
     std::fs::write(inputs.join("poison.mp4"), vec![0x5a; 4096]).expect("poison");
     let audio = common::fixture(
         "fleet-audio-only.mp4",
@@ -500,7 +483,7 @@ fn workers_ride_out_a_postgres_restart() {
 fn sigterm_releases_after_the_grace_period_and_metrics_and_registry_tell_the_story() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &tiny_clip(), 3);
+    let inputs = copies(dir.path(), &common::tiny_clip(), 3);
     let out = dir.path().join("out");
     enqueue(&url, &inputs, &out, "small");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -586,7 +569,7 @@ fn http_get(address: &str, path: &str) -> String {
 fn the_same_files_enqueued_from_two_shells_are_one_job_each() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &tiny_clip(), 20);
+    let inputs = copies(dir.path(), &common::tiny_clip(), 20);
     let out = dir.path().join("out");
     let (a, b) = std::thread::scope(|scope| {
         let a = scope.spawn(|| enqueue(&url, &inputs, &out, "small"));
@@ -644,7 +627,7 @@ fn map_translates_paths_for_a_node_that_mounts_the_storage_elsewhere() {
     let url = PgCluster::shared().fresh_database();
     // Enqueued as the laptop sees the share...
     let laptop = dir.path().join("laptop-mount");
-    let inputs = copies(&laptop, &tiny_clip(), 2);
+    let inputs = copies(&laptop, &common::tiny_clip(), 2);
     enqueue(&url, &inputs, &laptop.join("out"), "small");
     // ...which this node mounts at another path.
     let node = dir.path().join("node-mount");

@@ -65,6 +65,17 @@ fn gated_options() -> (crossbeam_channel::Sender<()>, PlayerOptions) {
     )
 }
 
+/// Adds one file to the transcode panel, waits until it is checked and staged, and presses
+/// Start.
+fn stage_and_start(harness: &mut Harness<'_, FramekitApp>, clip: std::path::PathBuf) {
+    apply(harness, Command::Panel(PanelCommand::AddFiles(vec![clip])));
+    step_until(harness, "the file checked and staged", |app| {
+        app.transcode().staged().len() == 1
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Start (1)").click();
+}
+
 fn step_until(
     harness: &mut Harness<'_, FramekitApp>,
     what: &str,
@@ -809,15 +820,7 @@ fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
             "libx264",
         ],
     );
-    apply(
-        &mut harness,
-        Command::Panel(PanelCommand::AddFiles(vec![clip])),
-    );
-    step_until(&mut harness, "the file checked and staged", |app| {
-        app.transcode().staged().len() == 1
-    });
-    harness.run_steps(2);
-    harness.get_by_label("Start (1)").click();
+    stage_and_start(&mut harness, clip);
     step_until(&mut harness, "the job in the fleet's queue", |app| {
         app.transcode()
             .rows()
@@ -1359,15 +1362,7 @@ fn retrying_a_cancelled_job_shows_its_real_state_and_its_speed() {
             "ultrafast",
         ],
     );
-    apply(
-        &mut harness,
-        Command::Panel(PanelCommand::AddFiles(vec![clip])),
-    );
-    step_until(&mut harness, "the file staged", |app| {
-        app.transcode().staged().len() == 1
-    });
-    harness.run_steps(2);
-    harness.get_by_label("Start (1)").click();
+    stage_and_start(&mut harness, clip);
     step_until(&mut harness, "the job running", |app| {
         app.transcode()
             .rows()

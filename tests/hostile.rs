@@ -921,7 +921,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn control_characters_in_file_names_are_escaped_in_every_listing_and_log() {
     let dir = scratch();
-    let clip = tiny_clip();
+    let clip = common::tiny_clip();
     let inputs = dir.path().join("in");
     std::fs::create_dir_all(&inputs).expect("mkdir");
     let name = "evil\nframekit: all good\u{1b}[2J.mp4";
@@ -1051,26 +1051,10 @@ fn job_rows(dir: &Path, queue: &str) -> serde_json::Value {
     serde_json::from_slice(&listed.stdout).expect("json")
 }
 
-fn tiny_clip() -> PathBuf {
-    common::fixture(
-        "hostile-tiny.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=64x48:rate=25:duration=0.2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
-}
-
 #[test]
 fn a_stalled_input_does_not_hold_up_sigterm_a_cancel_or_the_next_job() {
     let dir = scratch();
-    let clip = tiny_clip();
+    let clip = common::tiny_clip();
     for sub in ["stalled", "fine"] {
         std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
     }
@@ -1240,7 +1224,7 @@ fn a_worker_that_loses_its_database_mid_job_logs_it_within_the_connect_timeout()
     );
     let dir = scratch();
     std::fs::create_dir_all(dir.path().join("in")).expect("mkdir");
-    let clip = tiny_clip();
+    let clip = common::tiny_clip();
     std::fs::copy(&clip, dir.path().join("in/a.mp4")).expect("copy");
     let enqueue = run(
         dir.path(),

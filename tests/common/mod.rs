@@ -349,6 +349,23 @@ pub fn mjpeg_out_of_order(shuffled: bool) -> PathBuf {
     path
 }
 
+/// A 0.2-second 64x48 H.264 clip (5 frames): a job that encodes in no time.
+pub fn tiny_clip() -> PathBuf {
+    fixture(
+        "tiny.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=25:duration=0.2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
 pub fn mjpeg() -> PathBuf {
     fixture(
         "mjpeg.avi",
