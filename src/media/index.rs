@@ -102,16 +102,11 @@ impl ContainerTable {
         }
         let stream = input.stream(stream_index)?;
         let listed = usize::try_from(stream.frames()).ok().filter(|&n| n > 0)?;
-        // SAFETY: the input is open; `pb` is null or FFmpeg's live I/O context; the stream
-        // pointer is valid for the input's lifetime and index entries are read-only here.
-        let (file_size, entries) = unsafe {
+        let file_size = super::input::io_size(input);
+        // SAFETY: the input is open; the stream pointer is valid for the input's lifetime and
+        // index entries are read-only here.
+        let entries = unsafe {
             let context = input.as_ptr();
-            let pb = (*context).pb;
-            let size = if pb.is_null() {
-                -1
-            } else {
-                ffmpeg::ffi::avio_size(pb)
-            };
             let raw_stream = *(*context).streams.add(stream_index);
             let count = ffmpeg::ffi::avformat_index_get_entries_count(raw_stream);
             let mut entries = Vec::with_capacity(count.max(0) as usize);
@@ -129,7 +124,7 @@ impl ContainerTable {
                     i64::from((*entry).size()),
                 ));
             }
-            (size, entries)
+            entries
         };
         if entries.len() != listed {
             return None;

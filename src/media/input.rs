@@ -419,3 +419,39 @@ fn lexically_absolute(path: &Path) -> Option<PathBuf> {
     }
     Some(out)
 }
+
+/// The input's size in bytes (a URL's length from the server), or -1 when unknown.
+pub(crate) fn io_size(input: &ffmpeg_next::format::context::Input) -> i64 {
+    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        if pb.is_null() {
+            -1
+        } else {
+            ffmpeg_next::ffi::avio_size(pb)
+        }
+    }
+}
+
+/// Where the input's I/O is in the file.
+pub(crate) fn io_position(input: &ffmpeg_next::format::context::Input) -> i64 {
+    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        if pb.is_null() {
+            0
+        } else {
+            // avio_tell is avio_seek(pb, 0, SEEK_CUR).
+            ffmpeg_next::ffi::avio_seek(pb, 0, libc::SEEK_CUR)
+        }
+    }
+}
+
+/// Whether the input's I/O can seek (a local file, or a server that takes range requests).
+pub(crate) fn io_seekable(input: &ffmpeg_next::format::context::Input) -> bool {
+    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
+    unsafe {
+        let pb = (*input.as_ptr()).pb;
+        !pb.is_null() && (*pb).seekable != 0
+    }
+}

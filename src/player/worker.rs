@@ -99,6 +99,15 @@ pub(super) struct Worker<I> {
     index_news: (Sender<IndexNews>, Receiver<IndexNews>),
 }
 
+/// Every frame's time and keyframe flag, for the caller's timeline.
+fn timeline_of(source: &MediaSource) -> (Vec<Option<f64>>, Vec<bool>) {
+    let count = source.frame_count();
+    (
+        (0..count).map(|i| source.frame_time(i)).collect(),
+        (0..count).map(|i| source.is_keyframe(i)).collect(),
+    )
+}
+
 /// What the background indexer reports to the worker.
 enum IndexNews {
     Progress { media_id: u64, fraction: f32 },
@@ -272,12 +281,12 @@ impl<I: FrameImage> Worker<I> {
         let Some(source) = &self.source else {
             return true;
         };
-        let count = source.frame_count();
+        let (frame_times, keyframes) = timeline_of(source);
         let reply = Reply::Indexed {
             media_id,
             info: Box::new(source.info().clone()),
-            frame_times: (0..count).map(|i| source.frame_time(i)).collect(),
-            keyframes: (0..count).map(|i| source.is_keyframe(i)).collect(),
+            frame_times,
+            keyframes,
         };
         if !self.outbox.deliver(reply) {
             return false;
@@ -325,9 +334,7 @@ impl<I: FrameImage> Worker<I> {
         let Some(source) = &self.source else {
             return true;
         };
-        let count = source.frame_count();
-        let frame_times = (0..count).map(|i| source.frame_time(i)).collect();
-        let keyframes = (0..count).map(|i| source.is_keyframe(i)).collect();
+        let (frame_times, keyframes) = timeline_of(source);
         let info = Box::new(source.info().clone());
         self.cache.clear();
         self.prefetch.clear();

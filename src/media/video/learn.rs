@@ -287,15 +287,7 @@ pub fn scan_file(
     let fail = |kind| MediaError::new(path, kind);
     let mut input = crate::media::open_input_with(path, timeout)
         .map_err(|e| fail(MediaErrorKind::Unrecognized(e.to_string())))?;
-    // SAFETY: the input is open; `pb` is null or FFmpeg's live I/O context.
-    let size = unsafe {
-        let pb = (*input.as_ptr()).pb;
-        if pb.is_null() {
-            -1
-        } else {
-            ffmpeg::ffi::avio_size(pb)
-        }
-    };
+    let size = crate::media::input::io_size(&input);
     let mut stopped = false;
     let index = FrameIndex::build_with_progress(&mut input, stream_index, &mut |position| {
         let keep_on = size <= 0 || progress(position as f64 / size as f64);

@@ -286,11 +286,11 @@ impl VideoReader {
             .map_or((true, 0), |s| reorder_of(&s.parameters()));
         let table = ContainerTable::read(&session.input, stream_index);
         if let Some(table) = &table
-            && !is_seekable(&session.input)
+            && !super::input::io_seekable(&session.input)
             && table
                 .keyframes
                 .first()
-                .is_some_and(|k| k.position < input_position(&session.input))
+                .is_some_and(|k| k.position < super::input::io_position(&session.input))
         {
             // The table came after the frames (an MP4 `moov` at the end) and the input
             // cannot go back to them: a server without range requests.
@@ -373,7 +373,7 @@ impl VideoReader {
     fn no_frames_error(path: &Path, input: &ffmpeg::format::context::Input) -> MediaError {
         // Over HTTP, a server without range requests cannot serve a file whose index
         // (an MP4 `moov`) sits at its end: FFmpeg reads the index, then cannot go back.
-        if super::url_of(path).is_some() && !is_seekable(input) {
+        if super::url_of(path).is_some() && !super::input::io_seekable(input) {
             return MediaError::new(
                 path,
                 MediaErrorKind::Network(
@@ -825,29 +825,6 @@ impl VideoReader {
                 }
             }
         }
-    }
-}
-
-/// Where the input's I/O is in the file.
-fn input_position(input: &ffmpeg::format::context::Input) -> i64 {
-    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
-    unsafe {
-        let pb = (*input.as_ptr()).pb;
-        if pb.is_null() {
-            0
-        } else {
-            // avio_tell is avio_seek(pb, 0, SEEK_CUR).
-            ffmpeg::ffi::avio_seek(pb, 0, libc::SEEK_CUR)
-        }
-    }
-}
-
-/// Whether the input's I/O can seek (a local file, or a server that takes range requests).
-fn is_seekable(input: &ffmpeg::format::context::Input) -> bool {
-    // SAFETY: the context is open; `pb` is either null or FFmpeg's live I/O context.
-    unsafe {
-        let pb = (*input.as_ptr()).pb;
-        !pb.is_null() && (*pb).seekable != 0
     }
 }
 
