@@ -421,15 +421,9 @@ fn hevc10_clip(name: &str, size: &str, extra: &[&str]) -> PathBuf {
     generated_clip(name, &args)
 }
 
-fn bench_viewer_pace(clip: &Path) {
-    println!(
-        "\n== viewer pace: the app's player driven like the UI (60 Hz ticks), 1080p H.264 30 fps GOP 60"
-    );
-    viewer_pace(clip, 300, 30.0);
-    let clip_4k = hevc10_clip("clip4k_hevc10.mkv", "3840x2160", &[]);
-    println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
-    viewer_pace(&clip_4k, 90, 30.0);
-    let clip_hlg = hevc10_clip(
+/// The 1080p HLG clip of the viewer-pace part.
+fn clip_1080p_hlg() -> PathBuf {
+    hevc10_clip(
         "clip1080_hlg.mkv",
         "1920x1080",
         &[
@@ -440,7 +434,61 @@ fn bench_viewer_pace(clip: &Path) {
             "-colorspace",
             "bt2020nc",
         ],
+    )
+}
+
+/// Tone mapping one decoded 1080p HLG frame: libavfilter's zscale + tonemap graph against
+/// the lookup tables (median of 20 frames each; decoding is not counted).
+fn bench_tone_map() {
+    use framekit::media::tonemap::{Peak, SourceTags, ToneMapper};
+    println!("\n== tone map: one 1080p HLG frame to SDR BT.709 (decode not counted)");
+    let clip = clip_1080p_hlg();
+    let mut reader = VideoReader::open(&clip, &OpenOptions::default()).expect("open HLG clip");
+    let frames: Vec<_> = (0..20)
+        .map(|i| reader.decoded(i).expect("decode"))
+        .collect();
+    let tags = |frame: &ffmpeg_next::frame::Video| SourceTags {
+        space: frame.color_space(),
+        range: frame.color_range(),
+        primaries: frame.color_primaries(),
+        transfer: frame.color_transfer_characteristic(),
+    };
+    for (label, mut mapper) in [
+        ("filter graph (zscale + tonemap)", ToneMapper::filter_only()),
+        ("lookup tables", ToneMapper::default()),
+    ] {
+        // The first run builds the graph or the tables.
+        let started = Instant::now();
+        mapper
+            .run(&frames[0], tags(&frames[0]), Peak::DEFAULT)
+            .expect("tone map");
+        let first = started.elapsed();
+        let mut times = Vec::new();
+        for frame in &frames {
+            let started = Instant::now();
+            mapper
+                .run(frame, tags(frame), Peak::DEFAULT)
+                .expect("tone map");
+            times.push(started.elapsed());
+        }
+        println!(
+            "{label}: median {} per frame, p95 {} (first frame with setup {})",
+            ms(median(times.clone())),
+            ms(percentile(times, 0.95)),
+            ms(first)
+        );
+    }
+}
+
+fn bench_viewer_pace(clip: &Path) {
+    println!(
+        "\n== viewer pace: the app's player driven like the UI (60 Hz ticks), 1080p H.264 30 fps GOP 60"
     );
+    viewer_pace(clip, 300, 30.0);
+    let clip_4k = hevc10_clip("clip4k_hevc10.mkv", "3840x2160", &[]);
+    println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
+    viewer_pace(&clip_4k, 90, 30.0);
+    let clip_hlg = clip_1080p_hlg();
     println!("-- 1080p HEVC 10-bit HLG, tone-mapped, 30 fps, 90 frames");
     viewer_pace(&clip_hlg, 90, 30.0);
 }
@@ -952,11 +1000,15 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    // FRAMEKIT_BENCH_ONLY=fleet (compare, viewer, dataset) runs one part.
+    // FRAMEKIT_BENCH_ONLY=fleet (compare, viewer, tonemap, dataset) runs one part.
     match std::env::var("FRAMEKIT_BENCH_ONLY").as_deref() {
         Ok("fleet") => return bench_fleet(),
         Ok("compare") => return bench_compare(&clip_1080p()),
-        Ok("viewer") => return bench_viewer_pace(&clip_1080p()),
+        Ok("viewer") => {
+            bench_tone_map();
+            return bench_viewer_pace(&clip_1080p());
+        }
+        Ok("tonemap") => return bench_tone_map(),
         Ok("dataset") => return bench_dataset(),
         _ => {}
     }
@@ -964,6 +1016,7 @@ fn main() {
     bench_frames(&clip);
     bench_png(&clip);
     bench_app_seeks(&clip);
+    bench_tone_map();
     bench_viewer_pace(&clip);
     bench_dataset();
     bench_compare(&clip);

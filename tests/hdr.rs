@@ -2,14 +2,18 @@
 //! tagged) come out of `framekit frames` within two levels, on every pixel, of the FFmpeg
 //! command line running the same zscale + tonemap recipe with the same peak; the peak comes
 //! from the frames' mastering metadata when they carry it; `--hdr none` and SDR clips are
-//! untouched by the feature; the inspector's samples stay the raw 10-bit values.
+//! untouched by the feature; the inspector's samples stay the raw 10-bit values. The lookup
+//! tables that run the recipe agree with the in-process filter graph over the whole YUV cube.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use framekit::media::tonemap::filter_spec;
+use ffmpeg::util::color;
+use ffmpeg_next as ffmpeg;
+use framekit::media::color::Converter;
+use framekit::media::tonemap::{Peak, PeakSource, SourceTags, ToneMapped, ToneMapper, filter_spec};
 use framekit::media::{HdrMode, MediaSource, OpenOptions};
 
 /// HEVC with mastering-display SEI (max 4000 nits) and MaxCLL 0: the peak is 4000 nits.
@@ -209,4 +213,144 @@ fn an_hdr_stream_without_a_matrix_tag_is_read_as_bt2020() {
         framekit_png(&clip, 1, &["--hdr", "none"]).as_raw(),
         framekit_png(&tagged, 1, &["--hdr", "none"]).as_raw()
     );
+}
+
+/// A 10-bit 4:4:4 frame whose pixels walk a grid over the whole Y, Cb, Cr cube (legal codes
+/// 64-940 and 64-960, `steps` values each), and whether each pixel's R'G'B' is inside [0, 1].
+fn yuv_cube(steps: u32) -> (ffmpeg::frame::Video, Vec<bool>) {
+    let count = (steps * steps * steps) as usize;
+    let width = 256u32;
+    let height = (count as u32).div_ceil(width);
+    let mut frame = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::YUV444P10LE, width, height);
+    let code = |i: u32, low: f64, high: f64| {
+        (low + (high - low) * f64::from(i) / f64::from(steps - 1)).round() as u16
+    };
+    let mut in_gamut = Vec::with_capacity(width as usize * height as usize);
+    for p in 0..(width * height) {
+        let p = p.min(count as u32 - 1);
+        let (yi, cbi, cri) = (p / (steps * steps), (p / steps) % steps, p % steps);
+        let yuv = [
+            code(yi, 64.0, 940.0),
+            code(cbi, 64.0, 960.0),
+            code(cri, 64.0, 960.0),
+        ];
+        let (y, cb, cr) = (
+            (f64::from(yuv[0]) - 64.0) / 876.0,
+            (f64::from(yuv[1]) - 512.0) / 896.0,
+            (f64::from(yuv[2]) - 512.0) / 896.0,
+        );
+        let (kr, kb) = (0.2627, 0.0593);
+        let r = y + 2.0 * (1.0 - kr) * cr;
+        let b = y + 2.0 * (1.0 - kb) * cb;
+        let g = (y - kr * r - kb * b) / (1.0 - kr - kb);
+        in_gamut.push([r, g, b].iter().all(|v| (0.0..=1.0).contains(v)));
+        let (x, row) = ((p % width) as usize, (p / width) as usize);
+        for (plane, value) in yuv.iter().enumerate() {
+            let stride = frame.stride(plane);
+            let at = row * stride + x * 2;
+            frame.data_mut(plane)[at..at + 2].copy_from_slice(&value.to_le_bytes());
+        }
+    }
+    frame.set_color_range(color::Range::MPEG);
+    (frame, in_gamut)
+}
+
+#[test]
+fn the_lookup_tables_match_the_filter_graph_over_the_yuv_cube() {
+    let (cube, in_gamut) = yuv_cube(48);
+    for (transfer, primaries, peak_nits) in [
+        (
+            color::TransferCharacteristic::SMPTE2084,
+            color::Primaries::BT2020,
+            1000.0,
+        ),
+        (
+            color::TransferCharacteristic::SMPTE2084,
+            color::Primaries::BT2020,
+            4000.0,
+        ),
+        (
+            color::TransferCharacteristic::SMPTE2084,
+            color::Primaries::SMPTE432,
+            600.0,
+        ),
+        (
+            color::TransferCharacteristic::ARIB_STD_B67,
+            color::Primaries::BT2020,
+            1000.0,
+        ),
+    ] {
+        let tags = SourceTags {
+            space: color::Space::BT2020NCL,
+            range: color::Range::MPEG,
+            primaries,
+            transfer,
+        };
+        let peak = Peak {
+            nits: peak_nits,
+            source: PeakSource::Default,
+        };
+        let (ToneMapped::Rgb(tables), _) = ToneMapper::default()
+            .run(&cube, tags, peak)
+            .expect("tables")
+        else {
+            panic!("the tables did not take a 10-bit 4:4:4 BT.2020 frame");
+        };
+        let (ToneMapped::Planes(planes), _) = ToneMapper::filter_only()
+            .run(&cube, tags, peak)
+            .expect("filter")
+        else {
+            panic!("the filter path gave packed pixels");
+        };
+        let (graph, _) = Converter::default()
+            .convert(&planes, 0, None, planes.color_space(), color::Range::JPEG)
+            .expect("pack gbrp");
+        assert_eq!(tables.len(), graph.pixels.len());
+        // Distribution of the per-pixel worst channel difference, inside and outside the
+        // R'G'B' gamut (YUV codes no RGB makes).
+        let mut inside = [0usize; 256];
+        let mut outside = [0usize; 256];
+        for ((a, b), &legal) in tables
+            .chunks_exact(3)
+            .zip(graph.pixels.chunks_exact(3))
+            .zip(&in_gamut)
+        {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap_or(0);
+            let histogram = if legal { &mut inside } else { &mut outside };
+            histogram[usize::from(worst)] += 1;
+        }
+        let summary = |h: &[usize; 256]| {
+            let total: usize = h.iter().sum();
+            let worst = h.iter().rposition(|&n| n > 0).unwrap_or(0);
+            format!(
+                "{total} pixels: 0: {}, 1: {}, 2: {}, >2: {}, worst {worst}",
+                h[0],
+                h[1],
+                h[2],
+                h[3..].iter().sum::<usize>()
+            )
+        };
+        println!(
+            "{transfer:?} {primaries:?} peak {peak_nits}: in gamut {}; outside {}",
+            summary(&inside),
+            summary(&outside)
+        );
+        let worst_inside = inside.iter().rposition(|&n| n > 0).unwrap_or(0);
+        assert!(
+            worst_inside <= 2,
+            "{transfer:?} {primaries:?} {peak_nits}: {}",
+            summary(&inside)
+        );
+        let worst_outside = outside.iter().rposition(|&n| n > 0).unwrap_or(0);
+        assert!(
+            worst_outside <= 2,
+            "{transfer:?} {primaries:?} {peak_nits}: outside {}",
+            summary(&outside)
+        );
+    }
 }

@@ -345,7 +345,7 @@ impl Converter {
 }
 
 /// Threads one conversion uses: the machine's cores, up to 4.
-fn conversion_threads() -> usize {
+pub fn conversion_threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| {
         std::thread::available_parallelism()

@@ -17,6 +17,7 @@ pub mod rotate;
 pub mod samples;
 pub mod still;
 pub mod tonemap;
+pub mod tonemap_lut;
 pub mod video;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,9 @@
 //! with the even luma column, 4:2:0: between the two luma rows vertically). swscale's accurate
 //! path, which gives the same values on flat areas, took 35 ms for a 1080p frame here; this
 //! path takes a few, so stepping and playback keep up. Other formats go through swscale.
+//!
+//! The row reading ([`Planar`], [`Rows`]) and the matrix factors ([`Coefficients`]) are shared
+//! with the HDR lookup-table tone map ([`super::tonemap_lut`]) and the scopes.
 
 use ffmpeg::format::Pixel;
 use ffmpeg_next as ffmpeg;
@@ -12,7 +15,7 @@ use ffmpeg_next as ffmpeg;
 use super::color::{ColorDecision, Matrix, Range};
 
 /// Chroma is interpolated in eighths of a sample (vertical weights 3:1 times horizontal 1:1).
-const CHROMA_STEPS: i32 = 8;
+pub const CHROMA_STEPS: i32 = 8;
 
 /// A planar YUV layout this path converts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +64,13 @@ fn coefficients(matrix: Matrix) -> Option<(f64, f64)> {
 /// The matrix as per-sample factors in levels (0-255 scale): luma per sample above black,
 /// and each chroma term per eighth of a sample away from the middle.
 #[derive(Debug, Clone, Copy)]
-struct Coefficients {
-    luma_offset: f32,
-    luma: f32,
-    /// Chroma's middle, in eighths of a sample.
-    chroma_middle: i32,
-    cr_to_r: f32,
-    cr_to_g: f32,
-    cb_to_g: f32,
-    cb_to_b: f32,
+pub struct Coefficients {
+    pub luma_offset: f32,
+    pub luma: f32,
+    pub cr_to_r: f32,
+    pub cr_to_g: f32,
+    pub cb_to_g: f32,
+    pub cb_to_b: f32,
 }
 
 impl Coefficients {
@@ -89,12 +90,24 @@ impl Coefficients {
         Some(Coefficients {
             luma_offset: luma_offset as f32,
             luma: (255.0 / luma_span) as f32,
-            chroma_middle: (128.0 * scale) as i32 * CHROMA_STEPS,
             cr_to_r: (r_cr * per_chroma_step) as f32,
             cr_to_g: (-kr * r_cr / kg * per_chroma_step) as f32,
             cb_to_g: (-kb * b_cb / kg * per_chroma_step) as f32,
             cb_to_b: (b_cb * per_chroma_step) as f32,
         })
+    }
+
+    /// R', G', B' of one pixel in levels (255 = full scale), unclamped: `y` a luma sample,
+    /// `cb`/`cr` chroma in eighths of a sample from the middle (as [`Rows`] holds them).
+    #[inline]
+    pub fn rgb_levels(&self, y: u16, cb: i32, cr: i32) -> [f32; 3] {
+        let y_part = (f32::from(y) - self.luma_offset) * self.luma;
+        let (cb, cr) = (cb as f32, cr as f32);
+        [
+            y_part + cr * self.cr_to_r,
+            y_part + cr * self.cr_to_g + cb * self.cb_to_g,
+            y_part + cb * self.cb_to_b,
+        ]
     }
 }
 
@@ -122,74 +135,112 @@ impl Plane<'_> {
     }
 }
 
-/// Converts a decoded planar YUV frame to packed RGB (3 bytes per pixel, rows without
-/// padding) with `threads` threads. `None` when the format is not one this path takes or
-/// the frame's planes are shorter than its size says.
-pub fn to_rgb(
-    decoded: &ffmpeg::frame::Video,
-    decision: ColorDecision,
-    threads: usize,
-) -> Option<Vec<u8>> {
-    let layout = layout(decoded.format())?;
-    let coefficients = Coefficients::new(layout.depth, decision.matrix, decision.range)?;
-    let (width, height) = (decoded.width() as usize, decoded.height() as usize);
-    if width == 0 || height == 0 || decoded.planes() < 3 {
-        return None;
-    }
-    let wide = layout.depth > 8;
-    let sample_bytes = if wide { 2 } else { 1 };
-    let chroma_width = width.div_ceil(1 << layout.shift_x);
-    let chroma_height = height.div_ceil(1 << layout.shift_y);
-    let plane = |index: usize, w: usize, h: usize| -> Option<Plane<'_>> {
-        let data = decoded.data(index);
-        let stride = decoded.stride(index);
-        (stride >= w * sample_bytes && data.len() >= stride * (h - 1) + w * sample_bytes)
-            .then_some(Plane { data, stride, wide })
-    };
-    let planes = [
-        plane(0, width, height)?,
-        plane(1, chroma_width, chroma_height)?,
-        plane(2, chroma_width, chroma_height)?,
-    ];
-    let mut rgb = vec![0u8; width * height * 3];
-    let threads = threads.clamp(1, 8).min(height);
-    let rows_per_band = height.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (band, out) in rgb.chunks_mut(rows_per_band * width * 3).enumerate() {
-            let planes = &planes;
-            let first_row = band * rows_per_band;
-            scope.spawn(move || {
-                convert_rows(planes, coefficients, layout, width, height, first_row, out);
-            });
-        }
-    });
-    Some(rgb)
-}
-
-/// Converts the rows from `first_row` that fit in `out`. The per-pixel work is plain integer
-/// arithmetic over rows (no lookups), which the compiler vectorizes.
-fn convert_rows(
-    [luma, cb, cr]: &[Plane; 3],
-    k: Coefficients,
+/// A decoded planar YUV frame this path can read, row by row.
+pub struct Planar<'a> {
+    planes: [Plane<'a>; 3],
     layout: Layout,
     width: usize,
     height: usize,
-    first_row: usize,
-    out: &mut [u8],
-) {
-    let chroma_width = width.div_ceil(1 << layout.shift_x);
-    let chroma_height = height.div_ceil(1 << layout.shift_y);
-    let mut y_row = vec![0u16; width];
-    let (mut near_row, mut far_row) = (vec![0u16; chroma_width], vec![0u16; chroma_width]);
-    let mut blended = vec![0i32; chroma_width];
-    // Chroma per luma column, in eighths of a sample from the middle.
-    let mut cb_full = vec![0i32; width];
-    let mut cr_full = vec![0i32; width];
-    let (mut r, mut g, mut b) = (vec![0u8; width], vec![0u8; width], vec![0u8; width]);
-    for (row_offset, out_row) in out.chunks_exact_mut(width * 3).enumerate() {
-        let y = first_row + row_offset;
-        luma.row(y, width, &mut y_row);
-        for (plane, target) in [(cb, &mut cb_full), (cr, &mut cr_full)] {
+}
+
+/// One row of a [`Planar`] frame as integers: luma samples, and chroma upsampled to every
+/// luma column, in eighths of a sample from the middle. Plus per-row work space for whoever
+/// turns them into pixels.
+pub struct Rows {
+    pub luma: Vec<u16>,
+    pub cb: Vec<i32>,
+    pub cr: Vec<i32>,
+    /// Three rows of floats and three of bytes, `width` long, for the caller's own use.
+    pub work: [Vec<f32>; 3],
+    pub bytes: [Vec<u8>; 3],
+    near_row: Vec<u16>,
+    far_row: Vec<u16>,
+    blended: Vec<i32>,
+}
+
+impl<'a> Planar<'a> {
+    /// `None` when the format is not one this path takes or the frame's planes are shorter
+    /// than its size says.
+    pub fn of(decoded: &'a ffmpeg::frame::Video) -> Option<Planar<'a>> {
+        let layout = layout(decoded.format())?;
+        let (width, height) = (decoded.width() as usize, decoded.height() as usize);
+        if width == 0 || height == 0 || decoded.planes() < 3 {
+            return None;
+        }
+        let wide = layout.depth > 8;
+        let sample_bytes = if wide { 2 } else { 1 };
+        let chroma_width = width.div_ceil(1 << layout.shift_x);
+        let chroma_height = height.div_ceil(1 << layout.shift_y);
+        let plane = |index: usize, w: usize, h: usize| -> Option<Plane<'a>> {
+            let data = decoded.data(index);
+            let stride = decoded.stride(index);
+            (stride >= w * sample_bytes && data.len() >= stride * (h - 1) + w * sample_bytes)
+                .then_some(Plane { data, stride, wide })
+        };
+        Some(Planar {
+            planes: [
+                plane(0, width, height)?,
+                plane(1, chroma_width, chroma_height)?,
+                plane(2, chroma_width, chroma_height)?,
+            ],
+            layout,
+            width,
+            height,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Bits per sample (8 or 10).
+    pub fn depth(&self) -> u32 {
+        self.layout.depth
+    }
+
+    /// The matrix factors for this frame's depth; `None` for [`Matrix::Rgb`].
+    pub fn coefficients(&self, decision: ColorDecision) -> Option<Coefficients> {
+        Coefficients::new(self.layout.depth, decision.matrix, decision.range)
+    }
+
+    /// Work space for [`Planar::read_row`].
+    pub fn rows(&self) -> Rows {
+        let width = self.width;
+        let chroma_width = width.div_ceil(1 << self.layout.shift_x);
+        Rows {
+            luma: vec![0; width],
+            cb: vec![0; width],
+            cr: vec![0; width],
+            work: std::array::from_fn(|_| vec![0.0; width]),
+            bytes: std::array::from_fn(|_| vec![0; width]),
+            near_row: vec![0; chroma_width],
+            far_row: vec![0; chroma_width],
+            blended: vec![0; chroma_width],
+        }
+    }
+
+    /// Fills `rows` with row `y` (luma, and chroma upsampled to every column).
+    pub fn read_row(&self, y: usize, rows: &mut Rows) {
+        let [luma, cb, cr] = &self.planes;
+        let layout = self.layout;
+        let width = self.width;
+        let chroma_width = rows.blended.len();
+        let chroma_height = self.height.div_ceil(1 << layout.shift_y);
+        let chroma_middle = (128i32 << (layout.depth - 8)) * CHROMA_STEPS;
+        luma.row(y, width, &mut rows.luma);
+        let Rows {
+            cb: cb_full,
+            cr: cr_full,
+            near_row,
+            far_row,
+            blended,
+            ..
+        } = rows;
+        for (plane, target) in [(cb, cb_full), (cr, cr_full)] {
             // Vertical: 4:2:0 chroma sits between luma rows 2k and 2k+1, so row 2k takes
             // 3/4 of chroma row k and 1/4 of row k-1, row 2k+1 3/4 of k and 1/4 of k+1.
             let (near, far) = if layout.shift_y == 1 {
@@ -203,17 +254,19 @@ fn convert_rows(
             } else {
                 (y, y)
             };
-            plane.row(near, chroma_width, &mut near_row);
-            plane.row(far, chroma_width, &mut far_row);
+            plane.row(near, chroma_width, near_row);
+            plane.row(far, chroma_width, far_row);
             // In quarters: 3 near + 1 far (4:4:4 and 4:2:2 rows: 4 x near).
-            for ((b, &n), &f) in blended.iter_mut().zip(&near_row).zip(&far_row) {
+            for ((b, &n), &f) in blended.iter_mut().zip(near_row.iter()).zip(far_row.iter()) {
                 *b = 3 * i32::from(n) + i32::from(f);
             }
             // Horizontal: co-sited with the even column; odd columns average two samples.
             if layout.shift_x == 1 {
                 let last = blended[chroma_width - 1];
                 let next = blended[1..].iter().chain(std::iter::once(&last));
-                for ((pair, &here), &after) in target.chunks_exact_mut(2).zip(&blended).zip(next) {
+                for ((pair, &here), &after) in
+                    target.chunks_exact_mut(2).zip(blended.iter()).zip(next)
+                {
                     pair[0] = 2 * here;
                     pair[1] = here + after;
                 }
@@ -221,39 +274,87 @@ fn convert_rows(
                     target[width - 1] = 2 * last;
                 }
             } else {
-                for (t, &b) in target.iter_mut().zip(&blended) {
+                for (t, &b) in target.iter_mut().zip(blended.iter()) {
                     *t = 2 * b;
                 }
             }
             for t in target.iter_mut() {
-                *t -= k.chroma_middle;
+                *t -= chroma_middle;
             }
         }
-        // Rounding by adding 1.5 x 2^23: the float's low mantissa bits then hold the nearest
-        // integer. Unlike a float-to-int cast (saturating, scalar), this vectorizes.
-        let to_level = |v: f32| (v.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8;
-        for ((((rv, gv), bv), &yv), (&cb_v, &cr_v)) in r
-            .iter_mut()
-            .zip(g.iter_mut())
-            .zip(b.iter_mut())
-            .zip(&y_row)
-            .zip(cb_full.iter().zip(&cr_full))
-        {
-            let y_part = (f32::from(yv) - k.luma_offset) * k.luma;
-            let (cb_v, cr_v) = (cb_v as f32, cr_v as f32);
-            *rv = to_level(y_part + cr_v * k.cr_to_r);
-            *gv = to_level(y_part + cr_v * k.cr_to_g + cb_v * k.cb_to_g);
-            *bv = to_level(y_part + cb_v * k.cb_to_b);
-        }
-        for (pixel, ((&rv, &gv), &bv)) in out_row.chunks_exact_mut(3).zip(r.iter().zip(&g).zip(&b))
-        {
-            pixel[0] = rv;
-            pixel[1] = gv;
-            pixel[2] = bv;
-        }
+    }
+
+    /// Fills `out` (`channels` bytes a pixel, rows without padding) in bands of rows on up
+    /// to `threads` threads: `pixels(rows, out_row)` turns each row [`Planar::read_row`]
+    /// read into its output bytes.
+    pub fn convert<F>(&self, out: &mut [u8], channels: usize, threads: usize, pixels: F)
+    where
+        F: Fn(&mut Rows, &mut [u8]) + Sync,
+    {
+        let row_bytes = self.width * channels;
+        let threads = threads.clamp(1, 8).min(self.height);
+        let rows_per_band = self.height.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (band, out) in out.chunks_mut(rows_per_band * row_bytes).enumerate() {
+                let pixels = &pixels;
+                let first_row = band * rows_per_band;
+                scope.spawn(move || {
+                    let mut rows = self.rows();
+                    for (offset, out_row) in out.chunks_exact_mut(row_bytes).enumerate() {
+                        self.read_row(first_row + offset, &mut rows);
+                        pixels(&mut rows, out_row);
+                    }
+                });
+            }
+        });
     }
 }
 
+/// Converts a decoded planar YUV frame to packed RGB (3 bytes per pixel, rows without
+/// padding) with `threads` threads. `None` when the format is not one this path takes or
+/// the frame's planes are shorter than its size says.
+pub fn to_rgb(
+    decoded: &ffmpeg::frame::Video,
+    decision: ColorDecision,
+    threads: usize,
+) -> Option<Vec<u8>> {
+    let planar = Planar::of(decoded)?;
+    let k = planar.coefficients(decision)?;
+    let mut rgb = vec![0u8; planar.width() * planar.height() * 3];
+    planar.convert(&mut rgb, 3, threads, |rows, out_row| {
+        convert_row(rows, k, out_row);
+    });
+    Some(rgb)
+}
+
+/// Packs one row read by [`Planar::read_row`]. The per-pixel work is plain arithmetic over
+/// rows (no lookups), which the compiler vectorizes.
+fn convert_row(rows: &mut Rows, k: Coefficients, out_row: &mut [u8]) {
+    // Rounding by adding 1.5 x 2^23: the float's low mantissa bits then hold the nearest
+    // integer. Unlike a float-to-int cast (saturating, scalar), this vectorizes.
+    let to_level = |v: f32| (v.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8;
+    let [r, g, b] = &mut rows.bytes;
+    for ((((rv, gv), bv), &yv), (&cb_v, &cr_v)) in r
+        .iter_mut()
+        .zip(g.iter_mut())
+        .zip(b.iter_mut())
+        .zip(&rows.luma)
+        .zip(rows.cb.iter().zip(&rows.cr))
+    {
+        let [rl, gl, bl] = k.rgb_levels(yv, cb_v, cr_v);
+        *rv = to_level(rl);
+        *gv = to_level(gl);
+        *bv = to_level(bl);
+    }
+    for (pixel, ((&rv, &gv), &bv)) in out_row
+        .chunks_exact_mut(3)
+        .zip(r.iter().zip(g.iter()).zip(b.iter()))
+    {
+        pixel[0] = rv;
+        pixel[1] = gv;
+        pixel[2] = bv;
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,9 +21,9 @@ use super::index::{
     ContainerTable, FrameIndex, IndexOrigin, RunBuilder, TableKeyframe, reorder_of,
 };
 use super::probe::{self, MediaInfo};
-use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
+use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapped, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
-use crate::frame::Frame;
+use crate::frame::{Frame, PixelLayout};
 
 mod learn;
 pub use learn::{ScanJob, scan_file};
@@ -620,13 +620,25 @@ impl VideoReader {
                     .tone_mapper
                     .run(decoded, tags, stream_peak)
                     .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
-                self.converter.convert(
-                    &mapped,
-                    index,
-                    time,
-                    mapped.color_space(),
-                    color::Range::JPEG,
-                )
+                match mapped {
+                    ToneMapped::Rgb(pixels) => {
+                        return Ok(Frame {
+                            index,
+                            time_seconds: time,
+                            width: decoded.width(),
+                            height: decoded.height(),
+                            layout: PixelLayout::Rgb8,
+                            pixels,
+                        });
+                    }
+                    ToneMapped::Planes(planes) => self.converter.convert(
+                        &planes,
+                        index,
+                        time,
+                        planes.color_space(),
+                        color::Range::JPEG,
+                    ),
+                }
             }
             _ => {
                 let space = super::color::assumed_space(tags.space, tags.transfer);
