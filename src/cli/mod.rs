@@ -9,6 +9,7 @@ mod frames;
 mod install;
 mod jobs;
 mod probe;
+mod scope;
 mod signals;
 mod transcode;
 
@@ -39,6 +40,8 @@ enum Command {
     /// Extract frames by 1-based id as base64 PNGs joined by '|' (the get_frames rules).
     Frames(frames::FramesArgs),
     /// PSNR and SSIM of two videos or images, frame by frame (FFmpeg's filters), with a summary.
+    /// Write a frame's waveform, RGB parade, vectorscope and histogram as PNGs.
+    Scope(scope::ScopeArgs),
     Compare(compare::CompareArgs),
     /// Turn base64 text (one image or a '|' list) into image files.
     Decode(decode::DecodeArgs),
@@ -204,6 +207,7 @@ pub fn run() -> i32 {
             frames::run(&args)
         }
         Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Scope(args)) => scope::run(&args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Encode(args)) => encode::run(&args),
         Some(Command::Transcode(args)) => transcode::run(&args),

@@ -15,6 +15,7 @@ pub mod planar;
 pub mod probe;
 pub mod rotate;
 pub mod samples;
+pub mod scope;
 pub mod still;
 pub mod tonemap;
 pub mod tonemap_lut;
