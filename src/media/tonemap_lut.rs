@@ -298,9 +298,13 @@ impl ToneLut {
         // zimg's rounding to its lattice, x * 2^15 (+ the table's offset); x = level / 255.
         let scale = LINEAR_PER_UNIT / 255.0;
         let offset = -LINEAR_LOW * LINEAR_PER_UNIT;
+        // Round to nearest, ties to even (as zimg's conversion does) by adding 1.5 x 2^23:
+        // the float's low mantissa bits then hold the integer. `round_ties_even()` is a libm
+        // call on baseline x86-64 and cost more than the rest of the pixel.
         let linear = |level: f32| {
-            let index = (level * scale + offset).round_ties_even() as i32;
-            self.to_linear[index.clamp(0, LINEAR_STEPS as i32) as usize]
+            let v = (level * scale + offset).clamp(0.0, LINEAR_STEPS as f32);
+            let index = (v + 12_582_912.0).to_bits().wrapping_sub(0x4B40_0000) as usize;
+            self.to_linear[index.min(LINEAR_STEPS)]
         };
         let [r, g, b] = &mut rows.work;
         for (((rv, gv), bv), ((&y, &cb), &cr)) in r
