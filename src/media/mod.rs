@@ -33,7 +33,7 @@ pub use still::StillImage;
 pub use tonemap::HdrMode;
 pub use video::VideoReader;
 
-use crate::frame::Frame;
+use crate::frame::{DeepFrame, Frame};
 
 /// A new frame referring to `frame`'s buffers (`av_frame_ref`): for handing a decoded frame
 /// to a filter graph (which takes the reference it is given) or keeping it, without copying
@@ -357,6 +357,15 @@ impl MediaSource {
         match self {
             MediaSource::Video(v) => v.frame(index),
             MediaSource::Still(s) => s.frame(index),
+        }
+    }
+
+    /// Frame `index` at 16 bits per channel (see [`DeepFrame`]); an image's 8-bit levels
+    /// are widened without loss.
+    pub fn frame_deep(&mut self, index: usize) -> Result<DeepFrame, MediaError> {
+        match self {
+            MediaSource::Video(v) => v.frame_deep(index),
+            MediaSource::Still(s) => s.frame(index).map(|frame| DeepFrame::widened(&frame)),
         }
     }
 

@@ -23,7 +23,7 @@ use super::index::{
 use super::probe::{self, MediaInfo};
 use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
-use crate::frame::Frame;
+use crate::frame::{DeepFrame, Frame};
 
 mod learn;
 pub use learn::{ScanJob, scan_file};
@@ -530,6 +530,32 @@ impl VideoReader {
     /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
         self.render(index, false).map(|(frame, _)| frame)
+    }
+
+    /// Frame `index` at 16 bits per channel: the stream's own signal (never tone-mapped),
+    /// converted with the same matrix and range rules as [`VideoReader::frame`], oriented.
+    pub fn frame_deep(&mut self, index: usize) -> Result<DeepFrame, MediaError> {
+        self.check_in_range(index)?;
+        let decoded = self
+            .decoded_frame(index)
+            .map_err(|e| self.guard_error().unwrap_or(e))?;
+        let tags = SourceTags::of_frame(&decoded, self.shared.stream_tags);
+        let space = super::color::assumed_space(tags.space, tags.transfer);
+        let (samples, layout, _decision) = self
+            .converter
+            .convert_deep(&decoded, space, tags.range)
+            .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
+        let (stored_w, stored_h) = (decoded.width(), decoded.height());
+        let orientation = self.shown_orientation();
+        let (width, height) = orientation.display_size(stored_w, stored_h);
+        Ok(DeepFrame {
+            index,
+            time_seconds: self.frame_time(index),
+            width,
+            height,
+            layout,
+            samples: orientation.reorient(&samples, stored_w, stored_h, layout.channels()),
+        })
     }
 
     /// Frame `index` and a copy of the decoded samples behind it (for the pixel inspector).
