@@ -12,10 +12,26 @@ use super::{MediaErrorKind, init_ffmpeg, read_head_bytes};
 /// The URL a path names, when it names one: an `http://` or `https://` address that is not a
 /// file on disk (a name that exists on disk is always that file).
 pub fn url_of(path: &Path) -> Option<&str> {
+    url_text(path).filter(|_| !path.exists())
+}
+
+/// The URL a path names for a request that may or may not open local files: with
+/// `local_files`, as [`url_of`]; without, every `http://` or `https://` text is the URL,
+/// whatever exists on disk, so that no answer depends on (or tells) whether a local file
+/// of that name exists.
+pub fn url_of_when(path: &Path, local_files: bool) -> Option<&str> {
+    if local_files {
+        url_of(path)
+    } else {
+        url_text(path)
+    }
+}
+
+fn url_text(path: &Path) -> Option<&str> {
     let text = path.to_str()?;
     let lower = text.get(..8)?.to_ascii_lowercase();
     let is_url = lower.starts_with("http://") || lower.starts_with("https://");
-    (is_url && !path.exists()).then_some(text)
+    is_url.then_some(text)
 }
 
 /// A `file://` URL as the local path it names (percent-escapes decoded); other text as is.
@@ -169,9 +185,14 @@ fn demuxers_without_playlists() -> &'static std::ffi::CStr {
 
 /// What kind of playlist a path is, from its first bytes (local) or its name (URL).
 pub fn playlist_kind(path: &Path) -> Option<&'static str> {
+    playlist_kind_when(path, true)
+}
+
+/// [`playlist_kind`] for a request that may open local files or not (see [`url_of_when`]).
+pub fn playlist_kind_when(path: &Path, local_files: bool) -> Option<&'static str> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     let name = name.split(['?', '#']).next().unwrap_or_default();
-    if url_of(path).is_some() {
+    if url_of_when(path, local_files).is_some() {
         return if name.ends_with(".m3u8") || name.ends_with(".m3u") {
             Some("an HLS playlist")
         } else if name.ends_with(".mpd") {
@@ -234,7 +255,7 @@ pub fn open_input_guarded(
     guard: &Arc<IoGuard>,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     let mut options = ffmpeg_next::Dictionary::new();
-    let location = match url_of(path) {
+    let location = match url_of_when(path, local_files) {
         Some(url) => {
             let micros = timeout.as_micros().max(1).to_string();
             options.set("rw_timeout", &micros);

@@ -25,7 +25,7 @@ use std::sync::{Arc, Once};
 pub use input::{
     Addresses, DEFAULT_NETWORK_TIMEOUT, DEFAULT_URL_DEADLINE, Deadline, FFMPEG_MAX_ALLOC, IoGuard,
     LocalFiles, local_path, open_input, open_input_guarded, open_input_with, open_output,
-    playlist_kind, url_of,
+    playlist_kind, playlist_kind_when, url_of, url_of_when,
 };
 pub use limits::{DecodeLimits, LimitError};
 pub use probe::{MediaInfo, MediaKind};
@@ -260,7 +260,7 @@ impl MediaSource {
             };
             reader.map(|r| MediaSource::Video(Box::new(r)))
         };
-        if url_of(path).is_some() {
+        if url_of_when(path, options.local_files.any()).is_some() {
             return open_video(path);
         }
         let local = local_path(path);

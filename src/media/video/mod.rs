@@ -140,14 +140,15 @@ fn open_session(
 ) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
     if !shared.allow_playlists
-        && let Some(kind) = super::playlist_kind(path)
+        && let Some(kind) = super::playlist_kind_when(path, shared.local_files)
     {
         return Err(fail(MediaErrorKind::Playlist(kind)));
     }
     // A local path itself is opened with FFmpeg's `file` protocol (MediaSource::open has
     // checked it against the allowed folders); a URL may not reach local files unless any
     // local file may be opened.
-    let local_files = shared.local_files || super::url_of(path).is_none();
+    let url = super::url_of_when(path, shared.local_files);
+    let local_files = shared.local_files || url.is_none();
     let input = super::open_input_guarded(
         path,
         shared.timeout,
@@ -159,7 +160,7 @@ fn open_session(
     .map_err(|e| {
         fail(if let Some(stopped) = guard.stopped() {
             stopped
-        } else if let Some(url) = super::url_of(path) {
+        } else if let Some(url) = url {
             MediaErrorKind::Network(super::input::network_open_error(
                 url,
                 e,
@@ -285,7 +286,9 @@ impl VideoReader {
         options: &OpenOptions,
         complete: bool,
     ) -> Result<VideoReader, MediaError> {
-        if let Some(refusal) = super::url_of(path).and_then(|url| options.addresses.refusal(url)) {
+        if let Some(refusal) = super::url_of_when(path, options.local_files.any())
+            .and_then(|url| options.addresses.refusal(url))
+        {
             return Err(MediaError::new(path, refusal));
         }
         let settings = SessionSettings::of(options);
