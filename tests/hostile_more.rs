@@ -447,9 +447,9 @@ fn a_bad_ids_field_says_what_is_wrong() {
         error(0)
     );
     assert!(error(1).contains("the number 2.5"), "{}", error(1));
-    for i in 0..2 {
+    for (i, row) in rows.iter().enumerate().take(2) {
         assert!(!error(i).contains("untagged"), "{}", error(i));
-        assert_eq!(rows[i]["path"], clip.as_str());
+        assert_eq!(row["path"], clip.as_str());
     }
     assert!(rows[2]["error"].is_null(), "{}", rows[2]);
 }
@@ -499,5 +499,48 @@ fn sqlite_error_codes_are_told_in_words() {
     assert!(
         text.contains("q.sqlite-shm") && text.contains("not writable"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_frame_too_wide_for_libx264_fails_at_once_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wide = common::fixture(
+        "wide_17000x16.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=17000x16:r=5:d=0.4",
+            "-c:v",
+            "ffv1",
+        ],
+    );
+    let queue = dir.path().join("queue.sqlite");
+    let result = run_child(
+        dir.path(),
+        &[
+            "transcode",
+            &s(&wide),
+            "-o",
+            &s(&dir.path().join("out")),
+            "--queue",
+            &s(&queue),
+            "--retry-ms",
+            "20",
+        ],
+        false,
+    );
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    let job = only_job(&queue);
+    let error = job.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("17000x16") && error.contains("at most 16384") && error.contains("small"),
+        "{error}"
+    );
+    assert!(!error.contains("Generic error"), "{error}");
+    assert_eq!(
+        (job.status, job.attempts),
+        (framekit::jobs::JobStatus::Failed, 1)
     );
 }

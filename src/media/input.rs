@@ -548,9 +548,21 @@ fn is_public_v4(ip: std::net::Ipv4Addr) -> bool {
 
 /// What FFmpeg's "Input/output error" on opening `url` stands for: FFmpeg gives that one
 /// code for a host name that does not resolve, for more redirects than it follows (a
-/// redirect loop, or any redirect when redirects are off) and for a failed TLS handshake.
-/// Other errors are told as FFmpeg tells them.
+/// redirect loop, or any redirect when redirects are off) and for a failed TLS handshake;
+/// "Invalid argument" for a redirect to another protocol (`file://`). Other errors are told
+/// as FFmpeg tells them.
 pub fn network_open_error(url: &str, error: ffmpeg_next::Error, follow_redirects: bool) -> String {
+    if error
+        == (ffmpeg_next::Error::Other {
+            errno: libc::EINVAL,
+        })
+    {
+        // FFmpeg's http refuses to follow a redirect to another scheme this way.
+        return format!(
+            "{error}: the URL, or a redirect its server answered with, is not an http(s) \
+             address (a redirect to file:// or another protocol is never followed)"
+        );
+    }
     if error != (ffmpeg_next::Error::Other { errno: libc::EIO }) {
         return error.to_string();
     }

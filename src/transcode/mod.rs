@@ -33,6 +33,15 @@ pub enum TranscodeError {
     Mismatch(String),
     #[error("unknown preset \"{0}\" (choose default, small, hq or reference)")]
     UnknownPreset(String),
+    #[error(
+        "{path}: the output would be {width}x{height}, and libx264 encodes at most {max} pixels a side (choose a preset that scales down: small or reference)"
+    )]
+    OutputTooLarge {
+        path: String,
+        width: u32,
+        height: u32,
+        max: u32,
+    },
 }
 
 impl TranscodeError {
@@ -47,6 +56,7 @@ impl TranscodeError {
                 | TranscodeError::Playlist { .. }
                 | TranscodeError::UnknownPreset(_)
                 | TranscodeError::Mismatch(_)
+                | TranscodeError::OutputTooLarge { .. }
         )
     }
 
