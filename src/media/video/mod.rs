@@ -140,26 +140,32 @@ fn open_session(
 ) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
     if !shared.allow_playlists
-        && let Some(kind) = super::playlist_kind(path)
+        && let Some(kind) = super::playlist_kind_when(path, shared.local_files)
     {
         return Err(fail(MediaErrorKind::Playlist(kind)));
     }
     // A local path itself is opened with FFmpeg's `file` protocol (MediaSource::open has
     // checked it against the allowed folders); a URL may not reach local files unless any
     // local file may be opened.
-    let local_files = shared.local_files || super::url_of(path).is_none();
+    let url = super::url_of_when(path, shared.local_files);
+    let local_files = shared.local_files || url.is_none();
     let input = super::open_input_guarded(
         path,
         shared.timeout,
         shared.allow_playlists,
         local_files,
+        shared.follow_redirects,
         guard,
     )
     .map_err(|e| {
         fail(if let Some(stopped) = guard.stopped() {
             stopped
-        } else if super::url_of(path).is_some() {
-            MediaErrorKind::Network(e.to_string())
+        } else if let Some(url) = url {
+            MediaErrorKind::Network(super::input::network_open_error(
+                url,
+                e,
+                shared.follow_redirects,
+            ))
         } else {
             MediaErrorKind::Unrecognized(e.to_string())
         })
@@ -226,6 +232,8 @@ struct SessionSettings {
     deadline: super::Deadline,
     /// Whether FFmpeg may open local files (a URL's redirect included).
     local_files: bool,
+    /// Whether a URL follows HTTP redirects (not when its addresses are checked).
+    follow_redirects: bool,
 }
 
 impl SessionSettings {
@@ -237,6 +245,7 @@ impl SessionSettings {
             max_pixels: options.limits.max_pixels,
             deadline: options.deadline,
             local_files: options.local_files.any(),
+            follow_redirects: options.addresses.follows_redirects(),
         }
     }
 }
@@ -277,6 +286,11 @@ impl VideoReader {
         options: &OpenOptions,
         complete: bool,
     ) -> Result<VideoReader, MediaError> {
+        if let Some(refusal) = super::url_of_when(path, options.local_files.any())
+            .and_then(|url| options.addresses.refusal(url))
+        {
+            return Err(MediaError::new(path, refusal));
+        }
         let settings = SessionSettings::of(options);
         let guard = super::IoGuard::new(settings.deadline.for_path(path));
         let (mut session, stream_index) = open_session(path, &settings, &guard)?;
