@@ -452,10 +452,22 @@ impl VideoReader {
             Dtype::Uint16 => "uint16",
             Dtype::Float32 => "float32",
         };
+        // Decoded in file order (frames of one GOP decode forward from one seek, and a
+        // frame asked for twice decodes once), handed out in the order asked.
+        let mut in_file_order: Vec<usize> = indices.to_vec();
+        in_file_order.sort_unstable();
+        in_file_order.dedup();
+        let mut pictures = Vec::with_capacity(in_file_order.len());
+        for &index in &in_file_order {
+            pictures.push(self.decode(py, index)?);
+        }
         let mut shape: Option<(usize, usize, usize)> = None;
         let mut bytes = Vec::new();
-        for &index in indices {
-            let picture = self.decode(py, index)?;
+        for index in indices {
+            let at = in_file_order
+                .binary_search(index)
+                .map_err(|_| PyValueError::new_err("frame index lost while decoding"))?;
+            let picture = &pictures[at];
             let this = picture.shape();
             if *shape.get_or_insert(this) != this {
                 return Err(PyValueError::new_err(
