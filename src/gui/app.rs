@@ -583,8 +583,9 @@ impl FramekitApp {
                 }
             }
             Command::ShowError(message) => self.messages.error = Some(message),
-            Command::Transcode(files) => self.transcode.apply(ctx, PanelCommand::AddFiles(files)),
-            Command::Panel(command) => self.transcode.apply(ctx, command),
+            Command::Transcode(files) => self.apply_panel(ctx, PanelCommand::AddFiles(files)),
+            Command::Panel(command) => self.apply_panel(ctx, command),
+            Command::AskPath(purpose) => self.ask_for_path(ctx, purpose),
             Command::QuitAnyway => {
                 self.transcode.stop_all();
                 self.quit_confirmed = true;
@@ -639,18 +640,24 @@ impl FramekitApp {
                 }
             }
             PathPurpose::AddFiles | PathPurpose::AddFolder => {
-                self.transcode.apply(ctx, PanelCommand::AddFiles(paths))
+                self.apply_panel(ctx, PanelCommand::AddFiles(paths))
             }
             PathPurpose::OutputFolder => {
                 let folder = paths.into_iter().next();
-                self.transcode
-                    .apply(ctx, PanelCommand::SetOutputFolder(folder));
+                self.apply_panel(ctx, PanelCommand::SetOutputFolder(folder));
             }
             PathPurpose::CompareFile => {
                 if let Some(path) = paths.into_iter().next() {
                     self.apply(ctx, Command::Compare(CompareCommand::OpenB(path)));
                 }
             }
+        }
+    }
+
+    /// A command for the transcode panel, and what it asks of the app in turn.
+    fn apply_panel(&mut self, ctx: &egui::Context, command: PanelCommand) {
+        if let Some(then) = self.transcode.apply(ctx, command) {
+            self.apply(ctx, then);
         }
     }
 
@@ -671,16 +678,7 @@ impl eframe::App for FramekitApp {
             self.dialog = None;
             self.dialog_outcome(ctx, outcome);
         }
-        if let Some(purpose) = self.transcode.take_dialog_request() {
-            self.ask_for_path(ctx, purpose);
-        }
         self.drain_replies(ctx);
-        if let Some((source, output)) = self.transcode.take_compare_request() {
-            self.apply(
-                ctx,
-                Command::Compare(CompareCommand::WithSource { source, output }),
-            );
-        }
         if self.screen.media.is_some()
             && let Some(b) = self.pending_compare.take()
         {
@@ -761,7 +759,7 @@ impl eframe::App for FramekitApp {
                 None => {}
             }
         }
-        self.transcode.window_ui(&ctx);
+        commands.extend(self.transcode.window_ui(&ctx));
         if self.confirm_quit {
             commands.extend(quit_dialog_ui(&ctx));
         }

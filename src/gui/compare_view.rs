@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::app::Screen;
-use super::compare_worker::{CompareJob, CompareReply, CompareWorker};
+use crate::compare::worker::{CompareJob, CompareReply, CompareWorker};
 use crate::compare::{FrameScore, PairBy, Pairing, partner};
 use crate::frame::Frame;
 use crate::media::color::SourceSamples;
@@ -122,7 +122,7 @@ pub struct CompareView {
     pub gain: f32,
     /// Flicker shows B (else A).
     pub flicker_b: bool,
-    worker: CompareWorker,
+    worker: CompareWorker<egui::ColorImage>,
     /// The A the worker has open (media id) and whether it answered.
     worker_media: Option<u64>,
     worker_ready: bool,

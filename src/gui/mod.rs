@@ -7,14 +7,13 @@
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
 //! - `clipboard`: arboard behind a trait, on its own thread.
-//! - `compare_view`, `compare_worker`: A/B compare (views, scores, plot) and its thread.
+//! - `compare_view`: A/B compare (views, scores, plot); its thread is [`crate::compare::worker`].
 //! - `transcode_panel`: the batch transcode window.
 
 pub mod app;
 pub mod clipboard;
 pub mod command;
 pub mod compare_view;
-pub mod compare_worker;
 pub mod dialogs;
 pub mod timeline;
 pub mod transcode_panel;

@@ -153,7 +153,7 @@ pub enum JobEvent {
 }
 
 /// Per-job cancel flags the caller can set (the app's "cancel" button).
-#[derive(Default, Clone)]
+#[derive(Debug, Default, Clone)]
 pub struct CancelRequests {
     ids: Arc<std::sync::Mutex<Vec<i64>>>,
 }

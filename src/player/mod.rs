@@ -27,14 +27,7 @@ use crate::media::color::SourceSamples;
 use crate::media::{MediaError, MediaInfo, OpenOptions};
 
 /// What the player builds next to each frame for its caller, on the decoder thread.
-pub trait FrameImage: Send + Sync + 'static {
-    fn from_frame(frame: &Frame) -> Self;
-}
-
-/// Headless callers need no image beside the frame.
-impl FrameImage for () {
-    fn from_frame(_frame: &Frame) {}
-}
+pub use crate::frame::FrameImage;
 
 /// An RGBA bitmap: what "copy as image" produces and a pasted clipboard bitmap holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
