@@ -1,7 +1,7 @@
 //! framekit: frame-exact video frames in true colour, base64 PNG round trips, and batch
 //! transcoding to MP4.
 //!
-//! The core knows nothing about egui; the CLI (`src/cli/`, in the binary) and the app (`gui`,
+//! The core knows nothing about a GUI toolkit; the CLI (`src/cli/`, in the binary) and the app (`gui`,
 //! behind the `gui` feature) are two thin faces on it.
 //!
 //! - [`media`]: a path or URL to frames — probe, frame index, frame-exact video access,

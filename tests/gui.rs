@@ -1647,7 +1647,7 @@ fn a_note_leaves_the_status_line_after_a_few_seconds() {
     harness.run_steps(2);
     harness.get_by_label_contains("opened ");
     // Each step is 1/60 s of UI time.
-    let steps = (framekit::gui::app::NOTE_SECONDS * 60.0) as usize + 30;
+    let steps = (framekit::gui::state::NOTE_SECONDS * 60.0) as usize + 30;
     harness.run_steps(steps);
     assert!(harness.state().messages().note.is_none());
     assert!(harness.query_by_label_contains("opened ").is_none());

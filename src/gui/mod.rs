@@ -3,6 +3,8 @@
 //! file read, and the clipboard worker every clipboard read and write.
 //!
 //! - `app`: state, `logic()` (drain replies, keys), `ui()` (draw).
+//! - `state`: what the panels draw (screen, view, status messages): a leaf, no panel imports
+//!   `app`.
 //! - `command`: what panels return and tests send.
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
@@ -15,6 +17,7 @@ pub mod clipboard;
 pub mod command;
 pub mod compare_view;
 pub mod dialogs;
+pub mod state;
 pub mod timeline;
 pub mod transcode_panel;
 pub mod viewer;

@@ -5,7 +5,7 @@
 //! drain [`Reply`]s with [`Player::try_recv`]; nothing here blocks the caller.
 //!
 //! The player is generic over the image it hands out next to each [`Frame`]: the app asks for
-//! an `egui::ColorImage` (built on the decoder thread, so the UI thread only uploads it); a
+//! its texture image (built on the decoder thread, so the UI thread only uploads it); a
 //! headless user asks for `()`. Errors cross the thread as a typed [`PlayerError`] together
 //! with the [`Operation`] that failed.
 

@@ -31,7 +31,6 @@ use crate::transcode::Preset;
 
 pub use crate::jobs::watch::FLEET_NEWEST_ROWS;
 
-#[path = "transcode_panel_ui.rs"]
 mod ui;
 
 /// One file in the panel.

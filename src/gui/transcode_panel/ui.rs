@@ -10,8 +10,8 @@ impl TranscodePanel {
         let mut open = self.open;
         let mut commands = Vec::new();
         egui::Window::new("Transcode to MP4")
-            .constrain_to(crate::gui::app::below_menu(ctx))
-            .default_pos(crate::gui::app::below_menu(ctx).min + egui::vec2(40.0, 12.0))
+            .constrain_to(crate::gui::state::below_menu(ctx))
+            .default_pos(crate::gui::state::below_menu(ctx).min + egui::vec2(40.0, 12.0))
             .open(&mut open)
             .default_width(640.0)
             .show(ctx, |ui| {
