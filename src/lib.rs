@@ -16,6 +16,7 @@
 //! - `gui`: the eframe app; the UI thread only draws.
 //! - [`output`]: writing files so no partial file is ever visible at a final path.
 //! - [`read_bound`]: stops FFmpeg reading on through unparseable data (sparse files).
+//! - [`text`]: numbers as people read them (`2,048`, `1.8 MB`); the ground floor.
 
 pub mod batch;
 pub mod codec;
@@ -28,6 +29,7 @@ pub mod media;
 pub mod output;
 pub mod player;
 pub mod read_bound;
+pub mod text;
 pub mod transcode;
 
 pub use codec::{get_frames, get_frames_or_empty};

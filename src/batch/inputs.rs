@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::jobs::{Enqueued, JobError, JobStore};
 use crate::transcode::Preset;
 
-/// File extensions taken as video, when walking a folder and when files are dropped on the app.
-pub const VIDEO_EXTENSIONS: [&str; 16] = [
-    "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "m2ts", "flv", "wmv",
-    "3gp", "ogv", "mxf",
-];
+pub use crate::media::extensions::{VIDEO_EXTENSIONS, is_video_path};
 
 /// The suffix of an output framekit names beside its input when `<stem>.mp4` would be the input
 /// itself; such files are framekit's own and are not picked up again when walking a folder.
@@ -31,13 +27,6 @@ pub enum BatchError {
     NoVideos(String),
     #[error(transparent)]
     Jobs(#[from] JobError),
-}
-
-/// Whether `path` has a video file extension (case-insensitive).
-pub fn is_video_path(path: &Path) -> bool {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// Whether a walk picks `path` up: a video, not hidden, and not an output framekit wrote beside

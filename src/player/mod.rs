@@ -312,13 +312,5 @@ impl<I: FrameImage> Drop for Player<I> {
     }
 }
 
-/// `1.8 MB`, `640 KB`, `12 bytes`.
-pub fn human_size(bytes: usize) -> String {
-    if bytes >= 1_000_000 {
-        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-    } else if bytes >= 1_000 {
-        format!("{} KB", bytes / 1_000)
-    } else {
-        format!("{} bytes", crate::codec::paste::thousands(bytes))
-    }
-}
+/// `1.8 MB`, `640 KB`, `12 bytes` (the copy notes' sizes).
+pub use crate::text::human_size;
