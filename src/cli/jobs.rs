@@ -90,13 +90,24 @@ pub struct JobsArgs {
 
 pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
     let location = args.queue.location()?;
-    let mut queue = location.open()?;
-    match args.command.as_ref().unwrap_or(&JobsCommand::List {
+    let list = JobsCommand::List {
         json: false,
         status: Vec::new(),
         limit: None,
         newest: false,
-    }) {
+    };
+    let command = args.command.as_ref().unwrap_or(&list);
+    // Showing the queue writes nothing, so read access to it is enough.
+    let read_only = matches!(
+        command,
+        JobsCommand::List { .. } | JobsCommand::Summary { .. } | JobsCommand::Workers { .. }
+    );
+    let mut queue = if read_only {
+        location.open_read_only()?
+    } else {
+        location.open()?
+    };
+    match command {
         JobsCommand::List {
             json,
             status,
