@@ -13,12 +13,15 @@
 //! - [`batch`]: frames for many requests (JSONL, Spark) and the transcode batch rules.
 //! - [`transcode`]: presets, the in-process MP4 encode pipeline, output verification.
 //! - [`jobs`]: the SQLite job table (leases, fenced writes, retries) and the worker loop.
+//! - `clipboard`: the system clipboard behind a trait, on its own thread (feature `gui`).
 //! - `gui`: the eframe app; the UI thread only draws.
 //! - [`output`]: writing files so no partial file is ever visible at a final path.
 //! - [`read_bound`]: stops FFmpeg reading on through unparseable data (sparse files).
 //! - [`text`]: numbers as people read them (`2,048`, `1.8 MB`); the ground floor.
 
 pub mod batch;
+#[cfg(feature = "gui")]
+pub mod clipboard;
 pub mod codec;
 pub mod compare;
 pub mod frame;

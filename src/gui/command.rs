@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use super::clipboard::ClipboardImage;
 use super::compare_view::CompareCommand;
 use super::dialogs::PathPurpose;
 use super::transcode_panel::PanelCommand;
 use super::viewer::Zoom;
+use crate::clipboard::ClipboardImage;
 use crate::player::CopyForm;
 
 /// Something the user asked for, applied after the frame is drawn.

@@ -12,9 +12,6 @@ use crate::player::{
     ClipboardPayload, CopyForm, Operation, Player, PlayerOptions, ReadyFrame, Reply, Request,
 };
 
-use super::clipboard::{
-    ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
-};
 use super::command::Command;
 use super::compare_view::{self, CompareCommand, CompareView};
 use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
@@ -25,6 +22,9 @@ use super::state::{
 use super::timeline;
 use super::transcode_panel::{PanelCommand, TranscodePanel};
 use super::viewer;
+use crate::clipboard::{
+    ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
+};
 
 mod compare;
 mod keys;
