@@ -3,6 +3,18 @@
 //! Pixels are always 8 bits per channel, rows packed without padding, already converted to
 //! sRGB-encoded RGB with the stream's own matrix and range, and already rotated for display.
 
+/// An image a background thread builds from a [`Frame`] for its caller (the player's frames,
+/// the compare worker's difference images): the app asks for its texture image, built off the
+/// UI thread so that thread only uploads it; a headless caller asks for `()`.
+pub trait FrameImage: Send + Sync + 'static {
+    fn from_frame(frame: &Frame) -> Self;
+}
+
+/// Headless callers need no image beside the frame.
+impl FrameImage for () {
+    fn from_frame(_frame: &Frame) {}
+}
+
 /// How the pixels of a [`Frame`] are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PixelLayout {

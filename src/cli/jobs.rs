@@ -2,7 +2,7 @@
 //! either backend, for people and (with `--json`) for scripts.
 
 use clap::{Args, Subcommand};
-use framekit::batch::{DEFAULT_JOBS, RunOptions};
+use framekit::batch::{DEFAULT_JOBS, RunOptions, RunPlan};
 use framekit::jobs::{Job, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
 
 use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
@@ -156,14 +156,13 @@ pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
             if pending.is_empty() || *no_run || matches!(location, QueueLocation::Postgres(_)) {
                 return Ok(());
             }
-            run_with_progress(
-                &location,
-                &pending,
-                &RunOptions {
-                    jobs: *jobs,
-                    ..RunOptions::default()
-                },
-            )
+            let mut plan = RunPlan::new(location.clone());
+            plan.ids = pending;
+            plan.options = RunOptions {
+                jobs: *jobs,
+                ..RunOptions::default()
+            };
+            run_with_progress(plan)
         }
         JobsCommand::Cancel { ids } => {
             let count = queue.cancel_ids(ids)?;

@@ -14,11 +14,13 @@
 //!   existing file, so a worker that lost its lease can never publish.
 //! - Each backend creates and migrates its own schema and records its version; a schema newer
 //!   than this binary knows is refused with [`JobError::SchemaTooNew`].
+//! - [`worker`] runs jobs; [`watch`] reads a queue from outside (the app's fleet view).
 //! - Worker processes register a row (host, pid, version, started, last heartbeat) so
 //!   `framekit jobs workers` can tell live workers from dead ones.
 
 pub mod postgres;
 pub mod sqlite;
+pub mod watch;
 pub mod worker;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `decode`, the app's open, paste and thumbnails), checked from headers before pixels are
 //! allocated. Each error names the limit and the flag that raises it.
 
-use crate::codec::paste::thousands;
+use crate::text::thousands;
 
 /// How much an image may make framekit decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

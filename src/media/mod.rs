@@ -6,6 +6,7 @@
 //! frame n, what is the file.
 
 pub mod color;
+pub mod extensions;
 pub mod graph;
 pub mod index;
 pub mod index_cache;

@@ -4,7 +4,10 @@
 //! database connections (one for the loop, one for the heartbeat). Events go to the caller
 //! (progress bars, the app's panel, a fleet worker's logs and metrics). The same loop serves
 //! `framekit transcode` (until its own jobs are done), `framekit worker --once` (until nothing
-//! is claimable) and `framekit worker` (until stopped).
+//! is claimable) and `framekit worker` (until stopped); [`service`] holds what a worker
+//! process runs beside the loop (metrics, the `/metrics` server, the registry heartbeat).
+
+pub mod service;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -153,7 +156,7 @@ pub enum JobEvent {
 }
 
 /// Per-job cancel flags the caller can set (the app's "cancel" button).
-#[derive(Default, Clone)]
+#[derive(Debug, Default, Clone)]
 pub struct CancelRequests {
     ids: Arc<std::sync::Mutex<Vec<i64>>>,
 }
