@@ -48,9 +48,13 @@ headless: deps
 smoke: release
 	./scripts/gui-smoke.sh target/release/framekit
 
+# The Python module is built in release first so the Spark column can time its in-process
+# path; then the Rust benches, then the module against PyAV and decord.
 bench: release
+	./scripts/bench-python.sh --build-only
 	$(CARGO) bench --locked --bench speed
 	$(CARGO) bench --locked --bench long_media
+	./scripts/bench-python.sh
 
 sample:
 	./scripts/make-sample.sh

@@ -736,7 +736,15 @@ for _ in range(int(os.environ['ROUNDS'])):
     udf_seconds = time.perf_counter() - start
     start = time.perf_counter()
     framekit_spark.frames_df(df, binary=os.environ['FRAMEKIT_BIN']).write.format('noop').mode('overwrite').save()
-    print(udf_seconds, time.perf_counter() - start, flush=True)
+    pipe_seconds = time.perf_counter() - start
+    try:
+        import framekit  # the module (make bench builds it into this venv)
+    except ImportError:
+        print(udf_seconds, pipe_seconds, flush=True)
+        continue
+    start = time.perf_counter()
+    framekit_spark.frames_df_inprocess(df).write.format('noop').mode('overwrite').save()
+    print(udf_seconds, pipe_seconds, time.perf_counter() - start, flush=True)
 spark.stop()
 "#;
 
@@ -963,12 +971,13 @@ fn bench_dataset() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
             let mut ratios = Vec::new();
+            let mut in_process_ratios = Vec::new();
             for (round, line) in text.lines().enumerate() {
                 let numbers: Vec<f64> = line
                     .split_whitespace()
                     .filter_map(|t| t.parse().ok())
                     .collect();
-                if let [udf, ours] = numbers[..] {
+                if let [udf, ours, ..] = numbers[..] {
                     println!(
                         "spark local[2], round {}: Python UDF {udf:.2} s, framekit_spark.frames_df {ours:.2} s ({:.2}x)",
                         round + 1,
@@ -976,12 +985,30 @@ fn bench_dataset() {
                     );
                     ratios.push(udf / ours);
                 }
+                if let [udf, pipe, in_process] = numbers[..] {
+                    println!(
+                        "spark local[2], round {}: frames_df_inprocess (the module, mapInArrow) {in_process:.2} s: {:.2}x the UDF, {:.2}x the pipe",
+                        round + 1,
+                        udf / in_process,
+                        pipe / in_process
+                    );
+                    in_process_ratios.push((udf / in_process, pipe / in_process));
+                }
             }
             if !ratios.is_empty() {
                 println!(
                     "spark: frames_df against the Python UDF, median of {} rounds (target 2x): {:.2}x",
                     ratios.len(),
                     median_f64(ratios)
+                );
+            }
+            if !in_process_ratios.is_empty() {
+                let (udf, pipe): (Vec<f64>, Vec<f64>) = in_process_ratios.into_iter().unzip();
+                println!(
+                    "spark: frames_df_inprocess, median of {} rounds: {:.2}x the Python UDF, {:.2}x the pipe (frames_df)",
+                    udf.len(),
+                    median_f64(udf),
+                    median_f64(pipe)
                 );
             }
         }

@@ -3,6 +3,18 @@
 //! Pixels are always 8 bits per channel, rows packed without padding, already converted to
 //! sRGB-encoded RGB with the stream's own matrix and range, and already rotated for display.
 
+/// An image a background thread builds from a [`Frame`] for its caller (the player's frames,
+/// the compare worker's difference images): the app asks for its texture image, built off the
+/// UI thread so that thread only uploads it; a headless caller asks for `()`.
+pub trait FrameImage: Send + Sync + 'static {
+    fn from_frame(frame: &Frame) -> Self;
+}
+
+/// Headless callers need no image beside the frame.
+impl FrameImage for () {
+    fn from_frame(_frame: &Frame) {}
+}
+
 /// How the pixels of a [`Frame`] are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PixelLayout {
@@ -110,6 +122,39 @@ impl Frame {
             height,
             layout: self.layout,
             pixels,
+        }
+    }
+}
+
+/// One decoded picture at 16 bits per channel: the stream's own signal at full precision
+/// (its matrix and range applied, its transfer and primaries as tagged: PQ and HLG stay PQ
+/// and HLG, never tone-mapped), oriented for display. For 10-bit and HDR work, where 8-bit
+/// [`Frame`]s would round away levels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeepFrame {
+    /// 0-based position in presentation order.
+    pub index: usize,
+    /// Presentation time in seconds from the start of the stream, when known.
+    pub time_seconds: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    /// RGB or RGBA, as in [`Frame`].
+    pub layout: PixelLayout,
+    /// `width * height * layout.channels()` samples, 0 to 65535, row-major, top row first.
+    pub samples: Vec<u16>,
+}
+
+impl DeepFrame {
+    /// An 8-bit frame widened without loss (each level `v` becomes `v * 257`, so 255 is
+    /// 65535): what an image or an 8-bit-only source gives at 16 bits.
+    pub fn widened(frame: &Frame) -> DeepFrame {
+        DeepFrame {
+            index: frame.index,
+            time_seconds: frame.time_seconds,
+            width: frame.width,
+            height: frame.height,
+            layout: frame.layout,
+            samples: frame.pixels.iter().map(|&v| u16::from(v) * 257).collect(),
         }
     }
 }

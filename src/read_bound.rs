@@ -178,8 +178,8 @@ impl Kicker {
                 libc::sigaction(KICK_SIGNAL, &action, std::ptr::null_mut());
             }
         });
-        // SAFETY: pthread_self has no preconditions.
         Kicker {
+            // SAFETY: pthread_self has no preconditions.
             thread: unsafe { libc::pthread_self() },
         }
     }

@@ -403,3 +403,95 @@ fn a_smaller_b_is_scaled_to_as_size_first() {
         [0, 24, 49].iter().map(|&i| theirs[i].clone()).collect();
     assert_matches_ffmpeg(&ours, &picked, true);
 }
+
+/// The compare worker (`compare::worker`, the app's compare thread) as a library handle with
+/// its own image type: no UI.
+#[test]
+fn the_compare_worker_scores_runs_whole_clips_and_builds_differences_without_a_ui() {
+    use framekit::compare::{CompareJob, CompareReply, CompareWorker, Pairing};
+    use framekit::frame::{Frame, FrameImage};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// The image type a caller picks: here, the difference's pixels.
+    struct Pixels(Vec<u8>);
+    impl FrameImage for Pixels {
+        fn from_frame(frame: &Frame) -> Self {
+            Pixels(frame.pixels.clone())
+        }
+    }
+
+    let worker: CompareWorker<Pixels> = CompareWorker::spawn(|| {});
+    let next = |what: &str| {
+        worker
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("no reply: {what}"))
+    };
+    assert!(worker.send(CompareJob::Open {
+        a: original(),
+        b: reencoded(),
+        options: framekit::media::OpenOptions::default(),
+        pairing: Pairing::default(),
+    }));
+    assert!(matches!(next("opened"), CompareReply::Opened));
+
+    assert!(worker.send(CompareJob::Score { a: 3 }));
+    match next("scores") {
+        CompareReply::Scores(scores) => {
+            assert_eq!(scores.len(), 1);
+            assert_eq!((scores[0].a, scores[0].b), (4, 4));
+            assert!(scores[0].psnr_avg > 20.0 && scores[0].psnr_avg.is_finite());
+        }
+        _ => panic!("expected scores"),
+    }
+
+    assert!(worker.send(CompareJob::ScoreAll { run: 7 }));
+    let (mut scored, mut last) = (0, None);
+    while last.is_none_or(|(done, total)| done < total) {
+        match next("whole clip") {
+            CompareReply::Scores(scores) => scored += scores.len(),
+            CompareReply::Progress { run, done, total } => {
+                assert_eq!(run, 7);
+                last = Some((done, total));
+            }
+            _ => panic!("expected scores and progress"),
+        }
+    }
+    assert_eq!(scored, 50, "every pair of the 2 s, 25 fps clip");
+
+    let mut source = framekit::MediaSource::open(&original(), &Default::default()).expect("open");
+    let frame = Arc::new(source.frame(10).expect("frame"));
+    assert!(worker.send(CompareJob::Difference {
+        a: frame.clone(),
+        b: frame.clone(),
+        gain: 8.0,
+    }));
+    match next("difference") {
+        CompareReply::Difference { a, b, image, .. } => {
+            assert_eq!((a, b), (10, 10));
+            assert_eq!(image.0.len(), 320 * 240 * 3);
+            assert!(image.0.iter().all(|&v| v == 0), "a frame against itself");
+        }
+        _ => panic!("expected a difference"),
+    }
+    assert!(worker.send(CompareJob::RgbPsnr {
+        a: frame.clone(),
+        b: frame,
+    }));
+    match next("rgb psnr") {
+        CompareReply::RgbPsnr { db, .. } => assert!(db.is_infinite()),
+        _ => panic!("expected an RGB PSNR"),
+    }
+
+    // A file that cannot be opened is a typed failure.
+    assert!(worker.send(CompareJob::Open {
+        a: original(),
+        b: std::path::PathBuf::from("/nonexistent/b.mp4"),
+        options: framekit::media::OpenOptions::default(),
+        pairing: Pairing::default(),
+    }));
+    assert!(matches!(
+        next("failure"),
+        CompareReply::Failed(framekit::compare::CompareError::Media(_))
+    ));
+}

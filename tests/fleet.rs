@@ -148,11 +148,8 @@ impl Drop for Worker {
 
 fn signal(pid: i32, signal: libc::c_int) {
     // SAFETY: kill has no memory-safety preconditions.
-    assert_eq!(
-        unsafe { libc::kill(pid, signal) },
-        0,
-        "kill({pid}, {signal})"
-    );
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "kill({pid}, {signal})");
 }
 
 fn jobs(url: &str) -> Vec<Job> {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use framekit::clipboard::{ClipboardContent, MemoryClipboard};
 use framekit::codec::{DecodeLimits, decode_base64_images};
-use framekit::gui::clipboard::{ClipboardContent, MemoryClipboard};
 use framekit::gui::transcode_panel::PanelCommand;
 use framekit::gui::{AppOptions, Command, FramekitApp};
 use framekit::player::{CopyForm, PlayerOptions};
@@ -31,7 +31,7 @@ fn harness(
 /// The app on any clipboard, with its job table in a folder of its own.
 fn harness_with(
     file: Option<PathBuf>,
-    clipboard: Box<dyn framekit::gui::clipboard::ClipboardAccess>,
+    clipboard: Box<dyn framekit::clipboard::ClipboardAccess>,
     player: PlayerOptions,
 ) -> Harness<'static, FramekitApp> {
     let queue_dir = tempfile::tempdir().expect("tempdir").keep();
@@ -536,19 +536,19 @@ struct HeldClipboard {
     writer: Arc<std::sync::Mutex<Option<String>>>,
 }
 
-impl framekit::gui::clipboard::ClipboardAccess for HeldClipboard {
-    fn set_text(&mut self, text: String) -> Result<(), framekit::gui::clipboard::ClipboardError> {
+impl framekit::clipboard::ClipboardAccess for HeldClipboard {
+    fn set_text(&mut self, text: String) -> Result<(), framekit::clipboard::ClipboardError> {
         self.inner.set_text(text)
     }
 
-    fn get_text(&mut self) -> Result<String, framekit::gui::clipboard::ClipboardError> {
+    fn get_text(&mut self) -> Result<String, framekit::clipboard::ClipboardError> {
         self.inner.get_text()
     }
 
     fn set_image(
         &mut self,
-        image: framekit::gui::clipboard::ClipboardImage,
-    ) -> Result<(), framekit::gui::clipboard::ClipboardError> {
+        image: framekit::clipboard::ClipboardImage,
+    ) -> Result<(), framekit::clipboard::ClipboardError> {
         let name = std::thread::current()
             .name()
             .unwrap_or("unnamed")
@@ -563,15 +563,14 @@ impl framekit::gui::clipboard::ClipboardAccess for HeldClipboard {
 
     fn get_image(
         &mut self,
-    ) -> Result<framekit::gui::clipboard::ClipboardImage, framekit::gui::clipboard::ClipboardError>
-    {
+    ) -> Result<framekit::clipboard::ClipboardImage, framekit::clipboard::ClipboardError> {
         self.inner.get_image()
     }
 }
 
 #[test]
 fn the_ui_keeps_drawing_while_a_4k_copy_is_on_its_way_to_the_clipboard() {
-    use framekit::gui::clipboard::ClipboardAccess as _;
+    use framekit::clipboard::ClipboardAccess as _;
     let clip = common::fixture(
         "uhd_h264.mp4",
         &[
@@ -1647,7 +1646,7 @@ fn a_note_leaves_the_status_line_after_a_few_seconds() {
     harness.run_steps(2);
     harness.get_by_label_contains("opened ");
     // Each step is 1/60 s of UI time.
-    let steps = (framekit::gui::app::NOTE_SECONDS * 60.0) as usize + 30;
+    let steps = (framekit::gui::state::NOTE_SECONDS * 60.0) as usize + 30;
     harness.run_steps(steps);
     assert!(harness.state().messages().note.is_none());
     assert!(harness.query_by_label_contains("opened ").is_none());

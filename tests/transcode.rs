@@ -836,3 +836,153 @@ fn running_in_place_twice_never_transcodes_its_own_outputs_or_follows_link_cycle
     let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
     assert_eq!(jobs.len(), 1, "one job: {jobs:?}");
 }
+
+// The library's transcode run (`batch::TranscodeRun`, what `framekit transcode` and the app's
+// panel drive), tested as a handle without a UI or a process.
+
+/// Every event of `run` up to and including `Done`; `on_event` sees each as it comes.
+fn drain_run(
+    run: &framekit::batch::TranscodeRun,
+    mut on_event: impl FnMut(&framekit::batch::RunEvent),
+) -> Vec<framekit::batch::RunEvent> {
+    let mut events = Vec::new();
+    loop {
+        let event = run
+            .events()
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the run reports within two minutes");
+        on_event(&event);
+        let done = matches!(event, framekit::batch::RunEvent::Done(_));
+        events.push(event);
+        if done {
+            return events;
+        }
+    }
+}
+
+fn run_plan(queue: &Path, files: &[PathBuf], out: &Path) -> framekit::batch::RunPlan {
+    let location = framekit::jobs::QueueLocation::Sqlite(queue.to_path_buf());
+    let mut plan = framekit::batch::RunPlan::new(location);
+    let (accepted, refused) = framekit::batch::inputs::check_inputs(files);
+    assert!(refused.is_empty(), "{refused:?}");
+    plan.files = accepted;
+    plan.out = Some(out.to_path_buf());
+    plan.refusals = framekit::batch::Refusals::Report;
+    plan
+}
+
+#[test]
+fn a_transcode_run_enqueues_runs_and_reports_typed_events_in_order() {
+    use framekit::batch::{JobEvent, RunEvent, TranscodeRun};
+    let dir = scratch();
+    let out = dir.path().join("out");
+    let clip = common::tiny_clip();
+    let plan = run_plan(
+        &dir.path().join("q.sqlite"),
+        std::slice::from_ref(&clip),
+        &out,
+    );
+    let run = TranscodeRun::spawn(plan, || {}).expect("spawn");
+    let events = drain_run(&run, |_| {});
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Taken(paths) => {
+                assert_eq!(paths, &vec![clip.clone()]);
+                Some("taken")
+            }
+            RunEvent::Queued { jobs, ids, .. } => {
+                assert_eq!(jobs.as_ref().map(Vec::len), Some(1));
+                assert_eq!(ids.len(), 1);
+                Some("queued")
+            }
+            RunEvent::Job(JobEvent::Started { .. }) => Some("started"),
+            RunEvent::Job(JobEvent::Succeeded { .. }) => Some("succeeded"),
+            RunEvent::Done(Ok(())) => Some("done"),
+            RunEvent::Done(Err(e)) => panic!("the run failed: {e}"),
+            RunEvent::Refused(path, why) => panic!("{} refused: {why}", path.display()),
+            RunEvent::Job(_) => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["taken", "queued", "started", "succeeded", "done"]);
+    assert!(out.join("tiny.mp4").exists(), "the output is published");
+}
+
+#[test]
+fn a_transcode_run_cancels_one_job_and_stops_all_on_request() {
+    use framekit::batch::{JobEvent, RunEvent, TranscodeRun};
+    let dir = scratch();
+    let queue = dir.path().join("q.sqlite");
+    let clip = with_audio();
+
+    // Cancel: the job stops, is recorded as cancelled, and the run ends well.
+    let plan = run_plan(&queue, std::slice::from_ref(&clip), &dir.path().join("a"));
+    let run = TranscodeRun::spawn(plan, || {}).expect("spawn");
+    let events = drain_run(&run, |event| {
+        if let RunEvent::Job(JobEvent::Started { id, .. }) = event {
+            run.cancel(*id);
+        }
+    });
+    assert!(
+        events.iter().any(
+            |e| matches!(e, RunEvent::Job(JobEvent::Failed { error, .. }) if error == "cancelled")
+        ),
+        "the job was cancelled"
+    );
+    assert!(matches!(events.last(), Some(RunEvent::Done(Ok(())))));
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!(jobs[0].status, JobStatus::Failed);
+    assert_eq!(jobs[0].last_error.as_deref(), Some("cancelled"));
+
+    // Stop all: the running job goes back to pending and resumes next time.
+    let plan = run_plan(&queue, std::slice::from_ref(&clip), &dir.path().join("b"));
+    let run = TranscodeRun::spawn(plan, || {}).expect("spawn");
+    let events = drain_run(&run, |event| {
+        if let RunEvent::Job(JobEvent::Started { .. }) = event {
+            run.stop_all();
+        }
+    });
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RunEvent::Job(JobEvent::Released { .. }))),
+        "the job was released"
+    );
+    let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
+    assert_eq!(jobs[1].status, JobStatus::Pending);
+    assert!(!dir.path().join("b").join("tc_audio.mp4").exists());
+}
+
+#[test]
+fn a_transcode_run_ends_with_typed_errors() {
+    use framekit::batch::{BatchError, RunError, RunEvent, RunPlan, TranscodeRun};
+    let dir = scratch();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let mut plan = RunPlan::new(framekit::jobs::QueueLocation::Sqlite(
+        dir.path().join("q.sqlite"),
+    ));
+    plan.walk = vec![empty];
+    let run = TranscodeRun::spawn(plan, || {}).expect("spawn");
+    let events = drain_run(&run, |_| {});
+    assert!(matches!(
+        events.as_slice(),
+        [RunEvent::Done(Err(RunError::Batch(BatchError::NoVideos(
+            _
+        ))))]
+    ));
+
+    // A queue that cannot be opened ends the run before anything is enqueued.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").expect("write");
+    let mut plan = RunPlan::new(framekit::jobs::QueueLocation::Sqlite(
+        blocker.join("q.sqlite"),
+    ));
+    plan.files = framekit::batch::inputs::check_inputs(&[common::tiny_clip()]).0;
+    let run = TranscodeRun::spawn(plan, || {}).expect("spawn");
+    let events = drain_run(&run, |_| {});
+    assert!(matches!(
+        events.as_slice(),
+        [RunEvent::Done(Err(RunError::Jobs(_)))]
+    ));
+}

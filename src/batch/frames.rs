@@ -61,11 +61,48 @@ struct RequestLine {
 }
 
 /// `"1,30"`, or `[1, 30]` for convenience.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum IdsField {
     Text(String),
     Numbers(Vec<i64>),
+}
+
+/// What a JSON value is, for a message: `true`, `null`, `the number 2.5`, `an object`.
+fn json_kind(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "null".to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Number(n) => format!("the number {n}"),
+        serde_json::Value::String(_) => "a string".to_string(),
+        serde_json::Value::Array(_) => "an array".to_string(),
+        serde_json::Value::Object(_) => "an object".to_string(),
+    }
+}
+
+/// Says what is wrong with a bad `ids` (serde's own word for an untagged enum would be
+/// "data did not match any variant of untagged enum IdsField").
+impl<'de> Deserialize<'de> for IdsField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<IdsField, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => Ok(IdsField::Text(text)),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    item.as_i64().ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "\"ids\" holds {}, not a whole number (write [1, 30] or \"1,30\")",
+                            json_kind(item)
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<i64>, D::Error>>()
+                .map(IdsField::Numbers),
+            other => Err(D::Error::custom(format!(
+                "\"ids\" is {}: write the frame ids as \"1,30\" or [1, 30]",
+                json_kind(&other)
+            ))),
+        }
+    }
 }
 
 /// The longest request line `--jsonl` reads by default (a request is a path and an id list).

@@ -39,11 +39,30 @@ pub struct CompareArgs {
     /// Write difference PNGs (|A-B| x gain, on the frames as shown) into DIR.
     #[arg(long, value_name = "DIR")]
     pub diff_out: Option<PathBuf>,
-    /// Amplification of the difference PNGs.
-    #[arg(long, default_value_t = 4.0, requires = "diff_out")]
+    /// Amplification of the difference PNGs: a number above 0, at most 1000.
+    #[arg(long, default_value_t = 4.0, requires = "diff_out", allow_hyphen_values = true, value_parser = gain_in_range)]
     pub gain: f32,
     #[command(flatten)]
     pub open: super::OpenArgs,
+}
+
+/// The most `--gain` amplifies: past it every difference is already white.
+const MAX_GAIN: f32 = 1000.0;
+
+/// `--gain`: a finite number above 0 and at most [`MAX_GAIN`] (NaN, infinities, zero and
+/// negative gains would make every difference image black or meaningless).
+fn gain_in_range(text: &str) -> Result<f32, String> {
+    let gain: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a number"))?;
+    if gain.is_finite() && gain > 0.0 && gain <= MAX_GAIN {
+        Ok(gain)
+    } else {
+        Err(format!(
+            "{gain} is not a gain: give a number above 0, at most {MAX_GAIN}"
+        ))
+    }
 }
 
 /// `--json`'s document.

@@ -53,7 +53,7 @@ fn file_stem(text: &str) -> Result<String, String> {
 
 #[cfg(feature = "gui")]
 fn clipboard_text() -> anyhow::Result<String> {
-    use framekit::gui::clipboard::{ClipboardAccess, SystemClipboard};
+    use framekit::clipboard::{ClipboardAccess, SystemClipboard};
     SystemClipboard::default()
         .get_text()
         .map_err(|e| anyhow::anyhow!("cannot read the clipboard: {e}"))

@@ -27,8 +27,9 @@ pub fn run(args: &EncodeArgs) -> anyhow::Result<()> {
     let mut texts = Vec::with_capacity(args.files.len());
     for path in &args.files {
         let text = if args.keep_format {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            // The same checks as every other input: no FIFO or device (`/dev/zero` would
+            // never end), nothing over --max-mib.
+            let bytes = framekit::media::read_image_file(path, &args.limits.limits())?;
             let format = image::guess_format(&bytes).map_err(|_| {
                 anyhow::anyhow!("{}: not an image format framekit knows", path.display())
             })?;

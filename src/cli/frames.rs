@@ -103,7 +103,9 @@ pub fn run(args: &FramesArgs) -> anyhow::Result<()> {
                 let path = dir.join(format!("{stem}_f{id}.png"));
                 output::write_atomically(&path, &png)
                     .with_context(|| format!("{}: cannot write", path.display()))?;
-                writeln!(stdout, "{}", path.display())?;
+                // Escaped like every other name framekit prints: a newline in the input's
+                // name cannot split or forge a line of this list.
+                writeln!(stdout, "{}", super::shown(&path))?;
             }
         }
     }

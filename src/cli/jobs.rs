@@ -2,7 +2,7 @@
 //! either backend, for people and (with `--json`) for scripts.
 
 use clap::{Args, Subcommand};
-use framekit::batch::{DEFAULT_JOBS, RunOptions};
+use framekit::batch::{DEFAULT_JOBS, RunOptions, RunPlan};
 use framekit::jobs::{Job, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
 
 use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
@@ -90,13 +90,24 @@ pub struct JobsArgs {
 
 pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
     let location = args.queue.location()?;
-    let mut queue = location.open()?;
-    match args.command.as_ref().unwrap_or(&JobsCommand::List {
+    let list = JobsCommand::List {
         json: false,
         status: Vec::new(),
         limit: None,
         newest: false,
-    }) {
+    };
+    let command = args.command.as_ref().unwrap_or(&list);
+    // Showing the queue writes nothing, so read access to it is enough.
+    let read_only = matches!(
+        command,
+        JobsCommand::List { .. } | JobsCommand::Summary { .. } | JobsCommand::Workers { .. }
+    );
+    let mut queue = if read_only {
+        location.open_read_only()?
+    } else {
+        location.open()?
+    };
+    match command {
         JobsCommand::List {
             json,
             status,
@@ -145,14 +156,13 @@ pub fn run(args: &JobsArgs) -> anyhow::Result<()> {
             if pending.is_empty() || *no_run || matches!(location, QueueLocation::Postgres(_)) {
                 return Ok(());
             }
-            run_with_progress(
-                &location,
-                &pending,
-                &RunOptions {
-                    jobs: *jobs,
-                    ..RunOptions::default()
-                },
-            )
+            let mut plan = RunPlan::new(location.clone());
+            plan.ids = pending;
+            plan.options = RunOptions {
+                jobs: *jobs,
+                ..RunOptions::default()
+            };
+            run_with_progress(plan)
         }
         JobsCommand::Cancel { ids } => {
             let count = queue.cancel_ids(ids)?;

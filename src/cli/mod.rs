@@ -120,6 +120,15 @@ pub struct OpenArgs {
     /// reads the same whether the file exists or not.
     #[arg(long, value_name = "DIR")]
     pub allow_root: Vec<PathBuf>,
+    /// Refuse URLs whose host is at an internal address (loopback, private, link-local, a
+    /// cloud metadata service...) and follow no HTTP redirect, whose target could not be
+    /// checked (for requests from untrusted input; see docs/security.md).
+    #[arg(long)]
+    pub no_private_addresses: bool,
+    /// With --no-private-addresses: a host that may be reached whatever its address
+    /// (HOST or HOST:PORT as URLs write it; repeatable), such as an internal media server.
+    #[arg(long, value_name = "HOST[:PORT]", requires = "no_private_addresses")]
+    pub allow_host: Vec<String>,
     /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
@@ -167,6 +176,11 @@ impl OpenArgs {
             },
             allow_playlists: self.allow_playlists,
             local_files,
+            addresses: if self.no_private_addresses {
+                framekit::media::Addresses::public_only(&self.allow_host)
+            } else {
+                framekit::media::Addresses::Any
+            },
             ..framekit::OpenOptions::default()
         })
     }

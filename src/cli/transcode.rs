@@ -1,5 +1,6 @@
 //! `framekit transcode INPUT... [-o DIR] [--preset NAME] [--jobs N] [--force] [--queue Q]`:
-//! enqueue and run here, with progress bars on a terminal and plain lines otherwise.
+//! enqueue and run here ([`TranscodeRun`]), with progress bars on a terminal and plain lines
+//! otherwise.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -9,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use framekit::batch::{
-    self, CancelRequests, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunOptions, run_jobs,
+    self, DEFAULT_JOBS, JobEvent, MAX_JOBS, RunError, RunEvent, RunOptions, RunPlan, TranscodeRun,
 };
-use framekit::jobs::{ClaimFilter, Enqueued, JobStatus, QueueLocation};
+use framekit::jobs::{Enqueued, JobStatus, QueueLocation};
 use framekit::transcode::Preset;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -104,59 +105,76 @@ pub(super) fn jobs_in_range(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
-    let location = args.queue.location()?;
-    let enqueued = args.batch.enqueue(&location)?;
-    let mut ids = Vec::new();
-    for file in enqueued {
-        if let Enqueued::Existing(_, JobStatus::Succeeded) = file.outcome {
-            eprintln!(
-                "already done: {} -> {} (use --force to redo)",
-                shown(&file.input),
-                shown(&file.output)
-            );
-        }
-        ids.push(file.outcome.id());
-    }
-    let options = RunOptions {
+    let preset: Preset = args.batch.preset.parse()?;
+    let mut plan = RunPlan::new(args.queue.location()?);
+    plan.walk = args.batch.inputs.clone();
+    plan.preset = preset;
+    plan.out = args.batch.out.clone();
+    plan.force = args.batch.force;
+    plan.options = RunOptions {
         jobs: args.jobs,
         lease: args.lease.lease(),
         retry_delay: args.lease.retry_delay(),
         ..RunOptions::default()
     };
-    run_with_progress(&location, &ids, &options)
+    run_with_progress(plan)
 }
 
-/// Runs `ids` with progress bars on a terminal and plain lines otherwise, then prints a summary.
-pub(super) fn run_with_progress(
-    location: &QueueLocation,
-    ids: &[i64],
-    options: &RunOptions,
-) -> anyhow::Result<()> {
-    let mut queue = location.open()?;
-    let ours = queue.jobs_with_ids(ids)?;
-    let to_run = ours
-        .iter()
-        .filter(|j| j.status != JobStatus::Succeeded)
-        .count();
-    let names: HashMap<i64, String> = ours
-        .into_iter()
-        .map(|j| (j.id, printable(&framekit::media::file_label(&j.input))))
-        .collect();
-    let reporter = Reporter::new(to_run as u64, names);
-    let started = Instant::now();
-    let watch = super::signals::SignalWatch::install(options.stop.clone());
-    let result = run_jobs(
-        location,
-        &ClaimFilter::ids(ids),
-        options,
-        &CancelRequests::default(),
-        &|event| reporter.event(event),
-    );
+/// Runs `plan` ([`TranscodeRun`]: enqueue, then run) with progress bars on a terminal and
+/// plain lines otherwise, then prints a summary. Ctrl-C stops the run (jobs resume next time).
+pub(super) fn run_with_progress(plan: RunPlan) -> anyhow::Result<()> {
+    let location = plan.queue.clone();
+    let stop = plan.options.stop.clone();
+    let run = TranscodeRun::spawn(plan, || {})?;
+    let mut running = None;
+    let mut ids = Vec::new();
+    let result = loop {
+        match run.recv() {
+            RunEvent::Queued {
+                enqueued,
+                ids: queued,
+                jobs,
+            } => {
+                for file in &enqueued {
+                    if let Enqueued::Existing(_, JobStatus::Succeeded) = file.outcome {
+                        eprintln!(
+                            "already done: {} -> {} (use --force to redo)",
+                            shown(&file.input),
+                            shown(&file.output)
+                        );
+                    }
+                }
+                let ours = jobs.unwrap_or_default();
+                let to_run = ours
+                    .iter()
+                    .filter(|j| j.status != JobStatus::Succeeded)
+                    .count();
+                let names: HashMap<i64, String> = ours
+                    .into_iter()
+                    .map(|j| (j.id, printable(&framekit::media::file_label(&j.input))))
+                    .collect();
+                let reporter = Reporter::new(to_run as u64, names);
+                let watch = super::signals::SignalWatch::install(stop.clone());
+                running = Some((reporter, watch, Instant::now()));
+                ids = queued;
+            }
+            RunEvent::Job(event) => {
+                if let Some((reporter, _, _)) = &running {
+                    reporter.event(event);
+                }
+            }
+            RunEvent::Refused(..) | RunEvent::Taken(_) => {}
+            RunEvent::Done(result) => break result,
+        }
+    };
+    let Some((reporter, watch, started)) = running else {
+        return Err(result.err().unwrap_or(RunError::Vanished).into());
+    };
     reporter.finish();
     watch.finish()?;
     result?;
 
-    let jobs = queue.jobs_with_ids(ids)?;
+    let jobs = location.open()?.jobs_with_ids(&ids)?;
     println!("{:<10} {:>8}  {:<40} result", "status", "attempts", "input");
     for job in &jobs {
         let result = match job.status {

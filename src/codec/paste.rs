@@ -74,18 +74,7 @@ fn part_prefix(part: Option<usize>) -> String {
     part.map_or(String::new(), |p| format!("image {p}: "))
 }
 
-/// `2048` as `2,048`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::text::thousands;
 
 /// Lenient decoder: padding optional, trailing bits ignored.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -414,13 +403,6 @@ fn describe_non_image(bytes: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(2048), "2,048");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 
     #[test]
     fn json_is_named() {

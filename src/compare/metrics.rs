@@ -18,7 +18,7 @@ use crate::media::graph::{self, Pad};
 pub enum Planes {
     /// Y, U, V (video, and images decoded to YUV).
     Yuv,
-    /// R, G, B (images): no Y values.
+    /// R, G, B (images, and a grey side against a colour one): no Y values.
     Rgb,
 }
 
@@ -104,6 +104,34 @@ fn buffer_args(frame: &ffmpeg::frame::Video) -> String {
     )
 }
 
+/// Whether frames in `format` have no colour: grey, with or without alpha.
+fn is_grey(format: Pixel) -> bool {
+    format.descriptor().is_some_and(|d| d.nb_components() <= 2)
+}
+
+/// The most bits of any component of `format` (8 when unknown).
+fn component_depth(format: Pixel) -> i32 {
+    format.descriptor().map_or(8, |d| {
+        // SAFETY: a descriptor from av_pix_fmt_desc_get points at FFmpeg's static table;
+        // its first component exists for every format with a descriptor.
+        unsafe { (*d.as_ptr()).comp[0].depth }
+    })
+}
+
+/// The format both sides are scored in when only one of them has colour: planar RGB (8 or
+/// 16 bits). Left alone, the filters would agree on the grey side's format and convert the
+/// colour side to grey: its colour lost, a colour clip against its own luma reads identical.
+fn common_colour_format(a: Pixel, b: Pixel) -> Option<&'static str> {
+    if is_grey(a) == is_grey(b) {
+        return None;
+    }
+    Some(if component_depth(a).max(component_depth(b)) > 8 {
+        "gbrp16le"
+    } else {
+        "gbrp"
+    })
+}
+
 impl MetricsGraph {
     /// A graph for frames shaped like `a` and `b`.
     pub fn new(a: &ffmpeg::frame::Video, b: &ffmpeg::frame::Video) -> Result<MetricsGraph, String> {
@@ -112,7 +140,14 @@ impl MetricsGraph {
         } else {
             format!("scale={}:{}:flags=bicubic,", a.width(), a.height())
         };
-        let spec = format!("[b]{scale_b}split[b1][b2];[a][b1]psnr[ap];[ap][b2]ssim[out]");
+        let spec = match common_colour_format(a.format(), b.format()) {
+            None => format!("[b]{scale_b}split[b1][b2];[a][b1]psnr[ap];[ap][b2]ssim[out]"),
+            // Grey against colour: both scored in RGB, where the missing colour counts.
+            Some(rgb) => format!(
+                "[a]format={rgb}[a1];[b]{scale_b}format={rgb},split[b1][b2];\
+                 [a1][b1]psnr[ap];[ap][b2]ssim[out]"
+            ),
+        };
         let graph = graph::build(
             &[
                 Pad {

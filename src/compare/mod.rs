@@ -6,10 +6,15 @@
 //! Scores are taken on the stored planes (before rotation and tone mapping), as the filters
 //! see them; when B's size differs from A's, B is scaled to A's size (bicubic) first. Images
 //! are compared as their RGB pixels, so they have no Y plane: `psnr_y` and `ssim_y` are absent
-//! and the `avg`/`all` values carry the comparison.
+//! and the `avg`/`all` values carry the comparison. A grey side against a colour one is
+//! scored in RGB too (both converted), so the colour one side lacks counts as a difference.
+//!
+//! [`worker`]: the same on a background thread, for the app's compare view (scores of the
+//! pair on screen, whole-clip runs in chunks, difference images).
 
 mod diff;
 mod metrics;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +22,7 @@ use serde::{Serialize, Serializer};
 
 pub use diff::{difference_image, rgb_psnr};
 pub use metrics::{FrameScore, Planes};
+pub use worker::{CompareJob, CompareReply, CompareWorker};
 
 use crate::frame::Frame;
 use crate::media::{MediaError, MediaSource, OpenOptions};

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
-use super::clipboard::ClipboardImage;
 use super::compare_view::CompareCommand;
+use super::dialogs::PathPurpose;
 use super::transcode_panel::PanelCommand;
 use super::viewer::Zoom;
+use crate::clipboard::ClipboardImage;
 use crate::player::CopyForm;
 
 /// Something the user asked for, applied after the frame is drawn.
@@ -49,6 +50,8 @@ pub enum Command {
     /// Switch texture sampling: nearest-neighbour from 200% zoom up.
     SetNearest(bool),
     ShowError(String),
+    /// Ask for a path with a file dialog (the transcode panel's Add files…, output folder).
+    AskPath(PathPurpose),
     /// Open the transcode panel with these files staged (none: just open it).
     Transcode(Vec<PathBuf>),
     /// Something for the transcode panel.

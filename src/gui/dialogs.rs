@@ -81,14 +81,7 @@ pub fn spawn_native(
             let started = Instant::now();
             let picked: Vec<PathBuf> = match purpose {
                 PathPurpose::OpenFile | PathPurpose::CompareFile => rfd::FileDialog::new()
-                    .add_filter(
-                        "Video and images",
-                        &[
-                            "mp4", "mov", "mkv", "webm", "avi", "m4v", "ts", "mts", "flv", "wmv",
-                            "mpg", "mpeg", "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif",
-                            "tiff",
-                        ],
-                    )
+                    .add_filter("Video and images", &video_and_image_extensions())
                     .add_filter("All files", &["*"])
                     .pick_file()
                     .into_iter()
@@ -366,4 +359,13 @@ fn focus_at_end(ctx: &egui::Context, edit: &egui::Response, text: &str) {
             .set_char_range(Some(egui::text::CCursorRange::one(end)));
         state.store(ctx, edit.id);
     }
+}
+
+/// The file dialog's filter: the one list of video and image extensions.
+fn video_and_image_extensions() -> Vec<&'static str> {
+    use crate::media::extensions::{IMAGE_EXTENSIONS, VIDEO_EXTENSIONS};
+    VIDEO_EXTENSIONS
+        .into_iter()
+        .chain(IMAGE_EXTENSIONS)
+        .collect()
 }

@@ -1,21 +1,21 @@
 //! The desktop app (eframe/egui), behind the `gui` feature. The UI thread only draws and routes
 //! messages: the [`Player`](crate::player::Player) does every decode, conversion, encode and
-//! file read, and the clipboard worker every clipboard read and write.
+//! file read, and the clipboard worker ([`crate::clipboard`]) every clipboard read and write.
 //!
 //! - `app`: state, `logic()` (drain replies, keys), `ui()` (draw).
+//! - `state`: what the panels draw (screen, view, status messages): a leaf, no panel imports
+//!   `app`.
 //! - `command`: what panels return and tests send.
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
-//! - `clipboard`: arboard behind a trait, on its own thread.
-//! - `compare_view`, `compare_worker`: A/B compare (views, scores, plot) and its thread.
+//! - `compare_view`: A/B compare (views, scores, plot); its thread is [`crate::compare::worker`].
 //! - `transcode_panel`: the batch transcode window.
 
 pub mod app;
-pub mod clipboard;
 pub mod command;
 pub mod compare_view;
-pub mod compare_worker;
 pub mod dialogs;
+pub mod state;
 pub mod timeline;
 pub mod transcode_panel;
 pub mod viewer;
@@ -90,7 +90,8 @@ pub fn run(file: Option<PathBuf>, compare: Option<PathBuf>, cache_bytes: usize) 
         "framekit",
         options,
         Box::new(move |cc| {
-            let mut options = AppOptions::new(Box::new(clipboard::SystemClipboard::default()));
+            let mut options =
+                AppOptions::new(Box::new(crate::clipboard::SystemClipboard::default()));
             options.file = file;
             options.compare = compare;
             options.player.cache_budget_bytes = cache_bytes;

@@ -1,8 +1,8 @@
 //! The bottom panel: filmstrip, timeline slider over every frame, transport buttons, the
 //! go-to box and the status line (frame n / total, time, keyframe, exact or placeholder).
 
-use super::app::{Screen, StatusMessages};
 use super::command::Command;
+use super::state::{Screen, StatusMessages};
 
 /// The player's thumbnails are at most this high (points).
 const THUMBNAIL_HEIGHT: f32 = crate::player::THUMBNAIL_HEIGHT as f32;

@@ -3,35 +3,14 @@
 
 use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
-use super::app::{Screen, ViewState};
 use super::command::Command;
 use super::compare_view::{self, CompareLayout, CompareView};
+pub use super::state::Zoom;
+use super::state::{MIN_SCALE, Screen, ViewState};
 
-/// How the frame is scaled into the view.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Zoom {
-    Fit,
-    /// Screen points per image pixel.
-    Scale(f32),
-}
-
-const MIN_SCALE: f32 = 0.02;
 /// From this zoom up single pixels are drawn as sharp squares.
 pub const NEAREST_FROM_SCALE: f32 = 2.0;
 const MAX_SCALE: f32 = 64.0;
-
-impl Zoom {
-    /// Points per image pixel for a `width` x `height` frame in `view` (1.0 for Fit without one).
-    pub fn scale_for(self, width: u32, height: u32, view: Option<Rect>) -> f32 {
-        match (self, view) {
-            (Zoom::Scale(s), _) => s,
-            (Zoom::Fit, Some(view)) => (view.width() / width.max(1) as f32)
-                .min(view.height() / height.max(1) as f32)
-                .max(MIN_SCALE),
-            (Zoom::Fit, None) => 1.0,
-        }
-    }
-}
 
 /// Wheel zoom: this many notches double the scale (x1.19 a notch, fine enough for pixel work).
 pub const NOTCHES_PER_DOUBLING: f32 = 4.0;

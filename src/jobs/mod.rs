@@ -14,11 +14,13 @@
 //!   existing file, so a worker that lost its lease can never publish.
 //! - Each backend creates and migrates its own schema and records its version; a schema newer
 //!   than this binary knows is refused with [`JobError::SchemaTooNew`].
+//! - [`worker`] runs jobs; [`watch`] reads a queue from outside (the app's fleet view).
 //! - Worker processes register a row (host, pid, version, started, last heartbeat) so
 //!   `framekit jobs workers` can tell live workers from dead ones.
 
 pub mod postgres;
 pub mod sqlite;
+pub mod watch;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +47,7 @@ pub const WORKER_DEAD_AFTER: Duration = Duration::from_secs(30);
 /// Errors of the job table.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("job queue {path}: {source}")]
+    #[error("job queue {path}: {}", sqlite::describe_error(source, path))]
     Database {
         path: String,
         source: rusqlite::Error,
@@ -376,6 +378,15 @@ impl QueueLocation {
     pub fn open(&self) -> Result<Box<dyn JobStore>, JobError> {
         Ok(match self {
             QueueLocation::Sqlite(path) => Box::new(JobQueue::open(path)?),
+            QueueLocation::Postgres(url) => Box::new(postgres::PgQueue::connect(url)?),
+        })
+    }
+
+    /// Opens the store only to read it (listing, counting): a SQLite queue is opened
+    /// read-only (see [`JobQueue::open_read_only`]), so read access to it is enough.
+    pub fn open_read_only(&self) -> Result<Box<dyn JobStore>, JobError> {
+        Ok(match self {
+            QueueLocation::Sqlite(path) => Box::new(JobQueue::open_read_only(path)?),
             QueueLocation::Postgres(url) => Box::new(postgres::PgQueue::connect(url)?),
         })
     }

@@ -137,6 +137,55 @@ impl JobQueue {
         })
     }
 
+    /// Opens the queue at `path` only to read it (`jobs list`, `summary`, `workers`): SQLite
+    /// opens the file read-only, so a queue the user may only read (a read-only file, folder
+    /// or mount) can be listed, and reading writes nothing there. A queue that does not exist
+    /// yet, or whose schema is older than this framekit's, is opened as [`JobQueue::open`]
+    /// does (created or migrated: both are writes anyway).
+    pub fn open_read_only(path: &Path) -> Result<JobQueue, JobError> {
+        if !path.exists() {
+            return JobQueue::open(path);
+        }
+        let db = |source| JobError::Database {
+            path: path.display().to_string(),
+            source,
+        };
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |target: &Path, flags| -> rusqlite::Result<(Connection, Option<i64>)> {
+            let conn = Connection::open_with_flags(target, flags)?;
+            conn.busy_timeout(Duration::from_secs(30))?;
+            let version = schema_version(&conn)?;
+            Ok((conn, version))
+        };
+        let (conn, version) = match open(path, flags) {
+            Ok(opened) => opened,
+            // A reader of a WAL queue needs its -shm file, and SQLite cannot create one in a
+            // folder it may not write. Without a -wal file every committed job is in the main
+            // file: read it as it is (`immutable`), which needs neither.
+            Err(first) if !sqlite_side_file(path, "-wal").exists() => {
+                let uri = PathBuf::from(format!("file:{}?immutable=1", uri_path(path)));
+                open(&uri, flags | rusqlite::OpenFlags::SQLITE_OPEN_URI).map_err(|_| db(first))?
+            }
+            Err(e) => return Err(db(e)),
+        };
+        match version {
+            Some(found) if found > SCHEMA_VERSION => Err(JobError::SchemaTooNew {
+                location: path.display().to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            }),
+            Some(SCHEMA_VERSION) => Ok(JobQueue {
+                conn,
+                location: QueueLocation::Sqlite(path.to_path_buf()),
+            }),
+            _ => {
+                drop(conn);
+                JobQueue::open(path)
+            }
+        }
+    }
+
     fn db(&self) -> impl Fn(rusqlite::Error) -> JobError + use<> {
         let path = self.location.to_string();
         move |source| JobError::Database {
@@ -558,20 +607,50 @@ impl JobStore for JobQueue {
     }
 }
 
-/// Creates the tables or brings an older queue up to date (columns and tables are only ever
-/// added); returns the schema version found or written.
-fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
+/// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`, `-journal`).
+fn sqlite_side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `path` for a `file:` URI: every byte but unreserved characters and `/` percent-escaped.
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .to_string_lossy()
+        .as_bytes()
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The schema version a queue records, `None` when it has no version table (a new file).
+fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     let has_version_table: i64 = conn.query_row(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
         [],
         |r| r.get(0),
     )?;
-    if has_version_table == 1 {
-        let version: Option<i64> =
-            conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))?;
-        if version.is_some_and(|v| v >= SCHEMA_VERSION) {
-            return Ok(version.unwrap_or(SCHEMA_VERSION));
-        }
+    if has_version_table == 0 {
+        return Ok(None);
+    }
+    conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+}
+
+/// Creates the tables or brings an older queue up to date (columns and tables are only ever
+/// added); returns the schema version found or written.
+fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
+    if let Some(version) = schema_version(conn)?
+        && version >= SCHEMA_VERSION
+    {
+        return Ok(version);
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let migrated = (|| {
@@ -599,6 +678,63 @@ fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
         }
     }
     Ok(SCHEMA_VERSION)
+}
+
+/// A SQLite error on the queue at `path` in words (SQLite's own, such as "disk I/O error:
+/// Error code 4874", say neither what nor where), SQLite's text kept at the end.
+pub(super) fn describe_error(error: &rusqlite::Error, path: &str) -> String {
+    use rusqlite::ffi;
+    let rusqlite::Error::SqliteFailure(failure, _) = error else {
+        return error.to_string();
+    };
+    let what = match failure.extended_code {
+        ffi::SQLITE_IOERR_SHMOPEN
+        | ffi::SQLITE_IOERR_SHMSIZE
+        | ffi::SQLITE_IOERR_SHMMAP
+        | ffi::SQLITE_IOERR_SHMLOCK => Some(format!(
+            "cannot use its shared-memory file {path}-shm: that file or the queue's folder is \
+             not writable, or the file system (a network mount?) cannot share memory"
+        )),
+        _ => match failure.code {
+            rusqlite::ErrorCode::ReadOnly => Some(
+                "the queue cannot be written here (no write permission on the file or its \
+                 folder, or a read-only mount)"
+                    .to_string(),
+            ),
+            rusqlite::ErrorCode::CannotOpen => Some(
+                "cannot open the queue file (does its folder exist, and may framekit read it?)"
+                    .to_string(),
+            ),
+            rusqlite::ErrorCode::PermissionDenied => {
+                Some("no permission to use the queue file".to_string())
+            }
+            rusqlite::ErrorCode::NotADatabase => {
+                Some("the file is not a SQLite job queue".to_string())
+            }
+            rusqlite::ErrorCode::DatabaseCorrupt => {
+                Some("the queue file is damaged (SQLite reports it corrupt)".to_string())
+            }
+            rusqlite::ErrorCode::DiskFull => Some("the disk is full".to_string()),
+            rusqlite::ErrorCode::SystemIoFailure => Some(
+                "the file system failed a read or write of the queue file (a full disk, a \
+                 removed or read-only mount?)"
+                    .to_string(),
+            ),
+            _ => None,
+        },
+    };
+    // Both of SQLite's texts (its message and its code), so that printing the causes after
+    // this adds nothing.
+    let (message, code) = (error.to_string(), failure.to_string());
+    let sqlite = if message == code {
+        code
+    } else {
+        format!("{message}; {code}")
+    };
+    match what {
+        Some(what) => format!("{what} (SQLite: {sqlite})"),
+        None => sqlite,
+    }
 }
 
 /// SQLite's "busy" or "locked": another connection holds the lock for now.

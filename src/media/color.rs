@@ -229,6 +229,8 @@ struct ConverterKey {
     height: u32,
     decision: ColorDecision,
     layout: PixelLayout,
+    /// 16 bits per channel (RGB48/RGBA64) instead of 8.
+    deep: bool,
 }
 
 /// Converts decoded FFmpeg frames to packed RGB/RGBA, reusing its swscale context.
@@ -296,6 +298,49 @@ impl Converter {
         ))
     }
 
+    /// Converts one decoded frame to 16 bits per channel with the same matrix and range
+    /// decision as [`Converter::convert`] (swscale's accurate path, little-endian RGB48 or
+    /// RGBA64): the stream's own signal at full precision, transfer and primaries as
+    /// tagged. Returns the samples (unrotated), the layout and the decision.
+    pub fn convert_deep(
+        &mut self,
+        decoded: &ffmpeg::frame::Video,
+        fallback_space: color::Space,
+        fallback_range: color::Range,
+    ) -> Result<(Vec<u16>, PixelLayout, ColorDecision), ConvertError> {
+        let src_format = decoded.format();
+        let space = match decoded.color_space() {
+            color::Space::Unspecified => fallback_space,
+            s => s,
+        };
+        let range = match decoded.color_range() {
+            color::Range::Unspecified => fallback_range,
+            r => r,
+        };
+        let (width, height) = (decoded.width(), decoded.height());
+        let decision = decide(src_format, space, range, height);
+        let (_, has_alpha) = pixel_format_depth(src_format);
+        let layout = if has_alpha {
+            PixelLayout::Rgba8
+        } else {
+            PixelLayout::Rgb8
+        };
+        let converted = self.run_swscale(decoded, decision, layout, true)?;
+        let row_samples = width as usize * layout.channels();
+        let stride = converted.stride(0);
+        let data = converted.data(0);
+        let mut samples = Vec::with_capacity(row_samples * height as usize);
+        for row in 0..height as usize {
+            let bytes = &data[row * stride..row * stride + row_samples * 2];
+            samples.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|pair| u16::from_le_bytes([pair[0], pair[1]])),
+            );
+        }
+        Ok((samples, layout, decision))
+    }
+
     /// swscale's accurate path, for what [`super::planar`] does not take.
     fn convert_with_swscale(
         &mut self,
@@ -303,16 +348,36 @@ impl Converter {
         decision: ColorDecision,
         layout: PixelLayout,
     ) -> Result<Vec<u8>, ConvertError> {
-        let src_format = decoded.format();
         let (width, height) = (decoded.width(), decoded.height());
+        let converted = self.run_swscale(decoded, decision, layout, false)?;
+        let row_bytes = width as usize * layout.channels();
+        let stride = converted.stride(0);
+        let data = converted.data(0);
+        let mut pixels = Vec::with_capacity(row_bytes * height as usize);
+        for row in 0..height as usize {
+            pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
+        }
+        Ok(pixels)
+    }
+
+    /// Runs the cached swscale context for this format, size, decision and output depth
+    /// (building it when any changed) and returns swscale's packed output frame.
+    fn run_swscale(
+        &mut self,
+        decoded: &ffmpeg::frame::Video,
+        decision: ColorDecision,
+        layout: PixelLayout,
+        deep: bool,
+    ) -> Result<ffmpeg::frame::Video, ConvertError> {
+        let src_format = decoded.format();
         let key = ConverterKey {
             format: src_format,
-            width,
-            height,
+            width: decoded.width(),
+            height: decoded.height(),
             decision,
             layout,
+            deep,
         };
-
         if self.cached.as_ref().map(|(k, _)| *k) != Some(key) {
             self.cached = None;
         }
@@ -320,7 +385,6 @@ impl Converter {
             Some(cached) => cached,
             empty => empty.insert((key, build_context(key)?)),
         };
-
         let mut converted = ffmpeg::frame::Video::empty();
         // swscale reads the plain format; yuvj frames are byte-identical to their yuv twin.
         let (plain, _) = unjpeg(src_format);
@@ -332,15 +396,7 @@ impl Converter {
             context.run(decoded, &mut converted)
         };
         run_result.map_err(ConvertError::Run)?;
-
-        let row_bytes = width as usize * layout.channels();
-        let stride = converted.stride(0);
-        let data = converted.data(0);
-        let mut pixels = Vec::with_capacity(row_bytes * height as usize);
-        for row in 0..height as usize {
-            pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
-        }
-        Ok(pixels)
+        Ok(converted)
     }
 }
 
@@ -356,9 +412,11 @@ pub fn conversion_threads() -> usize {
 
 fn build_context(key: ConverterKey) -> Result<scaling::Context, ConvertError> {
     let (plain, _) = unjpeg(key.format);
-    let dst = match key.layout {
-        PixelLayout::Rgb8 => Pixel::RGB24,
-        PixelLayout::Rgba8 => Pixel::RGBA,
+    let dst = match (key.layout, key.deep) {
+        (PixelLayout::Rgb8, false) => Pixel::RGB24,
+        (PixelLayout::Rgba8, false) => Pixel::RGBA,
+        (PixelLayout::Rgb8, true) => Pixel::RGB48LE,
+        (PixelLayout::Rgba8, true) => Pixel::RGBA64LE,
     };
     let flags = scaling::Flags::BICUBIC
         | scaling::Flags::ACCURATE_RND

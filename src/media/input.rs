@@ -1,7 +1,8 @@
 //! How framekit opens an input with FFmpeg: paths and URLs (`file:` for every local name,
 //! never a URL), the request's deadline and cancel flag ([`IoGuard`]) on FFmpeg's interrupt
 //! callback with the read bounds, the protocol and demuxer whitelists that keep playlists and
-//! local files out unless allowed ([`LocalFiles`]), and the output side's `file:` rule.
+//! local files out unless allowed ([`LocalFiles`]), the network addresses a URL may reach
+//! ([`Addresses`]: server-side request forgery), and the output side's `file:` rule.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,10 +12,26 @@ use super::{MediaErrorKind, init_ffmpeg, read_head_bytes};
 /// The URL a path names, when it names one: an `http://` or `https://` address that is not a
 /// file on disk (a name that exists on disk is always that file).
 pub fn url_of(path: &Path) -> Option<&str> {
+    url_text(path).filter(|_| !path.exists())
+}
+
+/// The URL a path names for a request that may or may not open local files: with
+/// `local_files`, as [`url_of`]; without, every `http://` or `https://` text is the URL,
+/// whatever exists on disk, so that no answer depends on (or tells) whether a local file
+/// of that name exists.
+pub fn url_of_when(path: &Path, local_files: bool) -> Option<&str> {
+    if local_files {
+        url_of(path)
+    } else {
+        url_text(path)
+    }
+}
+
+fn url_text(path: &Path) -> Option<&str> {
     let text = path.to_str()?;
     let lower = text.get(..8)?.to_ascii_lowercase();
     let is_url = lower.starts_with("http://") || lower.starts_with("https://");
-    (is_url && !path.exists()).then_some(text)
+    is_url.then_some(text)
 }
 
 /// A `file://` URL as the local path it names (percent-escapes decoded); other text as is.
@@ -168,9 +185,14 @@ fn demuxers_without_playlists() -> &'static std::ffi::CStr {
 
 /// What kind of playlist a path is, from its first bytes (local) or its name (URL).
 pub fn playlist_kind(path: &Path) -> Option<&'static str> {
+    playlist_kind_when(path, true)
+}
+
+/// [`playlist_kind`] for a request that may open local files or not (see [`url_of_when`]).
+pub fn playlist_kind_when(path: &Path, local_files: bool) -> Option<&'static str> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     let name = name.split(['?', '#']).next().unwrap_or_default();
-    if url_of(path).is_some() {
+    if url_of_when(path, local_files).is_some() {
         return if name.ends_with(".m3u8") || name.ends_with(".m3u") {
             Some("an HLS playlist")
         } else if name.ends_with(".mpd") {
@@ -212,13 +234,15 @@ pub fn open_input_with(
     path: &Path,
     timeout: std::time::Duration,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
-    open_input_guarded(path, timeout, false, true, &IoGuard::new(None))
+    open_input_guarded(path, timeout, false, true, true, &IoGuard::new(None))
 }
 
 /// [`open_input_with`] under `guard` (its deadline and cancel flag stop FFmpeg's I/O, the
 /// input keeps it alive), with only the `file`, `http` and `https` protocols (not `file`
 /// unless `local_files`), and without the playlist demuxers (HLS, DASH, concat) unless
-/// `allow_playlists`. Reading also stops after
+/// `allow_playlists`. A URL follows HTTP redirects only when `follow_redirects` (FFmpeg
+/// connects to a redirect's target before framekit could check its address; see
+/// [`Addresses`]). Reading also stops after
 /// [`crate::read_bound::LIMIT_BYTES`] of zeros in a row (gigabytes of them after a valid
 /// header), and opening after that much read in all: an open the bound stopped is reported
 /// as invalid data.
@@ -227,16 +251,20 @@ pub fn open_input_guarded(
     timeout: std::time::Duration,
     allow_playlists: bool,
     local_files: bool,
+    follow_redirects: bool,
     guard: &Arc<IoGuard>,
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     let mut options = ffmpeg_next::Dictionary::new();
-    let location = match url_of(path) {
+    let location = match url_of_when(path, local_files) {
         Some(url) => {
             let micros = timeout.as_micros().max(1).to_string();
             options.set("rw_timeout", &micros);
             options.set("timeout", &micros);
             // Survive a dropped connection mid-file (a new range request where it stopped).
             options.set("reconnect", "1");
+            if !follow_redirects {
+                options.set("max_redirects", "0");
+            }
             url.as_bytes().to_vec()
         }
         None => {
@@ -348,6 +376,216 @@ fn path_bytes(path: &Path) -> Vec<u8> {
 #[cfg(not(unix))]
 fn path_bytes(path: &Path) -> Vec<u8> {
     path.to_string_lossy().into_owned().into_bytes()
+}
+
+/// Which network addresses a URL may reach: for requests from untrusted input, a URL that
+/// names an internal service (`http://127.0.0.1:8080/admin`, a cloud metadata address, a
+/// host on the private network) is server-side request forgery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Addresses {
+    /// Any address; HTTP redirects are followed (up to FFmpeg's 8).
+    #[default]
+    Any,
+    /// Only hosts whose every address is public (globally routable), plus the hosts listed
+    /// (`host` or `host:port`, as the URL writes them) whatever their address. No HTTP
+    /// redirect is followed: FFmpeg would connect to its target before framekit could check
+    /// the address, so a server that redirects fails with a message saying so.
+    PublicOnly { allowed: Arc<[String]> },
+}
+
+impl Addresses {
+    /// Only public addresses, plus `allowed` hosts (`host` or `host:port`).
+    pub fn public_only(allowed: &[String]) -> Addresses {
+        let allowed: Vec<String> = allowed.iter().map(|h| h.to_ascii_lowercase()).collect();
+        Addresses::PublicOnly {
+            allowed: allowed.into(),
+        }
+    }
+
+    /// Whether FFmpeg may follow HTTP redirects for this request.
+    pub fn follows_redirects(&self) -> bool {
+        *self == Addresses::Any
+    }
+
+    /// Why `url` may not be fetched, if it may not: its host has an internal address, or
+    /// does not resolve. Every address the name resolves to is checked (FFmpeg may connect
+    /// to any of them). A name that resolves differently a moment later (DNS rebinding) is
+    /// beyond this check: for hard isolation, run untrusted requests where the network
+    /// itself keeps internal addresses out of reach.
+    pub fn refusal(&self, url: &str) -> Option<MediaErrorKind> {
+        let Addresses::PublicOnly { allowed } = self else {
+            return None;
+        };
+        let Some(target) = UrlTarget::of(url) else {
+            return Some(MediaErrorKind::Network("the URL names no host".to_string()));
+        };
+        let host = target.host.to_ascii_lowercase();
+        let host_port = format!("{host}:{}", target.port);
+        if allowed.iter().any(|a| *a == host || *a == host_port) {
+            return None;
+        }
+        let Some(addresses) = target.resolve() else {
+            return Some(MediaErrorKind::Network(format!(
+                "the host name {host} does not resolve"
+            )));
+        };
+        addresses
+            .into_iter()
+            .find(|ip| !is_public(*ip))
+            .map(|address| MediaErrorKind::InternalAddress { host, address })
+    }
+}
+
+/// A URL's host and port as FFmpeg's own parser (`av_url_split`) reads them, so the host
+/// checked is the host FFmpeg connects to.
+struct UrlTarget {
+    /// Without the brackets of an IPv6 address.
+    host: String,
+    port: u16,
+}
+
+impl UrlTarget {
+    fn of(url: &str) -> Option<UrlTarget> {
+        let c_url = std::ffi::CString::new(url).ok()?;
+        let mut proto = [0 as std::ffi::c_char; 16];
+        let mut auth = [0 as std::ffi::c_char; 1024];
+        let mut host = [0 as std::ffi::c_char; 1024];
+        let mut path = [0 as std::ffi::c_char; 16];
+        let mut port: std::ffi::c_int = -1;
+        // SAFETY: each buffer is writable for the size given (FFmpeg truncates and
+        // terminates within it); `c_url` is a valid C string for the call.
+        unsafe {
+            ffmpeg_next::ffi::av_url_split(
+                proto.as_mut_ptr(),
+                proto.len() as std::ffi::c_int,
+                auth.as_mut_ptr(),
+                auth.len() as std::ffi::c_int,
+                host.as_mut_ptr(),
+                host.len() as std::ffi::c_int,
+                &mut port,
+                path.as_mut_ptr(),
+                path.len() as std::ffi::c_int,
+                c_url.as_ptr(),
+            );
+        }
+        let text = |buffer: &[std::ffi::c_char]| {
+            // SAFETY: FFmpeg left a terminated string in the buffer (or its first byte 0).
+            unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        let (proto, host) = (text(&proto).to_ascii_lowercase(), text(&host));
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if host.is_empty() {
+            return None;
+        }
+        let port = match u16::try_from(port) {
+            Ok(port) => port,
+            Err(_) if proto == "https" => 443,
+            Err(_) => 80,
+        };
+        Some(UrlTarget { host, port })
+    }
+
+    /// The addresses the host resolves to (the system resolver, as FFmpeg uses); `None`
+    /// when it resolves to none.
+    fn resolve(&self) -> Option<Vec<std::net::IpAddr>> {
+        use std::net::ToSocketAddrs;
+        let found: Vec<std::net::IpAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .ok()?
+            .map(|a| a.ip())
+            .collect();
+        (!found.is_empty()).then_some(found)
+    }
+}
+
+/// Whether `ip` is a public (globally routable) address: not loopback, private, link-local,
+/// shared (carrier NAT), unspecified, multicast, broadcast, documentation, benchmarking or
+/// reserved, nor an IPv6 address that embeds one of those.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => is_public_v4(v4),
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let s = v6.segments();
+            if s[0] == 0x2002 {
+                // 6to4: the IPv4 address inside decides.
+                let [a, b] = s[1].to_be_bytes();
+                let [c, d] = s[2].to_be_bytes();
+                return is_public_v4(std::net::Ipv4Addr::new(a, b, c, d));
+            }
+            // Global unicast is 2000::/3; inside it, documentation (2001:db8::/32) and
+            // Teredo (2001::/32) are not public.
+            let global_unicast = (s[0] & 0xe000) == 0x2000;
+            let documentation = s[0] == 0x2001 && s[1] == 0x0db8;
+            let teredo = s[0] == 0x2001 && s[1] == 0;
+            global_unicast && !documentation && !teredo
+        }
+    }
+}
+
+fn is_public_v4(ip: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(a == 0
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..32).contains(&b))
+        || (a == 192 && b == 0 && (c == 0 || c == 2))
+        || (a == 192 && b == 168)
+        || (a == 198 && (18..20).contains(&b))
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+        || a >= 224)
+}
+
+/// What FFmpeg's "Input/output error" on opening `url` stands for: FFmpeg gives that one
+/// code for a host name that does not resolve, for more redirects than it follows (a
+/// redirect loop, or any redirect when redirects are off) and for a failed TLS handshake;
+/// "Invalid argument" for a redirect to another protocol (`file://`). Other errors are told
+/// as FFmpeg tells them.
+pub fn network_open_error(url: &str, error: ffmpeg_next::Error, follow_redirects: bool) -> String {
+    if error
+        == (ffmpeg_next::Error::Other {
+            errno: libc::EINVAL,
+        })
+    {
+        // FFmpeg's http refuses to follow a redirect to another scheme this way.
+        return format!(
+            "{error}: the URL, or a redirect its server answered with, is not an http(s) \
+             address (a redirect to file:// or another protocol is never followed)"
+        );
+    }
+    if error != (ffmpeg_next::Error::Other { errno: libc::EIO }) {
+        return error.to_string();
+    }
+    let Some(target) = UrlTarget::of(url) else {
+        return error.to_string();
+    };
+    if target.resolve().is_none() {
+        return format!("the host name {} does not resolve", target.host);
+    }
+    let redirects = if follow_redirects {
+        "the server redirected more than 8 times (a redirect loop?)"
+    } else {
+        "the server answered with a redirect, and redirects are not followed under \
+         --no-private-addresses (where one leads cannot be checked before FFmpeg connects)"
+    };
+    if url
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        format!("{redirects}, or the TLS handshake failed")
+    } else {
+        redirects.to_string()
+    }
 }
 
 /// Which local files a request may open. With anything but `Any`, URLs may not reach local

@@ -2,7 +2,7 @@
 //! `decode`, the app's open, paste and thumbnails), checked from headers before pixels are
 //! allocated. Each error names the limit and the flag that raises it.
 
-use crate::codec::paste::thousands;
+use crate::text::thousands;
 
 /// How much an image may make framekit decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ impl Default for DecodeLimits {
     }
 }
 
+/// The widest decoded pixel of the formats framekit reads: 16-bit RGBA.
+const MAX_BYTES_PER_PIXEL: u64 = 8;
+
 /// An image over one of the limits: what it is, the limit, and the flag that raises it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}, over the limit of {limit} (raise it with {flag})")]
@@ -59,11 +62,17 @@ impl DecodeLimits {
         }
     }
 
-    /// The `image` crate's own limits to match: no side larger than the pixel limit allows
-    /// and no allocation beyond one RGBA frame at the limit (plus room for its decoder).
+    /// The `image` crate's own limits to match: no allocation beyond one frame at the pixel
+    /// limit in the widest pixels these formats decode to (16-bit RGBA, 8 bytes: a 16-bit
+    /// PNG of exactly the limit must pass, as the header check lets it), plus room for the
+    /// decoder.
     pub fn image_limits(&self) -> image::Limits {
         let mut limits = image::Limits::default();
-        limits.max_alloc = Some(self.max_pixels.saturating_mul(4).saturating_add(64 << 20));
+        limits.max_alloc = Some(
+            self.max_pixels
+                .saturating_mul(MAX_BYTES_PER_PIXEL)
+                .saturating_add(64 << 20),
+        );
         limits
     }
 

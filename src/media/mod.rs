@@ -6,6 +6,7 @@
 //! frame n, what is the file.
 
 pub mod color;
+pub mod extensions;
 pub mod graph;
 pub mod index;
 pub mod index_cache;
@@ -25,9 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
 pub use input::{
-    DEFAULT_NETWORK_TIMEOUT, DEFAULT_URL_DEADLINE, Deadline, FFMPEG_MAX_ALLOC, IoGuard, LocalFiles,
-    local_path, open_input, open_input_guarded, open_input_with, open_output, playlist_kind,
-    url_of,
+    Addresses, DEFAULT_NETWORK_TIMEOUT, DEFAULT_URL_DEADLINE, Deadline, FFMPEG_MAX_ALLOC, IoGuard,
+    LocalFiles, local_path, open_input, open_input_guarded, open_input_with, open_output,
+    playlist_kind, playlist_kind_when, url_of, url_of_when,
 };
 pub use limits::{DecodeLimits, LimitError};
 pub use probe::{MediaInfo, MediaKind};
@@ -35,7 +36,7 @@ pub use still::StillImage;
 pub use tonemap::HdrMode;
 pub use video::VideoReader;
 
-use crate::frame::Frame;
+use crate::frame::{DeepFrame, Frame};
 
 /// A new frame referring to `frame`'s buffers (`av_frame_ref`): for handing a decoded frame
 /// to a filter graph (which takes the reference it is given) or keeping it, without copying
@@ -133,6 +134,13 @@ pub enum MediaErrorKind {
     Playlist(&'static str),
     #[error("not opened: {0}")]
     NotAllowed(&'static str),
+    #[error(
+        "not opened: {host} is at {address}, an internal address (--no-private-addresses; --allow-host lets a host through)"
+    )]
+    InternalAddress {
+        host: String,
+        address: std::net::IpAddr,
+    },
     #[error("frame {requested} is past the end ({count} frames)")]
     OutOfRange { requested: usize, count: usize },
     #[error(transparent)]
@@ -160,6 +168,9 @@ pub struct OpenOptions {
     /// Which local files may be opened (requests from untrusted input: a web service, a
     /// shared Spark job).
     pub local_files: LocalFiles,
+    /// Which network addresses a URL may reach, and whether HTTP redirects are followed
+    /// (requests from untrusted input).
+    pub addresses: Addresses,
 }
 
 impl Default for OpenOptions {
@@ -173,6 +184,7 @@ impl Default for OpenOptions {
             deadline: Deadline::UrlDefault,
             allow_playlists: false,
             local_files: LocalFiles::Any,
+            addresses: Addresses::Any,
         }
     }
 }
@@ -251,7 +263,7 @@ impl MediaSource {
             };
             reader.map(|r| MediaSource::Video(Box::new(r)))
         };
-        if url_of(path).is_some() {
+        if url_of_when(path, options.local_files.any()).is_some() {
             return open_video(path);
         }
         let local = local_path(path);
@@ -259,23 +271,7 @@ impl MediaSource {
         if let Some(refusal) = options.local_files.refusal(path) {
             return Err(MediaError::new(path, refusal));
         }
-        let metadata = std::fs::metadata(path).map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::NotFound {
-                MediaErrorKind::NotFound
-            } else {
-                MediaErrorKind::Io(e)
-            };
-            MediaError::new(path, kind)
-        })?;
-        if metadata.is_dir() {
-            return Err(MediaError::new(path, MediaErrorKind::IsDirectory));
-        }
-        if let Some(kind) = special_file_kind(&metadata.file_type()) {
-            return Err(MediaError::new(path, MediaErrorKind::NotARegularFile(kind)));
-        }
-        if metadata.len() == 0 {
-            return Err(MediaError::new(path, MediaErrorKind::Empty));
-        }
+        let metadata = regular_file(path)?;
         let head = read_head(path).map_err(|e| MediaError::new(path, MediaErrorKind::Io(e)))?;
         let sniffed = image::guess_format(&head)
             .ok()
@@ -362,6 +358,15 @@ impl MediaSource {
         }
     }
 
+    /// Frame `index` at 16 bits per channel (see [`DeepFrame`]); an image's 8-bit levels
+    /// are widened without loss.
+    pub fn frame_deep(&mut self, index: usize) -> Result<DeepFrame, MediaError> {
+        match self {
+            MediaSource::Video(v) => v.frame_deep(index),
+            MediaSource::Still(s) => s.frame(index).map(|frame| DeepFrame::widened(&frame)),
+        }
+    }
+
     /// Frame `index` with the decoded samples behind it (videos only; images have none).
     pub fn frame_with_samples(
         &mut self,
@@ -397,6 +402,55 @@ impl MediaSource {
             MediaSource::Still(_) => true,
         }
     }
+}
+
+/// The checks every local input gets before a byte of it is read: it exists, is a regular
+/// file (not a folder, FIFO, device or socket, which would block or never end) and is not
+/// empty. Returns its metadata (for the size limits).
+pub fn regular_file(path: &Path) -> Result<std::fs::Metadata, MediaError> {
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            MediaErrorKind::NotFound
+        } else {
+            MediaErrorKind::Io(e)
+        };
+        MediaError::new(path, kind)
+    })?;
+    if metadata.is_dir() {
+        return Err(MediaError::new(path, MediaErrorKind::IsDirectory));
+    }
+    if let Some(kind) = special_file_kind(&metadata.file_type()) {
+        return Err(MediaError::new(path, MediaErrorKind::NotARegularFile(kind)));
+    }
+    if metadata.len() == 0 {
+        return Err(MediaError::new(path, MediaErrorKind::Empty));
+    }
+    Ok(metadata)
+}
+
+/// A local image file's bytes, after [`regular_file`]'s checks and within
+/// `limits.max_decoded_bytes` (read no further than that, should the file grow meanwhile).
+pub fn read_image_file(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, MediaError> {
+    use std::io::Read;
+    let metadata = regular_file(path)?;
+    let over = |size: u64| {
+        let error = limits.bytes_error(usize::try_from(size).unwrap_or(usize::MAX));
+        MediaError::new(path, MediaErrorKind::OverLimit(error))
+    };
+    if metadata.len() > limits.max_decoded_bytes as u64 {
+        return Err(over(metadata.len()));
+    }
+    let io = |e| MediaError::new(path, MediaErrorKind::Io(e));
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limits.max_decoded_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > limits.max_decoded_bytes {
+        return Err(over(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// What a file that is neither a folder nor a regular file is: FIFOs and devices would block

@@ -130,24 +130,44 @@ impl Orientation {
         if self.is_identity() {
             return frame;
         }
-        let (src_w, src_h) = (frame.width as usize, frame.height as usize);
-        let (dst_w, dst_h) = self.display_size(frame.width, frame.height);
+        let (width, height) = self.display_size(frame.width, frame.height);
+        let pixels = self.reorient(
+            &frame.pixels,
+            frame.width,
+            frame.height,
+            frame.layout.channels(),
+        );
+        Frame {
+            width,
+            height,
+            pixels,
+            ..frame
+        }
+    }
+
+    /// Stored samples (`channels` per pixel, rows packed) as displayed: rotated and
+    /// flipped; the size is [`Orientation::display_size`].
+    pub fn reorient<T: Copy>(
+        self,
+        stored: &[T],
+        width: u32,
+        height: u32,
+        channels: usize,
+    ) -> Vec<T> {
+        if self.is_identity() {
+            return stored.to_vec();
+        }
+        let (src_w, src_h) = (width as usize, height as usize);
+        let (dst_w, dst_h) = self.display_size(width, height);
         let (dst_w, dst_h) = (dst_w as usize, dst_h as usize);
-        let channels = frame.layout.channels();
-        let mut out = vec![0u8; frame.pixels.len()];
+        let mut out = Vec::with_capacity(stored.len());
         for dy in 0..dst_h {
             for dx in 0..dst_w {
                 let (sx, sy) = self.stored_position(dx, dy, src_w, src_h);
                 let s = (sy * src_w + sx) * channels;
-                let d = (dy * dst_w + dx) * channels;
-                out[d..d + channels].copy_from_slice(&frame.pixels[s..s + channels]);
+                out.extend_from_slice(&stored[s..s + channels]);
             }
         }
-        Frame {
-            width: dst_w as u32,
-            height: dst_h as u32,
-            pixels: out,
-            ..frame
-        }
+        out
     }
 }

@@ -5,7 +5,7 @@
 //! drain [`Reply`]s with [`Player::try_recv`]; nothing here blocks the caller.
 //!
 //! The player is generic over the image it hands out next to each [`Frame`]: the app asks for
-//! an `egui::ColorImage` (built on the decoder thread, so the UI thread only uploads it); a
+//! its texture image (built on the decoder thread, so the UI thread only uploads it); a
 //! headless user asks for `()`. Errors cross the thread as a typed [`PlayerError`] together
 //! with the [`Operation`] that failed.
 
@@ -27,14 +27,7 @@ use crate::media::color::SourceSamples;
 use crate::media::{MediaError, MediaInfo, OpenOptions};
 
 /// What the player builds next to each frame for its caller, on the decoder thread.
-pub trait FrameImage: Send + Sync + 'static {
-    fn from_frame(frame: &Frame) -> Self;
-}
-
-/// Headless callers need no image beside the frame.
-impl FrameImage for () {
-    fn from_frame(_frame: &Frame) {}
-}
+pub use crate::frame::FrameImage;
 
 /// An RGBA bitmap: what "copy as image" produces and a pasted clipboard bitmap holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,13 +312,5 @@ impl<I: FrameImage> Drop for Player<I> {
     }
 }
 
-/// `1.8 MB`, `640 KB`, `12 bytes`.
-pub fn human_size(bytes: usize) -> String {
-    if bytes >= 1_000_000 {
-        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-    } else if bytes >= 1_000 {
-        format!("{} KB", bytes / 1_000)
-    } else {
-        format!("{} bytes", crate::codec::paste::thousands(bytes))
-    }
-}
+/// `1.8 MB`, `640 KB`, `12 bytes` (the copy notes' sizes).
+pub use crate::text::human_size;

@@ -24,23 +24,39 @@ pub enum TranscodeError {
     Ffmpeg { stage: &'static str, reason: String },
     #[error("cancelled")]
     Cancelled,
+    /// The check could not run (a file did not open): it may pass on another attempt.
     #[error("output check failed: {0}")]
     Verify(String),
+    /// The output does not match the input (duration, streams, frame count): encoding the
+    /// same input again gives the same output, so retrying cannot help.
+    #[error("output check failed: {0}")]
+    Mismatch(String),
     #[error("unknown preset \"{0}\" (choose default, small, hq or reference)")]
     UnknownPreset(String),
+    #[error(
+        "{path}: the output would be {width}x{height}, and libx264 encodes at most {max} pixels a side (choose a preset that scales down: small or reference)"
+    )]
+    OutputTooLarge {
+        path: String,
+        width: u32,
+        height: u32,
+        max: u32,
+    },
 }
 
 impl TranscodeError {
-    /// Whether retrying cannot help: the input has no video or is a playlist, or the preset
-    /// does not exist.
-    /// Everything else (an unreadable or damaged input, an encoder error, a failed check) is
-    /// retried.
+    /// Whether retrying cannot help: the input has no video or is a playlist, the preset
+    /// does not exist, or the output came out unlike the input (the same encode would again).
+    /// Everything else (an unreadable or damaged input, an encoder error, a check that could
+    /// not run) is retried.
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
             TranscodeError::NoVideo { .. }
                 | TranscodeError::Playlist { .. }
                 | TranscodeError::UnknownPreset(_)
+                | TranscodeError::Mismatch(_)
+                | TranscodeError::OutputTooLarge { .. }
         )
     }
 

@@ -180,7 +180,7 @@ pub fn transcode(
         .ok_or(TranscodeError::NoVideo {
             path: path_text.clone(),
         })?;
-    let mut video = video_lane(&video_stream, &mut octx, preset)?;
+    let mut video = video_lane(&video_stream, &mut octx, preset, &path_text)?;
     let mut audio: Vec<AudioLane> = Vec::new();
     for stream in ictx
         .streams()
@@ -254,10 +254,15 @@ pub fn transcode(
     })
 }
 
+/// The largest width or height libx264 encodes (it refuses more with a bare "invalid width
+/// x height", which FFmpeg reports as "Generic error in an external library").
+const X264_MAX_SIDE: u32 = 16384;
+
 fn video_lane(
     stream: &format::stream::Stream,
     octx: &mut format::context::Output,
     preset: &Preset,
+    path_text: &str,
 ) -> Result<VideoLane, TranscodeError> {
     let mut context = codec::context::Context::from_parameters(stream.parameters())
         .map_err(TranscodeError::ffmpeg("video decoder"))?;
@@ -280,6 +285,14 @@ fn video_lane(
     } else {
         preset.output_size(width, height, (sar.numerator(), sar.denominator()))
     };
+    if out_w > X264_MAX_SIDE || out_h > X264_MAX_SIDE {
+        return Err(TranscodeError::OutputTooLarge {
+            path: path_text.to_string(),
+            width: out_w,
+            height: out_h,
+            max: X264_MAX_SIDE,
+        });
+    }
     let used = decide(
         decoder.format(),
         decoder.color_space(),
@@ -366,7 +379,14 @@ fn video_lane(
     }
     let encoder = encoder
         .open_as_with(codec, options)
-        .map_err(TranscodeError::ffmpeg("open libx264"))?;
+        .map_err(|e| TranscodeError::Ffmpeg {
+            stage: "open libx264",
+            reason: format!(
+                "libx264 refused to encode {out_w}x{out_h} at {} fps with preset {} ({e})",
+                f64::from(out_rate),
+                preset.name
+            ),
+        })?;
     ost.set_parameters(&encoder);
     ost.set_time_base(sink_time_base);
     if !orientation.is_identity() {

@@ -27,11 +27,12 @@ pub fn verify_output(
     expected_frames: Option<u64>,
 ) -> Result<(), TranscodeError> {
     init_ffmpeg();
-    let fail = |what: String| TranscodeError::Verify(what);
+    let unchecked = |what: String| TranscodeError::Verify(what);
+    let fail = |what: String| TranscodeError::Mismatch(what);
     let source = crate::media::open_input(input)
-        .map_err(|e| fail(format!("cannot reopen the input: {e}")))?;
+        .map_err(|e| unchecked(format!("cannot reopen the input: {e}")))?;
     let result = crate::media::open_input(output)
-        .map_err(|e| fail(format!("the output does not open: {e}")))?;
+        .map_err(|e| unchecked(format!("the output does not open: {e}")))?;
     let videos: Vec<_> = result
         .streams()
         .filter(|s| s.parameters().medium() == media::Type::Video)

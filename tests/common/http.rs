@@ -263,3 +263,125 @@ fn serve_slowly(
         std::thread::sleep(pause);
     }
 }
+
+/// A server that answers every request with `302 Found` to the location `redirect` gives
+/// for the request's path (`/loop` to itself makes a redirect loop), counting requests.
+pub struct Redirector {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    requests: Arc<AtomicU64>,
+}
+
+impl Redirector {
+    pub fn start(redirect: impl Fn(&str) -> String + Send + Sync + 'static) -> Redirector {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(AtomicU64::new(0));
+        let (stopping, asked) = (stop.clone(), requests.clone());
+        let redirect = Arc::new(redirect);
+        std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                }
+                asked.fetch_add(1, Ordering::SeqCst);
+                let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+                let _ = writer.write_all(
+                    format!(
+                        "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        redirect(path)
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        Redirector {
+            port,
+            stop,
+            requests,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Redirector {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A listener on 127.0.0.1 standing for an internal service: it counts the connections it
+/// gets (a test asserts none) and answers nothing.
+pub struct Internal {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    connections: Arc<AtomicU64>,
+}
+
+impl Internal {
+    pub fn start() -> Internal {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicU64::new(0));
+        let (stopping, counted) = (stop.clone(), connections.clone());
+        std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok(_) => {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Internal {
+            port,
+            stop,
+            connections,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Internal {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use framekit_core::codec::{self, DecodeLimits, GetFramesError, PasteError};
-use framekit_core::frame::Frame;
+use framekit_core::frame::{DeepFrame, Frame};
 use framekit_core::media::{MediaError, MediaErrorKind, MediaSource, OpenOptions};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyIndexError, PyTypeError, PyValueError};
@@ -188,20 +188,116 @@ struct VideoReader {
     path: PathBuf,
     count: usize,
     order: Order,
+    dtype: Dtype,
+}
+
+/// The sample type a reader hands frames out in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dtype {
+    /// 8-bit, HDR tone-mapped to SDR unless `hdr="none"` (what the CLI and the app show).
+    Uint8,
+    /// 16-bit: the stream's own signal (PQ and HLG stay as they are), 0 to 65535.
+    Uint16,
+    /// The 16-bit samples as 0.0 to 1.0.
+    Float32,
+}
+
+impl Dtype {
+    fn parse(text: &str) -> PyResult<Dtype> {
+        match text {
+            "uint8" => Ok(Dtype::Uint8),
+            "uint16" => Ok(Dtype::Uint16),
+            "float32" => Ok(Dtype::Float32),
+            other => Err(PyValueError::new_err(format!(
+                "dtype must be \"uint8\", \"uint16\" or \"float32\", not \"{other}\""
+            ))),
+        }
+    }
+}
+
+/// One decoded frame, at the depth the reader was asked for.
+enum Picture {
+    Eight(Frame),
+    Deep(DeepFrame),
+}
+
+impl Picture {
+    /// (height, width, channels).
+    fn shape(&self) -> (usize, usize, usize) {
+        let (height, width, layout) = match self {
+            Picture::Eight(f) => (f.height, f.width, f.layout),
+            Picture::Deep(f) => (f.height, f.width, f.layout),
+        };
+        (height as usize, width as usize, layout.channels())
+    }
+
+    /// Appends the samples as native-endian bytes of `dtype`, channels in `order`.
+    fn append_to(&self, bytes: &mut Vec<u8>, order: Order, dtype: Dtype) {
+        let channels = self.shape().2;
+        let swap = |pixel: &[u16; 4]| -> [u16; 4] {
+            if order == Order::Bgr {
+                [pixel[2], pixel[1], pixel[0], pixel[3]]
+            } else {
+                *pixel
+            }
+        };
+        match self {
+            Picture::Eight(frame) => {
+                let start = bytes.len();
+                bytes.extend_from_slice(&frame.pixels);
+                if order == Order::Bgr {
+                    for pixel in bytes[start..].chunks_exact_mut(channels) {
+                        pixel.swap(0, 2);
+                    }
+                }
+            }
+            Picture::Deep(frame) => {
+                let width = if dtype == Dtype::Float32 { 4 } else { 2 };
+                bytes.reserve(frame.samples.len() * width);
+                for pixel in frame.samples.chunks_exact(channels) {
+                    let mut padded = [0u16; 4];
+                    padded[..channels].copy_from_slice(pixel);
+                    for &sample in &swap(&padded)[..channels] {
+                        if dtype == Dtype::Float32 {
+                            let value = f32::from(sample) / 65535.0;
+                            bytes.extend_from_slice(&value.to_ne_bytes());
+                        } else {
+                            bytes.extend_from_slice(&sample.to_ne_bytes());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[pymethods]
 impl VideoReader {
     /// Opens `path_or_url` reading only its header (MP4's table gives the count at once);
     /// `hdr="none"` converts HDR as tagged instead of tone-mapping it; `order="bgr"` hands
-    /// frames out in OpenCV's order.
+    /// frames out in OpenCV's order. `dtype="uint16"` or `"float32"` gives the stream's own
+    /// signal at 16 bits (0-65535, or 0.0-1.0): 10-bit levels kept, PQ and HLG not
+    /// tone-mapped (so `hdr` must be left out or `"none"`).
     #[new]
-    #[pyo3(signature = (path_or_url, hdr = "tonemap", order = "rgb"))]
-    fn new(py: Python<'_>, path_or_url: PathBuf, hdr: &str, order: &str) -> PyResult<Self> {
-        let hdr = match hdr {
-            "tonemap" => framekit_core::media::HdrMode::Tonemap,
-            "none" => framekit_core::media::HdrMode::None,
-            other => {
+    #[pyo3(signature = (path_or_url, hdr = None, order = "rgb", dtype = "uint8"))]
+    fn new(
+        py: Python<'_>,
+        path_or_url: PathBuf,
+        hdr: Option<&str>,
+        order: &str,
+        dtype: &str,
+    ) -> PyResult<Self> {
+        let dtype = Dtype::parse(dtype)?;
+        let hdr = match (hdr, dtype) {
+            (None | Some("tonemap"), Dtype::Uint8) => framekit_core::media::HdrMode::Tonemap,
+            (None | Some("none"), _) => framekit_core::media::HdrMode::None,
+            (Some("tonemap"), _) => {
+                return Err(PyValueError::new_err(
+                    "tone mapping gives 8-bit SDR: use dtype=\"uint8\", or hdr=\"none\" for the \
+                     stream's own signal at 16 bits",
+                ));
+            }
+            (Some(other), _) => {
                 return Err(PyValueError::new_err(format!(
                     "hdr must be \"tonemap\" or \"none\", not \"{other}\""
                 )));
@@ -226,6 +322,7 @@ impl VideoReader {
             path: path_or_url,
             count,
             order,
+            dtype,
         })
     }
 
@@ -261,8 +358,7 @@ impl VideoReader {
             .extract()
             .map_err(|_| PyTypeError::new_err("frame indexes are integers or slices"))?;
         let index = self.resolve(index)?;
-        let frame = self.decode(py, index)?;
-        to_array(py, &frame, self.order)
+        self.batch(py, &[index])?.get_item(0)
     }
 
     /// Frames at these 0-based indexes as one `NxHxWx3` (or `x4`) array.
@@ -333,48 +429,58 @@ impl VideoReader {
         Ok(resolved as usize)
     }
 
-    fn decode(&mut self, py: Python<'_>, index: usize) -> PyResult<Frame> {
+    /// Frame `index` as 8-bit pixels or 16-bit samples, as the reader's dtype asks.
+    fn decode(&mut self, py: Python<'_>, index: usize) -> PyResult<Picture> {
         let source = SameThread(&mut self.source);
-        py.detach(move || source.into_inner().frame(index))
-            .map_err(|e| media_error(&e))
+        let deep = self.dtype != Dtype::Uint8;
+        py.detach(move || {
+            let source = source.into_inner();
+            if deep {
+                source.frame_deep(index).map(Picture::Deep)
+            } else {
+                source.frame(index).map(Picture::Eight)
+            }
+        })
+        .map_err(|e| media_error(&e))
     }
 
+    /// The frames at `indices` as one `NxHxWxC` array of the reader's dtype.
     fn batch<'py>(&mut self, py: Python<'py>, indices: &[usize]) -> PyResult<Bound<'py, PyAny>> {
-        let mut frames = Vec::with_capacity(indices.len());
-        for &index in indices {
-            frames.push(self.decode(py, index)?);
-        }
         let numpy = py.import("numpy")?;
-        let Some(first) = frames.first() else {
-            return numpy.call_method1("empty", ((0, 0, 0, 3), "uint8"));
+        let numpy_type = match self.dtype {
+            Dtype::Uint8 => "uint8",
+            Dtype::Uint16 => "uint16",
+            Dtype::Float32 => "float32",
         };
-        let (height, width, channels) = (
-            first.height as usize,
-            first.width as usize,
-            first.layout.channels(),
-        );
-        let mut pixels = Vec::with_capacity(frames.len() * height * width * channels);
-        for frame in &frames {
-            if (
-                frame.height as usize,
-                frame.width as usize,
-                frame.layout.channels(),
-            ) != (height, width, channels)
-            {
+        // Decoded in file order (frames of one GOP decode forward from one seek, and a
+        // frame asked for twice decodes once), handed out in the order asked.
+        let mut in_file_order: Vec<usize> = indices.to_vec();
+        in_file_order.sort_unstable();
+        in_file_order.dedup();
+        let mut pictures = Vec::with_capacity(in_file_order.len());
+        for &index in &in_file_order {
+            pictures.push(self.decode(py, index)?);
+        }
+        let mut shape: Option<(usize, usize, usize)> = None;
+        let mut bytes = Vec::new();
+        for index in indices {
+            let at = in_file_order
+                .binary_search(index)
+                .map_err(|_| PyValueError::new_err("frame index lost while decoding"))?;
+            let picture = &pictures[at];
+            let this = picture.shape();
+            if *shape.get_or_insert(this) != this {
                 return Err(PyValueError::new_err(
                     "these frames differ in size; read them one at a time",
                 ));
             }
-            let start = pixels.len();
-            pixels.extend_from_slice(&frame.pixels);
-            if self.order == Order::Bgr {
-                for pixel in pixels[start..].chunks_exact_mut(channels) {
-                    pixel.swap(0, 2);
-                }
-            }
+            picture.append_to(&mut bytes, self.order, self.dtype);
         }
-        let flat = numpy.call_method1("frombuffer", (PyBytes::new(py, &pixels), "uint8"))?;
-        flat.call_method1("reshape", ((frames.len(), height, width, channels),))
+        let Some((height, width, channels)) = shape else {
+            return numpy.call_method1("empty", ((0, 0, 0, 3), numpy_type));
+        };
+        let flat = numpy.call_method1("frombuffer", (PyBytes::new(py, &bytes), numpy_type))?;
+        flat.call_method1("reshape", ((indices.len(), height, width, channels),))
     }
 
     fn times(&mut self, py: Python<'_>) -> PyResult<Vec<Option<f64>>> {
@@ -389,15 +495,21 @@ impl VideoReader {
 /// `threads` decoders at once and returns an iterator of result dicts in request order:
 /// `frames`, `ids`, `error` (None when answered), as `framekit frames --jsonl` writes them.
 /// The requests are read at once (as JSON text); results come as they are ready.
+/// `cores` (default: the cores this process sees) is what the decoders share, as the CLI's
+/// `--cores`: a Spark task passes its `spark.task.cpus`.
 #[pyfunction]
-#[pyo3(signature = (requests, threads = 2))]
+#[pyo3(signature = (requests, threads = 2, cores = None))]
 fn frames_batch(
     py: Python<'_>,
     requests: &Bound<'_, PyAny>,
     threads: usize,
+    cores: Option<usize>,
 ) -> PyResult<FramesBatchResults> {
     if !(1..=64).contains(&threads) {
         return Err(PyValueError::new_err("threads must be 1 to 64"));
+    }
+    if cores == Some(0) {
+        return Err(PyValueError::new_err("cores must be at least 1"));
     }
     let json = py.import("json")?;
     let mut lines = Vec::new();
@@ -409,8 +521,13 @@ fn frames_batch(
         .into_iter()
         .enumerate()
         .map(|(n, line)| framekit_core::batch::frames::parse_request_line(&line, n + 1));
-    let results =
-        framekit_core::batch::frames::frames_batch(parsed, threads, OpenOptions::default());
+    let options = OpenOptions {
+        decoder_threads: cores.map_or(0, |cores| {
+            framekit_core::batch::frames::decoder_threads_for(cores, threads)
+        }),
+        ..OpenOptions::default()
+    };
+    let results = framekit_core::batch::frames::frames_batch(parsed, threads, options);
     Ok(FramesBatchResults { results })
 }
 

@@ -23,7 +23,7 @@ use super::index::{
 use super::probe::{self, MediaInfo};
 use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapped, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
-use crate::frame::{Frame, PixelLayout};
+use crate::frame::{DeepFrame, Frame, PixelLayout};
 
 mod learn;
 pub use learn::{ScanJob, scan_file};
@@ -140,26 +140,32 @@ fn open_session(
 ) -> Result<(DecodeSession, usize), MediaError> {
     let fail = |kind| MediaError::new(path, kind);
     if !shared.allow_playlists
-        && let Some(kind) = super::playlist_kind(path)
+        && let Some(kind) = super::playlist_kind_when(path, shared.local_files)
     {
         return Err(fail(MediaErrorKind::Playlist(kind)));
     }
     // A local path itself is opened with FFmpeg's `file` protocol (MediaSource::open has
     // checked it against the allowed folders); a URL may not reach local files unless any
     // local file may be opened.
-    let local_files = shared.local_files || super::url_of(path).is_none();
+    let url = super::url_of_when(path, shared.local_files);
+    let local_files = shared.local_files || url.is_none();
     let input = super::open_input_guarded(
         path,
         shared.timeout,
         shared.allow_playlists,
         local_files,
+        shared.follow_redirects,
         guard,
     )
     .map_err(|e| {
         fail(if let Some(stopped) = guard.stopped() {
             stopped
-        } else if super::url_of(path).is_some() {
-            MediaErrorKind::Network(e.to_string())
+        } else if let Some(url) = url {
+            MediaErrorKind::Network(super::input::network_open_error(
+                url,
+                e,
+                shared.follow_redirects,
+            ))
         } else {
             MediaErrorKind::Unrecognized(e.to_string())
         })
@@ -226,6 +232,8 @@ struct SessionSettings {
     deadline: super::Deadline,
     /// Whether FFmpeg may open local files (a URL's redirect included).
     local_files: bool,
+    /// Whether a URL follows HTTP redirects (not when its addresses are checked).
+    follow_redirects: bool,
 }
 
 impl SessionSettings {
@@ -237,6 +245,7 @@ impl SessionSettings {
             max_pixels: options.limits.max_pixels,
             deadline: options.deadline,
             local_files: options.local_files.any(),
+            follow_redirects: options.addresses.follows_redirects(),
         }
     }
 }
@@ -277,6 +286,11 @@ impl VideoReader {
         options: &OpenOptions,
         complete: bool,
     ) -> Result<VideoReader, MediaError> {
+        if let Some(refusal) = super::url_of_when(path, options.local_files.any())
+            .and_then(|url| options.addresses.refusal(url))
+        {
+            return Err(MediaError::new(path, refusal));
+        }
         let settings = SessionSettings::of(options);
         let guard = super::IoGuard::new(settings.deadline.for_path(path));
         let (mut session, stream_index) = open_session(path, &settings, &guard)?;
@@ -530,6 +544,32 @@ impl VideoReader {
     /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
         self.render(index, false).map(|(frame, _)| frame)
+    }
+
+    /// Frame `index` at 16 bits per channel: the stream's own signal (never tone-mapped),
+    /// converted with the same matrix and range rules as [`VideoReader::frame`], oriented.
+    pub fn frame_deep(&mut self, index: usize) -> Result<DeepFrame, MediaError> {
+        self.check_in_range(index)?;
+        let decoded = self
+            .decoded_frame(index)
+            .map_err(|e| self.guard_error().unwrap_or(e))?;
+        let tags = SourceTags::of_frame(&decoded, self.shared.stream_tags);
+        let space = super::color::assumed_space(tags.space, tags.transfer);
+        let (samples, layout, _decision) = self
+            .converter
+            .convert_deep(&decoded, space, tags.range)
+            .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
+        let (stored_w, stored_h) = (decoded.width(), decoded.height());
+        let orientation = self.shown_orientation();
+        let (width, height) = orientation.display_size(stored_w, stored_h);
+        Ok(DeepFrame {
+            index,
+            time_seconds: self.frame_time(index),
+            width,
+            height,
+            layout,
+            samples: orientation.reorient(&samples, stored_w, stored_h, layout.channels()),
+        })
     }
 
     /// Frame `index` and a copy of the decoded samples behind it (for the pixel inspector).

@@ -1,7 +1,8 @@
 //! The clipboard, off the UI thread. [`ClipboardAccess`] is the clipboard itself (arboard in
 //! the app, [`MemoryClipboard`] in tests); a [`ClipboardWorker`] owns one on its own thread,
 //! because arboard encodes a PNG to set an image and blocks on X11 and decodes a PNG to read
-//! one. The UI thread only sends finished bytes and reads replies.
+//! one. The UI thread only sends finished bytes and reads replies. Behind the `gui` feature
+//! (arboard); the app and `framekit decode --clipboard` use it.
 
 use std::sync::{Arc, Mutex};
 

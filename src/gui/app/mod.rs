@@ -4,37 +4,32 @@
 //! touches the disk or the clipboard's data: the player and the clipboard worker do.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
-use egui::{Key, Modifiers, TextureHandle, TextureOptions};
+use egui::{Key, Modifiers, TextureOptions};
 
-use crate::frame::Frame;
-use crate::media::MediaInfo;
-use crate::media::color::SourceSamples;
 use crate::player::{
     ClipboardPayload, CopyForm, Operation, Player, PlayerOptions, ReadyFrame, Reply, Request,
 };
 
-use super::clipboard::{
-    ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
-};
 use super::command::Command;
 use super::compare_view::{self, CompareCommand, CompareView};
 use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
+use super::state::{
+    NOTE_SECONDS, OpenMedia, PlaybackCount, Screen, ShownFrame, StatusMessages, ViewState, Zoom,
+    below_menu,
+};
 use super::timeline;
 use super::transcode_panel::{PanelCommand, TranscodePanel};
-use super::viewer::{self, Zoom};
+use super::viewer;
+use crate::clipboard::{
+    ClipboardAccess, ClipboardImage, ClipboardJob, ClipboardReply, ClipboardWorker,
+};
 
-#[path = "app_compare.rs"]
 mod compare;
-#[path = "app_keys.rs"]
 mod keys;
-#[path = "app_panels.rs"]
 mod panels;
-#[path = "app_playback.rs"]
 mod playback;
-#[path = "app_replies.rs"]
 mod replies;
 
 /// Recent files kept between runs.
@@ -42,127 +37,6 @@ const RECENT_LIMIT: usize = 10;
 const RECENT_KEY: &str = "framekit.recent";
 /// The transcode panel's output folder, kept between runs.
 const OUTPUT_DIR_KEY: &str = "framekit.output_dir";
-
-/// The open media, as the UI knows it.
-pub struct OpenMedia {
-    pub info: MediaInfo,
-    pub frame_times: Vec<Option<f64>>,
-    pub keyframes: Vec<bool>,
-    pub media_id: u64,
-    /// How far the background index has read (0..1), while it runs.
-    pub indexing: Option<f32>,
-}
-
-impl OpenMedia {
-    /// Whether the count is only what has been read so far (no sample table, the
-    /// background index still running).
-    pub fn count_is_partial(&self) -> bool {
-        self.info
-            .video
-            .as_ref()
-            .is_some_and(|v| v.frame_index == "partial")
-    }
-
-    pub fn frame_count(&self) -> usize {
-        self.frame_times.len()
-    }
-
-    pub fn fps(&self) -> f64 {
-        self.info
-            .video
-            .as_ref()
-            .and_then(|v| v.avg_fps)
-            .filter(|f| *f > 0.0)
-            .unwrap_or(25.0)
-    }
-}
-
-/// The frame on screen.
-pub struct ShownFrame {
-    pub index: usize,
-    pub exact: bool,
-    pub texture: TextureHandle,
-    /// Kept to re-upload with other sampling when the zoom crosses 200%.
-    pub image: Arc<egui::ColorImage>,
-    pub frame: Arc<Frame>,
-    pub samples: Option<Arc<SourceSamples>>,
-}
-
-/// What the viewer, the timeline and the inspector draw: the media and the frame on screen.
-#[derive(Default)]
-pub struct Screen {
-    pub media: Option<OpenMedia>,
-    /// The frame the user asked for (0-based).
-    pub target: usize,
-    pub shown: Option<ShownFrame>,
-    pub thumbnails: Vec<(usize, TextureHandle)>,
-    pub playing: bool,
-    /// While playing: frames due so far and how many of them never reached the screen.
-    pub playback_frames: Option<PlaybackCount>,
-    /// The filmstrip scrolls to the playhead's thumbnail (set when the target moves).
-    pub filmstrip_follows: bool,
-}
-
-impl Screen {
-    pub fn frame_count(&self) -> usize {
-        self.media.as_ref().map_or(0, OpenMedia::frame_count)
-    }
-
-    /// Whether frame `index` is on screen, exact, and the one asked for.
-    pub fn is_showing(&self, index: usize) -> bool {
-        self.target == index
-            && self
-                .shown
-                .as_ref()
-                .is_some_and(|s| s.index == index && s.exact)
-    }
-}
-
-/// Frames due and dropped in the current playback (shown in the status line).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlaybackCount {
-    pub due: usize,
-    pub dropped: usize,
-}
-
-/// How the frame is viewed.
-pub struct ViewState {
-    pub zoom: Zoom,
-    pub pan: egui::Vec2,
-    /// Image pixel under the cursor, for the inspector.
-    pub hover_pixel: Option<(u32, u32)>,
-    /// A pixel the inspector stays on (clicked), whatever the cursor does.
-    pub pinned_pixel: Option<(u32, u32)>,
-    /// Nearest-neighbour sampling (zoomed to 200% or more) instead of linear.
-    pub nearest: bool,
-    /// The view rectangle of the last frame drawn (for "fit" zoom arithmetic).
-    pub last_view: Option<egui::Rect>,
-}
-
-impl Default for ViewState {
-    fn default() -> Self {
-        ViewState {
-            zoom: Zoom::Fit,
-            pan: egui::Vec2::ZERO,
-            hover_pixel: None,
-            pinned_pixel: None,
-            nearest: false,
-            last_view: None,
-        }
-    }
-}
-
-/// How long a note ("opened …", "copied …") stays in the status line; errors stay until
-/// dismissed.
-pub const NOTE_SECONDS: f64 = 6.0;
-
-/// The status line's messages.
-#[derive(Default)]
-pub struct StatusMessages {
-    pub error: Option<String>,
-    pub note: Option<String>,
-    pub busy: Option<String>,
-}
 
 /// Playback from a point in (UI) time.
 #[derive(Debug, Clone, Copy)]
@@ -583,8 +457,9 @@ impl FramekitApp {
                 }
             }
             Command::ShowError(message) => self.messages.error = Some(message),
-            Command::Transcode(files) => self.transcode.apply(ctx, PanelCommand::AddFiles(files)),
-            Command::Panel(command) => self.transcode.apply(ctx, command),
+            Command::Transcode(files) => self.apply_panel(ctx, PanelCommand::AddFiles(files)),
+            Command::Panel(command) => self.apply_panel(ctx, command),
+            Command::AskPath(purpose) => self.ask_for_path(ctx, purpose),
             Command::QuitAnyway => {
                 self.transcode.stop_all();
                 self.quit_confirmed = true;
@@ -639,18 +514,24 @@ impl FramekitApp {
                 }
             }
             PathPurpose::AddFiles | PathPurpose::AddFolder => {
-                self.transcode.apply(ctx, PanelCommand::AddFiles(paths))
+                self.apply_panel(ctx, PanelCommand::AddFiles(paths))
             }
             PathPurpose::OutputFolder => {
                 let folder = paths.into_iter().next();
-                self.transcode
-                    .apply(ctx, PanelCommand::SetOutputFolder(folder));
+                self.apply_panel(ctx, PanelCommand::SetOutputFolder(folder));
             }
             PathPurpose::CompareFile => {
                 if let Some(path) = paths.into_iter().next() {
                     self.apply(ctx, Command::Compare(CompareCommand::OpenB(path)));
                 }
             }
+        }
+    }
+
+    /// A command for the transcode panel, and what it asks of the app in turn.
+    fn apply_panel(&mut self, ctx: &egui::Context, command: PanelCommand) {
+        if let Some(then) = self.transcode.apply(ctx, command) {
+            self.apply(ctx, then);
         }
     }
 
@@ -671,16 +552,7 @@ impl eframe::App for FramekitApp {
             self.dialog = None;
             self.dialog_outcome(ctx, outcome);
         }
-        if let Some(purpose) = self.transcode.take_dialog_request() {
-            self.ask_for_path(ctx, purpose);
-        }
         self.drain_replies(ctx);
-        if let Some((source, output)) = self.transcode.take_compare_request() {
-            self.apply(
-                ctx,
-                Command::Compare(CompareCommand::WithSource { source, output }),
-            );
-        }
         if self.screen.media.is_some()
             && let Some(b) = self.pending_compare.take()
         {
@@ -761,7 +633,7 @@ impl eframe::App for FramekitApp {
                 None => {}
             }
         }
-        self.transcode.window_ui(&ctx);
+        commands.extend(self.transcode.window_ui(&ctx));
         if self.confirm_quit {
             commands.extend(quit_dialog_ui(&ctx));
         }
@@ -827,13 +699,6 @@ impl FramekitApp {
         self.show_info
             .unwrap_or_else(|| ctx.content_rect().width() >= INFO_PANEL_FROM_WIDTH)
     }
-}
-
-/// The screen below the menu bar: windows and panels never cover it.
-pub fn below_menu(ctx: &egui::Context) -> egui::Rect {
-    let mut area = ctx.content_rect();
-    area.min.y += 28.0;
-    area
 }
 
 /// A pasted egui bitmap as straight RGBA.

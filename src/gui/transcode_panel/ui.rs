@@ -4,22 +4,24 @@
 use super::{FLEET_NEWEST_ROWS, JobStatus, PanelCommand, Preset, TranscodePanel};
 
 impl TranscodePanel {
-    /// Draws the panel window and applies what the user did in it.
-    pub fn window_ui(&mut self, ctx: &egui::Context) {
+    /// Draws the panel window; what the user did in it comes back as commands for the app to
+    /// apply after drawing.
+    pub fn window_ui(&mut self, ctx: &egui::Context) -> Vec<crate::gui::Command> {
         let mut open = self.open;
         let mut commands = Vec::new();
         egui::Window::new("Transcode to MP4")
-            .constrain_to(crate::gui::app::below_menu(ctx))
-            .default_pos(crate::gui::app::below_menu(ctx).min + egui::vec2(40.0, 12.0))
+            .constrain_to(crate::gui::state::below_menu(ctx))
+            .default_pos(crate::gui::state::below_menu(ctx).min + egui::vec2(40.0, 12.0))
             .open(&mut open)
             .default_width(640.0)
             .show(ctx, |ui| {
                 commands = self.contents_ui(ui);
             });
         self.open = open;
-        for command in commands {
-            self.apply(ctx, command);
-        }
+        commands
+            .into_iter()
+            .map(crate::gui::Command::Panel)
+            .collect()
     }
 
     fn contents_ui(&mut self, ui: &mut egui::Ui) -> Vec<PanelCommand> {

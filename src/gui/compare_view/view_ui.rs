@@ -10,9 +10,9 @@ use super::{CompareCommand, CompareMode, CompareView};
 use crate::compare::format_db as db;
 use crate::compare::{FrameScore, PairBy};
 use crate::frame::Frame;
-use crate::gui::app::Screen;
 use crate::gui::command::Command;
 use crate::gui::file_label;
+use crate::gui::state::Screen;
 
 /// The bar under the menu while comparing: sides, views, pairing, offset, gain, close.
 #[must_use]

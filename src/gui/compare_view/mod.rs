@@ -3,9 +3,8 @@
 //! the pair on screen (and, on request, the whole clip) with FFmpeg's PSNR/SSIM and builds
 //! difference images. This module holds that state, its commands, the compare bar, the
 //! drawing of the four views (side by side, wipe, difference, flicker) inside the viewer's
-//! geometry, and the score plot under the timeline (drawing in `compare_view_ui.rs`).
+//! geometry, and the score plot under the timeline (drawing in `view_ui.rs`).
 
-#[path = "compare_view_ui.rs"]
 mod view_ui;
 
 pub use view_ui::{CompareLayout, b_pixel, compare_bar_ui, draw_views, score_plot_ui};
@@ -14,8 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::app::Screen;
-use super::compare_worker::{CompareJob, CompareReply, CompareWorker};
+use super::state::Screen;
+use crate::compare::worker::{CompareJob, CompareReply, CompareWorker};
 use crate::compare::{FrameScore, PairBy, Pairing, partner};
 use crate::frame::Frame;
 use crate::media::color::SourceSamples;
@@ -122,7 +121,7 @@ pub struct CompareView {
     pub gain: f32,
     /// Flicker shows B (else A).
     pub flicker_b: bool,
-    worker: CompareWorker,
+    worker: CompareWorker<egui::ColorImage>,
     /// The A the worker has open (media id) and whether it answered.
     worker_media: Option<u64>,
     worker_ready: bool,

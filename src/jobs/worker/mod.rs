@@ -4,7 +4,10 @@
 //! database connections (one for the loop, one for the heartbeat). Events go to the caller
 //! (progress bars, the app's panel, a fleet worker's logs and metrics). The same loop serves
 //! `framekit transcode` (until its own jobs are done), `framekit worker --once` (until nothing
-//! is claimable) and `framekit worker` (until stopped).
+//! is claimable) and `framekit worker` (until stopped); [`service`] holds what a worker
+//! process runs beside the loop (metrics, the `/metrics` server, the registry heartbeat).
+
+pub mod service;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -153,7 +156,7 @@ pub enum JobEvent {
 }
 
 /// Per-job cancel flags the caller can set (the app's "cancel" button).
-#[derive(Default, Clone)]
+#[derive(Debug, Default, Clone)]
 pub struct CancelRequests {
     ids: Arc<std::sync::Mutex<Vec<i64>>>,
 }
@@ -339,7 +342,8 @@ fn run_one(
 enum AttemptError {
     /// The job is another worker's now: write nothing more.
     LeaseLost,
-    /// `permanent`: retrying cannot help (no video stream, unknown preset, output exists).
+    /// `permanent`: retrying cannot help (no video stream, unknown preset, output exists,
+    /// an output folder without write permission, an output unlike its input).
     Failed { reason: String, permanent: bool },
 }
 
@@ -357,6 +361,25 @@ impl AttemptError {
             permanent: true,
         }
     }
+
+    /// A failed file operation on the output side: permanent when retrying cannot help (no
+    /// permission, a read-only file system), transient otherwise (a full disk may free up).
+    fn output_io(error: &std::io::Error, reason: String) -> AttemptError {
+        if io_cannot_improve(error) {
+            AttemptError::permanent(reason)
+        } else {
+            AttemptError::transient(reason)
+        }
+    }
+}
+
+/// Whether an I/O error stays the same however often it is retried: no permission, or a
+/// read-only file system (someone has to change the folder first; `jobs retry` then).
+fn io_cannot_improve(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 impl From<JobError> for AttemptError {
@@ -364,6 +387,9 @@ impl From<JobError> for AttemptError {
         match error {
             JobError::LostLease(_) => AttemptError::LeaseLost,
             JobError::OutputExists(_) => AttemptError::permanent(error),
+            JobError::Io { ref source, .. } if io_cannot_improve(source) => {
+                AttemptError::permanent(error)
+            }
             other => AttemptError::transient(other),
         }
     }
@@ -399,17 +425,17 @@ fn attempt(
     }
     if let Some(dir) = job.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| {
-            AttemptError::transient(format!(
-                "{}: cannot create the output folder: {e}",
-                dir.display()
-            ))
+            AttemptError::output_io(
+                &e,
+                format!("{}: cannot create the output folder: {e}", dir.display()),
+            )
         })?;
     }
     std::fs::File::create(temp).map_err(|e| {
-        AttemptError::transient(format!(
-            "{}: cannot write in the output folder: {e}",
-            temp.display()
-        ))
+        AttemptError::output_io(
+            &e,
+            format!("{}: cannot write in the output folder: {e}", temp.display()),
+        )
     })?;
     queue.set_temp(lease, temp)?;
     let lost = AtomicBool::new(false);

@@ -1,7 +1,9 @@
 //! The compare worker thread: owns the [`Comparison`] of A and B (its own decoders), scores
 //! the pair on screen and, on request, every pair of the clip in chunks (answering newer
-//! requests between chunks), and builds difference images. The UI sends jobs and drains
-//! replies once per frame; newest-wins for the on-screen pair and the difference image.
+//! requests between chunks), and builds difference images. The caller (the app's compare
+//! view, a test) sends jobs and drains replies; newest-wins for the on-screen pair and the
+//! difference image. Generic over the image a difference becomes ([`FrameImage`]): the app
+//! asks for its texture image, built here so its UI thread only uploads it.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -11,8 +13,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 
-use crate::compare::{CompareError, Comparison, FrameScore, Pairing, difference_image, rgb_psnr};
-use crate::frame::Frame;
+use super::{CompareError, Comparison, FrameScore, Pairing, difference_image, rgb_psnr};
+use crate::frame::{Frame, FrameImage};
 use crate::media::OpenOptions;
 
 /// Pairs scored between looks at the inbox during a whole-clip run.
@@ -49,7 +51,7 @@ pub enum CompareJob {
 }
 
 /// What the worker reports.
-pub enum CompareReply {
+pub enum CompareReply<I> {
     Opened,
     /// Scores keyed by A's frame (0-based) in `FrameScore::a - 1`.
     Scores(Vec<FrameScore>),
@@ -62,7 +64,7 @@ pub enum CompareReply {
         a: usize,
         b: usize,
         gain: f32,
-        image: Arc<egui::ColorImage>,
+        image: Arc<I>,
     },
     /// RGB PSNR of A's frame `a` and B's frame `b` (0-based).
     RgbPsnr {
@@ -73,15 +75,16 @@ pub enum CompareReply {
     Failed(CompareError),
 }
 
-/// The UI's end of the worker. Dropping it stops the thread.
-pub struct CompareWorker {
+/// The caller's end of the worker. Dropping it stops the thread.
+pub struct CompareWorker<I> {
     jobs: Sender<CompareJob>,
-    replies: Receiver<CompareReply>,
+    replies: Receiver<CompareReply<I>>,
     stop: Arc<AtomicBool>,
 }
 
-impl CompareWorker {
-    pub fn spawn(wake: impl Fn() + Send + 'static) -> CompareWorker {
+impl<I: FrameImage> CompareWorker<I> {
+    /// Starts the worker thread; `wake` is called after each reply (the app repaints).
+    pub fn spawn(wake: impl Fn() + Send + 'static) -> CompareWorker<I> {
         let (jobs, inbox) = bounded(64);
         let (outbox, replies) = bounded(256);
         let stop = Arc::new(AtomicBool::new(false));
@@ -116,20 +119,25 @@ impl CompareWorker {
         }
     }
 
-    pub fn try_recv(&self) -> Option<CompareReply> {
+    pub fn try_recv(&self) -> Option<CompareReply<I>> {
         self.replies.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for a reply (`None`: none came, or the worker is gone).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<CompareReply<I>> {
+        self.replies.recv_timeout(timeout).ok()
     }
 }
 
-impl Drop for CompareWorker {
+impl<I> Drop for CompareWorker<I> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
 }
 
-struct Worker {
+struct Worker<I> {
     inbox: Receiver<CompareJob>,
-    outbox: Sender<CompareReply>,
+    outbox: Sender<CompareReply<I>>,
     wake: Box<dyn Fn() + Send>,
     stop: Arc<AtomicBool>,
     comparison: Option<Comparison>,
@@ -139,7 +147,7 @@ struct Worker {
     whole_run: u64,
 }
 
-impl Worker {
+impl<I: FrameImage> Worker<I> {
     fn run(mut self) {
         while !self.stop.load(Ordering::SeqCst) {
             let first = if self.whole_clip.is_empty() {
@@ -176,7 +184,7 @@ impl Worker {
         }
     }
 
-    fn deliver(&self, reply: CompareReply) -> bool {
+    fn deliver(&self, reply: CompareReply<I>) -> bool {
         let sent = self
             .outbox
             .send_timeout(reply, Duration::from_secs(5))
@@ -231,11 +239,7 @@ impl Worker {
                 db: rgb_psnr(&a, &b),
             }),
             CompareJob::Difference { a, b, gain } => {
-                let diff = difference_image(&a, &b, gain);
-                let image = egui::ColorImage::from_rgb(
-                    [diff.width as usize, diff.height as usize],
-                    &diff.pixels,
-                );
+                let image = I::from_frame(&difference_image(&a, &b, gain));
                 self.deliver(CompareReply::Difference {
                     a: a.index,
                     b: b.index,
