@@ -262,22 +262,8 @@ impl Converter {
         fallback_range: color::Range,
     ) -> Result<(Frame, ColorDecision), ConvertError> {
         let src_format = decoded.format();
-        let space = match decoded.color_space() {
-            color::Space::Unspecified => fallback_space,
-            s => s,
-        };
-        let range = match decoded.color_range() {
-            color::Range::Unspecified => fallback_range,
-            r => r,
-        };
         let (width, height) = (decoded.width(), decoded.height());
-        let decision = decide(src_format, space, range, height);
-        let (_, has_alpha) = pixel_format_depth(src_format);
-        let layout = if has_alpha {
-            PixelLayout::Rgba8
-        } else {
-            PixelLayout::Rgb8
-        };
+        let (decision, layout) = plan(decoded, fallback_space, fallback_range);
         let fast = (layout == PixelLayout::Rgb8 && super::planar::supports(src_format, decision))
             .then(|| super::planar::to_rgb(decoded, decision, conversion_threads()))
             .flatten();
@@ -308,23 +294,8 @@ impl Converter {
         fallback_space: color::Space,
         fallback_range: color::Range,
     ) -> Result<(Vec<u16>, PixelLayout, ColorDecision), ConvertError> {
-        let src_format = decoded.format();
-        let space = match decoded.color_space() {
-            color::Space::Unspecified => fallback_space,
-            s => s,
-        };
-        let range = match decoded.color_range() {
-            color::Range::Unspecified => fallback_range,
-            r => r,
-        };
         let (width, height) = (decoded.width(), decoded.height());
-        let decision = decide(src_format, space, range, height);
-        let (_, has_alpha) = pixel_format_depth(src_format);
-        let layout = if has_alpha {
-            PixelLayout::Rgba8
-        } else {
-            PixelLayout::Rgb8
-        };
+        let (decision, layout) = plan(decoded, fallback_space, fallback_range);
         let converted = self.run_swscale(decoded, decision, layout, true)?;
         let row_samples = width as usize * layout.channels();
         let stride = converted.stride(0);
@@ -398,6 +369,31 @@ impl Converter {
         run_result.map_err(ConvertError::Run)?;
         Ok(converted)
     }
+}
+
+/// The matrix and range to convert `decoded` with (its own tags, else the fallbacks, then
+/// [`decide`]'s rules) and whether it comes out RGB or RGBA.
+fn plan(
+    decoded: &ffmpeg::frame::Video,
+    fallback_space: color::Space,
+    fallback_range: color::Range,
+) -> (ColorDecision, PixelLayout) {
+    let format = decoded.format();
+    let space = match decoded.color_space() {
+        color::Space::Unspecified => fallback_space,
+        s => s,
+    };
+    let range = match decoded.color_range() {
+        color::Range::Unspecified => fallback_range,
+        r => r,
+    };
+    let decision = decide(format, space, range, decoded.height());
+    let layout = if pixel_format_depth(format).1 {
+        PixelLayout::Rgba8
+    } else {
+        PixelLayout::Rgb8
+    };
+    (decision, layout)
 }
 
 /// Threads one conversion uses: the machine's cores, up to 4.
