@@ -170,28 +170,40 @@ fn only_job(queue: &Path) -> framekit::jobs::Job {
     jobs[0].clone()
 }
 
+/// `framekit transcode INPUT -o OUT --queue QUEUE` (20 ms between retries) run in `dir`,
+/// expected to fail with exit code 1; returns the queue's one job.
+fn transcode_failing_once(
+    dir: &Path,
+    input: &Path,
+    out: &Path,
+    queue: &Path,
+    unprivileged: bool,
+) -> framekit::jobs::Job {
+    let result = run_child(
+        dir,
+        &[
+            "transcode",
+            &s(input),
+            "-o",
+            &s(out),
+            "--queue",
+            &s(queue),
+            "--retry-ms",
+            "20",
+        ],
+        unprivileged,
+    );
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    only_job(queue)
+}
+
 #[test]
 fn a_duration_mismatch_and_an_unwritable_output_fail_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = long_claiming_avi(dir.path());
     let queue = dir.path().join("queue.sqlite");
     let out = dir.path().join("out");
-    let result = run_child(
-        dir.path(),
-        &[
-            "transcode",
-            &s(&input),
-            "-o",
-            &s(&out),
-            "--queue",
-            &s(&queue),
-            "--retry-ms",
-            "20",
-        ],
-        false,
-    );
-    assert_eq!(result.code, Some(1), "{}", result.stderr);
-    let job = only_job(&queue);
+    let job = transcode_failing_once(dir.path(), &input, &out, &queue, false);
     let error = job.last_error.clone().unwrap_or_default();
     assert!(error.contains("duration"), "{error}");
     assert_eq!(
@@ -205,22 +217,7 @@ fn a_duration_mismatch_and_an_unwritable_output_fail_at_once() {
     std::fs::create_dir(&locked).expect("mkdir");
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555))
         .expect("chmod");
-    let result = run_child(
-        dir.path(),
-        &[
-            "transcode",
-            &s(&common::tiny_clip()),
-            "-o",
-            &s(&locked),
-            "--queue",
-            &s(&queue),
-            "--retry-ms",
-            "20",
-        ],
-        true,
-    );
-    assert_eq!(result.code, Some(1), "{}", result.stderr);
-    let job = only_job(&queue);
+    let job = transcode_failing_once(dir.path(), &common::tiny_clip(), &locked, &queue, true);
     let error = job.last_error.clone().unwrap_or_default();
     assert!(
         error.contains("cannot write in the output folder") && error.contains("ermission"),
@@ -517,22 +514,7 @@ fn a_frame_too_wide_for_libx264_fails_at_once_saying_why() {
         ],
     );
     let queue = dir.path().join("queue.sqlite");
-    let result = run_child(
-        dir.path(),
-        &[
-            "transcode",
-            &s(&wide),
-            "-o",
-            &s(&dir.path().join("out")),
-            "--queue",
-            &s(&queue),
-            "--retry-ms",
-            "20",
-        ],
-        false,
-    );
-    assert_eq!(result.code, Some(1), "{}", result.stderr);
-    let job = only_job(&queue);
+    let job = transcode_failing_once(dir.path(), &wide, &dir.path().join("out"), &queue, false);
     let error = job.last_error.clone().unwrap_or_default();
     assert!(
         error.contains("17000x16") && error.contains("at most 16384") && error.contains("small"),

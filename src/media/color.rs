@@ -48,6 +48,18 @@ impl Matrix {
         }
     }
 
+    /// The matrix's luma weights (Kr, Kb); `None` for RGB, which has no matrix.
+    pub fn kr_kb(self) -> Option<(f64, f64)> {
+        match self {
+            Matrix::Bt601 => Some((0.299, 0.114)),
+            Matrix::Bt709 => Some((0.2126, 0.0722)),
+            Matrix::Bt2020 => Some((0.2627, 0.0593)),
+            Matrix::Smpte240m => Some((0.212, 0.087)),
+            Matrix::Fcc => Some((0.30, 0.11)),
+            Matrix::Rgb => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Matrix::Bt601 => "bt601",
@@ -298,14 +310,10 @@ impl Converter {
         let (decision, layout) = plan(decoded, fallback_space, fallback_range);
         let converted = self.run_swscale(decoded, decision, layout, true)?;
         let row_samples = width as usize * layout.channels();
-        let stride = converted.stride(0);
-        let data = converted.data(0);
         let mut samples = Vec::with_capacity(row_samples * height as usize);
-        for row in 0..height as usize {
-            let bytes = &data[row * stride..row * stride + row_samples * 2];
+        for row in packed_rows(&converted, row_samples * 2, height) {
             samples.extend(
-                bytes
-                    .chunks_exact(2)
+                row.chunks_exact(2)
                     .map(|pair| u16::from_le_bytes([pair[0], pair[1]])),
             );
         }
@@ -322,11 +330,9 @@ impl Converter {
         let (width, height) = (decoded.width(), decoded.height());
         let converted = self.run_swscale(decoded, decision, layout, false)?;
         let row_bytes = width as usize * layout.channels();
-        let stride = converted.stride(0);
-        let data = converted.data(0);
         let mut pixels = Vec::with_capacity(row_bytes * height as usize);
-        for row in 0..height as usize {
-            pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
+        for row in packed_rows(&converted, row_bytes, height) {
+            pixels.extend_from_slice(row);
         }
         Ok(pixels)
     }
@@ -394,6 +400,17 @@ fn plan(
         PixelLayout::Rgb8
     };
     (decision, layout)
+}
+
+/// The first `row_bytes` of each of `height` rows of a packed frame's plane (its stride
+/// may pad rows).
+fn packed_rows(
+    frame: &ffmpeg::frame::Video,
+    row_bytes: usize,
+    height: u32,
+) -> impl Iterator<Item = &[u8]> {
+    let (stride, data) = (frame.stride(0), frame.data(0));
+    (0..height as usize).map(move |row| &data[row * stride..row * stride + row_bytes])
 }
 
 /// Threads one conversion uses: the machine's cores, up to 4.

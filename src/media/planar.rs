@@ -46,19 +46,7 @@ fn layout(format: Pixel) -> Option<Layout> {
 
 /// Whether this path converts `format` with `decision` (planar YUV with a known matrix).
 pub fn supports(format: Pixel, decision: ColorDecision) -> bool {
-    layout(format).is_some() && coefficients(decision.matrix).is_some()
-}
-
-/// (Kr, Kb) of a matrix.
-fn coefficients(matrix: Matrix) -> Option<(f64, f64)> {
-    match matrix {
-        Matrix::Bt601 => Some((0.299, 0.114)),
-        Matrix::Bt709 => Some((0.2126, 0.0722)),
-        Matrix::Bt2020 => Some((0.2627, 0.0593)),
-        Matrix::Smpte240m => Some((0.212, 0.087)),
-        Matrix::Fcc => Some((0.30, 0.11)),
-        Matrix::Rgb => None,
-    }
+    layout(format).is_some() && decision.matrix.kr_kb().is_some()
 }
 
 /// The matrix as per-sample factors in levels (0-255 scale): luma per sample above black,
@@ -75,7 +63,7 @@ pub struct Coefficients {
 
 impl Coefficients {
     fn new(depth: u32, matrix: Matrix, range: Range) -> Option<Coefficients> {
-        let (kr, kb) = coefficients(matrix)?;
+        let (kr, kb) = matrix.kr_kb()?;
         let kg = 1.0 - kr - kb;
         let scale = f64::from(1u32 << (depth - 8));
         let max = f64::from((1u32 << depth) - 1);
@@ -318,12 +306,28 @@ pub fn to_rgb(
     decision: ColorDecision,
     threads: usize,
 ) -> Option<Vec<u8>> {
+    to_rgb_with(decoded, decision, threads, |k, rows, out_row| {
+        convert_row(rows, k, out_row);
+    })
+}
+
+/// Packed RGB (3 bytes a pixel, rows without padding) from a decoded planar YUV frame, each
+/// output row made by `row` from the rows [`Planar::read_row`] reads and the matrix's
+/// coefficients, on `threads` threads: [`to_rgb`]'s plain conversion and the tone-map
+/// tables share it. `None` when the format or matrix is not one this path takes.
+pub fn to_rgb_with<F>(
+    decoded: &ffmpeg::frame::Video,
+    decision: ColorDecision,
+    threads: usize,
+    row: F,
+) -> Option<Vec<u8>>
+where
+    F: Fn(Coefficients, &mut Rows, &mut [u8]) + Sync,
+{
     let planar = Planar::of(decoded)?;
     let k = planar.coefficients(decision)?;
     let mut rgb = vec![0u8; planar.width() * planar.height() * 3];
-    planar.convert(&mut rgb, 3, threads, |rows, out_row| {
-        convert_row(rows, k, out_row);
-    });
+    planar.convert(&mut rgb, 3, threads, |rows, out_row| row(k, rows, out_row));
     Some(rgb)
 }
 

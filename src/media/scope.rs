@@ -159,15 +159,9 @@ pub fn signal_of_nits(hdr: Hdr, nits: f32) -> f32 {
     }
 }
 
+/// (Kr, Kb) of a matrix at the scopes' precision.
 fn kr_kb(matrix: Matrix) -> Option<(f32, f32)> {
-    match matrix {
-        Matrix::Bt601 => Some((0.299, 0.114)),
-        Matrix::Bt709 => Some((0.2126, 0.0722)),
-        Matrix::Bt2020 => Some((0.2627, 0.0593)),
-        Matrix::Smpte240m => Some((0.212, 0.087)),
-        Matrix::Fcc => Some((0.30, 0.11)),
-        Matrix::Rgb => None,
-    }
+    matrix.kr_kb().map(|(kr, kb)| (kr as f32, kb as f32))
 }
 
 impl ScopeData {

@@ -24,7 +24,7 @@ use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
 use super::color::{ColorDecision, Hdr, Matrix};
-use super::planar::{Planar, Rows};
+use super::planar::Rows;
 
 /// The to-linear table: zimg's steps (2^-15) over [-1.5, 2.5], wider than zimg's own table
 /// ([-0.5, 1.5]) because on AVX-512 zimg evaluates PQ beyond it, and legal 10-bit codes
@@ -284,13 +284,9 @@ impl ToneLut {
         decision: ColorDecision,
         threads: usize,
     ) -> Option<Vec<u8>> {
-        let planar = Planar::of(decoded)?;
-        let k = planar.coefficients(decision)?;
-        let mut rgb = vec![0u8; planar.width() * planar.height() * 3];
-        planar.convert(&mut rgb, 3, threads, |rows, out_row| {
+        super::planar::to_rgb_with(decoded, decision, threads, |k, rows, out_row| {
             self.map_row(k, rows, out_row);
-        });
-        Some(rgb)
+        })
     }
 
     /// One row: the three passes work over whole rows so the arithmetic one vectorizes.
