@@ -13,19 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ffmpeg::codec::discard::Discard;
-use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
-use super::color::{ColorDecision, Converter, Orientation, SourceSamples};
+use super::color::{ColorDecision, Converter, Orientation};
 use super::index::{
     ContainerTable, FrameIndex, IndexOrigin, RunBuilder, TableKeyframe, reorder_of,
 };
 use super::probe::{self, MediaInfo};
-use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapped, ToneMapper};
+use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
-use crate::frame::{DeepFrame, Frame, PixelLayout};
 
 mod learn;
+mod render;
 pub use learn::{ScanJob, scan_file};
 
 /// How far ahead of the decoder's position a request is served by decoding on, not seeking.
@@ -541,82 +540,6 @@ impl VideoReader {
         self.last_wanted = Some(index);
     }
 
-    /// Frame `index` (0-based, presentation order), converted to RGB(A) and oriented.
-    pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
-        self.render(index, false).map(|(frame, _)| frame)
-    }
-
-    /// Frame `index` at 16 bits per channel: the stream's own signal (never tone-mapped),
-    /// converted with the same matrix and range rules as [`VideoReader::frame`], oriented.
-    pub fn frame_deep(&mut self, index: usize) -> Result<DeepFrame, MediaError> {
-        self.check_in_range(index)?;
-        let decoded = self
-            .decoded_frame(index)
-            .map_err(|e| self.guard_error().unwrap_or(e))?;
-        let tags = SourceTags::of_frame(&decoded, self.shared.stream_tags);
-        let space = super::color::assumed_space(tags.space, tags.transfer);
-        let (samples, layout, _decision) = self
-            .converter
-            .convert_deep(&decoded, space, tags.range)
-            .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
-        let (stored_w, stored_h) = (decoded.width(), decoded.height());
-        let orientation = self.shown_orientation();
-        let (width, height) = orientation.display_size(stored_w, stored_h);
-        Ok(DeepFrame {
-            index,
-            time_seconds: self.frame_time(index),
-            width,
-            height,
-            layout,
-            samples: orientation.reorient(&samples, stored_w, stored_h, layout.channels()),
-        })
-    }
-
-    /// Frame `index` and a copy of the decoded samples behind it (for the pixel inspector).
-    pub fn frame_with_samples(
-        &mut self,
-        index: usize,
-    ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
-        self.render(index, true)
-    }
-
-    fn render(
-        &mut self,
-        index: usize,
-        keep_samples: bool,
-    ) -> Result<(Frame, Option<SourceSamples>), MediaError> {
-        self.check_in_range(index)?;
-        let decoded = self
-            .decoded_frame(index)
-            .map_err(|e| self.guard_error().unwrap_or(e))?;
-        let frame = self.shown_from_decoded(index, &decoded)?;
-        let samples = if keep_samples {
-            SourceSamples::capture(&decoded, self.shown_orientation())
-        } else {
-            None
-        };
-        Ok((frame, samples))
-    }
-
-    fn shown_orientation(&self) -> Orientation {
-        if self.shared.autorotate {
-            self.shared.orientation
-        } else {
-            Orientation::default()
-        }
-    }
-
-    /// Frame `index` as [`VideoReader::frame`] gives it (converted, tone-mapped when asked,
-    /// oriented), made from its [`VideoReader::decoded`] planes without decoding again.
-    pub fn shown_from_decoded(
-        &mut self,
-        index: usize,
-        decoded: &ffmpeg::frame::Video,
-    ) -> Result<Frame, MediaError> {
-        let frame = self.convert_decoded(index, decoded)?;
-        Ok(self.shown_orientation().apply(frame))
-    }
-
     /// Frame `index` as decoded: the stream's own planes and pixel format, before colour
     /// conversion, tone mapping and rotation (what `compare` scores, like FFmpeg's filters).
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
@@ -639,56 +562,6 @@ impl VideoReader {
             requested: index + 1,
             count: self.shared.index.len(),
         }))
-    }
-
-    /// Converts a frame from [`VideoReader::decoded`] to RGB(A) (tone-mapped when HDR and
-    /// asked for), unrotated.
-    pub fn convert_decoded(
-        &mut self,
-        index: usize,
-        decoded: &ffmpeg::frame::Video,
-    ) -> Result<Frame, MediaError> {
-        let time = self.frame_time(index);
-        let tags = SourceTags::of_frame(decoded, self.shared.stream_tags);
-        let tone_map = match self.shared.hdr_mode {
-            HdrMode::Tonemap => self.shared.hdr_peak,
-            HdrMode::None => None,
-        };
-        let converted = match tone_map {
-            Some(stream_peak) if tags.hdr().is_some() => {
-                let (mapped, _peak) = self
-                    .tone_mapper
-                    .run(decoded, tags, stream_peak)
-                    .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
-                match mapped {
-                    ToneMapped::Rgb(pixels) => {
-                        return Ok(Frame {
-                            index,
-                            time_seconds: time,
-                            width: decoded.width(),
-                            height: decoded.height(),
-                            layout: PixelLayout::Rgb8,
-                            pixels,
-                        });
-                    }
-                    ToneMapped::Planes(planes) => self.converter.convert(
-                        &planes,
-                        index,
-                        time,
-                        planes.color_space(),
-                        color::Range::JPEG,
-                    ),
-                }
-            }
-            _ => {
-                let space = super::color::assumed_space(tags.space, tags.transfer);
-                self.converter
-                    .convert(decoded, index, time, space, tags.range)
-            }
-        };
-        converted
-            .map(|(frame, _decision)| frame)
-            .map_err(|e| self.error(MediaErrorKind::Convert(e)))
     }
 
     fn decoded_frame(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
