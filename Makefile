@@ -21,13 +21,14 @@ run: release
 build: deps
 	$(CARGO) build --all-targets --locked
 
-# Lint, the headless build (no GUI crates), unit + integration tests (dev profile, one shared
-# target dir), then the GUI smoke test under Xvfb with the same dev binary.
+# Lint, the headless build (no GUI crates), the S3 test server (s3s-fs, pinned, into
+# target/tools), unit + integration tests (dev profile, one shared target dir), then the GUI smoke test under Xvfb with the same dev binary.
 test: deps tools
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) clippy --locked -p framekit-python -- -D warnings
 	./scripts/check-headless.sh
+	./scripts/install-s3-server.sh
 	$(CARGO) test --locked
 	./scripts/python-module.sh
 	./scripts/check-install.sh

@@ -32,6 +32,7 @@ pub mod media;
 pub mod output;
 pub mod player;
 pub mod read_bound;
+pub mod storage;
 pub mod text;
 pub mod transcode;
 

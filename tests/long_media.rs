@@ -15,8 +15,8 @@ use common::http::{Serve, Server};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
 
 /// Frames in the source clip (10 s at 25 fps) and copies of it in the long file.
-const CLIP_FRAMES: usize = 250;
-const COPIES: usize = 120;
+const CLIP_FRAMES: usize = common::LONG_SOURCE_FRAMES;
+const COPIES: usize = common::LONG_COPIES;
 /// The clip's keyframe interval (frames).
 const GOP: usize = 50;
 /// What socket buffers on loopback may hold when a reader stops early: counted as sent by
@@ -24,51 +24,11 @@ const GOP: usize = 50;
 const SOCKET_SLACK: f64 = 256.0 * 1024.0;
 
 fn clip() -> PathBuf {
-    common::fixture(
-        "long_source.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25:duration=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=10",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-bf",
-            "2",
-            "-g",
-            "50",
-            "-keyint_min",
-            "50",
-            "-b:v",
-            "1500k",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-shortest",
-        ],
-    )
+    common::long_source_clip()
 }
 
-/// The 20-minute MP4 (sample table at its end, as ffmpeg writes it).
 fn long_mp4() -> PathBuf {
-    let source = clip();
-    let list = common::fixtures_dir().join("long_list.txt");
-    let line = format!("file '{}'\n", source.display());
-    std::fs::write(&list, line.repeat(COPIES)).expect("write list");
-    let list = list.to_string_lossy().into_owned();
-    common::fixture(
-        "long.mp4",
-        &["-f", "concat", "-safe", "0", "-i", &list, "-c", "copy"],
-    )
+    common::long_mp4()
 }
 
 fn remux(name: &str) -> PathBuf {

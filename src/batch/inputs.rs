@@ -27,6 +27,8 @@ pub enum BatchError {
     NoVideos(String),
     #[error(transparent)]
     Jobs(#[from] JobError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// Whether a walk picks `path` up: a video, not hidden, and not an output framekit wrote beside
@@ -59,6 +61,10 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputFile>, BatchError> 
     let mut found = Vec::new();
     let mut walked = HashSet::new();
     for input in inputs {
+        if let Some(object) = crate::storage::ObjectUrl::of(input) {
+            found.extend(objects_named(&object?)?);
+            continue;
+        }
         let meta = std::fs::metadata(input).map_err(io(input, "cannot read"))?;
         if !meta.is_dir() {
             let root = input.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -105,6 +111,47 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<InputFile>, BatchError> 
     Ok(found)
 }
 
+/// The objects an `s3://` input names: the object itself, or every video below it when it
+/// names a prefix (`s3://bucket/folder/`, or a key with no object that has objects below it).
+fn objects_named(
+    object: &crate::storage::ObjectUrl,
+) -> Result<Vec<InputFile>, crate::storage::StorageError> {
+    use crate::storage::{ObjectUrl, StorageError};
+    let as_file = |url: &ObjectUrl, root: &ObjectUrl, walked| InputFile {
+        path: PathBuf::from(url.to_string()),
+        root: PathBuf::from(root.to_string()),
+        walked,
+    };
+    if !object.is_prefix() {
+        match crate::storage::head(object) {
+            Ok(_) => {
+                let root = object.sibling("");
+                return Ok(vec![as_file(object, &root, false)]);
+            }
+            Err(StorageError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let prefix = if object.is_prefix() {
+        object.clone()
+    } else {
+        ObjectUrl {
+            bucket: object.bucket.clone(),
+            key: format!("{}/", object.key),
+        }
+    };
+    let listed = crate::storage::list_videos(&prefix)?;
+    if listed.is_empty() && !object.is_prefix() {
+        return Err(StorageError::NotFound {
+            url: object.to_string(),
+        });
+    }
+    Ok(listed
+        .iter()
+        .map(|url| as_file(url, &prefix, true))
+        .collect())
+}
+
 /// Where `input` is written: `<stem>.mp4` in `out` (keeping the sub-folders between `root` and
 /// the input), or beside the input without `out`; `<stem>.framekit.mp4` when that would be the
 /// input itself (compared after resolving links and `..`).
@@ -137,6 +184,9 @@ pub fn output_for(input: &InputFile, out: Option<&Path>) -> PathBuf {
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
+    if crate::storage::is_s3(a) || crate::storage::is_s3(b) {
+        return a == b;
+    }
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
@@ -211,6 +261,16 @@ pub fn check_inputs(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, Refusal
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
     for path in paths {
+        if crate::storage::is_s3(path) {
+            match collect_inputs(std::slice::from_ref(path)) {
+                Ok(files) => accepted.extend(files),
+                Err(BatchError::NoVideos(_)) => {
+                    refused.push((path.clone(), Refusal::NoVideosInFolder))
+                }
+                Err(e) => refused.push((path.clone(), Refusal::Batch(e))),
+            }
+            continue;
+        }
         let meta = match std::fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

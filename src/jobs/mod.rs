@@ -86,6 +86,8 @@ pub enum JobError {
     LostLease(i64),
     #[error("a transcode worker stopped unexpectedly; its job resumes on the next run")]
     WorkerPanicked,
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// Where a job is.
@@ -437,7 +439,8 @@ pub struct NewJob {
 
 impl NewJob {
     /// Resolves the input (which must exist) and the output to absolute paths and takes the
-    /// input's size and modification time, so a changed input is noticed.
+    /// input's size and modification time, so a changed input is noticed. An `s3://` input
+    /// or output stays as written; an object's fingerprint is its size and time in the store.
     pub fn prepare(
         input: &Path,
         preset: &str,
@@ -448,11 +451,28 @@ impl NewJob {
             let path = path.display().to_string();
             move |source| JobError::Io { path, source }
         };
-        let input = std::fs::canonicalize(input).map_err(io(input))?;
-        let (input_size, input_mtime_ns) = fingerprint(&input).map_err(io(&input))?;
-        let output = std::path::absolute(output).map_err(io(output))?;
+        let (input, (input_size, input_mtime_ns)) = match crate::storage::ObjectUrl::of(input) {
+            Some(object) => {
+                let object = object?;
+                let info = crate::storage::head(&object)?;
+                let mtime = info
+                    .modified
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as i64);
+                (object.to_string(), (info.size as i64, mtime))
+            }
+            None => {
+                let input = std::fs::canonicalize(input).map_err(io(input))?;
+                let fingerprint = fingerprint(&input).map_err(io(&input))?;
+                (input.display().to_string(), fingerprint)
+            }
+        };
+        let output = match crate::storage::ObjectUrl::of(output) {
+            Some(object) => PathBuf::from(object?.to_string()),
+            None => std::path::absolute(output).map_err(io(output))?,
+        };
         Ok(NewJob {
-            input: input.display().to_string(),
+            input,
             input_size,
             input_mtime_ns,
             preset: preset.to_string(),

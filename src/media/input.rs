@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::{MediaErrorKind, init_ffmpeg, read_head_bytes};
 
-/// The URL a path names, when it names one: an `http://` or `https://` address that is not a
-/// file on disk (a name that exists on disk is always that file).
+/// The URL a path names, when it names one: an `http://`, `https://` or `s3://` address that
+/// is not a file on disk (a name that exists on disk is always that file).
 pub fn url_of(path: &Path) -> Option<&str> {
     url_text(path).filter(|_| !path.exists())
 }
@@ -30,7 +30,9 @@ pub fn url_of_when(path: &Path, local_files: bool) -> Option<&str> {
 fn url_text(path: &Path) -> Option<&str> {
     let text = path.to_str()?;
     let lower = text.get(..8)?.to_ascii_lowercase();
-    let is_url = lower.starts_with("http://") || lower.starts_with("https://");
+    let is_url = lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || crate::storage::is_s3_text(text);
     is_url.then_some(text)
 }
 
@@ -257,6 +259,16 @@ pub fn open_input_guarded(
     let mut options = ffmpeg_next::Dictionary::new();
     let location = match url_of_when(path, local_files) {
         Some(url) => {
+            // An object in a bucket is read through a presigned URL (range requests like any
+            // https file); the URL is a secret and never leaves this function.
+            let url = &match crate::storage::ObjectUrl::of(path) {
+                Some(object) => object
+                    .and_then(|object| crate::storage::presigned_get(&object))
+                    .map_err(|_| ffmpeg_next::Error::Other {
+                        errno: libc::EACCES,
+                    })?,
+                None => url.to_string(),
+            };
             let micros = timeout.as_micros().max(1).to_string();
             options.set("rw_timeout", &micros);
             options.set("timeout", &micros);
@@ -416,6 +428,14 @@ impl Addresses {
         let Addresses::PublicOnly { allowed } = self else {
             return None;
         };
+        // An object's requests go to the store's endpoint.
+        let endpoint;
+        let url = if crate::storage::is_s3_text(url) {
+            endpoint = crate::storage::endpoint();
+            endpoint.as_str()
+        } else {
+            url
+        };
         let Some(target) = UrlTarget::of(url) else {
             return Some(MediaErrorKind::Network("the URL names no host".to_string()));
         };
@@ -552,6 +572,14 @@ fn is_public_v4(ip: std::net::Ipv4Addr) -> bool {
 /// "Invalid argument" for a redirect to another protocol (`file://`). Other errors are told
 /// as FFmpeg tells them.
 pub fn network_open_error(url: &str, error: ffmpeg_next::Error, follow_redirects: bool) -> String {
+    // For an object, the store itself says what is wrong (no such bucket or key, refused
+    // credentials, unreachable), without the presigned URL.
+    if let Some(Ok(object)) = crate::storage::ObjectUrl::of(Path::new(url)) {
+        return match crate::storage::diagnose_read(&object) {
+            Some(reason) => storage_reason(&reason),
+            None => error.to_string(),
+        };
+    }
     if error
         == (ffmpeg_next::Error::Other {
             errno: libc::EINVAL,
@@ -585,6 +613,15 @@ pub fn network_open_error(url: &str, error: ffmpeg_next::Error, follow_redirects
         format!("{redirects}, or the TLS handshake failed")
     } else {
         redirects.to_string()
+    }
+}
+
+/// A storage error's message without the location it names (the caller's message names it).
+pub fn storage_reason(error: &crate::storage::StorageError) -> String {
+    let text = error.to_string();
+    match text.split_once(": ") {
+        Some((first, rest)) if crate::storage::is_s3_text(first) => rest.to_string(),
+        _ => text,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod capped;
 pub mod http;
 pub mod pg;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -642,4 +643,58 @@ pub fn claimed_png(width: u32, height: u32, colour: u8) -> Vec<u8> {
     png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00]));
     png.extend(png_chunk(b"IEND", &[]));
     png
+}
+
+/// Frames in the long file's source clip (10 s at 25 fps) and the copies the long file holds.
+pub const LONG_SOURCE_FRAMES: usize = 250;
+pub const LONG_COPIES: usize = 120;
+
+/// The 10-second clip (25 fps, keyframe every 50 frames, B-frames, AAC) that the long file
+/// repeats.
+pub fn long_source_clip() -> PathBuf {
+    fixture(
+        "long_source.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25:duration=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-bf",
+            "2",
+            "-g",
+            "50",
+            "-keyint_min",
+            "50",
+            "-b:v",
+            "1500k",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-shortest",
+        ],
+    )
+}
+
+/// The 20-minute MP4 (sample table at its end, as ffmpeg writes it).
+pub fn long_mp4() -> PathBuf {
+    let source = long_source_clip();
+    let list = fixtures_dir().join("long_list.txt");
+    let line = format!("file '{}'\n", source.display());
+    std::fs::write(&list, line.repeat(LONG_COPIES)).expect("write list");
+    let list = list.to_string_lossy().into_owned();
+    fixture(
+        "long.mp4",
+        &["-f", "concat", "-safe", "0", "-i", &list, "-c", "copy"],
+    )
 }

@@ -253,12 +253,18 @@ fn worker_loop(
     Ok(())
 }
 
-/// `.name.framekit-<token>.part.mp4` beside the output.
+/// `.name.framekit-<token>.part.mp4` beside the output; for an output in a bucket, in this
+/// machine's temporary folder (its staging object takes the same name beside the output).
 fn temp_path(output: &Path, token: &str) -> PathBuf {
     let name = output
         .file_name()
         .map_or("output.mp4".into(), |n| n.to_string_lossy().into_owned());
-    output.with_file_name(format!(".{name}.framekit-{token}.part.mp4"))
+    let name = format!(".{name}.framekit-{token}.part.mp4");
+    if crate::storage::is_s3(output) {
+        std::env::temp_dir().join("framekit-staging").join(name)
+    } else {
+        output.with_file_name(name)
+    }
 }
 
 fn run_one(
@@ -276,6 +282,13 @@ fn run_one(
     let job = lease.job.clone();
     if let Some(stale) = &lease.stale_temp {
         let _ = std::fs::remove_file(stale);
+        // A dead attempt's staging object has its temporary file's name, beside the output.
+        if let (Some(Ok(output)), Some(name)) = (
+            crate::storage::ObjectUrl::of(&job.output),
+            stale.file_name().and_then(|n| n.to_str()),
+        ) {
+            let _ = crate::storage::remove(&output.sibling(name));
+        }
     }
     events(JobEvent::Started {
         id: job.id,
@@ -387,6 +400,9 @@ impl From<JobError> for AttemptError {
         match error {
             JobError::LostLease(_) => AttemptError::LeaseLost,
             JobError::OutputExists(_) => AttemptError::permanent(error),
+            JobError::Storage(ref storage) if storage.is_permanent() => {
+                AttemptError::permanent(error)
+            }
             JobError::Io { ref source, .. } if io_cannot_improve(source) => {
                 AttemptError::permanent(error)
             }
@@ -419,11 +435,25 @@ fn attempt(
 ) -> Result<u64, AttemptError> {
     let job = &lease.job;
     let preset: Preset = job.preset.parse()?;
+    let since = std::time::SystemTime::now();
+    let object_output = match crate::storage::ObjectUrl::of(&job.output) {
+        Some(object) => Some(object.map_err(JobError::from)?),
+        None => None,
+    };
     // Found before encoding, not after: an existing output is never replaced without --force.
-    if !job.replace_output && job.output.exists() {
+    let exists = match &object_output {
+        Some(object) => crate::storage::exists(object).map_err(JobError::from)?,
+        None => job.output.exists(),
+    };
+    if !job.replace_output && exists {
         return Err(JobError::OutputExists(job.output.display().to_string()).into());
     }
-    if let Some(dir) = job.output.parent() {
+    let local_folder = if object_output.is_some() {
+        temp.parent()
+    } else {
+        job.output.parent()
+    };
+    if let Some(dir) = local_folder {
         std::fs::create_dir_all(dir).map_err(|e| {
             AttemptError::output_io(
                 &e,
@@ -467,25 +497,61 @@ fn attempt(
                 },
             )
         });
-        let result = transcode::transcode(&job.input, temp, &preset, &should_stop, |p| {
-            let fraction = p.fraction().unwrap_or(0.0);
-            progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
-            let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
-            events(JobEvent::Progress {
-                id: job.id,
-                fraction,
-                speed,
-            });
-        });
+        // Encode, verify and (for a bucket) upload under the heartbeat.
+        let finished = (|| -> Result<_, AttemptError> {
+            let report = transcode::transcode(&job.input, temp, &preset, &should_stop, |p| {
+                let fraction = p.fraction().unwrap_or(0.0);
+                progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
+                let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
+                events(JobEvent::Progress {
+                    id: job.id,
+                    fraction,
+                    speed,
+                });
+            })?;
+            transcode::verify_output(&job.input, temp, Some(report.expected_output_frames()))?;
+            let staged = match &object_output {
+                Some(output) => {
+                    let name = temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let staging = output.sibling(name);
+                    Some(
+                        crate::storage::stage(temp, &staging, &should_stop)
+                            .map_err(JobError::from)?,
+                    )
+                }
+                None => None,
+            };
+            Ok((report, staged))
+        })();
         encoding_done.store(true, Ordering::SeqCst);
-        result
+        finished
     });
+    let staging = result
+        .as_ref()
+        .ok()
+        .and_then(|(_, staged)| staged.as_ref())
+        .map(|staged| staged.staging.clone());
     if lost.load(Ordering::SeqCst) {
+        if let Some(staging) = &staging {
+            let _ = crate::storage::remove(staging);
+        }
         return Err(AttemptError::LeaseLost);
     }
-    let report = result?;
-    transcode::verify_output(&job.input, temp, Some(report.expected_output_frames()))?;
-    queue.publish(lease, temp)?;
+    let (report, staged) = result?;
+    match (&object_output, staged) {
+        (Some(output), Some(staged)) => {
+            // Published inside the fenced transaction: only the lease holder's copy runs,
+            // and the store refuses it if the output exists (unless --force).
+            let published = queue.publish_with(lease, &mut || {
+                crate::storage::publish(&staged, output, job.replace_output, since)
+                    .map_err(JobError::from)
+            });
+            let _ = crate::storage::remove(&staged.staging);
+            let _ = std::fs::remove_file(temp);
+            published?;
+        }
+        _ => queue.publish(lease, temp)?,
+    }
     Ok(report.decoded_frames)
 }
 
