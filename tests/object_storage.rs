@@ -434,3 +434,55 @@ fn a_fleet_with_inputs_and_outputs_in_a_bucket_survives_a_killed_worker() {
         "every output published, no staging object left"
     );
 }
+
+#[test]
+fn a_large_output_is_uploaded_in_parts_and_published_exactly_once() {
+    use framekit::storage::{self, ObjectUrl, StorageError};
+    let server = S3Server::start(&["big"]);
+    // SAFETY: no other code in this test process reads the environment from outside Rust's
+    // std (the other tests only spawn processes, which std's own lock orders with this);
+    // this is the only test that uses the store in-process.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        std::env::set_var("AWS_ENDPOINT_URL", server.endpoint());
+        std::env::set_var("AWS_REGION", "us-east-1");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = dir.path().join("big.mp4");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..(storage::SINGLE_PUT_MAX as usize * 2 + 12_345))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(&local, &bytes).expect("write");
+    let output = ObjectUrl::parse("s3://big/out/big.mp4").expect("url");
+    let staging = storage::staging_for(&output, "t1");
+    let since = std::time::SystemTime::now();
+
+    let staged = storage::stage(&local, &staging, &|| false).expect("stage");
+    assert_eq!(staged.size, bytes.len() as u64);
+    storage::publish(&staged, &output, false, since).expect("publish");
+    assert!(
+        std::fs::read(server.bucket_dir("big").join("out/big.mp4")).expect("read") == bytes,
+        "the published object is the file"
+    );
+    // A retried publish of the same attempt is fine; a stale one is refused.
+    storage::publish(&staged, &output, false, since).expect("publish again");
+    let later = since + Duration::from_secs(3600);
+    assert!(matches!(
+        storage::publish(&staged, &output, false, later),
+        Err(StorageError::AlreadyExists { .. })
+    ));
+    storage::remove(&staging).expect("remove staging");
+    assert_eq!(server.keys("big"), ["out/big.mp4"]);
+
+    // A stopped upload leaves nothing.
+    let stopped = storage::stage(&local, &storage::staging_for(&output, "t2"), &|| true);
+    assert!(stopped.is_err());
+    assert_eq!(server.keys("big"), ["out/big.mp4"]);
+}

@@ -140,7 +140,8 @@ fn objects_named(
             key: format!("{}/", object.key),
         }
     };
-    let listed = crate::storage::list_videos(&prefix)?;
+    let mut listed = crate::storage::list(&prefix)?;
+    listed.retain(|url| walk_takes(Path::new(url.file_name())));
     if listed.is_empty() && !object.is_prefix() {
         return Err(StorageError::NotFound {
             url: object.to_string(),

@@ -7,7 +7,7 @@
 //! - **Reading** goes through a presigned GET URL that FFmpeg's `https` protocol reads with
 //!   range requests ([`presigned_get`]), so the lazy index reads an object's tables without
 //!   downloading it. The URL is never shown: errors name the `s3://` location.
-//! - **Listing** a prefix (`s3://bucket/folder/`) for the transcode batch ([`list_videos`]),
+//! - **Listing** a prefix (`s3://bucket/folder/`) for the transcode batch ([`list`]),
 //!   and [`head`] for an object's size and time (a job's input fingerprint, an output that
 //!   exists).
 //! - **Writing**: a finished local file is uploaded to a staging key beside its output
@@ -257,9 +257,9 @@ pub fn diagnose_read(url: &ObjectUrl) -> Option<StorageError> {
     head(url).err()
 }
 
-/// The videos under a prefix (every key below it with a video extension, not hidden, not a
-/// staging object), sorted by key.
-pub fn list_videos(prefix: &ObjectUrl) -> Result<Vec<ObjectUrl>, StorageError> {
+/// Every object below a prefix, sorted by key (the caller picks what it wants: the transcode
+/// batch takes videos, as when walking a folder).
+pub fn list(prefix: &ObjectUrl) -> Result<Vec<ObjectUrl>, StorageError> {
     let store = store_for(prefix)?;
     let key = prefix.key.trim_end_matches('/');
     let listed_prefix = (!key.is_empty()).then(|| ObjectPath::from(key));
@@ -271,12 +271,6 @@ pub fn list_videos(prefix: &ObjectUrl) -> Result<Vec<ObjectUrl>, StorageError> {
         .map(|meta| ObjectUrl {
             bucket: prefix.bucket.clone(),
             key: meta.location.to_string(),
-        })
-        .filter(|object| {
-            let name = object.file_name();
-            !name.starts_with('.')
-                && crate::media::extensions::is_video_path(Path::new(name))
-                && !name.ends_with(crate::batch::inputs::OWN_OUTPUT_SUFFIX)
         })
         .collect();
     found.sort_by(|a, b| a.key.cmp(&b.key));
@@ -382,7 +376,12 @@ pub fn publish(
     match copied {
         Ok(()) => Ok(()),
         Err(object_store::Error::AlreadyExists { .. }) => match head(output) {
-            Ok(info) if info.size == staged.size && info.modified >= since => Ok(()),
+            // Stores keep times to the second (Last-Modified).
+            Ok(info)
+                if info.size == staged.size && info.modified + Duration::from_secs(1) >= since =>
+            {
+                Ok(())
+            }
             _ => Err(StorageError::AlreadyExists {
                 url: output.to_string(),
             }),
