@@ -1,6 +1,6 @@
 //! The job table: every file to transcode is a row with a status (pending, processing,
-//! succeeded, failed), an attempt count, the last error, progress and a lease (owner, token,
-//! expiry). One [`JobStore`] trait, two backends chosen by the queue's location
+//! succeeded, failed, cancelled), an attempt count, the last error, progress and a lease
+//! (owner, token, expiry). One [`JobStore`] trait, two backends chosen by the queue's location
 //! ([`QueueLocation`]): SQLite for one machine (`sqlite.rs`, the default) and PostgreSQL for a
 //! fleet of workers on many machines (`postgres.rs`).
 //!
@@ -38,8 +38,9 @@ pub const MAX_ATTEMPTS: i64 = 3;
 pub const MAX_CRASHES: i64 = 5;
 
 /// The schema version this binary creates and understands (1 was the unversioned SQLite
-/// table of the first release).
-pub const SCHEMA_VERSION: i64 = 2;
+/// table of the first release; 3 added the `cancelled` status, which 2 stored as failed with
+/// the error "cancelled").
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A worker that has not beaten for this long is listed as dead.
 pub const WORKER_DEAD_AFTER: Duration = Duration::from_secs(30);
@@ -96,6 +97,9 @@ pub enum JobStatus {
     Processing,
     Succeeded,
     Failed,
+    /// Stopped at the user's request: finished, never retried nor claimed on its own (only
+    /// enqueueing it again or retrying it by id puts it back).
+    Cancelled,
 }
 
 impl JobStatus {
@@ -105,6 +109,7 @@ impl JobStatus {
             JobStatus::Processing => "processing",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
         }
     }
 
@@ -113,8 +118,23 @@ impl JobStatus {
             "processing" => JobStatus::Processing,
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
             _ => JobStatus::Pending,
         }
+    }
+
+    /// Whether retrying the job by id puts it back to pending (it failed or was cancelled).
+    pub fn can_retry(self) -> bool {
+        matches!(self, JobStatus::Failed | JobStatus::Cancelled)
+    }
+
+    /// Whether the job is done with (succeeded, failed or cancelled): nothing runs it again
+    /// unless asked.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 }
 
@@ -160,11 +180,12 @@ pub struct StatusCounts {
     pub processing: u64,
     pub succeeded: u64,
     pub failed: u64,
+    pub cancelled: u64,
 }
 
 impl StatusCounts {
     pub fn total(&self) -> u64 {
-        self.pending + self.processing + self.succeeded + self.failed
+        self.pending + self.processing + self.succeeded + self.failed + self.cancelled
     }
 
     fn add(&mut self, status: &str, count: i64) {
@@ -174,6 +195,7 @@ impl StatusCounts {
             JobStatus::Processing => self.processing += count,
             JobStatus::Succeeded => self.succeeded += count,
             JobStatus::Failed => self.failed += count,
+            JobStatus::Cancelled => self.cancelled += count,
         }
     }
 }
@@ -183,12 +205,13 @@ impl std::fmt::Display for StatusCounts {
         let total = self.total();
         write!(
             f,
-            "{total} job{}: {} pending, {} running, {} succeeded, {} failed",
+            "{total} job{}: {} pending, {} running, {} succeeded, {} failed, {} cancelled",
             if total == 1 { "" } else { "s" },
             self.pending,
             self.processing,
             self.succeeded,
-            self.failed
+            self.failed,
+            self.cancelled
         )
     }
 }
@@ -236,7 +259,7 @@ pub enum Enqueued {
     New(i64),
     /// Already queued, running or done: nothing added.
     Existing(i64, JobStatus),
-    /// A failed job (or one forced) was put back to pending.
+    /// A failed or cancelled job (or one forced) was put back to pending.
     Requeued(i64),
 }
 
@@ -466,7 +489,7 @@ impl NewJob {
     fn requeues(&self, status: JobStatus, old: (i64, i64)) -> bool {
         let changed = old != (self.input_size, self.input_mtime_ns);
         match status {
-            JobStatus::Failed => true,
+            JobStatus::Failed | JobStatus::Cancelled => true,
             JobStatus::Succeeded => self.force,
             JobStatus::Pending => self.force || changed,
             JobStatus::Processing => false,
@@ -553,12 +576,12 @@ pub trait JobStore: Send {
     /// counted.
     fn release(&mut self, lease: &Lease) -> Result<(), JobError>;
 
-    /// Marks a job failed at the user's request (from the worker holding it).
+    /// Marks a job cancelled at the user's request (from the worker holding it).
     fn cancel(&mut self, lease: &Lease) -> Result<(), JobError>;
 
     /// Cancels jobs by id from outside (`framekit jobs cancel`): pending and running ones
-    /// become failed with "cancelled"; a running one's lease is revoked, so its worker stops
-    /// at its next heartbeat and publishes nothing. Returns how many.
+    /// become cancelled; a running one's lease is revoked, so its worker stops at its next
+    /// heartbeat and publishes nothing. Returns how many.
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
     /// The running jobs and their lease owners, `(id, host:pid)`.
@@ -596,10 +619,13 @@ pub trait JobStore: Send {
     /// to the earliest retry delay or lease expiry otherwise, `None` when no job is open.
     fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError>;
 
-    /// Failed jobs back to pending with fresh attempts (all, or `ids`); returns how many.
+    /// Failed jobs back to pending with fresh attempts; returns how many. With no `ids`, every
+    /// failed job (a cancelled one stays cancelled); with `ids`, those of them that failed or
+    /// were cancelled (the user names the job to run again).
     fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
-    /// Deletes finished jobs (succeeded and failed), or every job not running with `all`.
+    /// Deletes finished jobs (succeeded, failed and cancelled), or every job not running with
+    /// `all`.
     fn clear(&mut self, all: bool) -> Result<usize, JobError>;
 
     /// Registers this process as a worker; returns its row id.

@@ -45,6 +45,11 @@ const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 /// Serialises schema creation among workers that start together.
 const MIGRATION_LOCK: i64 = 0x6672_616d_656b_6974; // "framekit"
 
+/// The statuses a job may have; [`PgQueue::migrate`] adds it to a new table and replaces an
+/// older schema's.
+const STATUS_CHECK: &str =
+    "CHECK (status IN ('pending', 'processing', 'succeeded', 'failed', 'cancelled'))";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS framekit_schema (version BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS framekit_jobs (
@@ -54,7 +59,7 @@ CREATE TABLE IF NOT EXISTS framekit_jobs (
     input_mtime_ns BIGINT NOT NULL,
     preset         TEXT NOT NULL,
     output_path    TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    status         TEXT NOT NULL, -- checked by framekit_jobs_status_check (STATUS_CHECK)
     attempts       BIGINT NOT NULL DEFAULT 0,
     last_error     TEXT,
     progress       DOUBLE PRECISION NOT NULL DEFAULT 0,
@@ -275,8 +280,12 @@ impl PgQueue {
         Ok(queue)
     }
 
-    /// Creates the tables or brings them up to date (one worker at a time); returns the
-    /// version found before, or the one written.
+    /// Creates the tables or brings them up to date, in one transaction under an advisory lock
+    /// (workers that start together migrate one at a time; the later ones find it done);
+    /// returns the version found before, or the one written.
+    ///
+    /// 2 → 3: the `cancelled` status. The status CHECK constraint is replaced by one that
+    /// admits it, and rows stored as failed with the error "cancelled" become cancelled.
     fn migrate(&mut self) -> Result<i64, JobError> {
         self.run(|client| {
             let mut tx = client.transaction()?;
@@ -286,6 +295,12 @@ impl PgQueue {
                 .query_one("SELECT MAX(version) FROM framekit_schema", &[])?
                 .get(0);
             if found.is_none_or(|v| v < SCHEMA_VERSION) {
+                replace_status_check(&mut tx)?;
+                tx.execute(
+                    "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL
+                     WHERE status = 'failed' AND last_error = 'cancelled'",
+                    &[],
+                )?;
                 tx.execute("DELETE FROM framekit_schema", &[])?;
                 tx.execute(
                     "INSERT INTO framekit_schema (version) VALUES ($1)",
@@ -411,6 +426,27 @@ impl PgQueue {
         let n = self.run(|client| Ok(client.execute(sql, &values)?))?;
         fenced(n, lease)
     }
+}
+
+/// Drops every CHECK constraint of `framekit_jobs` on its status (whatever an older schema
+/// named it) and adds [`STATUS_CHECK`].
+fn replace_status_check(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+    let old = tx.query(
+        "SELECT conname::text FROM pg_constraint
+         WHERE conrelid = 'framekit_jobs'::regclass AND contype = 'c'
+         AND pg_get_constraintdef(oid) LIKE '%status%'",
+        &[],
+    )?;
+    for row in &old {
+        let name: String = row.get(0);
+        tx.batch_execute(&format!(
+            "ALTER TABLE framekit_jobs DROP CONSTRAINT \"{}\"",
+            name.replace('"', "\"\"")
+        ))?;
+    }
+    tx.batch_execute(&format!(
+        "ALTER TABLE framekit_jobs ADD CONSTRAINT framekit_jobs_status_check {STATUS_CHECK}"
+    ))
 }
 
 fn filter_values(filter: &ClaimFilter) -> (i64, i64, Vec<i64>) {
@@ -595,7 +631,7 @@ impl JobStore for PgQueue {
         self.fenced(
             lease,
             &format!(
-                "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+                "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
                  lease_expires = NULL, temp_path = NULL, updated_at = {NOW}
                  WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
             ),
@@ -606,7 +642,7 @@ impl JobStore for PgQueue {
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
         let ids = ids.to_vec();
         let sql = format!(
-            "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+            "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
              lease_expires = NULL, updated_at = {NOW} WHERE id = ANY($1) AND status IN ('pending', 'processing')"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
@@ -699,7 +735,9 @@ impl JobStore for PgQueue {
         let ids = ids.to_vec();
         let sql = format!(
             "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL,
-             updated_at = {NOW} WHERE status = 'failed' AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
+             updated_at = {NOW}
+             WHERE (status = 'failed' OR (status = 'cancelled' AND cardinality($1::bigint[]) > 0))
+             AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
         Ok(n as usize)
@@ -709,7 +747,7 @@ impl JobStore for PgQueue {
         let sql = if all {
             "DELETE FROM framekit_jobs WHERE status != 'processing'"
         } else {
-            "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed')"
+            "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
         };
         let n = self.run(|client| Ok(client.execute(sql, &[])?))?;
         Ok(n as usize)
