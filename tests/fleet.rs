@@ -607,13 +607,14 @@ fn the_same_files_enqueued_from_two_shells_are_one_job_each() {
     let counts: serde_json::Value = serde_json::from_slice(&summary.stdout).expect("json");
     assert_eq!(
         counts,
-        serde_json::json!({"pending": 20, "processing": 0, "succeeded": 0, "failed": 0})
+        serde_json::json!({"pending": 20, "processing": 0, "succeeded": 0, "failed": 0, "cancelled": 0})
     );
     let text = framekit(&["jobs", "list", "--queue", &url, "--limit", "3"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.trim_end()
-            .ends_with("20 jobs: 20 pending, 0 running, 0 succeeded, 0 failed (shown: 3)"),
+        text.trim_end().ends_with(
+            "20 jobs: 20 pending, 0 running, 0 succeeded, 0 failed, 0 cancelled (shown: 3)"
+        ),
         "{text}"
     );
 }

@@ -863,7 +863,9 @@ fn with_a_fleet_queue_start_enqueues_and_the_panel_shows_the_fleet_s_workers() {
             .is_some_and(|c| c.processing == 1 && c.total() == 1)
     });
     harness.run_steps(2);
-    harness.get_by_label("Fleet queue: 1 job: 0 pending, 1 running, 0 succeeded, 0 failed");
+    harness.get_by_label(
+        "Fleet queue: 1 job: 0 pending, 1 running, 0 succeeded, 0 failed, 0 cancelled",
+    );
 
     std::fs::create_dir_all(dir.path().join("out")).expect("out");
     let temp = dir.path().join("out").join(".part");
@@ -1372,7 +1374,11 @@ fn retrying_a_cancelled_job_shows_its_real_state_and_its_speed() {
     harness.get_by_label("cancel").click();
     step_until(&mut harness, "the job cancelled", |app| {
         let panel = app.transcode();
-        !panel.is_running() && panel.rows().values().all(|r| r.cancelled)
+        !panel.is_running()
+            && panel
+                .rows()
+                .values()
+                .all(|r| r.status == JobStatus::Cancelled)
     });
     harness.run_steps(2);
     harness.get_by_label("cancelled");
@@ -1395,7 +1401,7 @@ fn retrying_a_cancelled_job_shows_its_real_state_and_its_speed() {
                     .transcode()
                     .rows()
                     .values()
-                    .all(|r| r.status == JobStatus::Failed),
+                    .all(|r| r.status == JobStatus::Cancelled),
             "a retried job is not shown as cancelled"
         );
         std::thread::sleep(Duration::from_millis(5));

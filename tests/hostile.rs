@@ -1114,8 +1114,8 @@ fn a_stalled_input_does_not_hold_up_sigterm_a_cancel_or_the_next_job() {
     loop {
         let rows = job_rows(dir.path(), queue);
         if rows[1]["status"] == "succeeded" {
-            assert_eq!(rows[0]["status"], "failed", "{rows}");
-            assert_eq!(rows[0]["last_error"], "cancelled", "{rows}");
+            assert_eq!(rows[0]["status"], "cancelled", "{rows}");
+            assert!(rows[0]["last_error"].is_null(), "{rows}");
             break;
         }
         assert!(

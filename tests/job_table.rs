@@ -1,8 +1,8 @@
 //! The job table's behaviour, one set of test functions run against both backends (SQLite in
 //! a temporary folder, PostgreSQL in a throw-away cluster): idempotent enqueue, exclusive
 //! claims, fenced writes, retries with growing delays, permanent failures, crash counting,
-//! reclaiming dead local leases, shards, cancelling from outside, the schema version and the
-//! worker registry.
+//! reclaiming dead local leases, shards, cancelling (a status of its own), the schema version,
+//! migrating an older schema, and the worker registry.
 
 mod common;
 
@@ -581,9 +581,325 @@ fn cancelling_from_outside_revokes_the_lease(backend: Backend) {
     let job = admin.get(id).expect("get").expect("job");
     assert_eq!(
         (job.status, job.last_error.as_deref()),
-        (JobStatus::Failed, Some("cancelled"))
+        (JobStatus::Cancelled, None)
     );
     assert!(!f.output.exists());
+}
+
+fn a_cancelled_job_is_finished_not_retried_nor_claimed(backend: Backend) {
+    let f = Fixture::new(backend);
+    let mut q = f.open();
+    let running = f.enqueue(q.as_mut());
+    let other = f.input_named("other.mov");
+    let other_out = f.dir.path().join("other.mp4");
+    let pending = q
+        .enqueue(&other, "default", &other_out, false)
+        .expect("enqueue")
+        .id();
+    // Cancelled by the worker holding it, and from outside while pending.
+    let lease = q
+        .claim(
+            "host:1",
+            Duration::from_secs(30),
+            &ClaimFilter::ids(&[running]),
+        )
+        .expect("claim")
+        .expect("job");
+    q.cancel(&lease).expect("cancel");
+    assert_eq!(q.cancel_ids(&[pending]).expect("cancel"), 1);
+    for id in [running, pending] {
+        let job = q.get(id).expect("get").expect("job");
+        assert_eq!((job.status, job.last_error), (JobStatus::Cancelled, None));
+    }
+    assert_eq!(
+        q.cancel_ids(&[running, pending]).expect("cancel"),
+        0,
+        "a cancelled job is not pending or running"
+    );
+    let counts = q.counts().expect("counts");
+    assert_eq!(
+        (
+            counts.pending,
+            counts.processing,
+            counts.failed,
+            counts.cancelled
+        ),
+        (0, 0, 0, 2),
+        "{counts}"
+    );
+    assert_eq!(counts.total(), 2);
+    assert!(
+        counts.to_string().ends_with("0 failed, 2 cancelled"),
+        "{counts}"
+    );
+    let listed = q
+        .query(&JobQuery {
+            statuses: vec![JobStatus::Cancelled],
+            ..JobQuery::default()
+        })
+        .expect("query");
+    assert_eq!(listed.len(), 2);
+    // Never claimed, nothing waits for it, and a retry of every failed job leaves it.
+    assert!(
+        q.claim("host:1", Duration::from_secs(30), &any())
+            .expect("claim")
+            .is_none()
+    );
+    assert_eq!(q.next_claimable_in(&any()).expect("next"), None);
+    assert_eq!(q.retry_failed(&[]).expect("retry"), 0);
+    assert_eq!(
+        q.get(running).expect("get").expect("job").status,
+        JobStatus::Cancelled
+    );
+    // Named, it runs again; enqueued again, it is queued again.
+    assert_eq!(q.retry_failed(&[running]).expect("retry"), 1);
+    let again = q.get(running).expect("get").expect("job");
+    assert_eq!((again.status, again.attempts), (JobStatus::Pending, 0));
+    assert_eq!(
+        q.enqueue(&other, "default", &other_out, false)
+            .expect("enqueue"),
+        Enqueued::Requeued(pending)
+    );
+    // Clearing finished jobs removes cancelled ones.
+    let lease = q
+        .claim("host:1", Duration::from_secs(30), &any())
+        .expect("claim")
+        .expect("job");
+    q.cancel(&lease).expect("cancel");
+    assert_eq!(q.clear(false).expect("clear"), 1);
+    assert_eq!(q.list().expect("list").len(), 1);
+}
+
+/// The version 2 schema (before the `cancelled` status), as that framekit created it.
+const SQLITE_V2: &str = "
+CREATE TABLE jobs (
+    id             INTEGER PRIMARY KEY,
+    input_path     TEXT NOT NULL,
+    input_size     INTEGER NOT NULL,
+    input_mtime_ns INTEGER NOT NULL,
+    preset         TEXT NOT NULL,
+    output_path    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    progress       REAL NOT NULL DEFAULT 0,
+    not_before     INTEGER NOT NULL DEFAULT 0,
+    lease_owner    TEXT,
+    lease_token    TEXT,
+    lease_expires  INTEGER,
+    temp_path      TEXT,
+    replace_output INTEGER NOT NULL DEFAULT 0,
+    crashes        INTEGER NOT NULL DEFAULT 0,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    UNIQUE (input_path, preset, output_path)
+);
+CREATE INDEX jobs_status ON jobs (status, not_before);
+CREATE TABLE workers (
+    id             INTEGER PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            INTEGER NOT NULL,
+    version        TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL,
+    stopped_at     INTEGER,
+    jobs_done      INTEGER NOT NULL DEFAULT 0,
+    running        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (2);
+";
+
+const POSTGRES_V2: &str = "
+CREATE TABLE framekit_schema (version BIGINT NOT NULL);
+CREATE TABLE framekit_jobs (
+    id             BIGSERIAL PRIMARY KEY,
+    input_path     TEXT NOT NULL,
+    input_size     BIGINT NOT NULL,
+    input_mtime_ns BIGINT NOT NULL,
+    preset         TEXT NOT NULL,
+    output_path    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    attempts       BIGINT NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    progress       DOUBLE PRECISION NOT NULL DEFAULT 0,
+    not_before     BIGINT NOT NULL DEFAULT 0,
+    lease_owner    TEXT,
+    lease_token    TEXT,
+    lease_expires  BIGINT,
+    temp_path      TEXT,
+    replace_output BOOLEAN NOT NULL DEFAULT false,
+    crashes        BIGINT NOT NULL DEFAULT 0,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    UNIQUE (input_path, preset, output_path)
+);
+CREATE INDEX framekit_jobs_claimable ON framekit_jobs (status, not_before);
+CREATE TABLE framekit_workers (
+    id             BIGSERIAL PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            BIGINT NOT NULL,
+    version        TEXT NOT NULL,
+    started_at     BIGINT NOT NULL,
+    last_heartbeat BIGINT NOT NULL,
+    stopped_at     BIGINT,
+    jobs_done      BIGINT NOT NULL DEFAULT 0,
+    running        TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO framekit_schema (version) VALUES (2);
+";
+
+/// Rows of a version 2 queue: `(input, status, attempts, last_error)`; version 2 recorded a
+/// cancelled job as failed with the error "cancelled".
+const OLD_ROWS: [(&str, &str, i64, Option<&str>); 4] = [
+    ("/media/a.mov", "pending", 0, None),
+    ("/media/b.mov", "failed", 1, Some("cancelled")),
+    (
+        "/media/c.mov",
+        "failed",
+        3,
+        Some("/media/c.mov: no video stream"),
+    ),
+    ("/media/d.mov", "succeeded", 1, None),
+];
+
+/// Runs `sql` on the queue's database directly (not through framekit).
+fn execute_directly(location: &QueueLocation, sql: &str) -> Result<(), String> {
+    match location {
+        QueueLocation::Sqlite(path) => rusqlite::Connection::open(path)
+            .and_then(|conn| conn.execute_batch(sql))
+            .map_err(|e| e.to_string()),
+        QueueLocation::Postgres(url) => ::postgres::Client::connect(url, ::postgres::NoTls)
+            .and_then(|mut client| client.batch_execute(sql))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The schema version the queue records, read directly.
+fn recorded_version(location: &QueueLocation) -> i64 {
+    match location {
+        QueueLocation::Sqlite(path) => rusqlite::Connection::open(path)
+            .and_then(|conn| {
+                conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            })
+            .expect("version"),
+        QueueLocation::Postgres(url) => ::postgres::Client::connect(url, ::postgres::NoTls)
+            .and_then(|mut client| {
+                client.query_one("SELECT MAX(version) FROM framekit_schema", &[])
+            })
+            .map(|row| row.get(0))
+            .expect("version"),
+    }
+}
+
+fn an_old_schema_migrates_keeping_its_rows(backend: Backend) {
+    let f = Fixture::new(backend);
+    let ddl = match backend {
+        Backend::Sqlite => SQLITE_V2,
+        Backend::Postgres => POSTGRES_V2,
+    };
+    let table = match backend {
+        Backend::Sqlite => "jobs",
+        Backend::Postgres => "framekit_jobs",
+    };
+    execute_directly(&f.location, ddl).expect("the old schema");
+    let insert = |status: &str, input: &str, attempts: i64, error: Option<&str>| {
+        let error = error.map_or("NULL".to_string(), |e| format!("'{e}'"));
+        format!(
+            "INSERT INTO {table} (input_path, input_size, input_mtime_ns, preset, output_path, status, attempts, last_error, created_at, updated_at)
+             VALUES ('{input}', 10, 20, 'default', '{input}.mp4', '{status}', {attempts}, {error}, 1, 1);"
+        )
+    };
+    let rows: String = OLD_ROWS
+        .iter()
+        .map(|(input, status, attempts, error)| insert(status, input, *attempts, *error))
+        .collect();
+    execute_directly(&f.location, &rows).expect("old rows");
+    assert!(
+        execute_directly(&f.location, &insert("cancelled", "/media/e.mov", 0, None)).is_err(),
+        "the old schema refuses the cancelled status"
+    );
+
+    // Several workers start on it at once: one migrates, the others find it done.
+    std::thread::scope(|scope| {
+        let opens: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| f.location.open().map(drop)))
+            .collect();
+        for open in opens {
+            if let Err(e) = open.join().expect("no panic") {
+                panic!("opening an old queue: {e}");
+            }
+        }
+    });
+    assert_eq!(recorded_version(&f.location), SCHEMA_VERSION);
+
+    let mut q = f.open();
+    let jobs = q.list().expect("list");
+    let found: Vec<(String, JobStatus, i64, Option<String>)> = jobs
+        .iter()
+        .map(|j| {
+            (
+                j.input.display().to_string(),
+                j.status,
+                j.attempts,
+                j.last_error.clone(),
+            )
+        })
+        .collect();
+    let expected = vec![
+        ("/media/a.mov".to_string(), JobStatus::Pending, 0, None),
+        ("/media/b.mov".to_string(), JobStatus::Cancelled, 1, None),
+        (
+            "/media/c.mov".to_string(),
+            JobStatus::Failed,
+            3,
+            Some("/media/c.mov: no video stream".to_string()),
+        ),
+        ("/media/d.mov".to_string(), JobStatus::Succeeded, 1, None),
+    ];
+    assert_eq!(
+        found, expected,
+        "every row kept; the cancelled one is cancelled"
+    );
+    assert_eq!(jobs[1].output, PathBuf::from("/media/b.mov.mp4"));
+    // The migrated table takes the new status, and its rows are still claimed in order.
+    assert_eq!(q.cancel_ids(&[jobs[0].id]).expect("cancel"), 1);
+    assert_eq!(
+        q.get(jobs[0].id).expect("get").expect("job").status,
+        JobStatus::Cancelled
+    );
+    let counts = q.counts().expect("counts");
+    assert_eq!(
+        (
+            counts.pending,
+            counts.succeeded,
+            counts.failed,
+            counts.cancelled
+        ),
+        (0, 1, 1, 2)
+    );
+    let id = f.enqueue(q.as_mut());
+    assert!(id > jobs[3].id, "ids go on after the old rows");
+    let lease = q
+        .claim("host:1", Duration::from_secs(30), &any())
+        .expect("claim")
+        .expect("job");
+    assert_eq!(lease.job.id, id);
+    if let QueueLocation::Sqlite(path) = &f.location {
+        let conn = rusqlite::Connection::open(path).expect("open");
+        let index: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'jobs_status'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("index");
+        assert_eq!(index, 1, "the rebuilt table has its index again");
+    }
+    // Opening it again changes nothing.
+    drop(q);
+    assert_eq!(f.open().list().expect("list").len(), 5);
+    assert_eq!(recorded_version(&f.location), SCHEMA_VERSION);
 }
 
 fn workers_register_and_beat(backend: Backend) {
@@ -662,6 +978,8 @@ on_both_backends!(
     dead_local_leases_are_reclaimed_at_once,
     shards_split_the_jobs_without_overlap,
     cancelling_from_outside_revokes_the_lease,
+    a_cancelled_job_is_finished_not_retried_nor_claimed,
+    an_old_schema_migrates_keeping_its_rows,
     workers_register_and_beat,
     a_newer_schema_is_refused,
 );

@@ -6,6 +6,7 @@ mod common;
 
 use base64::Engine as _;
 use framekit::codec::{self, DecodeLimits, PasteError, decode_base64_images};
+use framekit::media::{LimitError, LimitKind};
 use framekit::{Frame, PixelLayout};
 use proptest::prelude::*;
 
@@ -179,17 +180,23 @@ fn each_malformed_form_has_its_own_error() {
         max_decoded_bytes: 10,
         ..limits
     };
-    assert!(matches!(
-        decode_base64_images(&plain, &small),
-        Err(PasteError::TooLarge { .. })
-    ));
+    let err = decode_base64_images(&plain, &small).unwrap_err();
+    assert!(
+        matches!(&err, PasteError::TooLarge { error, .. } if error.kind == LimitKind::ImageBytes && error.limit == 10 && error.actual > 10),
+        "{err}"
+    );
+    assert_eq!(
+        LimitError::find(&err).map(|e| e.kind),
+        Some(LimitKind::ImageBytes),
+        "the limit is found among the causes"
+    );
     let few_pixels = DecodeLimits {
         max_pixels: 5,
         ..limits
     };
     let err = decode_base64_images(&plain, &few_pixels).unwrap_err();
     assert!(
-        matches!(&err, PasteError::OverLimit { error, .. } if error.what.contains("3x2") && error.flag == "--max-megapixels"),
+        matches!(&err, PasteError::OverLimit { error, .. } if error.what.contains("3x2") && (error.kind, error.actual, error.limit) == (LimitKind::FramePixels, 6, 5)),
         "{err}"
     );
 
@@ -246,8 +253,14 @@ fn decompression_bomb_is_refused_from_its_header() {
     // A few bytes of zlib claiming to be the start of 30 GB of RGB pixels.
     let png = common::claimed_png(100_000, 100_000, 2);
     let err = decode_base64_images(&codec::to_base64(&png), &DecodeLimits::default()).unwrap_err();
+    // The library says which limit and by how much; how to raise it is the face's to say.
     assert_eq!(
         err.to_string(),
-        "the PNG image is 100000x100000 (10,000 megapixels), over the limit of 100 megapixels (raise it with --max-megapixels)"
+        "the PNG image is 100000x100000 (10,000 megapixels), over the limit of 100 megapixels"
+    );
+    let limit = LimitError::find(&err).expect("a limit error");
+    assert_eq!(
+        (limit.kind, limit.actual, limit.limit),
+        (LimitKind::FramePixels, 10_000_000_000, 100_000_000)
     );
 }

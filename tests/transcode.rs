@@ -924,15 +924,21 @@ fn a_transcode_run_cancels_one_job_and_stops_all_on_request() {
         }
     });
     assert!(
-        events.iter().any(
-            |e| matches!(e, RunEvent::Job(JobEvent::Failed { error, .. }) if error == "cancelled")
-        ),
+        events
+            .iter()
+            .any(|e| matches!(e, RunEvent::Job(JobEvent::Cancelled { .. }))),
         "the job was cancelled"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, RunEvent::Job(JobEvent::Failed { .. }))),
+        "a cancelled job is not reported failed"
     );
     assert!(matches!(events.last(), Some(RunEvent::Done(Ok(())))));
     let jobs = JobQueue::open(&queue).expect("queue").list().expect("list");
-    assert_eq!(jobs[0].status, JobStatus::Failed);
-    assert_eq!(jobs[0].last_error.as_deref(), Some("cancelled"));
+    assert_eq!(jobs[0].status, JobStatus::Cancelled);
+    assert_eq!(jobs[0].last_error, None);
 
     // Stop all: the running job goes back to pending and resumes next time.
     let plan = run_plan(&queue, std::slice::from_ref(&clip), &dir.path().join("b"));

@@ -13,7 +13,7 @@ use crossbeam_channel::{bounded, unbounded};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, TextForm};
-use crate::media::{MediaSource, OpenOptions};
+use crate::media::{LimitError, MediaSource, OpenOptions};
 
 /// One request: frames `ids` (the get_frames id syntax, `"1,30"`) of the file or URL `path`.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,10 @@ pub struct FrameResult {
     pub frames: String,
     pub ids: Vec<usize>,
     pub error: Option<String>,
+    /// The decode limit the request ran into, when that is why it failed (not in the JSON:
+    /// a face may add to `error` how to raise it).
+    #[serde(skip)]
+    pub limit: Option<LimitError>,
 }
 
 impl FrameResult {
@@ -45,6 +49,7 @@ impl FrameResult {
             frames: String::new(),
             ids: Vec::new(),
             error: Some(error.replace('\n', " ")),
+            limit: None,
         }
     }
 }
@@ -238,17 +243,21 @@ pub fn parse_request_line(
 
 /// Answers one request by the get_frames rules (the same code as `framekit frames`).
 pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
-    let run = || -> Result<(String, Vec<usize>), String> {
-        let requested = codec::parse_frame_ids(&request.ids).map_err(|e| e.to_string())?;
+    /// The error's message, and the limit behind it if there is one.
+    fn failure(error: &(dyn std::error::Error + 'static)) -> (String, Option<LimitError>) {
+        (error.to_string(), LimitError::find(error).cloned())
+    }
+    let run = || -> Result<(String, Vec<usize>), (String, Option<LimitError>)> {
+        let requested = codec::parse_frame_ids(&request.ids).map_err(|e| failure(&e))?;
         let path = PathBuf::from(&request.path);
-        let mut source = MediaSource::open_lazy(&path, options).map_err(|e| e.to_string())?;
+        let mut source = MediaSource::open_lazy(&path, options).map_err(|e| failure(&e))?;
         let (text, selection) = codec::frames_text_from_source(
             &mut source,
             &requested,
             request.form,
             options.limits.max_answer_bytes,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failure(&e))?;
         Ok((text, selection.ids))
     };
     match run() {
@@ -258,8 +267,12 @@ pub fn answer(request: &FrameRequest, options: &OpenOptions) -> FrameResult {
             frames,
             ids,
             error: None,
+            limit: None,
         },
-        Err(error) => FrameResult::failed(request.id.clone(), request.path.clone(), error),
+        Err((error, limit)) => FrameResult {
+            limit,
+            ..FrameResult::failed(request.id.clone(), request.path.clone(), error)
+        },
     }
 }
 

@@ -141,6 +141,7 @@ fn log_event(event: &JobEvent) {
         JobEvent::Failed { id, error } => {
             tracing::error!(job = id, error = %printable(error), "failed")
         }
+        JobEvent::Cancelled { id } => tracing::info!(job = id, "cancelled"),
         JobEvent::Released { id } => tracing::info!(job = id, "released unfinished (stopping)"),
         JobEvent::LeaseLost { id } => {
             tracing::warn!(

@@ -158,7 +158,10 @@ fn run_jsonl(args: &FramesArgs, mut options: framekit::OpenOptions) -> anyhow::R
     progress.set_message("no errors");
     let mut errors = 0u64;
     let mut stdout = std::io::stdout().lock();
-    for result in results {
+    for mut result in results {
+        if let (Some(error), Some(limit)) = (&mut result.error, &result.limit) {
+            error.push_str(&super::raise_hint(limit));
+        }
         serde_json::to_writer(&mut stdout, &result)?;
         stdout.write_all(b"\n")?;
         stdout.flush()?;

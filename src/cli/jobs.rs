@@ -26,14 +26,15 @@ pub enum JobsCommand {
         #[arg(long)]
         newest: bool,
     },
-    /// How many jobs are pending, running, succeeded and failed, counted by the database
-    /// (cheap on a queue of millions).
+    /// How many jobs are pending, running, succeeded, failed and cancelled, counted by the
+    /// database (cheap on a queue of millions).
     Summary {
         /// One JSON object.
         #[arg(long)]
         json: bool,
     },
-    /// Put failed jobs back to pending (all, or the given ids); on a local queue, run them.
+    /// Put failed jobs back to pending (all, or the given ids, cancelled ones too); on a local
+    /// queue, run them.
     Retry {
         ids: Vec<i64>,
         #[arg(long, default_value_t = DEFAULT_JOBS, value_parser = jobs_in_range)]
@@ -42,7 +43,8 @@ pub enum JobsCommand {
         #[arg(long)]
         no_run: bool,
     },
-    /// Cancel pending or running jobs; a running job's worker stops at its next heartbeat.
+    /// Cancel pending or running jobs (they become cancelled); a running job's worker stops at
+    /// its next heartbeat.
     Cancel {
         #[arg(required = true)]
         ids: Vec<i64>,
@@ -53,7 +55,7 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete finished jobs (succeeded and failed); --all also deletes pending ones.
+    /// Delete finished jobs (succeeded, failed and cancelled); --all also deletes pending ones.
     Clear {
         #[arg(long)]
         all: bool,
@@ -67,6 +69,7 @@ pub enum StatusArg {
     Running,
     Succeeded,
     Failed,
+    Cancelled,
 }
 
 impl StatusArg {
@@ -76,6 +79,7 @@ impl StatusArg {
             StatusArg::Running => JobStatus::Processing,
             StatusArg::Succeeded => JobStatus::Succeeded,
             StatusArg::Failed => JobStatus::Failed,
+            StatusArg::Cancelled => JobStatus::Cancelled,
         }
     }
 }

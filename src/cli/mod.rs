@@ -16,6 +16,7 @@ mod transcode;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use framekit::media::{LimitError, LimitKind};
 
 /// Frame-exact video frames as base64 PNGs, and back.
 #[derive(Debug, Parser)]
@@ -320,8 +321,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes on one line, without repeating a cause already in the message;
-/// other control characters (an escape sequence in a file name) are shown escaped.
+/// The error and its causes on one line, without repeating a cause already in the message,
+/// and, when a decode limit is why, the flag that raises it; other control characters (an
+/// escape sequence in a file name) are shown escaped.
 fn one_line(error: &anyhow::Error) -> String {
     let mut text = error.to_string();
     for cause in error.chain().skip(1) {
@@ -331,5 +333,24 @@ fn one_line(error: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
+    if let Some(limit) = error.chain().find_map(|c| c.downcast_ref::<LimitError>()) {
+        text.push_str(&raise_hint(limit));
+    }
     printable(&text.replace('\n', " "))
+}
+
+/// The flag that raises a decode limit.
+fn limit_flag(kind: LimitKind) -> &'static str {
+    match kind {
+        LimitKind::ImageBytes => "--max-mib",
+        LimitKind::FramePixels => "--max-megapixels",
+        LimitKind::AnimationFrames => "--max-frames",
+        LimitKind::TotalPixels => "--max-total-megapixels",
+        LimitKind::AnswerBytes => "--max-answer-mib (or ask for fewer ids a request)",
+    }
+}
+
+/// What the CLI adds to a limit's message: ` (raise it with --max-mib)`.
+pub(crate) fn raise_hint(limit: &LimitError) -> String {
+    format!(" (raise it with {})", limit_flag(limit.kind))
 }

@@ -278,7 +278,9 @@ impl Reporter {
             }
             (
                 Some((multi, overall)),
-                JobEvent::Succeeded { id, .. } | JobEvent::Failed { id, .. },
+                JobEvent::Succeeded { id, .. }
+                | JobEvent::Failed { id, .. }
+                | JobEvent::Cancelled { id },
             ) => {
                 if let Some(bar) = files.remove(&id) {
                     bar.finish_and_clear();
@@ -354,6 +356,7 @@ impl Reporter {
             JobEvent::Failed { id, error } => {
                 eprintln!("failed    {}: {}", self.name(id), printable(&error))
             }
+            JobEvent::Cancelled { id } => eprintln!("cancelled {}", self.name(id)),
             JobEvent::Released { id } => {
                 eprintln!("stopped   {} (resumes next run)", self.name(id))
             }

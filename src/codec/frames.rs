@@ -83,8 +83,8 @@ pub enum GetFramesError {
     Png { id: usize, reason: String },
     #[error("cannot write the frames: {0}")]
     Io(#[source] std::io::Error),
-    #[error(transparent)]
-    AnswerTooLarge(LimitError),
+    #[error("{0}")]
+    AnswerTooLarge(#[source] LimitError),
 }
 
 /// Which frames an id list names, by the reference rules, decided before any decoding.

@@ -43,11 +43,12 @@ pub enum PasteError {
     BadLength { part: Option<usize>, chars: usize },
     #[error("{}the data URI is not base64 (no ';base64,' before the data)", part_prefix(*.part))]
     DataUriNotBase64 { part: Option<usize> },
-    #[error("{}decodes to {bytes} bytes, over the {limit}-byte limit (raise it with --max-mib)", part_prefix(*.part))]
+    /// The base64 text decodes to more bytes than the decode limit (found before decoding).
+    #[error("{}{error}", part_prefix(*.part))]
     TooLarge {
         part: Option<usize>,
-        bytes: usize,
-        limit: usize,
+        #[source]
+        error: crate::media::LimitError,
     },
     #[error("{}decoded {} bytes, but they are not an image (starts with {head}: {guess})", part_prefix(*.part), thousands(*.bytes))]
     NotImage {
@@ -59,6 +60,7 @@ pub enum PasteError {
     #[error("{}{error}", part_prefix(*.part))]
     OverLimit {
         part: Option<usize>,
+        #[source]
         error: crate::media::LimitError,
     },
     #[error("{}decoded {} bytes of {format}, but the image is damaged: {reason}", part_prefix(*.part), thousands(*.bytes))]
@@ -111,6 +113,7 @@ pub struct PartReader<R> {
     carried: Vec<u8>,
     offset: usize,
     max_part_bytes: usize,
+    limits: DecodeLimits,
     parts_seen: usize,
     done: bool,
 }
@@ -131,6 +134,7 @@ impl<R: std::io::Read> PartReader<R> {
             carried: Vec::new(),
             offset: 0,
             max_part_bytes,
+            limits: *limits,
             parts_seen: 0,
             done: false,
         }
@@ -142,8 +146,9 @@ impl<R: std::io::Read> PartReader<R> {
 pub enum PartReadError {
     #[error("cannot read the text: {0}")]
     Io(#[from] std::io::Error),
-    #[error("part {part} is longer than {limit} characters, more than the decode limit allows (raise it with --max-mib)", limit = thousands(*.limit))]
-    TooLong { part: usize, limit: usize },
+    /// A part longer than the base64 of an image within the decode limit could be.
+    #[error("{0}")]
+    TooLong(#[source] crate::media::LimitError),
     #[error("part {part} is not text (UTF-8)")]
     NotText { part: usize },
 }
@@ -171,10 +176,16 @@ impl<R: std::io::Read> Iterator for PartReader<R> {
                         if part.len() > self.max_part_bytes {
                             self.done = true;
                             self.carried.clear();
-                            return Some(Err(PartReadError::TooLong {
-                                part: self.parts_seen + 1,
-                                limit: self.max_part_bytes,
-                            }));
+                            let what = format!(
+                                "part {} is longer than {} characters of base64",
+                                self.parts_seen + 1,
+                                thousands(self.max_part_bytes)
+                            );
+                            // At least what those characters decode to.
+                            let bytes = part.len() as u64 / 4 * 3;
+                            return Some(Err(PartReadError::TooLong(
+                                self.limits.bytes_error_as(bytes, what),
+                            )));
                         }
                     }
                 }
@@ -284,8 +295,10 @@ pub fn decode_part(
     if decoded_len > limits.max_decoded_bytes {
         return Err(PasteError::TooLarge {
             part: number,
-            bytes: decoded_len,
-            limit: limits.max_decoded_bytes,
+            error: limits.bytes_error_as(
+                decoded_len as u64,
+                format!("decodes to {} bytes", thousands(decoded_len)),
+            ),
         });
     }
     let bytes = LENIENT

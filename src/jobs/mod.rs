@@ -1,6 +1,6 @@
 //! The job table: every file to transcode is a row with a status (pending, processing,
-//! succeeded, failed), an attempt count, the last error, progress and a lease (owner, token,
-//! expiry). One [`JobStore`] trait, two backends chosen by the queue's location
+//! succeeded, failed, cancelled), an attempt count, the last error, progress and a lease
+//! (owner, token, expiry). One [`JobStore`] trait, two backends chosen by the queue's location
 //! ([`QueueLocation`]): SQLite for one machine (`sqlite.rs`, the default) and PostgreSQL for a
 //! fleet of workers on many machines (`postgres.rs`).
 //!
@@ -15,11 +15,16 @@
 //! - Each backend creates and migrates its own schema and records its version; a schema newer
 //!   than this binary knows is refused with [`JobError::SchemaTooNew`].
 //! - [`worker`] runs jobs; [`watch`] reads a queue from outside (the app's fleet view).
+//! - `location.rs` reads and shows a queue's location ([`QueueLocation`]); `status.rs` holds
+//!   [`JobStatus`], [`JobQuery`] and [`StatusCounts`]; this file the rows, the [`JobStore`]
+//!   trait and what every backend shares (claim settling, publishing, lease owners).
 //! - Worker processes register a row (host, pid, version, started, last heartbeat) so
 //!   `framekit jobs workers` can tell live workers from dead ones.
 
+mod location;
 pub mod postgres;
 pub mod sqlite;
+mod status;
 pub mod watch;
 pub mod worker;
 
@@ -28,7 +33,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+pub use location::{QueueLocation, default_queue_path, redact_password};
 pub use sqlite::JobQueue;
+pub use status::{JobQuery, JobStatus, StatusCounts};
 
 /// Attempts before a job is marked failed for good.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -38,8 +45,9 @@ pub const MAX_ATTEMPTS: i64 = 3;
 pub const MAX_CRASHES: i64 = 5;
 
 /// The schema version this binary creates and understands (1 was the unversioned SQLite
-/// table of the first release).
-pub const SCHEMA_VERSION: i64 = 2;
+/// table of the first release; 3 added the `cancelled` status, which 2 stored as failed with
+/// the error "cancelled").
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A worker that has not beaten for this long is listed as dead.
 pub const WORKER_DEAD_AFTER: Duration = Duration::from_secs(30);
@@ -90,117 +98,6 @@ pub enum JobError {
     Storage(#[from] crate::storage::StorageError),
 }
 
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    Pending,
-    Processing,
-    Succeeded,
-    Failed,
-}
-
-impl JobStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Pending => "pending",
-            JobStatus::Processing => "processing",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(text: &str) -> JobStatus {
-        match text {
-            "processing" => JobStatus::Processing,
-            "succeeded" => JobStatus::Succeeded,
-            "failed" => JobStatus::Failed,
-            _ => JobStatus::Pending,
-        }
-    }
-}
-
-/// Which jobs a listing returns: a queue can hold millions, so callers that only show some
-/// (the app's fleet view, `jobs list --limit`) ask the database for those only.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobQuery {
-    /// Only jobs in these states (any when empty).
-    pub statuses: Vec<JobStatus>,
-    /// Only these ids (any when empty).
-    pub ids: Vec<i64>,
-    /// At most this many (all when `None`).
-    pub limit: Option<usize>,
-    /// Highest id (newest) first instead of oldest first.
-    pub newest_first: bool,
-}
-
-impl JobQuery {
-    pub fn ids(ids: &[i64]) -> JobQuery {
-        JobQuery {
-            ids: ids.to_vec(),
-            ..JobQuery::default()
-        }
-    }
-
-    /// The status list as the backends' text values.
-    fn status_names(&self) -> Vec<String> {
-        self.statuses
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect()
-    }
-
-    fn limit_value(&self) -> Option<i64> {
-        self.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
-    }
-}
-
-/// How many jobs are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct StatusCounts {
-    pub pending: u64,
-    pub processing: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-}
-
-impl StatusCounts {
-    pub fn total(&self) -> u64 {
-        self.pending + self.processing + self.succeeded + self.failed
-    }
-
-    fn add(&mut self, status: &str, count: i64) {
-        let count = u64::try_from(count).unwrap_or(0);
-        match JobStatus::parse(status) {
-            JobStatus::Pending => self.pending += count,
-            JobStatus::Processing => self.processing += count,
-            JobStatus::Succeeded => self.succeeded += count,
-            JobStatus::Failed => self.failed += count,
-        }
-    }
-}
-
-impl std::fmt::Display for StatusCounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let total = self.total();
-        write!(
-            f,
-            "{total} job{}: {} pending, {} running, {} succeeded, {} failed",
-            if total == 1 { "" } else { "s" },
-            self.pending,
-            self.processing,
-            self.succeeded,
-            self.failed
-        )
-    }
-}
-
-impl std::fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
@@ -238,7 +135,7 @@ pub enum Enqueued {
     New(i64),
     /// Already queued, running or done: nothing added.
     Existing(i64, JobStatus),
-    /// A failed job (or one forced) was put back to pending.
+    /// A failed or cancelled job (or one forced) was put back to pending.
     Requeued(i64),
 }
 
@@ -305,127 +202,6 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// Where the job table lives: `--queue PATH`, `--queue sqlite:PATH` or
-/// `--queue postgres://USER@HOST[:PORT]/DB`. Its `Debug` and `Display` never show a password.
-#[derive(Clone, PartialEq, Eq)]
-pub enum QueueLocation {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-/// libpq's connection keywords: a `--queue` word starting with one of these and `=` is a
-/// key=value connection string, not a file name.
-const CONNINFO_KEYWORDS: &[&str] = &[
-    "host",
-    "hostaddr",
-    "port",
-    "dbname",
-    "user",
-    "password",
-    "passfile",
-    "service",
-    "sslmode",
-    "sslpassword",
-    "connect_timeout",
-    "options",
-    "application_name",
-    "target_session_attrs",
-];
-
-/// Whether `text` reads as a key=value connection string (`host=db user=fk password=…`):
-/// it starts with `word=`, or one of its words is a libpq keyword and `=`.
-fn looks_like_conninfo(text: &str) -> bool {
-    let starts_with_key = text.split_once('=').is_some_and(|(key, _)| {
-        let key = key.trim();
-        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    });
-    starts_with_key
-        || text.split_whitespace().any(|word| {
-            word.split_once('=').is_some_and(|(key, _)| {
-                CONNINFO_KEYWORDS.contains(&key.to_ascii_lowercase().as_str())
-            })
-        })
-}
-
-impl QueueLocation {
-    /// Reads `--queue`. Anything that is neither a path nor a URL framekit serves (a key=value
-    /// connection string, another scheme) is refused rather than made a SQLite file, and no
-    /// message repeats a password.
-    pub fn parse(text: &str) -> Result<QueueLocation, JobError> {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            Ok(QueueLocation::Postgres(text.to_string()))
-        } else if let Some(path) = text.strip_prefix("sqlite:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            if path.is_empty() {
-                return Err(JobError::BadLocation(text.to_string()));
-            }
-            Ok(QueueLocation::Sqlite(PathBuf::from(path)))
-        } else if text.contains("://") {
-            Err(JobError::BadLocation(postgres::redact_password(text)))
-        } else if looks_like_conninfo(text) {
-            Err(JobError::ConnectionString)
-        } else if text.trim().is_empty() {
-            Err(JobError::BadLocation(text.to_string()))
-        } else {
-            Ok(QueueLocation::Sqlite(PathBuf::from(text)))
-        }
-    }
-
-    /// The user's own queue (SQLite in the data folder).
-    pub fn default_local() -> QueueLocation {
-        QueueLocation::Sqlite(default_queue_path())
-    }
-
-    /// Opens the store, creating or migrating its schema.
-    pub fn open(&self) -> Result<Box<dyn JobStore>, JobError> {
-        Ok(match self {
-            QueueLocation::Sqlite(path) => Box::new(JobQueue::open(path)?),
-            QueueLocation::Postgres(url) => Box::new(postgres::PgQueue::connect(url)?),
-        })
-    }
-
-    /// Opens the store only to read it (listing, counting): a SQLite queue is opened
-    /// read-only (see [`JobQueue::open_read_only`]), so read access to it is enough.
-    pub fn open_read_only(&self) -> Result<Box<dyn JobStore>, JobError> {
-        Ok(match self {
-            QueueLocation::Sqlite(path) => Box::new(JobQueue::open_read_only(path)?),
-            QueueLocation::Postgres(url) => Box::new(postgres::PgQueue::connect(url)?),
-        })
-    }
-}
-
-impl std::str::FromStr for QueueLocation {
-    type Err = JobError;
-
-    fn from_str(text: &str) -> Result<QueueLocation, JobError> {
-        QueueLocation::parse(text)
-    }
-}
-
-impl std::fmt::Debug for QueueLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QueueLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            QueueLocation::Postgres(url) => f
-                .debug_tuple("Postgres")
-                .field(&postgres::redact_password(url))
-                .finish(),
-        }
-    }
-}
-
-/// Shown in messages: the path, or the URL without its password.
-impl std::fmt::Display for QueueLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QueueLocation::Sqlite(path) => f.write_str(&crate::media::printable_path(path)),
-            QueueLocation::Postgres(url) => f.write_str(&crate::media::printable_path(Path::new(
-                &postgres::redact_password(url),
-            ))),
-        }
-    }
-}
-
 /// A job to add, checked and made absolute by [`NewJob::prepare`].
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -486,7 +262,7 @@ impl NewJob {
     fn requeues(&self, status: JobStatus, old: (i64, i64)) -> bool {
         let changed = old != (self.input_size, self.input_mtime_ns);
         match status {
-            JobStatus::Failed => true,
+            JobStatus::Failed | JobStatus::Cancelled => true,
             JobStatus::Succeeded => self.force,
             JobStatus::Pending => self.force || changed,
             JobStatus::Processing => false,
@@ -573,12 +349,12 @@ pub trait JobStore: Send {
     /// counted.
     fn release(&mut self, lease: &Lease) -> Result<(), JobError>;
 
-    /// Marks a job failed at the user's request (from the worker holding it).
+    /// Marks a job cancelled at the user's request (from the worker holding it).
     fn cancel(&mut self, lease: &Lease) -> Result<(), JobError>;
 
     /// Cancels jobs by id from outside (`framekit jobs cancel`): pending and running ones
-    /// become failed with "cancelled"; a running one's lease is revoked, so its worker stops
-    /// at its next heartbeat and publishes nothing. Returns how many.
+    /// become cancelled; a running one's lease is revoked, so its worker stops at its next
+    /// heartbeat and publishes nothing. Returns how many.
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
     /// The running jobs and their lease owners, `(id, host:pid)`.
@@ -616,10 +392,13 @@ pub trait JobStore: Send {
     /// to the earliest retry delay or lease expiry otherwise, `None` when no job is open.
     fn next_claimable_in(&mut self, filter: &ClaimFilter) -> Result<Option<Duration>, JobError>;
 
-    /// Failed jobs back to pending with fresh attempts (all, or `ids`); returns how many.
+    /// Failed jobs back to pending with fresh attempts; returns how many. With no `ids`, every
+    /// failed job (a cancelled one stays cancelled); with `ids`, those of them that failed or
+    /// were cancelled (the user names the job to run again).
     fn retry_failed(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
-    /// Deletes finished jobs (succeeded and failed), or every job not running with `all`.
+    /// Deletes finished jobs (succeeded, failed and cancelled), or every job not running with
+    /// `all`.
     fn clear(&mut self, all: bool) -> Result<usize, JobError>;
 
     /// Registers this process as a worker; returns its row id.
@@ -805,16 +584,6 @@ fn fingerprint(path: &Path) -> std::io::Result<(i64, i64)> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
     Ok((meta.len() as i64, mtime))
-}
-
-/// The default queue: `$XDG_DATA_HOME/framekit/jobs.sqlite` (or `~/.local/share/...`).
-pub fn default_queue_path() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("framekit").join("jobs.sqlite")
 }
 
 /// The retry time of a failed attempt: `retry_delay * 2^(attempt-1)` after now, or `None`

@@ -45,6 +45,11 @@ const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 /// Serialises schema creation among workers that start together.
 const MIGRATION_LOCK: i64 = 0x6672_616d_656b_6974; // "framekit"
 
+/// The statuses a job may have; [`PgQueue::migrate`] adds it to a new table and replaces an
+/// older schema's.
+const STATUS_CHECK: &str =
+    "CHECK (status IN ('pending', 'processing', 'succeeded', 'failed', 'cancelled'))";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS framekit_schema (version BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS framekit_jobs (
@@ -54,7 +59,7 @@ CREATE TABLE IF NOT EXISTS framekit_jobs (
     input_mtime_ns BIGINT NOT NULL,
     preset         TEXT NOT NULL,
     output_path    TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    status         TEXT NOT NULL, -- checked by framekit_jobs_status_check (STATUS_CHECK)
     attempts       BIGINT NOT NULL DEFAULT 0,
     last_error     TEXT,
     progress       DOUBLE PRECISION NOT NULL DEFAULT 0,
@@ -88,71 +93,6 @@ const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, la
 /// Jobs passing a filter: `$1` shard count (0: none), `$2` shard index, `$3` ids (empty: any).
 const FILTER: &str = "(CASE WHEN $1::bigint = 0 THEN true ELSE id % $1::bigint = $2::bigint END)
      AND (cardinality($3::bigint[]) = 0 OR id = ANY($3::bigint[]))";
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and every
-/// `password=` (or `sslpassword=`, any key naming a password, percent-escaped or not) in the
-/// query masked the same way. The user info is read as the connection's URL parser reads it
-/// (everything before the first `@`), so whatever would be used as the password is masked.
-pub fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let mut out = format!("{scheme}://");
-    let after_user = match rest.split_once('@') {
-        Some((user_info, after)) => {
-            match user_info.split_once(':') {
-                Some((user, _)) => out.push_str(&format!("{user}:***@")),
-                None => out.push_str(&format!("{user_info}@")),
-            }
-            after
-        }
-        None => rest,
-    };
-    match after_user.split_once('?') {
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push('?');
-            let params: Vec<String> = query
-                .split('&')
-                .map(|param| match param.split_once('=') {
-                    Some((key, _)) if names_a_secret(key) => format!("{key}=***"),
-                    _ => param.to_string(),
-                })
-                .collect();
-            out.push_str(&params.join("&"));
-        }
-        None => out.push_str(after_user),
-    }
-    out
-}
-
-/// Whether a URL query key (percent-escapes decoded, any case) names a password.
-fn names_a_secret(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| {
-            bytes
-                .get(at)
-                .and_then(|b| (*b as char).to_digit(16))
-                .map(|d| d as u8)
-        };
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push(high * 16 + low);
-                i += 3;
-            }
-            (byte, _, _) => {
-                decoded.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded)
-        .to_ascii_lowercase()
-        .contains("pass")
-}
 
 fn row_to_job(row: &Row) -> Job {
     Job {
@@ -275,8 +215,12 @@ impl PgQueue {
         Ok(queue)
     }
 
-    /// Creates the tables or brings them up to date (one worker at a time); returns the
-    /// version found before, or the one written.
+    /// Creates the tables or brings them up to date, in one transaction under an advisory lock
+    /// (workers that start together migrate one at a time; the later ones find it done);
+    /// returns the version found before, or the one written.
+    ///
+    /// 2 → 3: the `cancelled` status. The status CHECK constraint is replaced by one that
+    /// admits it, and rows stored as failed with the error "cancelled" become cancelled.
     fn migrate(&mut self) -> Result<i64, JobError> {
         self.run(|client| {
             let mut tx = client.transaction()?;
@@ -286,6 +230,12 @@ impl PgQueue {
                 .query_one("SELECT MAX(version) FROM framekit_schema", &[])?
                 .get(0);
             if found.is_none_or(|v| v < SCHEMA_VERSION) {
+                replace_status_check(&mut tx)?;
+                tx.execute(
+                    "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL
+                     WHERE status = 'failed' AND last_error = 'cancelled'",
+                    &[],
+                )?;
                 tx.execute("DELETE FROM framekit_schema", &[])?;
                 tx.execute(
                     "INSERT INTO framekit_schema (version) VALUES ($1)",
@@ -411,6 +361,27 @@ impl PgQueue {
         let n = self.run(|client| Ok(client.execute(sql, &values)?))?;
         fenced(n, lease)
     }
+}
+
+/// Drops every CHECK constraint of `framekit_jobs` on its status (whatever an older schema
+/// named it) and adds [`STATUS_CHECK`].
+fn replace_status_check(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+    let old = tx.query(
+        "SELECT conname::text FROM pg_constraint
+         WHERE conrelid = 'framekit_jobs'::regclass AND contype = 'c'
+         AND pg_get_constraintdef(oid) LIKE '%status%'",
+        &[],
+    )?;
+    for row in &old {
+        let name: String = row.get(0);
+        tx.batch_execute(&format!(
+            "ALTER TABLE framekit_jobs DROP CONSTRAINT \"{}\"",
+            name.replace('"', "\"\"")
+        ))?;
+    }
+    tx.batch_execute(&format!(
+        "ALTER TABLE framekit_jobs ADD CONSTRAINT framekit_jobs_status_check {STATUS_CHECK}"
+    ))
 }
 
 fn filter_values(filter: &ClaimFilter) -> (i64, i64, Vec<i64>) {
@@ -595,7 +566,7 @@ impl JobStore for PgQueue {
         self.fenced(
             lease,
             &format!(
-                "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+                "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
                  lease_expires = NULL, temp_path = NULL, updated_at = {NOW}
                  WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
             ),
@@ -606,7 +577,7 @@ impl JobStore for PgQueue {
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
         let ids = ids.to_vec();
         let sql = format!(
-            "UPDATE framekit_jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL,
+            "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
              lease_expires = NULL, updated_at = {NOW} WHERE id = ANY($1) AND status IN ('pending', 'processing')"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
@@ -699,7 +670,9 @@ impl JobStore for PgQueue {
         let ids = ids.to_vec();
         let sql = format!(
             "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL,
-             updated_at = {NOW} WHERE status = 'failed' AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
+             updated_at = {NOW}
+             WHERE (status = 'failed' OR (status = 'cancelled' AND cardinality($1::bigint[]) > 0))
+             AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
         Ok(n as usize)
@@ -709,7 +682,7 @@ impl JobStore for PgQueue {
         let sql = if all {
             "DELETE FROM framekit_jobs WHERE status != 'processing'"
         } else {
-            "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed')"
+            "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
         };
         let n = self.run(|client| Ok(client.execute(sql, &[])?))?;
         Ok(n as usize)

@@ -12,15 +12,17 @@ use super::{
     worker_alive,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
+/// The `jobs` table's columns and constraints, after `CREATE TABLE <name>`: the one
+/// definition both a new queue and the migration's rebuild use.
+const JOBS_TABLE: &str = "(
     id             INTEGER PRIMARY KEY,
     input_path     TEXT NOT NULL,
     input_size     INTEGER NOT NULL,
     input_mtime_ns INTEGER NOT NULL,
     preset         TEXT NOT NULL,
     output_path    TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
+    status         TEXT NOT NULL
+                   CHECK (status IN ('pending', 'processing', 'succeeded', 'failed', 'cancelled')),
     attempts       INTEGER NOT NULL DEFAULT 0,
     last_error     TEXT,
     progress       REAL NOT NULL DEFAULT 0,
@@ -34,8 +36,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     UNIQUE (input_path, preset, output_path)
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
+)";
+
+/// Every column of `jobs`, in [`JOBS_TABLE`]'s order (the rebuild copies them by name).
+const ALL_COLUMNS: &str = "id, input_path, input_size, input_mtime_ns, preset, output_path, status, attempts, last_error, progress, not_before, lease_owner, lease_token, lease_expires, temp_path, replace_output, crashes, created_at, updated_at";
+
+/// The indexes of `jobs` (made again after a rebuild drops them with the old table).
+const JOBS_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);";
+
+/// The tables besides `jobs`.
+const OTHER_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS workers (
     id             INTEGER PRIMARY KEY,
     host           TEXT NOT NULL,
@@ -400,7 +410,7 @@ impl JobStore for JobQueue {
     fn cancel(&mut self, lease: &Lease) -> Result<(), JobError> {
         self.fenced_update(
             lease,
-            "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
+            "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
              temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
             &[&now_ms()],
         )
@@ -413,7 +423,7 @@ impl JobStore for JobQueue {
         for id in ids {
             count += tx
                 .execute(
-                    "UPDATE jobs SET status = 'failed', last_error = 'cancelled', lease_token = NULL, lease_expires = NULL,
+                    "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
                      updated_at = ?2 WHERE id = ?1 AND status IN ('pending', 'processing')",
                     params![id, now_ms()],
                 )
@@ -532,7 +542,8 @@ impl JobStore for JobQueue {
         self.conn
             .execute(
                 "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL, updated_at = ?1
-                 WHERE status = 'failed' AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))",
+                 WHERE (status = 'failed' OR (status = 'cancelled' AND ?2 IS NOT NULL))
+                 AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))",
                 params![now_ms(), ids],
             )
             .map_err(db)
@@ -542,7 +553,7 @@ impl JobStore for JobQueue {
         let sql = if all {
             "DELETE FROM jobs WHERE status != 'processing'"
         } else {
-            "DELETE FROM jobs WHERE status IN ('succeeded', 'failed')"
+            "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
         };
         self.conn.execute(sql, []).map_err(self.db())
     }
@@ -644,8 +655,14 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
 }
 
-/// Creates the tables or brings an older queue up to date (columns and tables are only ever
-/// added); returns the schema version found or written.
+/// Creates the tables or brings an older queue up to date, all in one write transaction (a
+/// second process starting at the same time waits for it, then finds the work done); returns
+/// the schema version found or written.
+///
+/// - 1 → 2: the `crashes` column.
+/// - 2 → 3: the `cancelled` status. SQLite cannot change a CHECK constraint in place, so the
+///   `jobs` table is rebuilt (new table, copy, drop, rename, indexes again); rows stored as
+///   failed with the error "cancelled" become cancelled.
 fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     if let Some(version) = schema_version(conn)?
         && version >= SCHEMA_VERSION
@@ -653,8 +670,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
         return Ok(version);
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let migrated = (|| {
-        conn.execute_batch(SCHEMA)?;
+    let migrated = (|| -> rusqlite::Result<i64> {
+        // Another process may have migrated (or a newer framekit written) since the look above.
+        if let Some(version) = schema_version(conn)?
+            && version >= SCHEMA_VERSION
+        {
+            return Ok(version);
+        }
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS jobs {JOBS_TABLE}; {JOBS_INDEXES} {OTHER_TABLES}"
+        ))?;
         let has_crashes: i64 = conn.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'crashes'",
             [],
@@ -663,21 +688,48 @@ fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
         if has_crashes == 0 {
             conn.execute_batch("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")?;
         }
+        if !allows_cancelled(conn)? {
+            conn.execute_batch(&format!(
+                "CREATE TABLE jobs_migrating {JOBS_TABLE};
+                 INSERT INTO jobs_migrating ({ALL_COLUMNS}) SELECT {ALL_COLUMNS} FROM jobs;
+                 DROP TABLE jobs;
+                 ALTER TABLE jobs_migrating RENAME TO jobs;
+                 {JOBS_INDEXES}"
+            ))?;
+        }
+        conn.execute(
+            "UPDATE jobs SET status = 'cancelled', last_error = NULL
+             WHERE status = 'failed' AND last_error = 'cancelled'",
+            [],
+        )?;
         conn.execute("DELETE FROM schema_version", [])?;
         conn.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             params![SCHEMA_VERSION],
         )?;
-        Ok(())
+        Ok(SCHEMA_VERSION)
     })();
     match migrated {
-        Ok(()) => conn.execute_batch("COMMIT")?,
+        Ok(version) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(version)
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
+            Err(e)
         }
     }
-    Ok(SCHEMA_VERSION)
+}
+
+/// Whether the `jobs` table's CHECK constraint admits the `cancelled` status (the table as
+/// SQLite stores its definition).
+fn allows_cancelled(conn: &Connection) -> rusqlite::Result<bool> {
+    let sql: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(sql.contains("'cancelled'"))
 }
 
 /// A SQLite error on the queue at `path` in words (SQLite's own, such as "disk I/O error:

@@ -1,6 +1,7 @@
 //! Decode limits: one set, applied to every path that decodes an image (`frames`, `probe`,
 //! `decode`, the app's open, paste and thumbnails), checked from headers before pixels are
-//! allocated. Each error names the limit and the flag that raises it.
+//! allocated. Each error is a typed [`LimitError`]: which limit, how much, and the limit; the
+//! faces say how to raise it (the CLI names its flag).
 
 use crate::text::thousands;
 
@@ -37,13 +38,62 @@ impl Default for DecodeLimits {
 /// The widest decoded pixel of the formats framekit reads: 16-bit RGBA.
 const MAX_BYTES_PER_PIXEL: u64 = 8;
 
-/// An image over one of the limits: what it is, the limit, and the flag that raises it.
+/// Which of the [`DecodeLimits`] a decode ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    /// Bytes of one encoded image (a file, one decoded base64 part): `max_decoded_bytes`.
+    ImageBytes,
+    /// Pixels of one frame (width x height): `max_pixels`.
+    FramePixels,
+    /// Frames of one animation: `max_frames`.
+    AnimationFrames,
+    /// Pixels held at once (an animation's frames, a pasted `|` list): `max_total_pixels`.
+    TotalPixels,
+    /// Bytes of one `get_frames` answer: `max_answer_bytes`.
+    AnswerBytes,
+}
+
+impl LimitKind {
+    /// `amount` of this kind's unit in words: `256 MiB`, `100 megapixels`, `10,000 frames`.
+    pub fn describe(self, amount: u64) -> String {
+        match self {
+            LimitKind::ImageBytes => format!("{} MiB", amount >> 20),
+            LimitKind::AnswerBytes => format!("{} MiB", thousands((amount >> 20) as usize)),
+            LimitKind::FramePixels | LimitKind::TotalPixels => megapixels(amount),
+            LimitKind::AnimationFrames => format!("{} frames", thousands(amount as usize)),
+        }
+    }
+}
+
+/// Input over one of the limits: which limit, how much was asked for and the limit, in the
+/// kind's unit (bytes, pixels or frames), and what ran into it in words. Its message says
+/// nothing of how to raise the limit: each face adds that in its own terms (the CLI names
+/// its flag).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what}, over the limit of {limit} (raise it with {flag})")]
+#[error("{what}, over the limit of {}", .kind.describe(*.limit))]
 pub struct LimitError {
+    pub kind: LimitKind,
+    /// What was asked for when the decode stopped (at least that much; `limit + 1` when the
+    /// amount is not known, as when the `image` crate refuses an allocation).
+    pub actual: u64,
+    pub limit: u64,
+    /// What ran into the limit: "the PNG image is 20000x20000 (400 megapixels)".
     pub what: String,
-    pub limit: String,
-    pub flag: &'static str,
+}
+
+impl LimitError {
+    /// The first `LimitError` in `error`'s chain of causes (`error` itself included): why a
+    /// request failed, when a limit is why.
+    pub fn find<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a LimitError> {
+        let mut cause = Some(error);
+        while let Some(error) = cause {
+            if let Some(limit) = error.downcast_ref::<LimitError>() {
+                return Some(limit);
+            }
+            cause = error.source();
+        }
+        None
+    }
 }
 
 fn megapixels(pixels: u64) -> String {
@@ -79,29 +129,43 @@ impl DecodeLimits {
     /// An answer of `frames` frames that has reached `bytes` bytes.
     pub fn answer_error(&self, frames: usize, bytes: usize) -> LimitError {
         LimitError {
+            kind: LimitKind::AnswerBytes,
+            actual: bytes as u64,
+            limit: self.max_answer_bytes as u64,
             what: format!(
                 "the answer reached {} MiB after {} frames",
                 thousands(bytes >> 20),
                 thousands(frames)
             ),
-            limit: format!("{} MiB", thousands(self.max_answer_bytes >> 20)),
-            flag: "--max-answer-mib (or ask for fewer ids a request)",
         }
     }
 
-    pub fn bytes_error(&self, bytes: usize) -> LimitError {
+    /// An encoded image of `bytes` bytes, over `max_decoded_bytes`.
+    pub fn bytes_error(&self, bytes: u64) -> LimitError {
+        self.bytes_error_as(
+            bytes,
+            format!("the image is {} bytes", thousands(bytes as usize)),
+        )
+    }
+
+    /// `bytes` of encoded image, over `max_decoded_bytes`; `what` says what they are.
+    pub fn bytes_error_as(&self, bytes: u64, what: String) -> LimitError {
         LimitError {
-            what: format!("the image is {} bytes", thousands(bytes)),
-            limit: format!("{} MiB", self.max_decoded_bytes >> 20),
-            flag: "--max-mib",
+            kind: LimitKind::ImageBytes,
+            actual: bytes,
+            limit: self.max_decoded_bytes as u64,
+            what,
         }
     }
 
-    pub fn pixels_error(&self, what: &str) -> LimitError {
+    /// A frame of `pixels` pixels (`None`: more than the limit, exactly unknown), over
+    /// `max_pixels`; `what` says what it is.
+    pub fn pixels_error(&self, pixels: Option<u64>, what: String) -> LimitError {
         LimitError {
-            what: what.to_string(),
-            limit: megapixels(self.max_pixels),
-            flag: "--max-megapixels",
+            kind: LimitKind::FramePixels,
+            actual: pixels.unwrap_or(self.max_pixels.saturating_add(1)),
+            limit: self.max_pixels,
+            what,
         }
     }
 
@@ -109,10 +173,13 @@ impl DecodeLimits {
     pub fn check_frame(&self, width: u32, height: u32, format: &str) -> Result<(), LimitError> {
         let pixels = u64::from(width) * u64::from(height);
         if pixels > self.max_pixels {
-            return Err(self.pixels_error(&format!(
-                "the {format} image is {width}x{height} ({})",
-                megapixels(pixels)
-            )));
+            return Err(self.pixels_error(
+                Some(pixels),
+                format!(
+                    "the {format} image is {width}x{height} ({})",
+                    megapixels(pixels)
+                ),
+            ));
         }
         Ok(())
     }
@@ -122,12 +189,13 @@ impl DecodeLimits {
     pub fn check_animation(&self, frames: usize, frame_pixels: u64) -> Result<(), LimitError> {
         if frames > self.max_frames {
             return Err(LimitError {
+                kind: LimitKind::AnimationFrames,
+                actual: frames as u64,
+                limit: self.max_frames as u64,
                 what: format!(
                     "the animation has more than {} frames",
                     thousands(self.max_frames)
                 ),
-                limit: format!("{} frames", thousands(self.max_frames)),
-                flag: "--max-frames",
             });
         }
         self.check_total(frame_pixels.saturating_mul(frames as u64), || {
@@ -144,9 +212,10 @@ impl DecodeLimits {
     pub fn check_total(&self, total: u64, what: impl FnOnce() -> String) -> Result<(), LimitError> {
         if total > self.max_total_pixels {
             return Err(LimitError {
+                kind: LimitKind::TotalPixels,
+                actual: total,
+                limit: self.max_total_pixels,
                 what: what(),
-                limit: megapixels(self.max_total_pixels),
-                flag: "--max-total-megapixels",
             });
         }
         Ok(())

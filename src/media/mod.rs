@@ -30,7 +30,7 @@ pub use input::{
     LocalFiles, local_path, open_input, open_input_guarded, open_input_with, open_output,
     playlist_kind, playlist_kind_when, url_of, url_of_when,
 };
-pub use limits::{DecodeLimits, LimitError};
+pub use limits::{DecodeLimits, LimitError, LimitKind};
 pub use probe::{MediaInfo, MediaKind};
 pub use still::StillImage;
 pub use tonemap::HdrMode;
@@ -78,11 +78,13 @@ pub fn printable_path(path: &Path) -> String {
         .collect()
 }
 
-/// A media error, always naming the file.
+/// A media error, always naming the file. Its kind is its cause, so a [`LimitError`] in it
+/// is found by walking the causes ([`LimitError::find`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {kind}", printable_path(path))]
 pub struct MediaError {
     pub path: PathBuf,
+    #[source]
     pub kind: MediaErrorKind,
 }
 
@@ -112,7 +114,7 @@ pub enum MediaErrorKind {
     Unrecognized(String),
     #[error("cannot fetch: {0}")]
     Network(String),
-    #[error(transparent)]
+    #[error("{0}")]
     OverLimit(#[from] LimitError),
     #[error("not a valid {format} image: {reason}")]
     BadImage { format: String, reason: String },
@@ -291,7 +293,7 @@ impl MediaSource {
         }
         if let Some(format) = sniffed {
             if metadata.len() > options.limits.max_decoded_bytes as u64 {
-                let error = options.limits.bytes_error(metadata.len() as usize);
+                let error = options.limits.bytes_error(metadata.len());
                 return Err(MediaError::new(path, MediaErrorKind::OverLimit(error)));
             }
             let bytes =
@@ -434,7 +436,7 @@ pub fn read_image_file(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, Me
     use std::io::Read;
     let metadata = regular_file(path)?;
     let over = |size: u64| {
-        let error = limits.bytes_error(usize::try_from(size).unwrap_or(usize::MAX));
+        let error = limits.bytes_error(size);
         MediaError::new(path, MediaErrorKind::OverLimit(error))
     };
     if metadata.len() > limits.max_decoded_bytes as u64 {

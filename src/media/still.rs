@@ -149,7 +149,8 @@ impl StillImage {
         let bad = |e: image::ImageError| {
             let kind = match e {
                 image::ImageError::Limits(_) => MediaErrorKind::OverLimit(limits.pixels_error(
-                    &format!("the {format_label} image needs more memory than its size allows"),
+                    None,
+                    format!("the {format_label} image needs more memory than its size allows"),
                 )),
                 other => MediaErrorKind::BadImage {
                     format: format_label.clone(),
@@ -161,7 +162,7 @@ impl StillImage {
         if bytes.len() > limits.max_decoded_bytes {
             return Err(MediaError::new(
                 path,
-                MediaErrorKind::OverLimit(limits.bytes_error(bytes.len())),
+                MediaErrorKind::OverLimit(limits.bytes_error(bytes.len() as u64)),
             ));
         }
         let (width, height) = image::ImageReader::with_format(Cursor::new(&bytes[..]), format)

@@ -69,7 +69,8 @@ impl<T> SameThread<T> {
     }
 }
 
-/// The Python exception for a media error, with the CLI's one-line message.
+/// The Python exception for a media error, with the library's one-line message (a limit
+/// says which and by how much, not a CLI flag).
 fn media_error(error: &MediaError) -> PyErr {
     let message = error.to_string();
     match &error.kind {

@@ -44,16 +44,12 @@ pub struct Row {
     pub speed: f64,
     pub started: Option<Instant>,
     pub message: Option<String>,
-    /// Stopped at the user's request (the table records it as failed: "cancelled").
-    pub cancelled: bool,
     /// The worker (`host:pid`) running it, when it runs on a fleet.
     pub worker: Option<String>,
 }
 
 impl Row {
     fn from_job(job: crate::jobs::Job) -> Row {
-        let cancelled =
-            job.status == JobStatus::Failed && job.last_error.as_deref() == Some("cancelled");
         Row {
             id: job.id,
             worker: job
@@ -65,10 +61,7 @@ impl Row {
             fraction: job.progress,
             speed: 0.0,
             started: None,
-            cancelled,
-            message: job
-                .last_error
-                .filter(|_| job.status == JobStatus::Failed && !cancelled),
+            message: job.last_error.filter(|_| job.status == JobStatus::Failed),
         }
     }
 }
@@ -89,7 +82,6 @@ impl Row {
             speed: 0.0,
             started: None,
             message: None,
-            cancelled: false,
             worker: None,
         }
     }
@@ -459,7 +451,6 @@ impl TranscodePanel {
             JobEvent::Started { id, attempt, .. } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Processing;
-                    row.cancelled = false;
                     row.fraction = 0.0;
                     row.speed = 0.0;
                     row.started = Some(Instant::now());
@@ -484,7 +475,6 @@ impl TranscodePanel {
             } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Succeeded;
-                    row.cancelled = false;
                     row.fraction = 1.0;
                     row.output = output;
                     row.message = Some(format!("done in {seconds:.1} s"));
@@ -493,21 +483,24 @@ impl TranscodePanel {
             JobEvent::Retrying { id, error, .. } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Pending;
-                    row.cancelled = false;
                     row.message = Some(format!("will retry: {error}"));
                 }
             }
             JobEvent::Failed { id, error } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Failed;
-                    row.cancelled = error == "cancelled";
-                    row.message = (!row.cancelled).then_some(error);
+                    row.message = Some(error);
+                }
+            }
+            JobEvent::Cancelled { id } => {
+                if let Some(row) = self.rows.get_mut(&id) {
+                    row.status = JobStatus::Cancelled;
+                    row.message = None;
                 }
             }
             JobEvent::Released { id } => {
                 if let Some(row) = self.rows.get_mut(&id) {
                     row.status = JobStatus::Pending;
-                    row.cancelled = false;
                     row.message = Some("stopped; resumes next time".to_string());
                 }
             }
@@ -655,7 +648,7 @@ impl TranscodePanel {
                 self.fleet_hidden.extend(
                     self.rows
                         .values()
-                        .filter(|r| matches!(r.status, JobStatus::Succeeded | JobStatus::Failed))
+                        .filter(|r| r.status.is_finished())
                         .map(|r| r.id),
                 );
                 self.rows
@@ -692,12 +685,13 @@ impl TranscodePanel {
         }
     }
 
-    /// Retry failed: on a fleet, the watch puts them back to pending; here, a new run.
+    /// Retry failed (and cancelled) jobs: on a fleet, the watch puts them back to pending;
+    /// here, a new run.
     fn retry_failed(&mut self, ctx: &egui::Context) {
         let failed: Vec<i64> = self
             .rows
             .values()
-            .filter(|r| r.status == JobStatus::Failed)
+            .filter(|r| r.status.can_retry())
             .map(|r| r.id)
             .collect();
         if self.fleet.is_some() {
@@ -710,7 +704,6 @@ impl TranscodePanel {
             for id in &failed {
                 if let Some(row) = self.rows.get_mut(id) {
                     row.status = JobStatus::Pending;
-                    row.cancelled = false;
                     row.fraction = 0.0;
                     row.message = Some("queued again".to_string());
                 }

@@ -111,7 +111,7 @@ impl TranscodePanel {
             {
                 commands.push(PanelCommand::CancelAll);
             }
-            let failed = self.rows.values().any(|r| r.status == JobStatus::Failed);
+            let failed = self.rows.values().any(|r| r.status.can_retry());
             if ui
                 .add_enabled(
                     failed && (!self.running || self.fleet.is_some()),
@@ -211,7 +211,6 @@ impl TranscodePanel {
                             }
                             ui.add(bar);
                             let detail = match (row.status, row.eta_seconds()) {
-                                _ if row.cancelled => "cancelled".to_string(),
                                 (JobStatus::Processing, _) if row.worker.is_some() => format!(
                                     "processing on {}",
                                     row.worker.as_deref().unwrap_or_default()

@@ -144,6 +144,10 @@ pub enum JobEvent {
         id: i64,
         error: String,
     },
+    /// Stopped at the user's request (its [`CancelRequests`] flag) and recorded as cancelled.
+    Cancelled {
+        id: i64,
+    },
     /// Given back unfinished because the run was stopped.
     Released {
         id: i64,
@@ -318,12 +322,9 @@ fn run_one(
         Err(_) if options.stop.load(Ordering::SeqCst) => queue
             .release(&lease)
             .map(|()| events(JobEvent::Released { id: job.id })),
-        Err(_) if cancels.is_cancelled(job.id) => queue.cancel(&lease).map(|()| {
-            events(JobEvent::Failed {
-                id: job.id,
-                error: "cancelled".to_string(),
-            })
-        }),
+        Err(_) if cancels.is_cancelled(job.id) => queue
+            .cancel(&lease)
+            .map(|()| events(JobEvent::Cancelled { id: job.id })),
         Err(AttemptError::Failed { reason, permanent }) => {
             let message = format!("{}: {reason}", job.input.display());
             queue

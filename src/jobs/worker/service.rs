@@ -33,6 +33,7 @@ pub struct Metrics {
     claimed: AtomicU64,
     succeeded: AtomicU64,
     failed: AtomicU64,
+    cancelled: AtomicU64,
     retried: AtomicU64,
     released: AtomicU64,
     lease_losses: AtomicU64,
@@ -49,6 +50,10 @@ impl Metrics {
 
     pub fn failed(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     pub fn retried(&self) -> u64 {
@@ -108,6 +113,10 @@ impl Metrics {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 running(*id, false);
             }
+            JobEvent::Cancelled { id } => {
+                self.cancelled.fetch_add(1, Ordering::Relaxed);
+                running(*id, false);
+            }
             JobEvent::Released { id } => {
                 self.released.fetch_add(1, Ordering::Relaxed);
                 running(*id, false);
@@ -146,6 +155,11 @@ impl Metrics {
                 "framekit_jobs_failed_total",
                 "Jobs that failed for good on this worker.",
                 get(&self.failed),
+            ),
+            (
+                "framekit_jobs_cancelled_total",
+                "Jobs cancelled on this worker at the user's request.",
+                get(&self.cancelled),
             ),
             (
                 "framekit_jobs_retried_total",
@@ -420,11 +434,18 @@ mod tests {
             id: 8,
             error: "x".into(),
         });
+        metrics.record(&JobEvent::Started {
+            id: 9,
+            input: PathBuf::from("c.mov"),
+            attempt: 1,
+        });
+        metrics.record(&JobEvent::Cancelled { id: 9 });
         assert_eq!(metrics.running_ids(), "");
         let text = metrics.render();
-        assert!(text.contains("framekit_jobs_claimed_total 1\n"), "{text}");
+        assert!(text.contains("framekit_jobs_claimed_total 2\n"), "{text}");
         assert!(text.contains("framekit_jobs_succeeded_total 1\n"));
         assert!(text.contains("framekit_jobs_failed_total 1\n"));
+        assert!(text.contains("framekit_jobs_cancelled_total 1\n"));
         assert!(text.contains("framekit_frames_per_second 25.00\n"));
         assert!(text.contains("framekit_jobs_running 0\n"));
     }

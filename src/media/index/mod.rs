@@ -20,9 +20,14 @@
 //! keyframes only, MPEG-TS has none) the index grows from the start, only as far as a request
 //! needs, and a full scan is one run over everything.
 
+mod cache_bytes;
+mod table;
+
 use std::sync::Arc;
 
 use ffmpeg_next as ffmpeg;
+
+pub use table::{ContainerTable, TableKeyframe};
 
 /// One video packet, which decodes to one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,127 +65,6 @@ impl IndexOrigin {
             IndexOrigin::Cache => "cache",
             IndexOrigin::Partial => "partial",
         }
-    }
-}
-
-/// A keyframe listed by the container, in decode order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableKeyframe {
-    /// Frames (counted samples) before it in decode order: where its run starts.
-    pub frames_before: usize,
-    /// Its timestamp in the container's table (the decode time for MP4 and AVI).
-    pub timestamp: i64,
-    /// What to seek to (backward) to land on it: just before the next keyframe's table
-    /// timestamp. Demuxers compare a seek target with decode times (AVI) or presentation
-    /// times (MP4); this lands on this keyframe with either.
-    pub seek_timestamp: i64,
-    /// Byte position in the file.
-    pub position: i64,
-}
-
-/// The container's complete list of one stream's samples, reduced to what the index needs:
-/// how many frames there are and where each keyframe starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerTable {
-    pub frame_count: usize,
-    pub keyframes: Vec<TableKeyframe>,
-}
-
-impl ContainerTable {
-    /// The stream's sample table, when the container has a complete one (MP4/MOV, AVI with an
-    /// index) that fits inside the file. `None` sends the reader to the lazy scan: Matroska's
-    /// cues and fragmented MP4 list only some samples, and a cut file's table lists samples
-    /// that are not there.
-    pub fn read(
-        input: &ffmpeg::format::context::Input,
-        stream_index: usize,
-    ) -> Option<ContainerTable> {
-        let format = input.format().name().to_string();
-        let complete_tables = format.contains("mov") || format == "avi";
-        if !complete_tables {
-            return None;
-        }
-        let stream = input.stream(stream_index)?;
-        let listed = usize::try_from(stream.frames()).ok().filter(|&n| n > 0)?;
-        let file_size = super::input::io_size(input);
-        // SAFETY: the input is open; the stream pointer is valid for the input's lifetime and
-        // index entries are read-only here.
-        let entries = unsafe {
-            let context = input.as_ptr();
-            let raw_stream = *(*context).streams.add(stream_index);
-            let count = ffmpeg::ffi::avformat_index_get_entries_count(raw_stream);
-            let mut entries = Vec::with_capacity(count.max(0) as usize);
-            for i in 0..count {
-                let entry = ffmpeg::ffi::avformat_index_get_entry(raw_stream, i);
-                if entry.is_null() {
-                    return None;
-                }
-                let flags = (*entry).flags();
-                entries.push((
-                    (*entry).pos,
-                    (*entry).timestamp,
-                    flags & ffmpeg::ffi::AVINDEX_KEYFRAME != 0,
-                    flags & ffmpeg::ffi::AVINDEX_DISCARD_FRAME != 0,
-                    i64::from((*entry).size()),
-                ));
-            }
-            entries
-        };
-        if entries.len() != listed {
-            return None;
-        }
-        // A table that points past the end of the file belongs to a cut file.
-        if file_size > 0
-            && entries
-                .iter()
-                .any(|&(pos, _, _, _, size)| pos < 0 || pos + size > file_size)
-        {
-            return None;
-        }
-        let mut keyframes: Vec<TableKeyframe> = Vec::new();
-        let mut last_timestamp = i64::MIN;
-        let mut counted = 0usize;
-        let mut seen_keyframe = false;
-        for (pos, timestamp, keyframe, discard, _) in entries {
-            seen_keyframe |= keyframe;
-            if keyframe {
-                keyframes.push(TableKeyframe {
-                    frames_before: counted,
-                    timestamp,
-                    seek_timestamp: timestamp,
-                    position: pos,
-                });
-            }
-            last_timestamp = last_timestamp.max(timestamp);
-            // Same rule as the scan: nothing before the first keyframe, no discarded packets.
-            if seen_keyframe && !discard {
-                counted += 1;
-            }
-        }
-        let next_timestamps: Vec<i64> = keyframes
-            .iter()
-            .skip(1)
-            .map(|k| k.timestamp)
-            .chain(std::iter::once(last_timestamp.saturating_add(1)))
-            .collect();
-        for (keyframe, next) in keyframes.iter_mut().zip(next_timestamps) {
-            keyframe.seek_timestamp = next.saturating_sub(1).max(keyframe.timestamp);
-        }
-        (counted > 0).then_some(ContainerTable {
-            frame_count: counted,
-            keyframes,
-        })
-    }
-
-    /// The latest keyframe whose run reaches frame `index` with `margin` frames to spare
-    /// before it (or the first keyframe).
-    pub fn keyframe_for(&self, index: usize, margin: usize) -> Option<TableKeyframe> {
-        let limit = index.saturating_sub(margin);
-        let end = self.keyframes.partition_point(|k| k.frames_before <= limit);
-        self.keyframes
-            .get(end.saturating_sub(1))
-            .copied()
-            .filter(|_| !self.keyframes.is_empty())
     }
 }
 
@@ -643,75 +527,6 @@ impl FrameIndex {
             .filter(|r| r.start == 0)
             .and_then(|r| r.frames.first())
             .map(|f| f.pts)
-    }
-}
-
-/// The cache file's first bytes (format version 1).
-const CACHE_MAGIC: &[u8; 8] = b"FKIDX\x001\n";
-/// Bytes per frame in a cache file.
-const CACHE_FRAME_BYTES: usize = 8 * 4 + 1;
-
-impl FrameIndex {
-    /// A complete index from the start as bytes for the on-disk cache; `None` for a partial
-    /// or table-based index (nothing to save: a table costs nothing to read again).
-    pub fn to_cache_bytes(&self) -> Option<Vec<u8>> {
-        let total = self.total?;
-        if self.table.is_some() || self.known_from_start() < total {
-            return None;
-        }
-        let frames = self.frames();
-        let mut out = Vec::with_capacity(CACHE_MAGIC.len() + 9 + frames.len() * CACHE_FRAME_BYTES);
-        out.extend_from_slice(CACHE_MAGIC);
-        out.extend_from_slice(&(frames.len() as u64).to_le_bytes());
-        let flags = u8::from(self.missing_timestamp)
-            | u8::from(self.ambiguous_timestamps) << 1
-            | u8::from(self.truncated) << 2;
-        out.push(flags);
-        for f in frames {
-            out.extend_from_slice(&f.pts.to_le_bytes());
-            out.extend_from_slice(&f.dts.unwrap_or(i64::MIN).to_le_bytes());
-            out.extend_from_slice(&f.position.unwrap_or(-1).to_le_bytes());
-            out.extend_from_slice(&(f.decode_order as u64).to_le_bytes());
-            out.push(u8::from(f.keyframe));
-        }
-        Some(out)
-    }
-
-    /// An index read back from [`FrameIndex::to_cache_bytes`]; `None` when the bytes are not
-    /// a whole cache entry of this version.
-    pub fn from_cache_bytes(bytes: &[u8]) -> Option<FrameIndex> {
-        let rest = bytes.strip_prefix(CACHE_MAGIC.as_slice())?;
-        let count = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?) as usize;
-        let flags = *rest.get(8)?;
-        let body = rest.get(9..)?;
-        if count.checked_mul(CACHE_FRAME_BYTES)? != body.len() {
-            return None;
-        }
-        let word = |chunk: &[u8], at: usize| -> Option<i64> {
-            Some(i64::from_le_bytes(chunk.get(at..at + 8)?.try_into().ok()?))
-        };
-        let mut frames = Vec::with_capacity(count);
-        for chunk in body.chunks_exact(CACHE_FRAME_BYTES) {
-            let dts = word(chunk, 8)?;
-            let position = word(chunk, 16)?;
-            frames.push(IndexedFrame {
-                pts: word(chunk, 0)?,
-                dts: (dts != i64::MIN).then_some(dts),
-                position: (position >= 0).then_some(position),
-                decode_order: usize::try_from(word(chunk, 24)?).ok()?,
-                keyframe: chunk[32] != 0,
-            });
-        }
-        let run = Run::new(0, frames);
-        Some(FrameIndex {
-            total: Some(count),
-            runs: vec![run],
-            missing_timestamp: flags & 1 != 0,
-            ambiguous_timestamps: flags & 2 != 0,
-            truncated: flags & 4 != 0,
-            origin: IndexOrigin::Cache,
-            ..FrameIndex::default()
-        })
     }
 }
 
