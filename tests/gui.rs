@@ -1748,3 +1748,57 @@ fn a_paste_keeps_the_file_it_replaced_one_step_back() {
     });
     assert!(harness.state().before_paste().is_none());
 }
+
+#[test]
+fn s_shows_the_scopes_of_the_frame_on_screen() {
+    use framekit::media::scope::{ScopeKind, bar_targets, vector_cell};
+    use framekit::player::scopes::ScopeSide;
+    // A 75% blue patch (BT.709, limited range): its chroma lands on the blue target.
+    let clip = common::colour_patch([0, 0, 191]);
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    assert!(!harness.state().scopes().is_open());
+    assert!(harness.query_by_label("Vectorscope").is_none());
+
+    harness.key_press(Key::S);
+    step_until(&mut harness, "the scopes of frame 1", |app| {
+        app.scopes().shown(ScopeSide::A).is_some()
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Scopes");
+    harness.get_by_label("Vectorscope");
+    harness.get_by_label("waveform in % of the signal range");
+    let app = harness.state();
+    let scopes = app.scopes().shown(ScopeSide::A).expect("scopes");
+    assert_eq!(scopes.index, 0);
+    let vectorscope = scopes.image(ScopeKind::Vectorscope).expect("a vectorscope");
+    let [width, height] = vectorscope.size;
+    // The trace (green, brightest where most pixels land) sits on the BT.709 blue target.
+    let trace: Vec<(usize, usize)> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b, _] = vectorscope.pixels[y * width + x].to_array();
+            g > 150 && r < g && b < g
+        })
+        .collect();
+    let (cb, cr) = bar_targets(0.2126, 0.0722)[2];
+    let (tx, ty) = vector_cell(cb, cr);
+    assert!(!trace.is_empty(), "no trace on the vectorscope");
+    for (x, y) in &trace {
+        assert!(
+            x.abs_diff(tx) <= 2 && y.abs_diff(ty) <= 2,
+            "trace at ({x}, {y}), target ({tx}, {ty})"
+        );
+    }
+    // Every scope is there as a texture-backed image.
+    for kind in ScopeKind::ALL {
+        assert!(scopes.image(kind).is_some(), "{kind:?}");
+    }
+
+    // S again hides the panel.
+    harness.key_press(Key::S);
+    harness.run_steps(2);
+    assert!(!harness.state().scopes().is_open());
+    assert!(harness.query_by_label("Vectorscope").is_none());
+}

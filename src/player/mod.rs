@@ -10,6 +10,7 @@
 //! with the [`Operation`] that failed.
 
 mod cache;
+pub mod scopes;
 mod worker;
 
 /// Filmstrip thumbnails are this many pixels high (and at most three times as wide).

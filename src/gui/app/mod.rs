@@ -15,6 +15,7 @@ use crate::player::{
 use super::command::Command;
 use super::compare_view::{self, CompareCommand, CompareView};
 use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
+use super::scopes::ScopesView;
 use super::state::{
     NOTE_SECONDS, OpenMedia, PlaybackCount, Screen, ShownFrame, StatusMessages, ViewState, Zoom,
     below_menu,
@@ -146,6 +147,8 @@ pub struct FramekitApp {
     return_to: Option<(PathBuf, usize)>,
     /// B from the command line, opened once A is.
     pending_compare: Option<PathBuf>,
+    /// The scopes panel (S) and its worker.
+    scopes: ScopesView,
 }
 
 impl FramekitApp {
@@ -216,6 +219,7 @@ impl FramekitApp {
             before_paste: None,
             return_to: None,
             pending_compare: options.compare,
+            scopes: ScopesView::default(),
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
@@ -264,6 +268,11 @@ impl FramekitApp {
     /// The A/B compare, when one is open.
     pub fn compare(&self) -> Option<&CompareView> {
         self.compare.as_ref()
+    }
+
+    /// The scopes panel (S).
+    pub fn scopes(&self) -> &ScopesView {
+        &self.scopes
     }
 
     pub fn hdr_mode(&self) -> crate::media::HdrMode {
@@ -414,6 +423,7 @@ impl FramekitApp {
                 }
             }
             Command::ToggleInfo => self.show_info = Some(!self.info_drawn),
+            Command::ToggleScopes => self.scopes.toggle(),
             Command::SetHdr(mode) => {
                 if mode != self.hdr {
                     self.hdr = mode;
@@ -562,6 +572,7 @@ impl eframe::App for FramekitApp {
             compare.logic(ctx, &self.screen, self.a_path.as_deref());
         }
         self.transcode.logic();
+        self.scopes.logic(ctx, &self.screen, self.compare.as_ref());
         let closing = ctx.input(|i| i.viewport().close_requested());
         if closing && self.transcode.is_running() && !self.quit_confirmed {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -601,6 +612,19 @@ impl eframe::App for FramekitApp {
         if let Some(compare) = &self.compare {
             egui::Panel::bottom("compare-scores").show(ui, |ui| {
                 commands.extend(compare_view::score_plot_ui(ui, compare, &self.screen))
+            });
+        }
+        if self.scopes.is_open() {
+            let comparing = self.compare.is_some();
+            let hdr = self
+                .screen
+                .media
+                .as_ref()
+                .and_then(|m| m.info.video.as_ref())
+                .and_then(|v| v.color.tagged.hdr)
+                .map(crate::media::color::Hdr::label);
+            egui::Panel::bottom("scopes").show(ui, |ui| {
+                commands.extend(super::scopes::scopes_ui(ui, &self.scopes, comparing, hdr))
             });
         }
         self.info_drawn = self.info_shown(&ctx);
