@@ -149,6 +149,8 @@ pub struct FramekitApp {
     pending_compare: Option<PathBuf>,
     /// The scopes panel (S) and its worker.
     scopes: ScopesView,
+    /// The frame asked for again at full size after playback stopped on it.
+    full_asked: Option<usize>,
 }
 
 impl FramekitApp {
@@ -172,6 +174,7 @@ impl FramekitApp {
         let hdr = player_options.open.hdr;
         let compare_player = PlayerOptions {
             decode_gate: None,
+            convert_gate: None,
             index_gate: None,
             ..player_options.clone()
         };
@@ -220,6 +223,7 @@ impl FramekitApp {
             return_to: None,
             pending_compare: options.compare,
             scopes: ScopesView::default(),
+            full_asked: None,
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
@@ -311,7 +315,7 @@ impl FramekitApp {
             .screen
             .shown
             .as_ref()
-            .is_some_and(|s| s.index == index && s.exact);
+            .is_some_and(|s| s.index == index && s.exact && !s.is_reduced());
         if index == self.screen.target && on_screen {
             return;
         }
@@ -396,8 +400,8 @@ impl FramekitApp {
             Command::ZoomBy(factor) => {
                 if let Some(shown) = &self.screen.shown {
                     let current = self.view.zoom.scale_for(
-                        shown.frame.width,
-                        shown.frame.height,
+                        shown.full_size.0,
+                        shown.full_size.1,
                         self.view.last_view,
                     );
                     self.view.zoom = viewer::clamp_zoom(current * factor);
@@ -409,7 +413,7 @@ impl FramekitApp {
                 view,
             } => {
                 if let Some(shown) = &self.screen.shown {
-                    let size = egui::vec2(shown.frame.width as f32, shown.frame.height as f32);
+                    let size = egui::vec2(shown.full_size.0 as f32, shown.full_size.1 as f32);
                     let (zoom, pan) = viewer::zoom_around(
                         self.view.zoom,
                         self.view.pan,
@@ -582,6 +586,7 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
+        self.ask_full_size_when_paused();
         self.expire_note(ctx);
         self.screen.playing = self.playback.is_some();
         let title = self.window_title();
