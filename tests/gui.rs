@@ -1802,3 +1802,54 @@ fn s_shows_the_scopes_of_the_frame_on_screen() {
     assert!(!harness.state().scopes().is_open());
     assert!(harness.query_by_label("Vectorscope").is_none());
 }
+
+#[test]
+fn playback_shows_frames_at_display_size_and_pausing_brings_the_full_frame() {
+    // 1280x720 in a 1100x700 window: fitted, the picture is shown smaller than it is.
+    let clip = common::solid_720p_untagged();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let scale = |app: &FramekitApp| {
+        let shown = app.screen().shown.as_ref().expect("a frame");
+        let (w, h) = shown.full_size;
+        app.view().zoom.scale_for(w, h, app.view().last_view)
+    };
+    let fitted = scale(harness.state());
+    assert!(fitted < 1.0, "the window shows the clip at {fitted}");
+    assert!(
+        !harness
+            .state()
+            .screen()
+            .shown
+            .as_ref()
+            .expect("frame")
+            .is_reduced()
+    );
+
+    // Played to the end (each test step moves the clock 0.25 s): the frames that arrive while
+    // playing are converted at display size, in the same place and scale on screen; once
+    // playback stops, the frame on screen comes again at full size.
+    harness.key_press(Key::Space);
+    let reduced_seen = std::cell::Cell::new(0usize);
+    step_until(&mut harness, "the end, paused at full size", |app| {
+        let Some(shown) = app.screen().shown.as_ref() else {
+            return false;
+        };
+        if shown.exact && shown.is_reduced() {
+            reduced_seen.set(reduced_seen.get() + 1);
+            assert_eq!(shown.full_size, (1280, 720));
+            assert!(shown.frame.width < 1280 && shown.frame.height < 720);
+            assert_eq!(scale(app), fitted);
+        }
+        !app.is_playing()
+            && shown.exact
+            && shown.index == app.screen().target
+            && !shown.is_reduced()
+            && shown.index > 0
+    });
+    assert!(reduced_seen.get() > 0, "no frame came at display size");
+    let target = harness.state().screen().target;
+    assert_eq!(shown_pixels(&harness), library_frame(&clip, target));
+}

@@ -179,26 +179,6 @@ fn pasted_text_becomes_steppable_frames() {
     assert_eq!(frame.pixels, source.frame(6).expect("frame").pixels);
 }
 
-/// A 1280x720 clip of one colour (0x2050C0), untagged: the height rule reads it as BT.709,
-/// and BT.601 would give other RGB.
-fn large_untagged_clip() -> std::path::PathBuf {
-    common::fixture(
-        "solid_720p_untagged.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=0x2050C0:s=1280x720:r=30:d=1",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            "-qp",
-            "0",
-        ],
-    )
-}
-
 fn exact_frame(player: &Player<()>, index: usize) -> framekit::player::ReadyFrame<()> {
     wait_for(
         player,
@@ -213,7 +193,7 @@ fn exact_frame(player: &Player<()>, index: usize) -> framekit::player::ReadyFram
 
 #[test]
 fn playing_a_large_clip_gives_display_size_frames_and_paused_full_size() {
-    let clip = large_untagged_clip();
+    let clip = common::solid_720p_untagged();
     let player: Player<()> = Player::spawn(
         PlayerOptions {
             filmstrip: false,
@@ -222,7 +202,7 @@ fn playing_a_large_clip_gives_display_size_frames_and_paused_full_size() {
         || {},
     );
     player.send(Request::Open(clip.clone())).expect("open");
-    assert_eq!(opened(&player), 30);
+    assert_eq!(opened(&player), 90);
     // Playing in a 320x200 view: converted at 320x180, the full size said beside it.
     player
         .send(Request::ShowAt {

@@ -434,6 +434,26 @@ pub fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -
     fixture(name, &args)
 }
 
+/// A 1280x720 clip of one colour (0x2050C0), 90 frames, untagged: the height rule reads it as BT.709,
+/// and BT.601 would give other RGB.
+pub fn solid_720p_untagged() -> PathBuf {
+    fixture(
+        "solid_720p_untagged_3s.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x2050C0:s=1280x720:r=30:d=3",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+        ],
+    )
+}
+
 /// A 64x64 patch of one colour, converted to YUV 4:4:4 with the BT.709 matrix (limited
 /// range), losslessly coded.
 pub fn colour_patch([r, g, b]: [u8; 3]) -> std::path::PathBuf {

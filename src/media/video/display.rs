@@ -2,6 +2,8 @@
 //! scaled down in YUV (one swscale pass into a frame reused from call to call), then converted
 //! as usual (the threaded planar converter, or the tone map), so a 4K frame shown in a
 //! 1600-pixel view costs a fraction of its full conversion and no fresh full-size buffers.
+//! Frames that would keep more than half their pixels convert at full size (the scaling
+//! pass would cost what it saves).
 //! The matrix and range are decided on the full-size frame and tagged on the scaled one, so
 //! an untagged stream keeps its height rule's matrix. Exports, copies and the inspector use
 //! the full-size path ([`VideoReader::frame`]); this is for pictures on screen only.
@@ -37,9 +39,14 @@ struct ScaleKey {
     to_height: u32,
 }
 
+/// Scaling first pays when it leaves at most this share of the pixels (scaling costs about
+/// what converting the pixels it saves would: 1080p in a 1600-pixel view converts at full
+/// size, 4K in the same view at display size).
+const WORTH_SCALING: f64 = 0.5;
+
 /// The stored size that fits `fit` (a display-orientation box) once oriented, keeping the
 /// aspect ratio, rounded to even sizes (chroma subsampling); `None` when the frame fits
-/// already.
+/// already or would keep more than half its pixels.
 pub fn display_size(stored: (u32, u32), quarter_turn: bool, fit: (u32, u32)) -> Option<(u32, u32)> {
     let (fit_w, fit_h) = if quarter_turn { (fit.1, fit.0) } else { fit };
     let (w, h) = stored;
@@ -48,6 +55,9 @@ pub fn display_size(stored: (u32, u32), quarter_turn: bool, fit: (u32, u32)) -> 
     }
     let scale =
         (f64::from(fit_w) / f64::from(w.max(1))).min(f64::from(fit_h) / f64::from(h.max(1)));
+    if scale * scale > WORTH_SCALING {
+        return None;
+    }
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
     let size = (even(f64::from(w) * scale), even(f64::from(h) * scale));
     (size.0 < w || size.1 < h).then_some(size)
@@ -149,5 +159,29 @@ impl VideoReader {
         };
         self.display = display;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_size;
+
+    #[test]
+    fn only_frames_shown_at_half_their_pixels_or_less_are_scaled() {
+        assert_eq!(
+            display_size((3840, 2160), false, (1600, 900)),
+            Some((1600, 900))
+        );
+        assert_eq!(display_size((1920, 1080), false, (1600, 900)), None);
+        assert_eq!(
+            display_size((1280, 720), false, (640, 640)),
+            Some((640, 360))
+        );
+        assert_eq!(display_size((640, 360), false, (1920, 1080)), None);
+        // A quarter turn: the box is matched against the stored picture turned.
+        assert_eq!(
+            display_size((2160, 3840), true, (1600, 900)),
+            Some((900, 1600))
+        );
     }
 }
