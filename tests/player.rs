@@ -291,3 +291,52 @@ fn a_frame_made_late_while_it_decodes_is_dropped_before_its_conversion() {
     let counts = player.counts();
     assert!(counts.late_skipped >= 1, "{counts:?}");
 }
+
+#[test]
+fn hdr_frames_at_display_size_are_tone_mapped_like_the_full_ones() {
+    // One colour, 10-bit HLG: scaled down first, the frame must still be read as HLG and
+    // tone-mapped (its colour tags travel with the scaled planes).
+    let clip = common::hdr_clip(
+        "hdr_solid_hlg_512.mp4",
+        "color=c=0x4080C0:s=512x288:rate=25:duration=0.4",
+        &["-c:v", "libx264", "-qp", "0"],
+        "arib-std-b67",
+    );
+    let player: Player<()> = Player::spawn(
+        PlayerOptions {
+            filmstrip: false,
+            ..PlayerOptions::default()
+        },
+        || {},
+    );
+    player.send(Request::Open(clip.clone())).expect("open");
+    opened(&player);
+    player
+        .send(Request::ShowAt {
+            frame: 2,
+            fit: (128, 128),
+        })
+        .expect("show");
+    let small = exact_frame(&player, 2);
+    assert_eq!((small.frame.width, small.frame.height), (128, 72));
+    let mut mapped = MediaSource::open(&clip, &OpenOptions::default()).expect("open");
+    let mapped = mapped.frame(2).expect("frame");
+    let as_tagged = OpenOptions {
+        hdr: framekit::media::HdrMode::None,
+        ..OpenOptions::default()
+    };
+    let mut tagged = MediaSource::open(&clip, &as_tagged).expect("open");
+    let tagged = tagged.frame(2).expect("frame");
+    let at = |frame: &framekit::Frame| {
+        frame
+            .rgba_at(frame.width / 2, frame.height / 2)
+            .expect("inside")
+    };
+    let (small, mapped, tagged) = (at(&small.frame), at(&mapped), at(&tagged));
+    let off = |a: [u8; 4], b: [u8; 4]| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap_or(0);
+    assert!(off(mapped, tagged) > 6, "the fixture tells them apart");
+    assert!(
+        off(small, mapped) <= 2,
+        "display size {small:?}, tone-mapped {mapped:?}, as tagged {tagged:?}"
+    );
+}
