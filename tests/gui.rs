@@ -1853,3 +1853,46 @@ fn playback_shows_frames_at_display_size_and_pausing_brings_the_full_frame() {
     let target = harness.state().screen().target;
     assert_eq!(shown_pixels(&harness), library_frame(&clip, target));
 }
+
+#[test]
+fn while_comparing_the_scopes_show_a_and_b() {
+    use framekit::gui::compare_view::CompareCommand;
+    use framekit::media::scope::{ScopeKind, bar_targets, vector_cell};
+    use framekit::player::scopes::ScopeSide;
+    // A blue patch against a green one: each side's vectorscope trace on its own target.
+    let (a, b) = (
+        common::colour_patch([0, 0, 191]),
+        common::colour_patch([0, 191, 0]),
+    );
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(a), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "A's first frame", showing(0));
+    apply(&mut harness, Command::Compare(CompareCommand::OpenB(b)));
+    step_until(&mut harness, "B's first frame", b_showing(0));
+    harness.key_press(Key::S);
+    step_until(&mut harness, "the scopes of A and B", |app| {
+        app.scopes().shown(ScopeSide::A).is_some() && app.scopes().shown(ScopeSide::B).is_some()
+    });
+    let targets = bar_targets(0.2126, 0.0722);
+    for (side, bar) in [(ScopeSide::A, 2), (ScopeSide::B, 4)] {
+        let scopes = harness.state().scopes().shown(side).expect("scopes");
+        let image = scopes.image(ScopeKind::Vectorscope).expect("a vectorscope");
+        let [width, height] = image.size;
+        let (cb, cr) = targets[bar];
+        let (tx, ty) = vector_cell(cb, cr);
+        let trace: Vec<(usize, usize)> = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b, _] = image.pixels[y * width + x].to_array();
+                g > 150 && r < g && b < g
+            })
+            .collect();
+        assert!(!trace.is_empty(), "{side:?}: no trace");
+        assert!(
+            trace
+                .iter()
+                .all(|(x, y)| x.abs_diff(tx) <= 2 && y.abs_diff(ty) <= 2),
+            "{side:?}: trace {trace:?}, target ({tx}, {ty})"
+        );
+    }
+}

@@ -132,6 +132,10 @@ impl ScopesView {
                 Err(note) => {
                     state.shown = None;
                     state.note = Some(note);
+                    // B's media info may come after its first frame: asked again next time.
+                    if info.is_none() {
+                        state.requested = None;
+                    }
                 }
             }
         }
