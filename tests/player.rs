@@ -264,7 +264,8 @@ fn a_frame_made_late_while_it_decodes_is_dropped_before_its_conversion() {
     player.send(Request::Open(clip)).expect("open");
     opened(&player);
     let fit = (88, 72);
-    // Frame 11 decodes and waits before its conversion; meanwhile playback moves on to 13.
+    // Frame 11 decodes and waits before its conversion; meanwhile playback moves on to 13:
+    // 11 is dropped, never converted.
     player
         .send(Request::ShowAt { frame: 10, fit })
         .expect("show");
@@ -290,6 +291,21 @@ fn a_frame_made_late_while_it_decodes_is_dropped_before_its_conversion() {
     assert_eq!((ready.frame.width, ready.frame.height), (88, 72));
     let counts = player.counts();
     assert!(counts.late_skipped >= 1, "{counts:?}");
+
+    // One frame behind is not late enough to drop: frame 21 is converted and sent while 22
+    // is asked for.
+    player
+        .send(Request::ShowAt { frame: 20, fit })
+        .expect("show");
+    assert_eq!(decoded.recv_timeout(wait), Ok(20));
+    player
+        .send(Request::ShowAt { frame: 21, fit })
+        .expect("show");
+    permit.send(()).expect("permit");
+    exact_frame(&player, 20);
+    assert_eq!(decoded.recv_timeout(wait), Ok(21));
+    permit.send(()).expect("permit");
+    exact_frame(&player, 21);
 }
 
 #[test]

@@ -66,10 +66,11 @@ pub enum Request {
         frame: usize,
     },
     /// Show frame `frame` (0-based) while playing, converted for a view of `fit` pixels
-    /// (the size the caller draws it at): a larger frame is scaled down before it is
-    /// converted, and frames that a newer request made late are dropped before they are
-    /// converted. Stale like [`Request::Show`]; a later `Show` of the same frame gives it at
-    /// full size.
+    /// (the size the caller draws it at): a frame that the view shows at half its pixels or
+    /// fewer is scaled down before it is converted, and a decoded frame that playback has
+    /// passed by two frames or more is dropped before its conversion (at most three in a
+    /// row). Stale like [`Request::Show`]; a later `Show` of the same frame gives it at full
+    /// size.
     ShowAt {
         frame: usize,
         fit: (u32, u32),

@@ -95,13 +95,23 @@ pub(super) struct Shared {
 /// When a frame on its way is no longer worth converting.
 #[derive(Debug, Clone, Copy)]
 enum LateIf {
-    /// Never (copies, and frames asked for at full size).
+    /// Never (copies).
     Never,
-    /// A newer frame request came.
+    /// A frame asked for while playing: a newer request came and wants a frame at least
+    /// [`LATE_BY`] frames past it (so it is at least a frame interval late, and converting it
+    /// would delay the frame due), within [`MOVING_WINDOW`] (decoding on reaches it), and
+    /// fewer than [`LATE_IN_A_ROW`] frames were dropped since the last one shown (so a
+    /// decoder slower than the clip still shows frames). Frames asked for when paused are
+    /// always converted: a drag shows the frames it passes.
     Superseded(u64),
-    /// While playing, the frame asked for is past this one.
+    /// A prefetched frame while playing: the frame asked for is past it.
     Passed(usize),
 }
+
+/// How many frames past a decoded one the playhead must be for it to be dropped.
+const LATE_BY: usize = 2;
+/// At most this many frames asked for while playing are dropped one after the other.
+const LATE_IN_A_ROW: usize = 3;
 
 pub(super) struct Worker<I> {
     requests: Receiver<Message>,
@@ -112,6 +122,8 @@ pub(super) struct Worker<I> {
     /// The view size of the last frame request while playing ([`super::Request::ShowAt`]);
     /// `None` after a plain `Show` (full size).
     fit: Option<(u32, u32)>,
+    /// Frames asked for and dropped late since the last one shown.
+    late_in_a_row: usize,
     options: PlayerOptions,
     source: Option<MediaSource>,
     cache: FrameCache,
@@ -154,6 +166,7 @@ impl<I: FrameImage> Worker<I> {
             wanted: shared.wanted,
             counters: shared.counters,
             fit: None,
+            late_in_a_row: 0,
             options,
             source: None,
             cache,
@@ -408,6 +421,7 @@ impl<I: FrameImage> Worker<I> {
         }
         match self.decode(index, fit, LateIf::Superseded(generation)) {
             Ok(Some(frame)) => {
+                self.late_in_a_row = 0;
                 self.plan_prefetch(index);
                 self.send_frame(frame, generation, true)
             }
@@ -441,13 +455,19 @@ impl<I: FrameImage> Worker<I> {
         }))
     }
 
-    fn is_late(&self, late_if: LateIf) -> bool {
+    /// Whether decoded frame `index` is dropped before its conversion (see [`LateIf`]).
+    fn is_late(&self, index: usize, late_if: LateIf) -> bool {
+        let wanted = self.wanted.load(Ordering::SeqCst);
         match late_if {
             LateIf::Never => false,
-            LateIf::Superseded(generation) => !self.is_current(generation),
-            LateIf::Passed(index) => {
-                self.fit.is_some() && index < self.wanted.load(Ordering::SeqCst)
+            LateIf::Superseded(generation) => {
+                self.fit.is_some()
+                    && !self.is_current(generation)
+                    && wanted >= index + LATE_BY
+                    && wanted - index <= MOVING_WINDOW
+                    && self.late_in_a_row < LATE_IN_A_ROW
             }
+            LateIf::Passed(index) => self.fit.is_some() && index < wanted,
         }
     }
 
@@ -473,8 +493,11 @@ impl<I: FrameImage> Worker<I> {
             let _ = decoded.send(index);
             let _ = permit.recv();
         }
-        if self.is_late(late_if) {
+        if self.is_late(index, late_if) {
             self.counters.late_skipped.fetch_add(1, Ordering::SeqCst);
+            if matches!(late_if, LateIf::Superseded(_)) {
+                self.late_in_a_row += 1;
+            }
             return Ok(None);
         }
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
@@ -550,7 +573,7 @@ impl<I: FrameImage> Worker<I> {
         let Some(index) = self.prefetch.pop_front() else {
             return;
         };
-        if self.is_late(LateIf::Passed(index)) {
+        if self.is_late(index, LateIf::Passed(index)) {
             self.counters.late_skipped.fetch_add(1, Ordering::SeqCst);
             return;
         }
