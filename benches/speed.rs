@@ -495,9 +495,46 @@ fn bench_viewer_pace(clip: &Path) {
     let clip_4k = hevc10_clip("clip4k_hevc10.mkv", "3840x2160", &[]);
     println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
     viewer_pace(&clip_4k, 90, 30.0);
+    bench_display_conversion(&clip_4k);
     let clip_hlg = clip_1080p_hlg();
     println!("-- 1080p HEVC 10-bit HLG, tone-mapped, 30 fps, 90 frames");
     viewer_pace(&clip_hlg, 90, 30.0);
+}
+
+/// What the player does with one decoded 4K frame before it can be shown: converted at full
+/// size (paused) or for a 1600x900 view (playing), plus the texture image built from it;
+/// both on the same frames, interleaved, median of 20 (decoding not counted).
+fn bench_display_conversion(clip: &Path) {
+    use framekit::frame::FrameImage;
+    let mut reader = VideoReader::open(clip, &OpenOptions::default()).expect("open 4K clip");
+    let frames: Vec<_> = (0..20)
+        .map(|i| reader.decoded(i).expect("decode"))
+        .collect();
+    let (mut full, mut display) = (Vec::new(), Vec::new());
+    let (mut full_bytes, mut display_bytes) = (0, 0);
+    for (i, frame) in frames.iter().enumerate() {
+        let started = Instant::now();
+        let converted = reader.shown_from_decoded(i, frame).expect("convert");
+        let image = egui::ColorImage::from_frame(&converted);
+        full.push(started.elapsed());
+        full_bytes = converted.pixels.len() + image.pixels.len() * 4;
+        let started = Instant::now();
+        let converted = reader
+            .display_from_decoded(i, frame, PLAYBACK_VIEW)
+            .expect("convert");
+        let image = egui::ColorImage::from_frame(&converted);
+        display.push(started.elapsed());
+        display_bytes = converted.pixels.len() + image.pixels.len() * 4;
+    }
+    println!(
+        "4K frame to screen (conversion + texture image, decode not counted): full size median {} ({:.1} MB fresh), for a {}x{} view median {} ({:.1} MB fresh)",
+        ms(median(full)),
+        full_bytes as f64 / 1e6,
+        PLAYBACK_VIEW.0,
+        PLAYBACK_VIEW.1,
+        ms(median(display)),
+        display_bytes as f64 / 1e6,
+    );
 }
 
 /// The view playback is shown in (a maximised window on a 1080p screen).
