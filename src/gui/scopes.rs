@@ -246,10 +246,10 @@ pub fn scopes_ui(
     } else {
         &[ScopeSide::A]
     };
-    // A row takes about a quarter of the window's height (less while comparing), and the
-    // four scopes share the width.
+    // The scopes take about a quarter of the window's height (A and B share it while
+    // comparing), and the four of a row share its width.
     let window = ui.ctx().content_rect().height();
-    let row_height = (window * 0.5 / (rows.len() as f32 + 1.0)).clamp(80.0, 260.0);
+    let row_height = (window * 0.25 / rows.len() as f32).clamp(64.0, 260.0);
     let total_aspect: f32 = ScopeKind::ALL.iter().map(|&k| aspect(k)).sum();
     let gaps = 12.0 * ScopeKind::ALL.len() as f32 + 24.0;
     let height = row_height.min((ui.available_width() - gaps) / total_aspect);
@@ -300,23 +300,28 @@ fn caption(kind: ScopeKind) -> &'static str {
 }
 
 /// The waveform's graticule labels ("100 nits", "50%") at their heights, small, at the
-/// right edge; labels that would overlap the one below them are left out.
+/// right edge, from the top down; a label that would overlap the one above it is left out.
 fn graticule_labels(ui: &egui::Ui, rect: Rect, graticule: &[(f32, String)]) {
+    const TEXT_HEIGHT: f32 = 10.0;
     let painter = ui.painter_at(rect);
     let font = egui::FontId::proportional(9.0);
-    let mut last_y = f32::INFINITY;
-    for (height, label) in graticule {
-        let y = rect.bottom() - height * rect.height();
-        if last_y - y < 10.0 && y - 10.0 >= rect.top() {
+    let mut lines: Vec<(f32, &String)> = graticule
+        .iter()
+        .map(|(height, label)| (rect.bottom() - height * rect.height(), label))
+        .collect();
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut free_from = rect.top();
+    for (y, label) in lines {
+        // Above its line, unless that leaves the image (the top line's label goes under it).
+        let (anchor, top) = if y - TEXT_HEIGHT < rect.top() {
+            (egui::Align2::RIGHT_TOP, y)
+        } else {
+            (egui::Align2::RIGHT_BOTTOM, y - TEXT_HEIGHT)
+        };
+        if top < free_from {
             continue;
         }
-        last_y = y;
-        // The top line's label goes under it, inside the image.
-        let anchor = if y - 10.0 < rect.top() {
-            egui::Align2::RIGHT_TOP
-        } else {
-            egui::Align2::RIGHT_BOTTOM
-        };
+        free_from = top + TEXT_HEIGHT;
         painter.text(
             egui::pos2(rect.right() - 2.0, y),
             anchor,
