@@ -480,10 +480,19 @@ impl<I: FrameImage> Worker<I> {
         fit: Option<(u32, u32)>,
         late_if: LateIf,
     ) -> Result<Option<Decoded>, PlayerError> {
-        if let Some(decoded) = self.cache.get(index)
+        let cached = self.cache.get(index);
+        if let Some(decoded) = &cached
             && (fit.is_some() || !decoded.is_reduced())
         {
-            return Ok(Some(decoded));
+            return Ok(cached);
+        }
+        // A frame converted at display size keeps its decoded planes (the inspector's
+        // samples): its full size is converted from them, without decoding it again (in a
+        // long GOP that would mean decoding from the keyframe).
+        if let Some(samples) = cached.and_then(|c| c.samples) {
+            let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+            let view = source.frame_from_decoded(index, Some(samples.decoded()), None)?;
+            return Ok(Some(self.keep(view)));
         }
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
         let planes = source.decode_only(index)?;
@@ -502,6 +511,11 @@ impl<I: FrameImage> Worker<I> {
         }
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
         let view = source.frame_from_decoded(index, planes.as_ref(), fit)?;
+        Ok(Some(self.keep(view)))
+    }
+
+    /// Counts a converted frame and caches it.
+    fn keep(&mut self, view: crate::media::ViewFrame) -> Decoded {
         let decoded = Decoded {
             frame: Arc::new(view.frame),
             samples: view.samples.map(Arc::new),
@@ -514,7 +528,7 @@ impl<I: FrameImage> Worker<I> {
                 .fetch_add(1, Ordering::SeqCst);
         }
         self.cache.insert(decoded.clone());
-        Ok(Some(decoded))
+        decoded
     }
 
     /// Frames to decode when idle. Moving forward: the next ones (decoded on, no seek).
