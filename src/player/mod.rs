@@ -67,9 +67,9 @@ pub enum Request {
     },
     /// Show frame `frame` (0-based) while playing, converted for a view of `fit` pixels
     /// (the size the caller draws it at): a frame that the view shows at half its pixels or
-    /// fewer is scaled down before it is converted, and a decoded frame that playback has
-    /// passed by two frames or more is dropped before its conversion (at most three in a
-    /// row). Stale like [`Request::Show`]; a later `Show` of the same frame gives it at full
+    /// fewer is scaled down before it is converted, and, where decoding alone keeps pace
+    /// with the clip, a decoded frame that playback has passed by two frames or more is
+    /// dropped before its conversion (at most three in a row). Stale like [`Request::Show`]; a later `Show` of the same frame gives it at full
     /// size.
     ShowAt {
         frame: usize,

@@ -99,10 +99,11 @@ enum LateIf {
     Never,
     /// A frame asked for while playing: a newer request came and wants a frame at least
     /// [`LATE_BY`] frames past it (so it is at least a frame interval late, and converting it
-    /// would delay the frame due), within [`MOVING_WINDOW`] (decoding on reaches it), and
-    /// fewer than [`LATE_IN_A_ROW`] frames were dropped since the last one shown (so a
-    /// decoder slower than the clip still shows frames). Frames asked for when paused are
-    /// always converted: a drag shows the frames it passes.
+    /// would delay the frame due), within [`MOVING_WINDOW`] (decoding on reaches it); decoding
+    /// alone keeps pace with the clip (so skipping conversions lets playback catch up: when
+    /// decoding is what falls behind, every decoded frame is worth showing); and fewer than
+    /// [`LATE_IN_A_ROW`] frames were dropped since the last one shown. Frames asked for when
+    /// paused are always converted: a drag shows the frames it passes.
     Superseded(u64),
     /// A prefetched frame while playing: the frame asked for is past it.
     Passed(usize),
@@ -124,6 +125,8 @@ pub(super) struct Worker<I> {
     fit: Option<(u32, u32)>,
     /// Frames asked for and dropped late since the last one shown.
     late_in_a_row: usize,
+    /// Seconds one frame takes to decode (a running average over decodes).
+    decode_seconds: Option<f64>,
     options: PlayerOptions,
     source: Option<MediaSource>,
     cache: FrameCache,
@@ -167,6 +170,7 @@ impl<I: FrameImage> Worker<I> {
             counters: shared.counters,
             fit: None,
             late_in_a_row: 0,
+            decode_seconds: None,
             options,
             source: None,
             cache,
@@ -455,6 +459,44 @@ impl<I: FrameImage> Worker<I> {
         }))
     }
 
+    /// Whether decoding one frame takes less than the clip gives frame `index` on screen.
+    fn decoding_keeps_pace(&self, index: usize) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        let interval = match (source.frame_time(index), source.frame_time(index + 1)) {
+            (Some(this), Some(next)) if next > this => next - this,
+            _ => 1.0 / 30.0,
+        };
+        self.decode_seconds.is_some_and(|d| d < interval)
+    }
+
+    /// Times a decode of frame `index` (without conversion) into the running average.
+    fn decode_timed(
+        &mut self,
+        index: usize,
+    ) -> Result<Option<ffmpeg_next::frame::Video>, PlayerError> {
+        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        let decoded_before = match source {
+            MediaSource::Video(video) => video.stats().frames_decoded,
+            MediaSource::Still(_) => 0,
+        };
+        let started = std::time::Instant::now();
+        let planes = source.decode_only(index)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        if let MediaSource::Video(video) = source {
+            let frames = video.stats().frames_decoded.saturating_sub(decoded_before);
+            if frames > 0 {
+                let each = elapsed / frames as f64;
+                self.decode_seconds = Some(match self.decode_seconds {
+                    Some(average) => 0.7 * average + 0.3 * each,
+                    None => each,
+                });
+            }
+        }
+        Ok(planes)
+    }
+
     /// Whether decoded frame `index` is dropped before its conversion (see [`LateIf`]).
     fn is_late(&self, index: usize, late_if: LateIf) -> bool {
         let wanted = self.wanted.load(Ordering::SeqCst);
@@ -466,6 +508,7 @@ impl<I: FrameImage> Worker<I> {
                     && wanted >= index + LATE_BY
                     && wanted - index <= MOVING_WINDOW
                     && self.late_in_a_row < LATE_IN_A_ROW
+                    && self.decoding_keeps_pace(index)
             }
             LateIf::Passed(index) => self.fit.is_some() && index < wanted,
         }
@@ -494,8 +537,7 @@ impl<I: FrameImage> Worker<I> {
             let view = source.frame_from_decoded(index, Some(samples.decoded()), None)?;
             return Ok(Some(self.keep(view)));
         }
-        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
-        let planes = source.decode_only(index)?;
+        let planes = self.decode_timed(index)?;
         if matches!(late_if, LateIf::Superseded(_))
             && let Some((decoded, permit)) = &self.options.convert_gate
         {
