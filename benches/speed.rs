@@ -330,6 +330,8 @@ struct UiSimulation {
     /// The frame on screen and whether it is exact.
     shown: Option<(usize, bool)>,
     requested: Option<usize>,
+    /// While playing, the view the frames are shown in (the app's `Request::ShowAt`).
+    fit: Option<(u32, u32)>,
 }
 
 const UI_TICK: Duration = Duration::from_micros(16_667);
@@ -351,6 +353,7 @@ impl UiSimulation {
             started: Instant::now(),
             shown: None,
             requested: None,
+            fit: None,
         };
         loop {
             if let Some(Reply::Opened { .. }) = sim.player.try_recv().expect("alive") {
@@ -371,7 +374,11 @@ impl UiSimulation {
 
     fn request(&mut self, frame: usize) {
         if self.requested != Some(frame) {
-            self.player.send(Request::Show { frame }).expect("show");
+            let request = match self.fit {
+                Some(fit) => Request::ShowAt { frame, fit },
+                None => Request::Show { frame },
+            };
+            self.player.send(request).expect("show");
             self.requested = Some(frame);
         }
     }
@@ -488,10 +495,50 @@ fn bench_viewer_pace(clip: &Path) {
     let clip_4k = hevc10_clip("clip4k_hevc10.mkv", "3840x2160", &[]);
     println!("-- 4K HEVC 10-bit, 30 fps, 90 frames");
     viewer_pace(&clip_4k, 90, 30.0);
+    bench_display_conversion(&clip_4k);
     let clip_hlg = clip_1080p_hlg();
     println!("-- 1080p HEVC 10-bit HLG, tone-mapped, 30 fps, 90 frames");
     viewer_pace(&clip_hlg, 90, 30.0);
 }
+
+/// What the player does with one decoded 4K frame before it can be shown: converted at full
+/// size (paused) or for a 1600x900 view (playing), plus the texture image built from it;
+/// both on the same frames, interleaved, median of 20 (decoding not counted).
+fn bench_display_conversion(clip: &Path) {
+    use framekit::frame::FrameImage;
+    let mut reader = VideoReader::open(clip, &OpenOptions::default()).expect("open 4K clip");
+    let frames: Vec<_> = (0..20)
+        .map(|i| reader.decoded(i).expect("decode"))
+        .collect();
+    let (mut full, mut display) = (Vec::new(), Vec::new());
+    let (mut full_bytes, mut display_bytes) = (0, 0);
+    for (i, frame) in frames.iter().enumerate() {
+        let started = Instant::now();
+        let converted = reader.shown_from_decoded(i, frame).expect("convert");
+        let image = egui::ColorImage::from_frame(&converted);
+        full.push(started.elapsed());
+        full_bytes = converted.pixels.len() + image.pixels.len() * 4;
+        let started = Instant::now();
+        let converted = reader
+            .display_from_decoded(i, frame, PLAYBACK_VIEW)
+            .expect("convert");
+        let image = egui::ColorImage::from_frame(&converted);
+        display.push(started.elapsed());
+        display_bytes = converted.pixels.len() + image.pixels.len() * 4;
+    }
+    println!(
+        "4K frame to screen (conversion + texture image, decode not counted): full size median {} ({:.1} MB fresh), for a {}x{} view median {} ({:.1} MB fresh)",
+        ms(median(full)),
+        full_bytes as f64 / 1e6,
+        PLAYBACK_VIEW.0,
+        PLAYBACK_VIEW.1,
+        ms(median(display)),
+        display_bytes as f64 / 1e6,
+    );
+}
+
+/// The view playback is shown in (a maximised window on a 1080p screen).
+const PLAYBACK_VIEW: (u32, u32) = (1600, 900);
 
 fn viewer_pace(clip: &Path, count: usize, fps: f64) {
     // Held Right: the key repeats every 40 ms; each repeat steps one frame.
@@ -516,8 +563,11 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
         distinct.len()
     );
 
-    // Playback at the clip's own rate from frame 0.
+    // Playback at the clip's own rate from frame 0, shown fitted in a 1600x900 view (a
+    // maximised window on a 1080p screen), as the app asks while playing.
     let mut sim = UiSimulation::open(clip);
+    sim.fit = Some(PLAYBACK_VIEW);
+    let before = sim.player.counts();
     let mut shown = std::collections::BTreeSet::new();
     let mut last_shown_at = Duration::ZERO;
     loop {
@@ -535,11 +585,15 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
         }
     }
     let nominal = count as f64 / fps;
+    let counts = sim.player.counts();
     println!(
-        "playback: {} of {count} frames shown, {:.1}% dropped (target < 2%), last frame at {:.2} s for {nominal:.2} s",
+        "playback: {} of {count} frames shown, {:.1}% dropped (target < 2%), last frame at {:.2} s for {nominal:.2} s; {} converted ({} at display size), {} dropped late before conversion",
         shown.len(),
         100.0 * (count - shown.len()) as f64 / count as f64,
-        last_shown_at.as_secs_f64()
+        last_shown_at.as_secs_f64(),
+        counts.converted - before.converted,
+        counts.converted_for_display - before.converted_for_display,
+        counts.late_skipped - before.late_skipped,
     );
 
     // A timeline drag across the whole clip in 2 s, then release.

@@ -1754,3 +1754,151 @@ fn a_paste_keeps_the_file_it_replaced_one_step_back() {
     });
     assert!(harness.state().before_paste().is_none());
 }
+
+#[test]
+fn s_shows_the_scopes_of_the_frame_on_screen() {
+    use framekit::media::scope::{ScopeKind, bar_targets, vector_cell};
+    use framekit::player::scopes::ScopeSide;
+    // A 75% blue patch (BT.709, limited range): its chroma lands on the blue target.
+    let clip = common::colour_patch([0, 0, 191]);
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    assert!(!harness.state().scopes().is_open());
+    assert!(harness.query_by_label("Vectorscope").is_none());
+
+    harness.key_press(Key::S);
+    step_until(&mut harness, "the scopes of frame 1", |app| {
+        app.scopes().shown(ScopeSide::A).is_some()
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Scopes");
+    harness.get_by_label("Vectorscope");
+    harness.get_by_label("waveform in % of the signal range");
+    let app = harness.state();
+    let scopes = app.scopes().shown(ScopeSide::A).expect("scopes");
+    assert_eq!(scopes.index, 0);
+    let vectorscope = scopes.image(ScopeKind::Vectorscope).expect("a vectorscope");
+    let [width, height] = vectorscope.size;
+    // The trace (green, brightest where most pixels land) sits on the BT.709 blue target.
+    let trace: Vec<(usize, usize)> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b, _] = vectorscope.pixels[y * width + x].to_array();
+            g > 150 && r < g && b < g
+        })
+        .collect();
+    let (cb, cr) = bar_targets(0.2126, 0.0722)[2];
+    let (tx, ty) = vector_cell(cb, cr);
+    assert!(!trace.is_empty(), "no trace on the vectorscope");
+    for (x, y) in &trace {
+        assert!(
+            x.abs_diff(tx) <= 2 && y.abs_diff(ty) <= 2,
+            "trace at ({x}, {y}), target ({tx}, {ty})"
+        );
+    }
+    // Every scope is there as a texture-backed image.
+    for kind in ScopeKind::ALL {
+        assert!(scopes.image(kind).is_some(), "{kind:?}");
+    }
+
+    // S again hides the panel.
+    harness.key_press(Key::S);
+    harness.run_steps(2);
+    assert!(!harness.state().scopes().is_open());
+    assert!(harness.query_by_label("Vectorscope").is_none());
+}
+
+#[test]
+fn playback_shows_frames_at_display_size_and_pausing_brings_the_full_frame() {
+    // 1280x720 in a 1100x700 window: fitted, the picture is shown smaller than it is.
+    let clip = common::solid_720p_untagged();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+    let scale = |app: &FramekitApp| {
+        let shown = app.screen().shown.as_ref().expect("a frame");
+        let (w, h) = shown.full_size;
+        app.view().zoom.scale_for(w, h, app.view().last_view)
+    };
+    let fitted = scale(harness.state());
+    assert!(fitted < 1.0, "the window shows the clip at {fitted}");
+    assert!(
+        !harness
+            .state()
+            .screen()
+            .shown
+            .as_ref()
+            .expect("frame")
+            .is_reduced()
+    );
+
+    // Played to the end (each test step moves the clock 0.25 s): the frames that arrive while
+    // playing are converted at display size, in the same place and scale on screen; once
+    // playback stops, the frame on screen comes again at full size.
+    harness.key_press(Key::Space);
+    let reduced_seen = std::cell::Cell::new(0usize);
+    step_until(&mut harness, "the end, paused at full size", |app| {
+        let Some(shown) = app.screen().shown.as_ref() else {
+            return false;
+        };
+        if shown.exact && shown.is_reduced() {
+            reduced_seen.set(reduced_seen.get() + 1);
+            assert_eq!(shown.full_size, (1280, 720));
+            assert!(shown.frame.width < 1280 && shown.frame.height < 720);
+            assert_eq!(scale(app), fitted);
+        }
+        !app.is_playing()
+            && shown.exact
+            && shown.index == app.screen().target
+            && !shown.is_reduced()
+            && shown.index > 0
+    });
+    assert!(reduced_seen.get() > 0, "no frame came at display size");
+    let target = harness.state().screen().target;
+    assert_eq!(shown_pixels(&harness), library_frame(&clip, target));
+}
+
+#[test]
+fn while_comparing_the_scopes_show_a_and_b() {
+    use framekit::gui::compare_view::CompareCommand;
+    use framekit::media::scope::{ScopeKind, bar_targets, vector_cell};
+    use framekit::player::scopes::ScopeSide;
+    // A blue patch against a green one: each side's vectorscope trace on its own target.
+    let (a, b) = (
+        common::colour_patch([0, 0, 191]),
+        common::colour_patch([0, 191, 0]),
+    );
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(a), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "A's first frame", showing(0));
+    apply(&mut harness, Command::Compare(CompareCommand::OpenB(b)));
+    step_until(&mut harness, "B's first frame", b_showing(0));
+    harness.key_press(Key::S);
+    step_until(&mut harness, "the scopes of A and B", |app| {
+        app.scopes().shown(ScopeSide::A).is_some() && app.scopes().shown(ScopeSide::B).is_some()
+    });
+    let targets = bar_targets(0.2126, 0.0722);
+    for (side, bar) in [(ScopeSide::A, 2), (ScopeSide::B, 4)] {
+        let scopes = harness.state().scopes().shown(side).expect("scopes");
+        let image = scopes.image(ScopeKind::Vectorscope).expect("a vectorscope");
+        let [width, height] = image.size;
+        let (cb, cr) = targets[bar];
+        let (tx, ty) = vector_cell(cb, cr);
+        let trace: Vec<(usize, usize)> = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b, _] = image.pixels[y * width + x].to_array();
+                g > 150 && r < g && b < g
+            })
+            .collect();
+        assert!(!trace.is_empty(), "{side:?}: no trace");
+        assert!(
+            trace
+                .iter()
+                .all(|(x, y)| x.abs_diff(tx) <= 2 && y.abs_diff(ty) <= 2),
+            "{side:?}: trace {trace:?}, target ({tx}, {ty})"
+        );
+    }
+}

@@ -21,36 +21,6 @@ const BARS: [[u8; 3]; 6] = [
     [191, 191, 0],
 ];
 
-/// A 64x64 patch of one colour, converted to YUV 4:4:4 with the BT.709 matrix (limited
-/// range), losslessly coded.
-fn patch_clip([r, g, b]: [u8; 3]) -> std::path::PathBuf {
-    let source = format!("color=c=0x{r:02X}{g:02X}{b:02X}:s=64x64:r=25:d=0.2");
-    common::fixture(
-        &format!("scope_patch_{r:02x}{g:02x}{b:02x}.mkv"),
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &source,
-            "-vf",
-            "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,\
-             format=yuv444p",
-            "-c:v",
-            "libx264",
-            "-qp",
-            "0",
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
-        ],
-    )
-}
-
 fn scopes_of(clip: &std::path::Path) -> ScopeData {
     let MediaSource::Video(mut reader) =
         MediaSource::open(clip, &OpenOptions::default()).expect("open")
@@ -67,7 +37,7 @@ fn scopes_of(clip: &std::path::Path) -> ScopeData {
 fn bars_land_where_the_bt709_maths_says() {
     let (kr, kb) = (0.2126f32, 0.0722f32);
     for (bar, (colour, (cb, cr))) in BARS.iter().zip(bar_targets(kr, kb)).enumerate() {
-        let data = scopes_of(&patch_clip(*colour));
+        let data = scopes_of(&common::colour_patch(*colour));
         assert_eq!(data.waveform.len(), 64);
         // Waveform: every column holds its 64 pixels at Y's row (two rows of slack: a row is
         // 0.86 of an 8-bit code, and the fixture's RGB to YUV rounds).
@@ -126,7 +96,7 @@ fn pq_waveform_graticule_reads_in_nits() {
 #[test]
 fn the_scope_command_writes_pngs_and_keeps_existing_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let clip = patch_clip(BARS[0]);
+    let clip = common::colour_patch(BARS[0]);
     let run = |extra: &[&str]| {
         common::framekit_bin()
             .args(["scope", "--ids", "1", "--out"])
@@ -155,4 +125,145 @@ fn the_scope_command_writes_pngs_and_keeps_existing_ones() {
     assert!(run(&["--kind", "waveform", "--force"]).status.success());
     // No temporary names left behind.
     assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 4);
+}
+
+/// The scope images as RGBA frames (what the app gets as textures, headless).
+struct Pixels(framekit::Frame);
+
+impl framekit::frame::FrameImage for Pixels {
+    fn from_frame(frame: &framekit::Frame) -> Self {
+        Pixels(frame.clone())
+    }
+}
+
+/// A request for the scopes of frame 0 of a patch clip, as the app sends it (the player's
+/// shown frame and decoded samples).
+fn request_for(
+    clip: &std::path::Path,
+    side: framekit::player::scopes::ScopeSide,
+) -> framekit::player::scopes::ScopeRequest {
+    let MediaSource::Video(mut reader) =
+        MediaSource::open(clip, &OpenOptions::default()).expect("open")
+    else {
+        panic!("a video");
+    };
+    let color = reader.info().video.as_ref().expect("video").color.clone();
+    let (frame, samples) = reader.frame_with_samples(0).expect("frame");
+    framekit::player::scopes::ScopeRequest {
+        side,
+        samples: std::sync::Arc::new(samples.expect("samples")),
+        shown: std::sync::Arc::new(frame),
+        decision: color.used,
+        hdr: color.tagged.hdr,
+    }
+}
+
+/// Where the vectorscope image shows counts (its trace colour at full strength: every pixel
+/// of a patch lands in one or two cells).
+fn vectorscope_trace(scopes: &framekit::player::scopes::Scopes<Pixels>) -> Vec<(usize, usize)> {
+    let image = scopes
+        .images
+        .iter()
+        .find(|i| i.kind == ScopeKind::Vectorscope)
+        .expect("a vectorscope");
+    let frame = &image.image.0;
+    let mut cells = Vec::new();
+    for y in 0..frame.height {
+        for x in 0..frame.width {
+            let pixel = frame.rgba_at(x, y).expect("inside");
+            // The trace is green (120, 255, 140) scaled by the count; graticule and targets
+            // are grey, white and orange.
+            if pixel[1] > 150 && pixel[0] < pixel[1] && pixel[2] < pixel[1] {
+                cells.push((x as usize, y as usize));
+            }
+        }
+    }
+    cells
+}
+
+fn near(cells: &[(usize, usize)], (x, y): (usize, usize)) -> bool {
+    !cells.is_empty()
+        && cells
+            .iter()
+            .all(|&(cx, cy)| cx.abs_diff(x) <= 2 && cy.abs_diff(y) <= 2)
+}
+
+#[test]
+fn the_scopes_worker_draws_the_newest_frame_of_each_side() {
+    use framekit::player::scopes::{ScopeReply, ScopeSide, ScopeWorker};
+    let (kr, kb) = (0.2126f32, 0.0722f32);
+    let targets = bar_targets(kr, kb);
+    let (red, blue, green) = (
+        common::colour_patch(BARS[0]),
+        common::colour_patch(BARS[2]),
+        common::colour_patch(BARS[4]),
+    );
+    let worker: ScopeWorker<Pixels> = ScopeWorker::spawn(|| {});
+    // A red then at once blue (the red one is superseded), B green.
+    let first = worker.send(request_for(&red, ScopeSide::A)).expect("send");
+    let newest = worker.send(request_for(&blue, ScopeSide::A)).expect("send");
+    assert!(newest > first);
+    assert!(!worker.is_current(ScopeSide::A, first));
+    worker
+        .send(request_for(&green, ScopeSide::B))
+        .expect("send");
+    let (mut a, mut b) = (None, None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (a.is_none() || b.is_none()) && std::time::Instant::now() < deadline {
+        match worker
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .expect("alive")
+        {
+            Some(ScopeReply::Ready(scopes)) => match scopes.side {
+                ScopeSide::A if scopes.generation == newest => a = Some(scopes),
+                // A stale A can only have been delivered before the newest was asked for.
+                ScopeSide::A => assert!(a.is_none(), "a stale result after the newest"),
+                ScopeSide::B => b = Some(scopes),
+            },
+            Some(ScopeReply::Failed { error, .. }) => panic!("scopes failed: {error}"),
+            None => {}
+        }
+    }
+    let (a, b) = (a.expect("A's scopes"), b.expect("B's scopes"));
+    assert_eq!(a.images.len(), ScopeKind::ALL.len());
+    let (cb, cr) = targets[2];
+    assert!(
+        near(&vectorscope_trace(&a), vector_cell(cb, cr)),
+        "A shows blue: {:?} against {:?}",
+        vectorscope_trace(&a),
+        vector_cell(cb, cr)
+    );
+    let (cb, cr) = targets[4];
+    assert!(
+        near(&vectorscope_trace(&b), vector_cell(cb, cr)),
+        "B shows green: {:?}",
+        vectorscope_trace(&b)
+    );
+    // SDR: the waveform's graticule is in % of the range, 0 at the bottom, 100% at the top.
+    assert_eq!(
+        a.graticule.first().map(|(h, l)| (*h, l.as_str())),
+        Some((0.0, "0%"))
+    );
+    assert_eq!(a.graticule.last().map(|(h, _)| *h), Some(1.0));
+}
+
+#[test]
+fn a_display_size_frame_reads_the_same_parade_as_the_full_one() {
+    // The player hands out frames at display size while playing: the parade reads each
+    // decoded pixel's shown pixel at that scale, so a patch's levels stay where they are.
+    let clip = common::colour_patch(BARS[5]);
+    let MediaSource::Video(mut reader) =
+        MediaSource::open(&clip, &OpenOptions::default()).expect("open")
+    else {
+        panic!("a video");
+    };
+    let color = reader.info().video.as_ref().expect("video").color.clone();
+    let decoded = reader.decoded(0).expect("decode");
+    let shown = reader.convert_decoded(0, &decoded).expect("convert");
+    let small = shown.thumbnail(16, 16);
+    assert_eq!((small.width, small.height), (16, 16));
+    let full = ScopeData::compute(&decoded, color.used, None, &shown).expect("scopes");
+    let reduced = ScopeData::compute(&decoded, color.used, None, &small).expect("scopes");
+    assert_eq!(full.histogram, reduced.histogram);
+    assert_eq!(full.parade, reduced.parade);
 }

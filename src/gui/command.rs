@@ -35,6 +35,8 @@ pub enum Command {
         view: egui::Rect,
     },
     ToggleInfo,
+    /// Show or hide the scopes panel (S).
+    ToggleScopes,
     /// Tone-map HDR video to SDR, or show it as tagged (View menu, H).
     SetHdr(crate::media::HdrMode),
     TogglePastePanel,

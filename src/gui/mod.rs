@@ -8,6 +8,7 @@
 //! - `command`: what panels return and tests send.
 //! - `viewer`: the frame view (fit / 1:1 / wheel zoom / pan) and the pixel inspector.
 //! - `timeline`: slider, filmstrip, go-to box, status line.
+//! - `scopes`: the scopes panel; its thread is [`crate::player::scopes`].
 //! - `compare_view`: A/B compare (views, scores, plot); its thread is [`crate::compare::worker`].
 //! - `transcode_panel`: the batch transcode window.
 
@@ -15,6 +16,7 @@ pub mod app;
 pub mod command;
 pub mod compare_view;
 pub mod dialogs;
+pub mod scopes;
 pub mod state;
 pub mod timeline;
 pub mod transcode_panel;

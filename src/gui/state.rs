@@ -55,6 +55,16 @@ pub struct ShownFrame {
     pub image: Arc<egui::ColorImage>,
     pub frame: Arc<Frame>,
     pub samples: Option<Arc<SourceSamples>>,
+    /// The frame's full size (oriented); `frame` is smaller while playing when the view
+    /// shows it smaller (the player converts at display size).
+    pub full_size: (u32, u32),
+}
+
+impl ShownFrame {
+    /// Converted at display size (playing): its RGB is not the full frame's.
+    pub fn is_reduced(&self) -> bool {
+        (self.frame.width, self.frame.height) != self.full_size
+    }
 }
 
 /// What the viewer, the timeline and the inspector draw: the media and the frame on screen.

@@ -120,7 +120,9 @@ pub fn viewer_ui(
         );
         return commands;
     };
-    let size = Vec2::new(shown.frame.width as f32, shown.frame.height as f32);
+    // Layout uses the frame's full size: while playing the picture may be converted smaller.
+    let (full_w, full_h) = shown.full_size;
+    let size = Vec2::new(full_w as f32, full_h as f32);
     let place = |view: Rect| image_rect(view_state.zoom, view_state.pan, size, view);
     let layout = match compare {
         Some(compare) => CompareLayout::new(compare.mode, full_view, place),
@@ -136,10 +138,7 @@ pub fn viewer_ui(
         commands.push(Command::ViewRect(view));
     }
     let rect = layout.a_rect;
-    let nearest = view_state
-        .zoom
-        .scale_for(shown.frame.width, shown.frame.height, Some(view))
-        >= NEAREST_FROM_SCALE;
+    let nearest = view_state.zoom.scale_for(full_w, full_h, Some(view)) >= NEAREST_FROM_SCALE;
     if nearest != view_state.nearest {
         commands.push(Command::SetNearest(nearest));
     }
@@ -160,9 +159,7 @@ pub fn viewer_ui(
             painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
         }
     }
-    let scale = view_state
-        .zoom
-        .scale_for(shown.frame.width, shown.frame.height, Some(view));
+    let scale = view_state.zoom.scale_for(full_w, full_h, Some(view));
     let fit = if view_state.zoom == Zoom::Fit {
         " (fit)"
     } else {
@@ -206,10 +203,7 @@ pub fn viewer_ui(
         let notches = ui.input(wheel_notches);
         if notches != 0.0 {
             // A zoom that passes 100%, 200%, … stops there first.
-            let scale =
-                view_state
-                    .zoom
-                    .scale_for(shown.frame.width, shown.frame.height, Some(view));
+            let scale = view_state.zoom.scale_for(full_w, full_h, Some(view));
             let wanted = scale * 2f32.powf(notches / NOTCHES_PER_DOUBLING);
             commands.push(Command::ZoomAround {
                 factor: snap_on_the_way(scale, wanted) / scale,
@@ -218,7 +212,7 @@ pub fn viewer_ui(
             });
         }
     }
-    let pixel = hover.and_then(|pos| pixel_at(rect, shown.frame.width, shown.frame.height, pos));
+    let pixel = hover.and_then(|pos| pixel_at(rect, full_w, full_h, pos));
     if pixel != view_state.hover_pixel {
         commands.push(Command::Hover(pixel));
     }
@@ -231,7 +225,7 @@ pub fn viewer_ui(
     }
     if let Some((x, y)) = view_state.pinned_pixel {
         // Mark the pinned pixel on the frame (on both sides side by side).
-        let scale = rect.width() / shown.frame.width as f32;
+        let scale = rect.width() / full_w as f32;
         for side in std::iter::once(rect).chain(layout.b_rect) {
             let marker = Rect::from_min_size(
                 side.min + Vec2::new(x as f32 * scale, y as f32 * scale),
@@ -288,7 +282,15 @@ pub fn inspector_ui(
     }
     ui.monospace(format!("x={x} y={y}"));
     let side = if compare.is_some() { "A " } else { "" };
-    pixel_values_ui(ui, side, &shown.frame, shown.samples.as_deref(), (x, y));
+    if shown.is_reduced() {
+        // Playing at display size: the samples are exact, the RGB comes when paused.
+        ui.label("playing: RGB at full size when paused");
+        if let Some(samples) = shown.samples.as_deref() {
+            sample_values_ui(ui, side, samples, (x, y));
+        }
+    } else {
+        pixel_values_ui(ui, side, &shown.frame, shown.samples.as_deref(), (x, y));
+    }
     if let Some(video) = screen.media.as_ref().and_then(|m| m.info.video.as_ref()) {
         ui.monospace(format!(
             "from {} via {} {}",
@@ -337,7 +339,19 @@ fn pixel_values_ui(
             ));
         });
     }
-    if let Some((samples, values)) = samples.and_then(|s| s.at_display(x, y).map(|v| (s, v))) {
+    if let Some(samples) = samples {
+        sample_values_ui(ui, side, samples, (x, y));
+    }
+}
+
+/// One side's decoded samples at a pixel.
+fn sample_values_ui(
+    ui: &mut egui::Ui,
+    side: &str,
+    samples: &crate::media::color::SourceSamples,
+    (x, y): (u32, u32),
+) {
+    if let Some(values) = samples.at_display(x, y) {
         let names =
             if samples.pixel_format.starts_with("yuv") || samples.pixel_format.starts_with("nv") {
                 ["Y", "U", "V"]

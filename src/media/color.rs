@@ -36,6 +36,18 @@ pub enum Matrix {
 }
 
 impl Matrix {
+    /// The colour-space tag that makes [`decide`] pick this matrix whatever the height.
+    pub fn space(self) -> color::Space {
+        match self {
+            Matrix::Bt601 => color::Space::BT470BG,
+            Matrix::Bt709 => color::Space::BT709,
+            Matrix::Bt2020 => color::Space::BT2020NCL,
+            Matrix::Smpte240m => color::Space::SMPTE240M,
+            Matrix::Fcc => color::Space::FCC,
+            Matrix::Rgb => color::Space::RGB,
+        }
+    }
+
     /// The `AVColorSpace` number swscale's `sws_getCoefficients` expects.
     fn sws_colorspace(self) -> i32 {
         match self {
@@ -375,6 +387,16 @@ impl Converter {
         run_result.map_err(ConvertError::Run)?;
         Ok(converted)
     }
+}
+
+/// The matrix and range [`Converter::convert`] uses for `decoded` (its own tags, else the
+/// fallbacks, then [`decide`]'s rules, the height rule included).
+pub fn decision_of(
+    decoded: &ffmpeg::frame::Video,
+    fallback_space: color::Space,
+    fallback_range: color::Range,
+) -> ColorDecision {
+    plan(decoded, fallback_space, fallback_range).0
 }
 
 /// The matrix and range to convert `decoded` with (its own tags, else the fallbacks, then

@@ -208,6 +208,14 @@ pub fn init_ffmpeg() {
     });
 }
 
+/// A frame for a viewer ([`MediaSource::frame_from_decoded`]): at full size or scaled down
+/// for display, the decoded samples behind it, and its full (oriented) size.
+pub struct ViewFrame {
+    pub frame: Frame,
+    pub samples: Option<color::SourceSamples>,
+    pub full_size: (u32, u32),
+}
+
 /// A video or an image, opened for frame access.
 pub enum MediaSource {
     Video(Box<VideoReader>),
@@ -377,6 +385,52 @@ impl MediaSource {
         match self {
             MediaSource::Video(v) => v.frame_with_samples(index),
             MediaSource::Still(_) => self.frame(index).map(|f| (f, None)),
+        }
+    }
+
+    /// Decodes frame `index` without converting it (videos); an image has nothing to decode
+    /// (`None`). Hand the result to [`MediaSource::frame_from_decoded`].
+    pub fn decode_only(
+        &mut self,
+        index: usize,
+    ) -> Result<Option<ffmpeg_next::frame::Video>, MediaError> {
+        match self {
+            MediaSource::Video(v) => v.decoded(index).map(Some),
+            MediaSource::Still(_) => Ok(None),
+        }
+    }
+
+    /// Frame `index` from what [`MediaSource::decode_only`] gave, with the samples behind it
+    /// and its full (oriented) size: at full size as [`MediaSource::frame_with_samples`]
+    /// gives it, or, with `fit`, scaled down for display into a box of `fit` pixels
+    /// (see [`VideoReader::display_from_decoded`]). Images always come at full size.
+    pub fn frame_from_decoded(
+        &mut self,
+        index: usize,
+        decoded: Option<&ffmpeg_next::frame::Video>,
+        fit: Option<(u32, u32)>,
+    ) -> Result<ViewFrame, MediaError> {
+        match (self, decoded) {
+            (MediaSource::Video(v), Some(decoded)) => {
+                let frame = match fit {
+                    Some(fit) => v.display_from_decoded(index, decoded, fit)?,
+                    None => v.shown_from_decoded(index, decoded)?,
+                };
+                Ok(ViewFrame {
+                    frame,
+                    samples: v.samples_of(decoded),
+                    full_size: v.shown_size(decoded),
+                })
+            }
+            (source, _) => {
+                let (frame, samples) = source.frame_with_samples(index)?;
+                let full_size = (frame.width, frame.height);
+                Ok(ViewFrame {
+                    frame,
+                    samples,
+                    full_size,
+                })
+            }
         }
     }
 

@@ -121,6 +121,11 @@ impl SourceSamples {
             .collect()
     }
 
+    /// The decoded frame these samples read (stored orientation, full size).
+    pub fn decoded(&self) -> &ffmpeg::frame::Video {
+        &self.frame
+    }
+
     /// Bytes held (the decoded frame's planes), for cache budgets.
     pub fn byte_size(&self) -> usize {
         (0..self.plane_count)

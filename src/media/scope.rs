@@ -166,7 +166,9 @@ fn kr_kb(matrix: Matrix) -> Option<(f32, f32)> {
 
 impl ScopeData {
     /// Counts the scopes of `decoded` (read with `decision`; `hdr` its transfer when HDR) and
-    /// of `shown`, the frame as displayed (unrotated, same size), for the parade.
+    /// of `shown`, the frame as displayed (unrotated), for the parade. `shown` may be smaller
+    /// than `decoded` (the player's display-size frames while playing): each decoded pixel
+    /// then reads the shown pixel it was scaled into.
     pub fn compute(
         decoded: &ffmpeg::frame::Video,
         decision: ColorDecision,
@@ -195,9 +197,11 @@ impl ScopeData {
             histogram: [[0; 256]; 4],
             graticule: graticule(hdr),
         };
+        let (shown_w, shown_h) = (shown.width as usize, shown.height as usize);
         let mut rows = planar.rows();
         for y in 0..height {
             planar.read_row(y, &mut rows);
+            let shown_y = (y * shown_h / height) as u32;
             for x in 0..width {
                 let column = x * columns / width;
                 let luma = (f32::from(rows.luma[x]) - luma_low) / luma_span;
@@ -209,7 +213,7 @@ impl ScopeData {
                 );
                 let (vx, vy) = vector_cell(cb, cr);
                 data.vectorscope[vy * VECTOR_SIDE + vx] += 1;
-                if let Some(pixel) = shown.rgba_at(x as u32, y as u32) {
+                if let Some(pixel) = shown.rgba_at((x * shown_w / width) as u32, shown_y) {
                     for (c, &value) in pixel[..3].iter().enumerate() {
                         data.parade[c][column][usize::from(value)] += 1;
                         data.histogram[c + 1][usize::from(value)] += 1;

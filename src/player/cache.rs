@@ -12,9 +12,17 @@ use crate::media::color::SourceSamples;
 pub(super) struct Decoded {
     pub frame: Arc<Frame>,
     pub samples: Option<Arc<SourceSamples>>,
+    /// The frame's full size (oriented); the frame itself is smaller when it was converted
+    /// for display while playing.
+    pub full_size: (u32, u32),
 }
 
 impl Decoded {
+    /// Converted at display size, smaller than the frame is.
+    pub fn is_reduced(&self) -> bool {
+        (self.frame.width, self.frame.height) != self.full_size
+    }
+
     fn byte_size(&self) -> usize {
         self.frame.byte_size() + self.samples.as_ref().map_or(0, |s| s.byte_size())
     }
@@ -101,6 +109,7 @@ mod tests {
                 pixels: vec![0; bytes],
             }),
             samples: None,
+            full_size: (1, 1),
         }
     }
 

@@ -10,6 +10,7 @@
 //! with the [`Operation`] that failed.
 
 mod cache;
+pub mod scopes;
 mod worker;
 
 /// Filmstrip thumbnails are this many pixels high (and at most three times as wide).
@@ -17,7 +18,7 @@ pub const THUMBNAIL_HEIGHT: u32 = 64;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
@@ -63,6 +64,16 @@ pub enum Request {
     /// Show frame `frame` (0-based). Newer requests make older ones stale.
     Show {
         frame: usize,
+    },
+    /// Show frame `frame` (0-based) while playing, converted for a view of `fit` pixels
+    /// (the size the caller draws it at): a frame that the view shows at half its pixels or
+    /// fewer is scaled down before it is converted, and, where decoding alone keeps pace
+    /// with the clip, a decoded frame that playback has passed by two frames or more is
+    /// dropped before its conversion (at most three in a row). Stale like [`Request::Show`]; a later `Show` of the same frame gives it at full
+    /// size.
+    ShowAt {
+        frame: usize,
+        fit: (u32, u32),
     },
     Copy {
         frame: usize,
@@ -127,6 +138,17 @@ pub struct ReadyFrame<I> {
     pub samples: Option<Arc<SourceSamples>>,
     /// False for a placeholder (the nearest cached frame) shown while the exact one decodes.
     pub exact: bool,
+    /// The frame's full size (oriented). `frame` is smaller when it was converted for
+    /// display ([`Request::ShowAt`]).
+    pub full_size: (u32, u32),
+}
+
+impl<I> ReadyFrame<I> {
+    /// Converted at display size: smaller than the frame is (not for copies or the
+    /// inspector's RGB).
+    pub fn is_reduced(&self) -> bool {
+        (self.frame.width, self.frame.height) != self.full_size
+    }
 }
 
 impl<I> Clone for ReadyFrame<I> {
@@ -138,6 +160,7 @@ impl<I> Clone for ReadyFrame<I> {
             frame: self.frame.clone(),
             samples: self.samples.clone(),
             exact: self.exact,
+            full_size: self.full_size,
         }
     }
 }
@@ -196,6 +219,10 @@ pub struct PlayerOptions {
     /// Tests only: the worker waits for a message on this channel before each exact decode,
     /// so a test can hold a "slow seek" open and check its caller keeps answering.
     pub decode_gate: Option<Receiver<()>>,
+    /// Tests only: after decoding a frame asked for and before converting it, the worker
+    /// sends its index on the first channel and waits for a message on the second, so a test
+    /// can make it late meanwhile.
+    pub convert_gate: Option<(Sender<usize>, Receiver<()>)>,
     /// Tests only: the background indexer waits for a message on this channel before it
     /// starts, so a test can check what is shown before the index is complete.
     pub index_gate: Option<Receiver<()>>,
@@ -213,6 +240,7 @@ impl Default for PlayerOptions {
             filmstrip: true,
             max_image_side: u32::MAX,
             decode_gate: None,
+            convert_gate: None,
             index_gate: None,
         }
     }
@@ -220,8 +248,32 @@ impl Default for PlayerOptions {
 
 /// A request on its way to the worker, frame requests stamped with their generation.
 enum Message {
-    Show { frame: usize, generation: u64 },
+    Show {
+        frame: usize,
+        generation: u64,
+        /// Convert for a view this size (playing), or at full size.
+        fit: Option<(u32, u32)>,
+    },
     Other(Request),
+}
+
+/// What the decoder thread did with the frames it decoded (for tests and benches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlayerCounts {
+    /// Frames converted to RGB (shown, prefetched, copied), at full or display size.
+    pub converted: u64,
+    /// Of those, converted at display size.
+    pub converted_for_display: u64,
+    /// Frames dropped before their conversion because a newer request made them late.
+    pub late_skipped: u64,
+}
+
+/// The counters behind [`PlayerCounts`], shared with the worker.
+#[derive(Debug, Default)]
+struct Counters {
+    converted: AtomicU64,
+    converted_for_display: AtomicU64,
+    late_skipped: AtomicU64,
 }
 
 /// Capacity of both channels; frame requests are coalesced, so this is rarely reached.
@@ -232,6 +284,9 @@ pub struct Player<I: FrameImage> {
     requests: Sender<Message>,
     replies: Receiver<Reply<I>>,
     generation: Arc<AtomicU64>,
+    /// The frame asked for last (playback drops frames before it).
+    wanted: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 }
 
@@ -248,32 +303,62 @@ impl<I: FrameImage> Player<I> {
             wake: Arc::new(wake),
             stop: stop.clone(),
         };
-        let worker_generation = generation.clone();
+        let wanted = Arc::new(AtomicUsize::new(0));
+        let counters = Arc::new(Counters::default());
+        let shared = worker::Shared {
+            generation: generation.clone(),
+            wanted: wanted.clone(),
+            counters: counters.clone(),
+        };
         // The worker is built on its own thread: FFmpeg contexts stay on the thread that made
         // them. If the thread cannot start, the dropped channel reports it on the first call.
         let _ = std::thread::Builder::new()
             .name("framekit-player".into())
             .spawn(move || {
-                worker::Worker::new(request_rx, outbox, worker_generation, options).run();
+                worker::Worker::new(request_rx, outbox, shared, options).run();
             });
         Player {
             requests: request_tx,
             replies: reply_rx,
             generation,
+            wanted,
+            counters,
             stop,
+        }
+    }
+
+    /// What the decoder thread has done so far.
+    pub fn counts(&self) -> PlayerCounts {
+        PlayerCounts {
+            converted: self.counters.converted.load(Ordering::SeqCst),
+            converted_for_display: self.counters.converted_for_display.load(Ordering::SeqCst),
+            late_skipped: self.counters.late_skipped.load(Ordering::SeqCst),
         }
     }
 
     /// Sends a request. A frame request gets a fresh generation (returned), which makes every
     /// older frame request stale.
     pub fn send(&self, request: Request) -> Result<u64, PlayerError> {
-        let (message, generation) = match request {
-            Request::Show { frame } => {
+        let (frame, fit) = match &request {
+            Request::Show { frame } => (Some(*frame), None),
+            Request::ShowAt { frame, fit } => (Some(*frame), Some(*fit)),
+            _ => (None, None),
+        };
+        let (message, generation) = match frame {
+            Some(frame) => {
+                self.wanted.store(frame, Ordering::SeqCst);
                 let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-                (Message::Show { frame, generation }, generation)
+                (
+                    Message::Show {
+                        frame,
+                        generation,
+                        fit,
+                    },
+                    generation,
+                )
             }
-            other => (
-                Message::Other(other),
+            None => (
+                Message::Other(request),
                 self.generation.load(Ordering::SeqCst),
             ),
         };

@@ -11,15 +11,15 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::cache::{Decoded, FrameCache};
 use super::{
-    Bitmap, ClipboardPayload, CopyForm, FrameImage, Message, Operation, PlayerError, PlayerOptions,
-    ReadyFrame, Reply, Request, THUMBNAIL_HEIGHT, human_size,
+    Bitmap, ClipboardPayload, CopyForm, Counters, FrameImage, Message, Operation, PlayerError,
+    PlayerOptions, ReadyFrame, Reply, Request, THUMBNAIL_HEIGHT, human_size,
 };
 use crate::codec::{self, TextForm};
 use crate::frame::{Frame, PixelLayout};
@@ -83,10 +83,50 @@ impl<I> Outbox<I> {
     }
 }
 
+/// What the worker shares with its [`Player`](super::Player).
+pub(super) struct Shared {
+    /// The newest frame request's generation.
+    pub generation: Arc<AtomicU64>,
+    /// The frame asked for last.
+    pub wanted: Arc<AtomicUsize>,
+    pub counters: Arc<Counters>,
+}
+
+/// When a frame on its way is no longer worth converting.
+#[derive(Debug, Clone, Copy)]
+enum LateIf {
+    /// Never (copies).
+    Never,
+    /// A frame asked for while playing: a newer request came and wants a frame at least
+    /// [`LATE_BY`] frames past it (so it is at least a frame interval late, and converting it
+    /// would delay the frame due), within [`MOVING_WINDOW`] (decoding on reaches it); decoding
+    /// alone keeps pace with the clip (so skipping conversions lets playback catch up: when
+    /// decoding is what falls behind, every decoded frame is worth showing); and fewer than
+    /// [`LATE_IN_A_ROW`] frames were dropped since the last one shown. Frames asked for when
+    /// paused are always converted: a drag shows the frames it passes.
+    Superseded(u64),
+    /// A prefetched frame while playing: the frame asked for is past it.
+    Passed(usize),
+}
+
+/// How many frames past a decoded one the playhead must be for it to be dropped.
+const LATE_BY: usize = 2;
+/// At most this many frames asked for while playing are dropped one after the other.
+const LATE_IN_A_ROW: usize = 3;
+
 pub(super) struct Worker<I> {
     requests: Receiver<Message>,
     outbox: Outbox<I>,
     generation: Arc<AtomicU64>,
+    wanted: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
+    /// The view size of the last frame request while playing ([`super::Request::ShowAt`]);
+    /// `None` after a plain `Show` (full size).
+    fit: Option<(u32, u32)>,
+    /// Frames asked for and dropped late since the last one shown.
+    late_in_a_row: usize,
+    /// Seconds one frame takes to decode (a running average over decodes).
+    decode_seconds: Option<f64>,
     options: PlayerOptions,
     source: Option<MediaSource>,
     cache: FrameCache,
@@ -118,14 +158,19 @@ impl<I: FrameImage> Worker<I> {
     pub fn new(
         requests: Receiver<Message>,
         outbox: Outbox<I>,
-        generation: Arc<AtomicU64>,
+        shared: Shared,
         options: PlayerOptions,
     ) -> Worker<I> {
         let cache = FrameCache::new(options.cache_budget_bytes);
         Worker {
             requests,
             outbox,
-            generation,
+            generation: shared.generation,
+            wanted: shared.wanted,
+            counters: shared.counters,
+            fit: None,
+            late_in_a_row: 0,
+            decode_seconds: None,
             options,
             source: None,
             cache,
@@ -174,9 +219,13 @@ impl<I: FrameImage> Worker<I> {
     /// Handles one request; false when the caller is gone.
     fn handle(&mut self, message: Message) -> bool {
         match message {
-            Message::Show { frame, generation } => self.show(frame, generation),
+            Message::Show {
+                frame,
+                generation,
+                fit,
+            } => self.show(frame, generation, fit),
             // Frame requests always travel as `Message::Show`, stamped by `Player::send`.
-            Message::Other(Request::Show { .. }) => true,
+            Message::Other(Request::Show { .. } | Request::ShowAt { .. }) => true,
             Message::Other(Request::Open(path)) => self.open(path),
             Message::Other(Request::Copy { frame, form }) => self.copy(frame, form),
             Message::Other(Request::Paste { text }) => self.paste(&text),
@@ -352,11 +401,14 @@ impl<I: FrameImage> Worker<I> {
         self.generation.load(Ordering::SeqCst) == generation
     }
 
-    fn show(&mut self, index: usize, generation: u64) -> bool {
+    fn show(&mut self, index: usize, generation: u64, fit: Option<(u32, u32)>) -> bool {
+        self.fit = fit;
         if !self.is_current(generation) {
             return true;
         }
-        if let Some(frame) = self.cache.get(index) {
+        if let Some(frame) = self.cache.get(index)
+            && (fit.is_some() || !frame.is_reduced())
+        {
             self.plan_prefetch(index);
             return self.send_frame(frame, generation, true);
         }
@@ -371,11 +423,14 @@ impl<I: FrameImage> Worker<I> {
         if !self.is_current(generation) {
             return true;
         }
-        match self.decode(index) {
-            Ok(frame) => {
+        match self.decode(index, fit, LateIf::Superseded(generation)) {
+            Ok(Some(frame)) => {
+                self.late_in_a_row = 0;
                 self.plan_prefetch(index);
                 self.send_frame(frame, generation, true)
             }
+            // Late: a newer request is waiting.
+            Ok(None) => true,
             Err(error) => self.fail(Operation::Show, error),
         }
     }
@@ -388,7 +443,11 @@ impl<I: FrameImage> Worker<I> {
             I::from_frame(&decoded.frame)
         };
         let image = Arc::new(image);
-        let Decoded { frame, samples } = decoded;
+        let Decoded {
+            frame,
+            samples,
+            full_size,
+        } = decoded;
         self.outbox.deliver(Reply::Frame(ReadyFrame {
             index: frame.index,
             generation,
@@ -396,21 +455,122 @@ impl<I: FrameImage> Worker<I> {
             frame,
             samples,
             exact,
+            full_size,
         }))
     }
 
-    fn decode(&mut self, index: usize) -> Result<Decoded, PlayerError> {
-        if let Some(decoded) = self.cache.get(index) {
-            return Ok(decoded);
+    /// Whether decoding one frame takes less than the clip gives frame `index` on screen.
+    fn decoding_keeps_pace(&self, index: usize) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        let interval = match (source.frame_time(index), source.frame_time(index + 1)) {
+            (Some(this), Some(next)) if next > this => next - this,
+            _ => 1.0 / 30.0,
+        };
+        self.decode_seconds.is_some_and(|d| d < interval)
+    }
+
+    /// Times a decode of frame `index` (without conversion) into the running average.
+    fn decode_timed(
+        &mut self,
+        index: usize,
+    ) -> Result<Option<ffmpeg_next::frame::Video>, PlayerError> {
+        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        let decoded_before = match source {
+            MediaSource::Video(video) => video.stats().frames_decoded,
+            MediaSource::Still(_) => 0,
+        };
+        let started = std::time::Instant::now();
+        let planes = source.decode_only(index)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        if let MediaSource::Video(video) = source {
+            let frames = video.stats().frames_decoded.saturating_sub(decoded_before);
+            if frames > 0 {
+                let each = elapsed / frames as f64;
+                self.decode_seconds = Some(match self.decode_seconds {
+                    Some(average) => 0.7 * average + 0.3 * each,
+                    None => each,
+                });
+            }
+        }
+        Ok(planes)
+    }
+
+    /// Whether decoded frame `index` is dropped before its conversion (see [`LateIf`]).
+    fn is_late(&self, index: usize, late_if: LateIf) -> bool {
+        let wanted = self.wanted.load(Ordering::SeqCst);
+        match late_if {
+            LateIf::Never => false,
+            LateIf::Superseded(generation) => {
+                self.fit.is_some()
+                    && !self.is_current(generation)
+                    && wanted >= index + LATE_BY
+                    && wanted - index <= MOVING_WINDOW
+                    && self.late_in_a_row < LATE_IN_A_ROW
+                    && self.decoding_keeps_pace(index)
+            }
+            LateIf::Passed(index) => self.fit.is_some() && index < wanted,
+        }
+    }
+
+    /// Frame `index` from the cache or decoded and converted (at full size, or for a view
+    /// of `fit` pixels). `Ok(None)`: it became late (see [`LateIf`]) and was dropped before
+    /// its conversion.
+    fn decode(
+        &mut self,
+        index: usize,
+        fit: Option<(u32, u32)>,
+        late_if: LateIf,
+    ) -> Result<Option<Decoded>, PlayerError> {
+        let cached = self.cache.get(index);
+        if let Some(decoded) = &cached
+            && (fit.is_some() || !decoded.is_reduced())
+        {
+            return Ok(cached);
+        }
+        // A frame converted at display size keeps its decoded planes (the inspector's
+        // samples): its full size is converted from them, without decoding it again (in a
+        // long GOP that would mean decoding from the keyframe).
+        if let Some(samples) = cached.and_then(|c| c.samples) {
+            let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+            let view = source.frame_from_decoded(index, Some(samples.decoded()), None)?;
+            return Ok(Some(self.keep(view)));
+        }
+        let planes = self.decode_timed(index)?;
+        if matches!(late_if, LateIf::Superseded(_))
+            && let Some((decoded, permit)) = &self.options.convert_gate
+        {
+            let _ = decoded.send(index);
+            let _ = permit.recv();
+        }
+        if self.is_late(index, late_if) {
+            self.counters.late_skipped.fetch_add(1, Ordering::SeqCst);
+            if matches!(late_if, LateIf::Superseded(_)) {
+                self.late_in_a_row += 1;
+            }
+            return Ok(None);
         }
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
-        let (frame, samples) = source.frame_with_samples(index)?;
+        let view = source.frame_from_decoded(index, planes.as_ref(), fit)?;
+        Ok(Some(self.keep(view)))
+    }
+
+    /// Counts a converted frame and caches it.
+    fn keep(&mut self, view: crate::media::ViewFrame) -> Decoded {
         let decoded = Decoded {
-            frame: Arc::new(frame),
-            samples: samples.map(Arc::new),
+            frame: Arc::new(view.frame),
+            samples: view.samples.map(Arc::new),
+            full_size: view.full_size,
         };
+        self.counters.converted.fetch_add(1, Ordering::SeqCst);
+        if decoded.is_reduced() {
+            self.counters
+                .converted_for_display
+                .fetch_add(1, Ordering::SeqCst);
+        }
         self.cache.insert(decoded.clone());
-        Ok(decoded)
+        decoded
     }
 
     /// Frames to decode when idle. Moving forward: the next ones (decoded on, no seek).
@@ -463,10 +623,17 @@ impl<I: FrameImage> Worker<I> {
             .extend(order.into_iter().filter(|i| !self.cache.contains(*i)));
     }
 
+    /// Decodes the next frame to prefetch; while playing, frames the playhead has passed
+    /// are dropped (not decoded, or not converted when it passed them while decoding).
     fn prefetch_one(&mut self) {
-        if let Some(index) = self.prefetch.pop_front()
-            && self.decode(index).is_err()
-        {
+        let Some(index) = self.prefetch.pop_front() else {
+            return;
+        };
+        if self.is_late(index, LateIf::Passed(index)) {
+            self.counters.late_skipped.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        if self.decode(index, self.fit, LateIf::Passed(index)).is_err() {
             self.prefetch.clear();
         }
     }
@@ -487,7 +654,10 @@ impl<I: FrameImage> Worker<I> {
         index: usize,
         form: CopyForm,
     ) -> Result<(ClipboardPayload, String), PlayerError> {
-        let frame = self.decode(index)?.frame;
+        let frame = self
+            .decode(index, None, LateIf::Never)?
+            .ok_or(PlayerError::Busy)?
+            .frame;
         let size = format!("{}x{}", frame.width, frame.height);
         if form == CopyForm::Image {
             let image = Bitmap {

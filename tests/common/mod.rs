@@ -435,6 +435,56 @@ pub fn hdr_clip(name: &str, source: &str, codec_args: &[&str], transfer: &str) -
     fixture(name, &args)
 }
 
+/// A 1280x720 clip of one colour (0x2050C0), 90 frames, untagged: the height rule reads it as BT.709,
+/// and BT.601 would give other RGB.
+pub fn solid_720p_untagged() -> PathBuf {
+    fixture(
+        "solid_720p_untagged_3s.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x2050C0:s=1280x720:r=30:d=3",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+        ],
+    )
+}
+
+/// A 64x64 patch of one colour, converted to YUV 4:4:4 with the BT.709 matrix (limited
+/// range), losslessly coded.
+pub fn colour_patch([r, g, b]: [u8; 3]) -> std::path::PathBuf {
+    let source = format!("color=c=0x{r:02X}{g:02X}{b:02X}:s=64x64:r=25:d=0.2");
+    fixture(
+        &format!("scope_patch_{r:02x}{g:02x}{b:02x}.mkv"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &source,
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,\
+             format=yuv444p",
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-color_range",
+            "tv",
+        ],
+    )
+}
+
 /// 10-bit PQ HDR (SMPTE 2084), SMPTE HD bars, no light-level metadata: tone-mapped with the
 /// 1000-nit default peak.
 pub fn pq_x264() -> PathBuf {

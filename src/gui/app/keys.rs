@@ -150,6 +150,9 @@ impl FramekitApp {
                     crate::media::HdrMode::None => crate::media::HdrMode::Tonemap,
                 }));
             }
+            if input.modifiers.is_none() && input.key_pressed(Key::S) {
+                commands.push(Command::ToggleScopes);
+            }
             if input.key_pressed(Key::Escape) && self.view.pinned_pixel.is_some() {
                 commands.push(Command::PinPixel(None));
             }

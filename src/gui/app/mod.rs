@@ -15,6 +15,7 @@ use crate::player::{
 use super::command::Command;
 use super::compare_view::{self, CompareCommand, CompareView};
 use super::dialogs::{self, DialogOutcome, PathPrompt, PathPurpose};
+use super::scopes::ScopesView;
 use super::state::{
     NOTE_SECONDS, OpenMedia, PlaybackCount, Screen, ShownFrame, StatusMessages, ViewState, Zoom,
     below_menu,
@@ -146,6 +147,10 @@ pub struct FramekitApp {
     return_to: Option<(PathBuf, usize)>,
     /// B from the command line, opened once A is.
     pending_compare: Option<PathBuf>,
+    /// The scopes panel (S) and its worker.
+    scopes: ScopesView,
+    /// The frame asked for again at full size after playback stopped on it.
+    full_asked: Option<usize>,
 }
 
 impl FramekitApp {
@@ -169,6 +174,7 @@ impl FramekitApp {
         let hdr = player_options.open.hdr;
         let compare_player = PlayerOptions {
             decode_gate: None,
+            convert_gate: None,
             index_gate: None,
             ..player_options.clone()
         };
@@ -216,6 +222,8 @@ impl FramekitApp {
             before_paste: None,
             return_to: None,
             pending_compare: options.compare,
+            scopes: ScopesView::default(),
+            full_asked: None,
         };
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
@@ -266,6 +274,11 @@ impl FramekitApp {
         self.compare.as_ref()
     }
 
+    /// The scopes panel (S).
+    pub fn scopes(&self) -> &ScopesView {
+        &self.scopes
+    }
+
     pub fn hdr_mode(&self) -> crate::media::HdrMode {
         self.hdr
     }
@@ -302,7 +315,7 @@ impl FramekitApp {
             .screen
             .shown
             .as_ref()
-            .is_some_and(|s| s.index == index && s.exact);
+            .is_some_and(|s| s.index == index && s.exact && !s.is_reduced());
         if index == self.screen.target && on_screen {
             return;
         }
@@ -387,8 +400,8 @@ impl FramekitApp {
             Command::ZoomBy(factor) => {
                 if let Some(shown) = &self.screen.shown {
                     let current = self.view.zoom.scale_for(
-                        shown.frame.width,
-                        shown.frame.height,
+                        shown.full_size.0,
+                        shown.full_size.1,
                         self.view.last_view,
                     );
                     self.view.zoom = viewer::clamp_zoom(current * factor);
@@ -400,7 +413,7 @@ impl FramekitApp {
                 view,
             } => {
                 if let Some(shown) = &self.screen.shown {
-                    let size = egui::vec2(shown.frame.width as f32, shown.frame.height as f32);
+                    let size = egui::vec2(shown.full_size.0 as f32, shown.full_size.1 as f32);
                     let (zoom, pan) = viewer::zoom_around(
                         self.view.zoom,
                         self.view.pan,
@@ -414,6 +427,7 @@ impl FramekitApp {
                 }
             }
             Command::ToggleInfo => self.show_info = Some(!self.info_drawn),
+            Command::ToggleScopes => self.scopes.toggle(),
             Command::SetHdr(mode) => {
                 if mode != self.hdr {
                     self.hdr = mode;
@@ -562,6 +576,7 @@ impl eframe::App for FramekitApp {
             compare.logic(ctx, &self.screen, self.a_path.as_deref());
         }
         self.transcode.logic();
+        self.scopes.logic(ctx, &self.screen, self.compare.as_ref());
         let closing = ctx.input(|i| i.viewport().close_requested());
         if closing && self.transcode.is_running() && !self.quit_confirmed {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -571,6 +586,7 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
+        self.ask_full_size_when_paused();
         self.expire_note(ctx);
         self.screen.playing = self.playback.is_some();
         let title = self.window_title();
@@ -601,6 +617,19 @@ impl eframe::App for FramekitApp {
         if let Some(compare) = &self.compare {
             egui::Panel::bottom("compare-scores").show(ui, |ui| {
                 commands.extend(compare_view::score_plot_ui(ui, compare, &self.screen))
+            });
+        }
+        if self.scopes.is_open() {
+            let comparing = self.compare.is_some();
+            let hdr = self
+                .screen
+                .media
+                .as_ref()
+                .and_then(|m| m.info.video.as_ref())
+                .and_then(|v| v.color.tagged.hdr)
+                .map(crate::media::color::Hdr::label);
+            egui::Panel::bottom("scopes").show(ui, |ui| {
+                commands.extend(super::scopes::scopes_ui(ui, &self.scopes, comparing, hdr))
             });
         }
         self.info_drawn = self.info_shown(&ctx);

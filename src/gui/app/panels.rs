@@ -125,6 +125,14 @@ impl FramekitApp {
                         crate::media::HdrMode::None
                     }));
                 }
+                let mut scopes = self.scopes.is_open();
+                if ui
+                    .checkbox(&mut scopes, "Scopes  (S)")
+                    .on_hover_text("waveform, RGB parade, vectorscope and histogram of the frame")
+                    .changed()
+                {
+                    commands.push(Command::ToggleScopes);
+                }
                 if ui
                     .button(if self.info_drawn {
                         "Hide info panel"

@@ -1,5 +1,8 @@
 //! Playback at the clip's own timing: the frame due now is asked for once per UI frame, and
-//! frames due but never shown are counted (the status line's dropped-frame counter).
+//! frames due but never shown are counted (the status line's dropped-frame counter). While
+//! playing, frames are asked for at the size the view shows them (the player converts a 4K
+//! frame shown in a 1600-pixel view at that size); paused, the frame on screen is asked for
+//! again at full size.
 
 use super::{FramekitApp, Playback, PlaybackCount, Request};
 
@@ -8,6 +11,7 @@ impl FramekitApp {
         if self.playback.take().is_some() {
             return;
         }
+        self.full_asked = None;
         let Some(media) = &self.screen.media else {
             return;
         };
@@ -59,12 +63,52 @@ impl FramekitApp {
         });
         if due != self.screen.target {
             self.screen.target = due;
-            self.send(Request::Show { frame: due });
+            let request = match self.display_fit(ctx) {
+                Some(fit) => Request::ShowAt { frame: due, fit },
+                None => Request::Show { frame: due },
+            };
+            self.send(request);
         }
         if at_end {
             self.playback = None;
         } else {
             ctx.request_repaint();
+        }
+    }
+
+    /// The pixels the view shows the frame in (fit or zoomed out), when smaller than the
+    /// frame; `None` at 100% and above, before the first frame, and while comparing (the
+    /// scores read the frames as shown).
+    fn display_fit(&self, ctx: &egui::Context) -> Option<(u32, u32)> {
+        if self.compare.is_some() {
+            return None;
+        }
+        let (width, height) = self.screen.shown.as_ref()?.full_size;
+        let view = self.view.last_view?;
+        let scale = self.view.zoom.scale_for(width, height, Some(view)) * ctx.pixels_per_point();
+        if scale >= 1.0 || !scale.is_finite() || scale <= 0.0 {
+            return None;
+        }
+        let fit = |side: u32| ((side as f32 * scale).ceil() as u32).max(1);
+        Some((fit(width), fit(height)))
+    }
+
+    /// Once playback stops on a frame converted at display size, asks for it at full size
+    /// (the inspector, copies and zoom want the exact pixels).
+    pub(super) fn ask_full_size_when_paused(&mut self) {
+        if self.playback.is_some() {
+            return;
+        }
+        let Some(shown) = &self.screen.shown else {
+            return;
+        };
+        if shown.is_reduced()
+            && shown.index == self.screen.target
+            && self.full_asked != Some(shown.index)
+        {
+            let index = shown.index;
+            self.full_asked = Some(index);
+            self.send(Request::Show { frame: index });
         }
     }
 }

@@ -257,6 +257,7 @@ impl FramekitApp {
             image: ready.image,
             frame: ready.frame,
             samples: ready.samples,
+            full_size: ready.full_size,
         });
     }
 }

@@ -370,14 +370,22 @@ impl CompareView {
         let mut newest = None;
         loop {
             match self.player.try_recv() {
-                Ok(Some(Reply::Opened { frame_times, .. })) => {
+                Ok(Some(Reply::Opened {
+                    frame_times, info, ..
+                })) => {
                     self.b_times = frame_times;
+                    self.b_info = Some(*info);
                     self.b_requested = None;
                     self.b_shown = None;
                     self.error = None;
                 }
                 // B's background index: its whole count and exact frame times.
-                Ok(Some(Reply::Indexed { frame_times, .. })) => self.b_times = frame_times,
+                Ok(Some(Reply::Indexed {
+                    frame_times, info, ..
+                })) => {
+                    self.b_times = frame_times;
+                    self.b_info = Some(*info);
+                }
                 Ok(Some(Reply::Frame(ready))) => newest = Some(ready),
                 Ok(Some(Reply::Failed { error, .. })) => {
                     self.error = Some(format!("B: {error}"));

@@ -23,8 +23,10 @@ use super::probe::{self, MediaInfo};
 use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
 
+mod display;
 mod learn;
 mod render;
+pub use display::display_size;
 pub use learn::{ScanJob, scan_file};
 
 /// How far ahead of the decoder's position a request is served by decoding on, not seeking.
@@ -111,6 +113,8 @@ pub struct VideoReader {
     session: DecodeSession,
     converter: Converter,
     tone_mapper: ToneMapper,
+    /// Scaling and conversion for frames shown smaller than they are (playback).
+    display: display::DisplayPath,
     /// Presentation position of the last frame the decoder output since the last seek.
     last_output: Option<usize>,
     /// Frames output since decoding started at the beginning of the file (linear mode only).
@@ -484,6 +488,7 @@ impl VideoReader {
             session,
             converter: Converter::default(),
             tone_mapper: ToneMapper::default(),
+            display: display::DisplayPath::default(),
             last_output: None,
             outputs_since_start: None,
             toward: None,

@@ -7,8 +7,8 @@ use ffmpeg_next as ffmpeg;
 
 use super::VideoReader;
 use crate::frame::{DeepFrame, Frame, PixelLayout};
-use crate::media::color::{Orientation, SourceSamples, assumed_space};
-use crate::media::tonemap::{HdrMode, SourceTags, ToneMapped};
+use crate::media::color::{Converter, Orientation, SourceSamples, assumed_space};
+use crate::media::tonemap::{HdrMode, SourceTags, ToneMapped, ToneMapper};
 use crate::media::{MediaError, MediaErrorKind};
 
 impl VideoReader {
@@ -63,7 +63,18 @@ impl VideoReader {
         Ok((frame, samples))
     }
 
-    fn shown_orientation(&self) -> Orientation {
+    /// The decoded samples behind `decoded` (a new reference, not a copy), for the inspector.
+    pub fn samples_of(&self, decoded: &ffmpeg::frame::Video) -> Option<SourceSamples> {
+        SourceSamples::capture(decoded, self.shown_orientation())
+    }
+
+    /// The size `decoded` is shown at in full (oriented).
+    pub fn shown_size(&self, decoded: &ffmpeg::frame::Video) -> (u32, u32) {
+        self.shown_orientation()
+            .display_size(decoded.width(), decoded.height())
+    }
+
+    pub(super) fn shown_orientation(&self) -> Orientation {
         if self.shared.autorotate {
             self.shared.orientation
         } else {
@@ -89,6 +100,23 @@ impl VideoReader {
         index: usize,
         decoded: &ffmpeg::frame::Video,
     ) -> Result<Frame, MediaError> {
+        let mut converter = std::mem::take(&mut self.converter);
+        let mut tone_mapper = std::mem::take(&mut self.tone_mapper);
+        let result = self.convert_with(index, decoded, &mut converter, &mut tone_mapper);
+        self.converter = converter;
+        self.tone_mapper = tone_mapper;
+        result
+    }
+
+    /// [`VideoReader::convert_decoded`] with the given converter and tone mapper (the
+    /// display path keeps its own).
+    pub(super) fn convert_with(
+        &self,
+        index: usize,
+        decoded: &ffmpeg::frame::Video,
+        converter: &mut Converter,
+        tone_mapper: &mut ToneMapper,
+    ) -> Result<Frame, MediaError> {
         let time = self.frame_time(index);
         let tags = SourceTags::of_frame(decoded, self.shared.stream_tags);
         let tone_map = match self.shared.hdr_mode {
@@ -97,8 +125,7 @@ impl VideoReader {
         };
         let converted = match tone_map {
             Some(stream_peak) if tags.hdr().is_some() => {
-                let (mapped, _peak) = self
-                    .tone_mapper
+                let (mapped, _peak) = tone_mapper
                     .run(decoded, tags, stream_peak)
                     .map_err(|e| self.error(MediaErrorKind::Convert(e)))?;
                 match mapped {
@@ -112,7 +139,7 @@ impl VideoReader {
                             pixels,
                         });
                     }
-                    ToneMapped::Planes(planes) => self.converter.convert(
+                    ToneMapped::Planes(planes) => converter.convert(
                         &planes,
                         index,
                         time,
@@ -123,8 +150,7 @@ impl VideoReader {
             }
             _ => {
                 let space = assumed_space(tags.space, tags.transfer);
-                self.converter
-                    .convert(decoded, index, time, space, tags.range)
+                converter.convert(decoded, index, time, space, tags.range)
             }
         };
         converted
