@@ -16,25 +16,6 @@ use std::time::{Duration, Instant};
 use common::pg::PgCluster;
 use framekit::jobs::{Job, JobStatus, QueueLocation};
 
-/// A clip whose `hq` encode takes a few seconds here: long enough to kill or stop mid-way.
-fn long_clip() -> PathBuf {
-    common::fixture(
-        "fleet-long.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30:duration=12",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
-}
-
 /// `count` copies of `clip` in a folder of their own.
 fn copies(dir: &Path, clip: &Path, count: usize) -> PathBuf {
     let inputs = dir.join("in");
@@ -254,7 +235,7 @@ fn eight_workers_run_two_hundred_jobs_each_exactly_once() {
 fn a_killed_worker_s_job_is_reclaimed_and_its_temp_file_removed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &long_clip(), 1);
+    let inputs = copies(dir.path(), &common::fleet_long_clip(), 1);
     let out = dir.path().join("out");
     enqueue(&url, &inputs, &out, "hq");
 
@@ -299,7 +280,7 @@ fn a_killed_worker_s_job_is_reclaimed_and_its_temp_file_removed() {
 fn a_worker_stopped_past_its_lease_publishes_nothing_and_logs_lease_lost() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = PgCluster::shared().fresh_database();
-    let inputs = copies(dir.path(), &long_clip(), 1);
+    let inputs = copies(dir.path(), &common::fleet_long_clip(), 1);
     let out = dir.path().join("out");
     enqueue(&url, &inputs, &out, "hq");
 
@@ -519,7 +500,7 @@ fn sigterm_releases_after_the_grace_period_and_metrics_and_registry_tell_the_sto
     // A long job, then SIGTERM with no grace: released, not failed, temporary file gone.
     let long = dir.path().join("long");
     std::fs::create_dir_all(&long).expect("mkdir");
-    std::fs::copy(long_clip(), long.join("long.mp4")).expect("copy");
+    std::fs::copy(common::fleet_long_clip(), long.join("long.mp4")).expect("copy");
     enqueue(&url, &long, &out, "hq");
     wait_for(
         &url,

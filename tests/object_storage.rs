@@ -54,25 +54,6 @@ fn short_clip() -> PathBuf {
     )
 }
 
-/// A clip whose `hq` encode takes a few seconds: long enough to kill a worker mid-way.
-fn slow_clip() -> PathBuf {
-    common::fixture(
-        "s3-slow.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30:duration=12",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
-}
-
 fn probe_frames(server: &S3Server, target: &str) -> u64 {
     let text = stdout_ok(&run(server, &["probe", "--json", target]), target);
     let json: serde_json::Value = serde_json::from_str(&text).expect("probe --json");
@@ -344,7 +325,7 @@ fn jobs(url: &str) -> Vec<Job> {
 #[test]
 fn a_fleet_with_inputs_and_outputs_in_a_bucket_survives_a_killed_worker() {
     let server = S3Server::start(&["media"]);
-    let clip = slow_clip();
+    let clip = common::fleet_long_clip();
     for name in ["c0.mp4", "c1.mp4", "c2.mp4"] {
         server.put_file("media", &format!("in/{name}"), &clip);
     }

@@ -748,3 +748,22 @@ pub fn long_mp4() -> PathBuf {
         &["-f", "concat", "-safe", "0", "-i", &list, "-c", "copy"],
     )
 }
+
+/// A clip whose `hq` encode takes a few seconds here: long enough to kill or stop mid-way.
+pub fn fleet_long_clip() -> PathBuf {
+    fixture(
+        "fleet-long.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=12",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
