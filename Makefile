@@ -55,6 +55,8 @@ bench: release
 	./scripts/bench-python.sh --build-only
 	$(CARGO) bench --locked --bench speed
 	$(CARGO) bench --locked --bench long_media
+	./scripts/install-s3-server.sh
+	$(CARGO) bench --locked --bench segments
 	./scripts/bench-python.sh
 
 sample:

@@ -1,4 +1,4 @@
-//! What both benches share: their folder under `target/bench`, the `ffmpeg` command line
+//! What the benches share: their folder under `target/bench`, the `ffmpeg` command line
 //! that makes their media, and a Python with the peers installed.
 
 use std::path::{Path, PathBuf};
