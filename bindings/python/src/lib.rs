@@ -190,6 +190,9 @@ struct VideoReader {
     count: usize,
     order: Order,
     dtype: Dtype,
+    /// The last frame (in file order) of the previous request, to tell reading forward
+    /// (`reader[i]` in a loop) from requests that seek.
+    previous_end: Option<usize>,
 }
 
 /// The sample type a reader hands frames out in.
@@ -230,6 +233,28 @@ impl Picture {
             Picture::Deep(f) => (f.height, f.width, f.layout),
         };
         (height as usize, width as usize, layout.channels())
+    }
+
+    /// Writes the samples as native-endian bytes of `dtype`, channels in `order`, at the
+    /// start of `out` (which holds at least that much); `scratch` is working space for
+    /// 16-bit frames. Returns how many bytes were written.
+    fn write_to(&self, out: &mut [u8], scratch: &mut Vec<u8>, order: Order, dtype: Dtype) -> usize {
+        if let Picture::Eight(frame) = self {
+            let channels = self.shape().2;
+            let length = frame.pixels.len().min(out.len());
+            let out = &mut out[..length];
+            out.copy_from_slice(&frame.pixels[..length]);
+            if order == Order::Bgr {
+                for pixel in out.chunks_exact_mut(channels) {
+                    pixel.swap(0, 2);
+                }
+            }
+            return length;
+        }
+        self.append_to(scratch, order, dtype);
+        let length = scratch.len().min(out.len());
+        out[..length].copy_from_slice(&scratch[..length]);
+        length
     }
 
     /// Appends the samples as native-endian bytes of `dtype`, channels in `order`.
@@ -324,6 +349,7 @@ impl VideoReader {
             count,
             order,
             dtype,
+            previous_end: None,
         })
     }
 
@@ -458,29 +484,57 @@ impl VideoReader {
         let mut in_file_order: Vec<usize> = indices.to_vec();
         in_file_order.sort_unstable();
         in_file_order.dedup();
+        // A request that does not continue forward from the last one (a reader's first, or
+        // one that starts at or before where the last one ended) stops decoding at its last
+        // frame's packet: the frames a reordering, frame-threaded decoder would otherwise
+        // decode past it are never needed. A reader read forward request after request keeps
+        // its decoder going, so the next request decodes on instead of seeking.
+        if let (Some(&first), Some(&last)) = (in_file_order.first(), in_file_order.last()) {
+            let forward = self.previous_end.is_some_and(|end| first > end);
+            // `usize::MAX` is no frame: the hint is withdrawn.
+            self.source
+                .expect_last_frame(if forward { usize::MAX } else { last });
+            self.previous_end = Some(last);
+        }
         let mut pictures = Vec::with_capacity(in_file_order.len());
         for &index in &in_file_order {
             pictures.push(self.decode(py, index)?);
         }
         let mut shape: Option<(usize, usize, usize)> = None;
-        let mut bytes = Vec::new();
+        let mut order = Vec::with_capacity(indices.len());
         for index in indices {
             let at = in_file_order
                 .binary_search(index)
                 .map_err(|_| PyValueError::new_err("frame index lost while decoding"))?;
-            let picture = &pictures[at];
-            let this = picture.shape();
+            let this = pictures[at].shape();
             if *shape.get_or_insert(this) != this {
                 return Err(PyValueError::new_err(
                     "these frames differ in size; read them one at a time",
                 ));
             }
-            picture.append_to(&mut bytes, self.order, self.dtype);
+            order.push(at);
         }
         let Some((height, width, channels)) = shape else {
             return numpy.call_method1("empty", ((0, 0, 0, 3), numpy_type));
         };
-        let flat = numpy.call_method1("frombuffer", (PyBytes::new(py, &bytes), numpy_type))?;
+        // 8-bit samples are copied once, straight into the Python bytes numpy views.
+        let sample_bytes = match self.dtype {
+            Dtype::Uint8 => 1,
+            Dtype::Uint16 => 2,
+            Dtype::Float32 => 4,
+        };
+        let total = indices.len() * height * width * channels * sample_bytes;
+        let (out_order, dtype) = (self.order, self.dtype);
+        let buffer = PyBytes::new_with(py, total, |out| {
+            let mut filled = 0;
+            let mut bytes = Vec::new();
+            for &at in &order {
+                bytes.clear();
+                filled += pictures[at].write_to(&mut out[filled..], &mut bytes, out_order, dtype);
+            }
+            Ok(())
+        })?;
+        let flat = numpy.call_method1("frombuffer", (buffer, numpy_type))?;
         flat.call_method1("reshape", ((indices.len(), height, width, channels),))
     }
 

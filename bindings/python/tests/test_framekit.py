@@ -119,6 +119,26 @@ def test_video_reader_is_frame_exact(clip, mkv, which):
         reader[132]
 
 
+@pytest.mark.parametrize("which", ["mp4", "mkv"])
+def test_requests_read_forward_or_back_stay_exact(clip, mkv, which):
+    # A reader's first request, and any that starts at or before where the last one ended,
+    # stops its decoder at its last frame; requests reading forward keep it going.
+    path = clip if which == "mp4" else mkv
+    expected = sequential(path)
+    flat = expected.reshape(len(expected), -1).astype(np.int16)
+    reader = framekit.VideoReader(path)
+    requests = [[0], [1], [2, 3], [4], [9, 6], [40], [41], [3], [3], [5, 70], [71], [69], [131]]
+    for request in requests:
+        batch = reader.get_frames_at(request)
+        assert batch.shape == (len(request), 144, 176, 3)
+        for n, frame in zip(request, batch):
+            distance = np.abs(flat - frame.reshape(1, -1).astype(np.int16)).mean(axis=1)
+            assert int(distance.argmin()) == n, (request, n, int(distance.argmin()))
+            assert np.array_equal(frame, framekit.VideoReader(path)[n])
+    bgr = framekit.VideoReader(path, order="bgr").get_frames_at([41, 3])
+    assert np.array_equal(bgr[..., ::-1], reader.get_frames_at([41, 3]))
+
+
 def test_frames_played_at_times_and_metadata(clip):
     reader = framekit.VideoReader(clip)
     pts = reader.pts
