@@ -2,13 +2,15 @@
 //! presets, output sizing, the encode pipeline (`pipeline`) and the check of a finished output
 //! against its input (`verify`).
 
+pub mod join;
 pub mod pipeline;
+pub mod segments;
 pub mod verify;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use pipeline::{Progress, TranscodeReport, transcode};
+pub use pipeline::{Progress, Scope, TranscodeReport, transcode, transcode_scope};
 pub use verify::verify_output;
 
 /// Why a transcode failed.
