@@ -1,0 +1,550 @@
+//! Segmented transcoding (`--segment`): a 32 s clip with audio cut into 10 s segments.
+//! On both backends: the parent (join) and its children, the join not claimable before every
+//! child succeeded, a failed child failing the parent, `jobs list --json` showing the parts
+//! done. End to end: the joined output equals a whole-file encode in frame count, duration and
+//! quality (PSNR, FFmpeg's way, through the compare module); a worker killed with `kill -9`
+//! mid-segment: that segment is reclaimed and redone, no other part is redone, the output is
+//! right.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::pg::PgCluster;
+use framekit::compare::{Comparison, Pairing, summarize};
+use framekit::jobs::{
+    ClaimFilter, Enqueued, Job, JobPart, JobQuery, JobStatus, JobStore, PartsProgress,
+    QueueLocation,
+};
+
+const SEGMENT: Duration = Duration::from_secs(10);
+
+/// 32 s of a moving pattern (30 fps, a keyframe every 2 s) with a tone: cut at 10 s it makes
+/// four segments (10, 10, 10 and 2 s) and an audio part.
+fn clip() -> PathBuf {
+    common::fixture(
+        "segments-32s.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=256x144:rate=30:duration=32",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=32",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn location(backend: Backend, dir: &Path) -> QueueLocation {
+    match backend {
+        Backend::Sqlite => QueueLocation::Sqlite(dir.join("q.sqlite")),
+        Backend::Postgres => QueueLocation::Postgres(PgCluster::shared().fresh_database()),
+    }
+}
+
+fn queue_arg(location: &QueueLocation) -> String {
+    match location {
+        QueueLocation::Sqlite(path) => path.display().to_string(),
+        QueueLocation::Postgres(url) => url.clone(),
+    }
+}
+
+fn children(q: &mut dyn JobStore, parent: i64) -> Vec<Job> {
+    q.query(&JobQuery {
+        parent: Some(parent),
+        ..JobQuery::default()
+    })
+    .expect("children")
+}
+
+/// Enqueues the clip with `--segment 10s`; returns the parent's id.
+fn enqueue(q: &mut dyn JobStore, out: &Path) -> i64 {
+    match q
+        .enqueue_segmented(&clip(), "default", out, false, Some(SEGMENT))
+        .expect("enqueue")
+    {
+        Enqueued::New(id) => id,
+        other => panic!("expected a new job, got {other:?}"),
+    }
+}
+
+fn parent_and_children_and_the_join_waits(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = location(backend, dir.path());
+    let mut q = location.open().expect("open");
+    let out = dir.path().join("out.mp4");
+    let id = enqueue(q.as_mut(), &out);
+    // Enqueueing again adds nothing.
+    assert!(matches!(
+        q.enqueue_segmented(&clip(), "default", &out, false, Some(SEGMENT)),
+        Ok(Enqueued::Existing(i, JobStatus::Pending)) if i == id
+    ));
+    let parent = q.get(id).expect("get").expect("the parent");
+    assert_eq!(parent.part, Some(JobPart::Join));
+    assert_eq!(parent.output, out);
+    assert_eq!(parent.parts, Some(PartsProgress { done: 0, total: 5 }));
+    let kids = children(q.as_mut(), id);
+    assert_eq!(kids.len(), 5, "{kids:#?}");
+    let ranges: Vec<(i64, Option<i64>)> = kids
+        .iter()
+        .filter_map(|k| match k.part {
+            Some(JobPart::Segment { start, end }) => Some((start, end)),
+            _ => None,
+        })
+        .collect();
+    // The input's video time base is 1/15360: 10 s is 153600 ticks, and the keyframes every
+    // 2 s fall on the multiples of 10 s.
+    assert_eq!(
+        ranges,
+        vec![
+            (0, Some(153_600)),
+            (153_600, Some(307_200)),
+            (307_200, Some(460_800)),
+            (460_800, None)
+        ]
+    );
+    assert_eq!(
+        kids.iter()
+            .filter(|k| k.part == Some(JobPart::Audio))
+            .count(),
+        1
+    );
+    assert!(kids.iter().all(|k| {
+        k.parent == Some(id)
+            && k.output
+                .starts_with(dir.path().join(".out.mp4.framekit-parts"))
+    }));
+
+    // A claim for the parent's id takes its children, never the join while they run.
+    let filter = ClaimFilter::ids(&[id]);
+    let lease = Duration::from_secs(30);
+    let mut leases = Vec::new();
+    for _ in 0..5 {
+        let claimed = q.claim("test:1", lease, &filter).expect("claim");
+        let claimed = claimed.expect("a child is claimable");
+        assert_ne!(
+            claimed.job.id, id,
+            "the join is claimed before its children"
+        );
+        leases.push(claimed);
+    }
+    assert!(q.claim("test:1", lease, &filter).expect("claim").is_none());
+    assert_eq!(
+        q.next_claimable_in(&filter)
+            .expect("next")
+            .map(|d| d > Duration::ZERO),
+        Some(true),
+        "only the children's leases are waited for"
+    );
+    let last = leases.pop().expect("five leases");
+    for child in &leases {
+        q.publish_with(child, &mut || Ok(())).expect("publish");
+    }
+    assert!(
+        q.claim("test:1", lease, &filter).expect("claim").is_none(),
+        "one child still runs"
+    );
+    let listed = list_json(&location);
+    let parent_row = listed
+        .iter()
+        .find(|j| j["id"].as_i64() == Some(id))
+        .expect("the parent is listed");
+    assert_eq!(
+        parent_row["parts"]["done"].as_u64(),
+        Some(4),
+        "{parent_row}"
+    );
+    assert_eq!(parent_row["parts"]["total"].as_u64(), Some(5));
+    assert_eq!(parent_row["part"]["kind"].as_str(), Some("join"));
+    q.publish_with(&last, &mut || Ok(())).expect("publish");
+    let join = q
+        .claim("test:1", lease, &filter)
+        .expect("claim")
+        .expect("the join is claimable once every child succeeded");
+    assert_eq!(join.job.id, id);
+    assert_eq!(join.job.parts, Some(PartsProgress { done: 5, total: 5 }));
+}
+
+fn list_json(location: &QueueLocation) -> Vec<serde_json::Value> {
+    let output = common::framekit_bin()
+        .args(["jobs", "list", "--json", "--queue", &queue_arg(location)])
+        .stdin(Stdio::null())
+        .output()
+        .expect("framekit jobs list");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("jobs list --json")
+}
+
+fn a_failed_child_fails_the_parent(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = location(backend, dir.path());
+    let mut q = location.open().expect("open");
+    let id = enqueue(q.as_mut(), &dir.path().join("out.mp4"));
+    let lease = Duration::from_secs(30);
+    let filter = ClaimFilter::ids(&[id]);
+    let first = q
+        .claim("test:1", lease, &filter)
+        .expect("claim")
+        .expect("a child");
+    q.publish_with(&first, &mut || Ok(())).expect("publish");
+    let second = q
+        .claim("test:1", lease, &filter)
+        .expect("claim")
+        .expect("a child");
+    let status = q
+        .fail(
+            &second,
+            "segment 2: the encoder broke",
+            true,
+            Duration::ZERO,
+        )
+        .expect("fail");
+    assert_eq!(status, JobStatus::Failed);
+    let parent = q.get(id).expect("get").expect("parent");
+    assert_eq!(parent.status, JobStatus::Failed);
+    assert_eq!(
+        parent.last_error.as_deref(),
+        Some("segment 2: the encoder broke")
+    );
+    let kids = children(q.as_mut(), id);
+    let by_id = |job: i64| kids.iter().find(|k| k.id == job).expect("child").status;
+    assert_eq!(
+        by_id(first.job.id),
+        JobStatus::Succeeded,
+        "done work is kept"
+    );
+    assert_eq!(
+        kids.iter()
+            .filter(|k| k.status == JobStatus::Cancelled)
+            .count(),
+        3,
+        "the pending siblings are stopped: {kids:#?}"
+    );
+    assert!(q.claim("test:1", lease, &filter).expect("claim").is_none());
+    assert_eq!(q.next_claimable_in(&filter).expect("next"), None);
+
+    // Retrying the parent puts back its failed and cancelled children, not the finished one.
+    q.retry_failed(&[id]).expect("retry");
+    let kids = children(q.as_mut(), id);
+    assert_eq!(
+        kids.iter()
+            .filter(|k| k.status == JobStatus::Pending)
+            .count(),
+        4
+    );
+    assert_eq!(
+        q.get(id).expect("get").expect("parent").status,
+        JobStatus::Pending
+    );
+    let next = q
+        .claim("test:1", lease, &filter)
+        .expect("claim")
+        .expect("a child again");
+    assert_ne!(next.job.id, id);
+    assert_ne!(next.job.id, first.job.id);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(super::Backend::Postgres) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    parent_and_children_and_the_join_waits,
+    a_failed_child_fails_the_parent
+);
+
+fn framekit(args: &[&str]) -> std::process::Output {
+    common::framekit_bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run framekit")
+}
+
+/// Frames and duration (seconds) of a file, as `framekit probe --json` reads them.
+fn frames_and_duration(path: &Path) -> (usize, f64) {
+    let output = framekit(&["probe", path.to_str().expect("utf-8"), "--json"]);
+    assert!(output.status.success(), "probe {}", path.display());
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).expect("probe --json");
+    (
+        info["frame_count"].as_u64().expect("frame count") as usize,
+        info["duration_seconds"].as_f64().expect("duration"),
+    )
+}
+
+/// Mean PSNR (average of the planes, FFmpeg's way) of `b` against `a`, frame by frame.
+fn mean_psnr(a: &Path, b: &Path) -> f64 {
+    let mut comparison =
+        Comparison::open(a, b, &framekit::OpenOptions::default(), Pairing::default())
+            .expect("open the pair");
+    let pairs = comparison.all_pairs();
+    let mut scores = Vec::new();
+    comparison
+        .score(&pairs, |score| {
+            scores.push(score);
+            true
+        })
+        .expect("score");
+    summarize(&scores).expect("scores").psnr_avg_mean
+}
+
+#[test]
+fn a_segmented_encode_equals_a_whole_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = clip();
+    let run = |name: &str, segment: Option<&str>| -> PathBuf {
+        let out = dir.path().join(name);
+        let queue = dir.path().join(format!("{name}.sqlite"));
+        let mut args = vec![
+            "transcode",
+            input.to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--queue",
+            queue.to_str().expect("utf-8"),
+        ];
+        if let Some(length) = segment {
+            args.extend(["--segment", length]);
+        }
+        let output = framekit(&args);
+        assert!(
+            output.status.success(),
+            "transcode {name}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    };
+    let whole_dir = run("whole", None);
+    let joined_dir = run("segmented", Some("10s"));
+    let (whole, joined) = (
+        whole_dir.join("segments-32s.mp4"),
+        joined_dir.join("segments-32s.mp4"),
+    );
+
+    let rows = list_json(&QueueLocation::Sqlite(dir.path().join("segmented.sqlite")));
+    assert_eq!(rows.len(), 6, "a join, four segments, the audio: {rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "succeeded" && r["attempts"] == 1)
+    );
+    let whole_rows = list_json(&QueueLocation::Sqlite(dir.path().join("whole.sqlite")));
+    assert_eq!(whole_rows.len(), 1, "without --segment the file is one job");
+    let names: Vec<_> = std::fs::read_dir(&joined_dir)
+        .expect("out")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["segments-32s.mp4"],
+        "the parts folder is removed"
+    );
+
+    let (whole_frames, whole_seconds) = frames_and_duration(&whole);
+    let (joined_frames, joined_seconds) = frames_and_duration(&joined);
+    assert_eq!(whole_frames, 960);
+    assert_eq!(joined_frames, whole_frames);
+    assert!(
+        (joined_seconds - whole_seconds).abs() <= 1.0 / 30.0,
+        "joined {joined_seconds} s, whole {whole_seconds} s"
+    );
+    let whole_psnr = mean_psnr(&input, &whole);
+    let joined_psnr = mean_psnr(&input, &joined);
+    println!("PSNR against the input: whole {whole_psnr:.3} dB, joined {joined_psnr:.3} dB");
+    assert!(
+        (whole_psnr - joined_psnr).abs() <= 0.3,
+        "whole {whole_psnr:.3} dB, joined {joined_psnr:.3} dB"
+    );
+}
+
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(url: &str, log: PathBuf, extra: &[&str]) -> Worker {
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = common::framekit_bin()
+            .args([
+                "worker",
+                "--queue",
+                url,
+                "--log-format",
+                "json",
+                "--jobs",
+                "1",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start a worker");
+        Worker { child, log }
+    }
+
+    fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "worker did not exit within {limit:?}; log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_segment_costs_that_segment_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = PgCluster::shared().fresh_database();
+    let input = clip();
+    let out = dir.path().join("out");
+    let enqueued = framekit(&[
+        "enqueue",
+        input.to_str().expect("utf-8"),
+        "--queue",
+        &url,
+        "--preset",
+        "hq",
+        "--segment",
+        "10s",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        enqueued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enqueued.stderr)
+    );
+    let location = QueueLocation::Postgres(url.clone());
+    let mut q = location.open().expect("open");
+    let parent = q
+        .list()
+        .expect("list")
+        .into_iter()
+        .find(|j| j.part == Some(JobPart::Join))
+        .expect("a join");
+
+    // Kill the worker while it encodes a segment after the first one succeeded.
+    let mut doomed = Worker::start(&url, dir.path().join("a.log"), &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let victim = loop {
+        let kids = children(q.as_mut(), parent.id);
+        let done = kids
+            .iter()
+            .filter(|k| k.status == JobStatus::Succeeded)
+            .count();
+        let running = kids.iter().find(|k| {
+            matches!(k.part, Some(JobPart::Segment { .. }))
+                && k.status == JobStatus::Processing
+                && k.temp_path
+                    .as_ref()
+                    .is_some_and(|t| t.metadata().is_ok_and(|m| m.len() > 0))
+        });
+        if let (true, Some(running)) = (done >= 1, running) {
+            break running.id;
+        }
+        assert!(Instant::now() < deadline, "no segment under way: {kids:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid = doomed.child.id() as i32;
+    // SAFETY: kill has no memory-safety preconditions.
+    let sent = unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(sent, 0);
+    doomed.wait(Duration::from_secs(10));
+    let before = children(q.as_mut(), parent.id);
+    let killed = before.iter().find(|k| k.id == victim).expect("victim");
+    assert_eq!(
+        killed.status,
+        JobStatus::Processing,
+        "the segment was still running when its worker died"
+    );
+
+    let mut rescuer = Worker::start(&url, dir.path().join("b.log"), &["--once"]);
+    assert_eq!(rescuer.wait(Duration::from_secs(300)), Some(0));
+    let after = children(q.as_mut(), parent.id);
+    let joined = q.get(parent.id).expect("get").expect("parent");
+    assert_eq!(
+        (joined.status, joined.attempts),
+        (JobStatus::Succeeded, 1),
+        "{:?}",
+        joined.last_error
+    );
+    for kid in &after {
+        assert_eq!(kid.status, JobStatus::Succeeded, "{kid:#?}");
+        let was_done = before
+            .iter()
+            .any(|b| b.id == kid.id && b.status == JobStatus::Succeeded);
+        let expected = if kid.id == victim { 2 } else { 1 };
+        assert_eq!(kid.attempts, expected, "{kid:#?}");
+        if was_done {
+            assert_eq!(kid.attempts, 1, "a finished segment is not redone");
+        }
+    }
+    let (frames, seconds) = frames_and_duration(&out.join("segments-32s.mp4"));
+    let (input_frames, input_seconds) = frames_and_duration(&input);
+    assert_eq!(frames, input_frames);
+    assert!(
+        (seconds - input_seconds).abs() <= 1.0 / 30.0,
+        "{seconds} s, input {input_seconds} s"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .expect("out")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["segments-32s.mp4"],
+        "no parts or temporary files left"
+    );
+}
