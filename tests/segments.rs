@@ -270,6 +270,46 @@ fn a_failed_child_fails_the_parent(backend: Backend) {
     assert_ne!(next.job.id, first.job.id);
 }
 
+fn cancelling_a_part_cancels_its_job(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = location(backend, dir.path());
+    let mut q = location.open().expect("open");
+    let id = enqueue(q.as_mut(), &dir.path().join("out.mp4"));
+    let lease = Duration::from_secs(30);
+    let filter = ClaimFilter::ids(&[id]);
+    let running = q
+        .claim("test:1", lease, &filter)
+        .expect("claim")
+        .expect("a child");
+    let other = children(q.as_mut(), id)
+        .into_iter()
+        .find(|k| k.id != running.job.id)
+        .expect("another part");
+    assert_eq!(q.cancel_ids(&[other.id]).expect("cancel"), 6);
+    assert_eq!(
+        q.get(id).expect("get").expect("parent").status,
+        JobStatus::Cancelled
+    );
+    assert!(
+        children(q.as_mut(), id)
+            .iter()
+            .all(|k| k.status == JobStatus::Cancelled)
+    );
+    assert!(
+        !q.heartbeat(running.job.id, &running.token, lease, 0.5)
+            .expect("beat"),
+        "the running part's lease is revoked"
+    );
+    assert!(q.claim("test:1", lease, &filter).expect("claim").is_none());
+    // Running it again by id brings back the job and its parts.
+    q.retry_failed(&[id]).expect("retry");
+    assert!(
+        children(q.as_mut(), id)
+            .iter()
+            .all(|k| k.status == JobStatus::Pending)
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -283,8 +323,42 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     parent_and_children_and_the_join_waits,
-    a_failed_child_fails_the_parent
+    a_failed_child_fails_the_parent,
+    cancelling_a_part_cancels_its_job
 );
+
+#[test]
+fn a_short_input_is_one_job_and_a_bad_length_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = QueueLocation::Sqlite(dir.path().join("q.sqlite"));
+    let mut q = location.open().expect("open");
+    let outcome = q
+        .enqueue_segmented(
+            &clip(),
+            "default",
+            &dir.path().join("out.mp4"),
+            false,
+            Some(Duration::from_secs(60)),
+        )
+        .expect("enqueue");
+    let job = q.get(outcome.id()).expect("get").expect("the job");
+    assert_eq!((job.part, job.parts), (None, None), "32 s is under 60 s");
+    assert_eq!(q.list().expect("list").len(), 1);
+
+    for bad in ["0s", "ten", "25h"] {
+        let output = framekit(&[
+            "enqueue",
+            clip().to_str().expect("utf-8"),
+            "--segment",
+            bad,
+            "--queue",
+            dir.path().join("q2.sqlite").to_str().expect("utf-8"),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "--segment {bad}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--segment"), "{stderr}");
+    }
+}
 
 fn framekit(args: &[&str]) -> std::process::Output {
     common::framekit_bin()

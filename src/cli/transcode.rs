@@ -180,15 +180,17 @@ pub(super) fn run_with_progress(plan: RunPlan) -> anyhow::Result<()> {
                     }
                 }
                 let ours = jobs.unwrap_or_default();
-                let to_run = ours
+                // A segmented job is its parts to run and its join.
+                let to_run: u64 = ours
                     .iter()
                     .filter(|j| j.status != JobStatus::Succeeded)
-                    .count();
+                    .map(|j| 1 + j.parts.map_or(0, |p| p.total.saturating_sub(p.done)))
+                    .sum();
                 let names: HashMap<i64, String> = ours
                     .into_iter()
                     .map(|j| (j.id, printable(&framekit::media::file_label(&j.input))))
                     .collect();
-                let reporter = Reporter::new(to_run as u64, names);
+                let reporter = Reporter::new(to_run, names);
                 let watch = super::signals::SignalWatch::install(stop.clone());
                 running = Some((reporter, watch, Instant::now()));
                 ids = queued;

@@ -420,7 +420,8 @@ pub trait JobStore: Send {
 
     /// Cancels jobs by id from outside (`framekit jobs cancel`): pending and running ones
     /// become cancelled; a running one's lease is revoked, so its worker stops at its next
-    /// heartbeat and publishes nothing. Returns how many.
+    /// heartbeat and publishes nothing. A segmented job is cancelled with its parts, and
+    /// cancelling a part cancels its job and the other parts. Returns how many.
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
     /// The running jobs and their lease owners, `(id, host:pid)`.

@@ -620,14 +620,22 @@ impl JobStore for PgQueue {
                  WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
             ),
             &[],
-        )
+        )?;
+        // A cancelled part cancels its segmented job (and the job's other parts).
+        if let Some(parent) = lease.job.parent {
+            self.cancel_ids(&[parent])?;
+        }
+        Ok(())
     }
 
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
         let ids = ids.to_vec();
         let sql = format!(
             "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
-             lease_expires = NULL, updated_at = {NOW} WHERE (id = ANY($1) OR parent_id = ANY($1)) AND status IN ('pending', 'processing')"
+             lease_expires = NULL, updated_at = {NOW} WHERE status IN ('pending', 'processing')
+             AND (id = ANY($1) OR parent_id = ANY($1)
+                  OR id IN (SELECT parent_id FROM framekit_jobs WHERE id = ANY($1))
+                  OR parent_id IN (SELECT parent_id FROM framekit_jobs WHERE id = ANY($1)))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
         Ok(n as usize)
@@ -726,7 +734,8 @@ impl JobStore for PgQueue {
              WHERE ((status = 'failed' OR (status = 'cancelled' AND cardinality($1::bigint[]) > 0))
                     AND (cardinality($1::bigint[]) = 0 OR id = ANY($1)))
              OR (status IN ('failed', 'cancelled') AND parent_id IN
-                 (SELECT p.id FROM framekit_jobs p WHERE p.status = 'failed'
+                 (SELECT p.id FROM framekit_jobs p
+                  WHERE (p.status = 'failed' OR (p.status = 'cancelled' AND cardinality($1::bigint[]) > 0))
                   AND (cardinality($1::bigint[]) = 0 OR p.id = ANY($1))))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;

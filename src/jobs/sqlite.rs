@@ -477,7 +477,12 @@ impl JobStore for JobQueue {
             "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
              temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
             &[&now_ms()],
-        )
+        )?;
+        // A cancelled part cancels its segmented job (and the job's other parts).
+        if let Some(parent) = lease.job.parent {
+            self.cancel_ids(&[parent])?;
+        }
+        Ok(())
     }
 
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
@@ -488,7 +493,9 @@ impl JobStore for JobQueue {
             count += tx
                 .execute(
                     "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
-                     updated_at = ?2 WHERE (id = ?1 OR parent_id = ?1) AND status IN ('pending', 'processing')",
+                     updated_at = ?2 WHERE status IN ('pending', 'processing')
+                     AND (id = ?1 OR parent_id = ?1 OR id = (SELECT parent_id FROM jobs WHERE id = ?1)
+                          OR parent_id = (SELECT parent_id FROM jobs WHERE id = ?1))",
                     params![id, now_ms()],
                 )
                 .map_err(&db)?;
@@ -613,7 +620,8 @@ impl JobStore for JobQueue {
                  WHERE ((status = 'failed' OR (status = 'cancelled' AND ?2 IS NOT NULL))
                         AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2))))
                  OR (status IN ('failed', 'cancelled') AND parent_id IN
-                     (SELECT p.id FROM jobs p WHERE p.status = 'failed' AND (?2 IS NULL OR p.id IN (SELECT value FROM json_each(?2)))))",
+                     (SELECT p.id FROM jobs p WHERE (p.status = 'failed' OR (p.status = 'cancelled' AND ?2 IS NOT NULL))
+                      AND (?2 IS NULL OR p.id IN (SELECT value FROM json_each(?2)))))",
                 params![now_ms(), ids],
             )
             .map_err(db)
