@@ -673,3 +673,65 @@ fn killed_mid_segment(
         );
     }
 }
+
+/// A segment of an MPEG-TS file, whose seeks go by byte position and can land past the
+/// keyframe they aim at: the encode starts from further back and still holds exactly the
+/// frames from its start to the end.
+#[test]
+fn a_segment_of_a_transport_stream_holds_its_frames() {
+    let input = common::fixture(
+        "segments-8s.ts",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=192x108:rate=25:duration=8",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "2",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mpegts",
+        ],
+    );
+    let plan = framekit::transcode::segments::plan(&input, Duration::from_secs(2))
+        .expect("plan")
+        .expect("an 8 s file cut at 2 s");
+    assert_eq!(plan.ranges.len(), 4, "{:?}", plan.ranges);
+    let mut ictx = framekit::media::open_input(&input).expect("open");
+    let index = ictx
+        .streams()
+        .best(ffmpeg_next::media::Type::Video)
+        .expect("video")
+        .index();
+    let frames = framekit::media::index::FrameIndex::build(&mut ictx, index);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut total = 0;
+    for (n, &(start, end)) in plan.ranges.iter().enumerate() {
+        let expected = frames
+            .frames()
+            .iter()
+            .filter(|f| f.pts >= start && end.is_none_or(|e| f.pts < e))
+            .count() as u64;
+        let out = dir.path().join(format!("v{n}.mp4"));
+        let report = framekit::transcode::transcode_scope(
+            &input,
+            &out,
+            &framekit::transcode::Preset::SMALL,
+            framekit::transcode::Scope::VideoRange { start, end },
+            &|| false,
+            |_| {},
+        )
+        .expect("encode the segment");
+        assert_eq!(report.video_frames, expected, "segment {n} at {start}");
+        framekit::transcode::segments::verify_part(&out, Some(expected), 0).expect("check");
+        total += expected;
+    }
+    assert_eq!(total, 200, "every frame in exactly one segment");
+}

@@ -93,6 +93,12 @@ struct VideoLane {
     range: Option<(i64, Option<i64>)>,
     /// A frame at or past the range's end came out of the decoder.
     past_end: bool,
+    /// The first frame out of the decoder came after the range's start: the seek went past
+    /// the keyframe at the start.
+    overshot: bool,
+    decoded_any: bool,
+    /// The input was sought to the range (else decoded from its beginning: no overshoot).
+    after_seek: bool,
 }
 
 struct AudioLane {
@@ -181,6 +187,13 @@ pub fn transcode(
     )
 }
 
+/// How far before a segment's start a seek aims on each try, in seconds (`None`: no seek,
+/// decode from the beginning). A container with an exact index (MP4, MKV) lands on the
+/// keyframe at the start at once; one whose seeks go by byte position and timestamps (MPEG-TS,
+/// PS) may land just past it, which the first decoded frame shows: then the encode starts
+/// again from further back.
+const SEEK_MARGINS: [Option<f64>; 3] = [Some(0.0), Some(10.0), None];
+
 /// [`transcode`] of a part of the input ([`Scope`]): a segment's video or the audio tracks.
 pub fn transcode_scope(
     input: &Path,
@@ -189,6 +202,35 @@ pub fn transcode_scope(
     scope: Scope,
     should_stop: &dyn Fn() -> bool,
     mut on_progress: impl FnMut(Progress),
+) -> Result<TranscodeReport, TranscodeError> {
+    let mut last = Err(TranscodeError::Cancelled);
+    for margin in SEEK_MARGINS {
+        last = encode(
+            input,
+            output,
+            preset,
+            scope,
+            margin,
+            should_stop,
+            &mut on_progress,
+        );
+        if !matches!(last, Err(TranscodeError::SeekOvershot)) {
+            break;
+        }
+    }
+    last
+}
+
+/// One try of [`transcode_scope`]: a segment's seek aims `margin` seconds before its start
+/// (`None`: no seek).
+fn encode(
+    input: &Path,
+    output: &Path,
+    preset: &Preset,
+    scope: Scope,
+    margin: Option<f64>,
+    should_stop: &dyn Fn() -> bool,
+    on_progress: &mut dyn FnMut(Progress),
 ) -> Result<TranscodeReport, TranscodeError> {
     init_ffmpeg();
     let _stop_reads = crate::read_bound::stop_reads_when(should_stop);
@@ -234,21 +276,23 @@ pub fn transcode_scope(
     let mut duration = duration;
     if let (Scope::VideoRange { start, end }, Some(lane)) = (scope, video.as_mut()) {
         lane.range = Some((start, end));
+        lane.after_seek = margin.is_some();
         let seconds = |ts: i64| ts as f64 * f64::from(video_time_base);
         duration = match end {
             Some(end) => Some(seconds(end - start)),
             None => duration.map(|d| (d - seconds(start)).max(0.0)),
         };
+        let target = margin.map(|m| start - (m / f64::from(video_time_base)).round() as i64);
         // SAFETY: the context is open and `video_index` is one of its streams; the seek goes to
-        // the keyframe at or before `start` in that stream's time base.
-        let sought = unsafe {
+        // the keyframe at or before `target` in that stream's time base.
+        let sought = target.map_or(0, |target| unsafe {
             ffmpeg::ffi::av_seek_frame(
                 ictx.as_mut_ptr(),
                 video_index as i32,
-                start,
+                target,
                 ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
             )
-        };
+        });
         if sought < 0 {
             return Err(TranscodeError::Ffmpeg {
                 stage: "seek to the segment",
@@ -276,12 +320,10 @@ pub fn transcode_scope(
         if let Some(video) = video.as_mut().filter(|v| v.input_index == index) {
             // Damaged packets are skipped; the output check catches real losses.
             let _ = video.decoder.send_packet(&packet);
-            video.drain_decoder(
-                &mut octx,
-                &output_time_bases,
-                &mut progress,
-                &mut on_progress,
-            )?;
+            video.drain_decoder(&mut octx, &output_time_bases, &mut progress, on_progress)?;
+            if video.overshot {
+                return Err(TranscodeError::SeekOvershot);
+            }
             // Frames come out in presentation order: one at or past the segment's end means
             // every later one is too.
             if video.past_end {
@@ -295,12 +337,11 @@ pub fn transcode_scope(
     if let Some(video) = video.as_mut() {
         if !video.past_end {
             let _ = video.decoder.send_eof();
-            video.drain_decoder(
-                &mut octx,
-                &output_time_bases,
-                &mut progress,
-                &mut on_progress,
-            )?;
+            video.drain_decoder(&mut octx, &output_time_bases, &mut progress, on_progress)?;
+        }
+        // Nothing decoded after a seek: it landed past the last keyframe it could use.
+        if video.overshot || (video.after_seek && !video.decoded_any) {
+            return Err(TranscodeError::SeekOvershot);
         }
         video.chain.finish(&mut octx, &output_time_bases)?;
     }
@@ -489,6 +530,9 @@ fn video_lane(
         size: (out_w, out_h),
         range: None,
         past_end: false,
+        overshot: false,
+        decoded_any: false,
+        after_seek: false,
     })
 }
 
@@ -701,13 +745,20 @@ impl VideoLane {
         octx: &mut format::context::Output,
         output_time_bases: &[Rational],
         progress: &mut Progress,
-        on_progress: &mut impl FnMut(Progress),
+        on_progress: &mut dyn FnMut(Progress),
     ) -> Result<(), TranscodeError> {
         let mut decoded = frame::Video::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
             let mut pts = decoded.timestamp();
             if let Some((start, end)) = self.range {
                 let at = pts.unwrap_or(i64::MIN);
+                if !self.decoded_any {
+                    self.decoded_any = true;
+                    if at > start && self.after_seek {
+                        self.overshot = true;
+                        return Ok(());
+                    }
+                }
                 if end.is_some_and(|end| at >= end) {
                     self.past_end = true;
                 }
