@@ -310,6 +310,27 @@ fn cancelling_a_part_cancels_its_job(backend: Backend) {
     );
 }
 
+fn an_enqueue_stopped_before_the_parts_is_completed_by_the_next(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = location(backend, dir.path());
+    let mut q = location.open().expect("open");
+    let out = dir.path().join("out.mp4");
+    // The join alone, as an enqueue killed before it added the parts leaves it.
+    let mut job =
+        framekit::jobs::NewJob::prepare(&clip(), "default", &out, false).expect("prepare");
+    job.part = Some(JobPart::Join);
+    let id = q.add(&job).expect("add").id();
+    assert_eq!(
+        q.get(id).expect("get").expect("join").parts,
+        Some(PartsProgress { done: 0, total: 0 })
+    );
+    let again = q
+        .enqueue_segmented(&clip(), "default", &out, false, Some(SEGMENT))
+        .expect("enqueue");
+    assert!(matches!(again, Enqueued::Existing(i, JobStatus::Pending) if i == id));
+    assert_eq!(children(q.as_mut(), id).len(), 5);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -324,7 +345,8 @@ macro_rules! on_both_backends {
 on_both_backends!(
     parent_and_children_and_the_join_waits,
     a_failed_child_fails_the_parent,
-    cancelling_a_part_cancels_its_job
+    cancelling_a_part_cancels_its_job,
+    an_enqueue_stopped_before_the_parts_is_completed_by_the_next
 );
 
 #[test]

@@ -519,14 +519,20 @@ pub trait JobStore: Send {
         };
         job.part = Some(JobPart::Join);
         let outcome = self.add(&job)?;
-        let id = match outcome {
-            Enqueued::New(id) | Enqueued::Requeued(id) => id,
-            Enqueued::Existing(..) => return Ok(outcome),
+        let Some(existing) = self.get(outcome.id())? else {
+            return Ok(outcome);
         };
-        // A job first enqueued whole stays whole.
-        if self.get(id)?.and_then(|j| j.part) != Some(JobPart::Join) {
+        // A job first enqueued whole stays whole; an existing segmented job keeps its parts
+        // (unless an enqueue stopped between adding it and adding them).
+        let has_parts = existing.parts.is_some_and(|p| p.total > 0);
+        let add_parts = match outcome {
+            Enqueued::New(_) | Enqueued::Requeued(_) => true,
+            Enqueued::Existing(_, status) => !has_parts && !status.is_finished(),
+        };
+        if existing.part != Some(JobPart::Join) || !add_parts {
             return Ok(outcome);
         }
+        let id = existing.id;
         let folder = parts_folder(Path::new(&job.output));
         let mut children: Vec<(PathBuf, JobPart)> = plan
             .ranges
