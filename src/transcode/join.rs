@@ -299,8 +299,8 @@ fn stream_span(stream: &format::stream::Stream) -> Option<(f64, f64)> {
 }
 
 /// Video start minus audio start, and video end minus audio end, in seconds (the first
-/// audio stream), when the file has both.
-fn av_offsets(path: &Path) -> Result<Option<(f64, f64)>, TranscodeError> {
+/// audio stream), and that stream's sample rate, when the file has both.
+fn av_offsets(path: &Path) -> Result<Option<(f64, f64, u32)>, TranscodeError> {
     let ctx = crate::media::open_input(path)
         .map_err(|e| TranscodeError::Verify(format!("{}: {e}", path.display())))?;
     let span = |kind| {
@@ -312,17 +312,30 @@ fn av_offsets(path: &Path) -> Result<Option<(f64, f64)>, TranscodeError> {
         .streams()
         .best(media::Type::Video)
         .and_then(|s| stream_span(&s));
+    let rate = ctx
+        .streams()
+        .find(|s| s.parameters().medium() == media::Type::Audio)
+        .and_then(|s| codec::context::Context::from_parameters(s.parameters()).ok())
+        .and_then(|c| c.decoder().audio().ok())
+        .map_or(0, |a| a.rate());
     Ok(match (video, span(media::Type::Audio)) {
-        (Some(v), Some(a)) => Some((v.0 - a.0, v.1 - a.1)),
+        (Some(v), Some(a)) => Some((v.0 - a.0, v.1 - a.1, rate)),
         _ => None,
     })
 }
 
 /// The A/V sync check: the joined file's video starts and ends as far from its audio as the
-/// input's does, within `tolerance` seconds. Returns the larger of the two differences.
+/// input's does, within `tolerance` seconds, or one and a half AAC frames (1024 samples) of
+/// its audio where that is more (low sample rates: the encoder ends on whole frames). Returns
+/// the larger of the two differences.
 pub fn check_sync(input: &Path, joined: &Path, tolerance: f64) -> Result<f64, TranscodeError> {
     let (Some(want), Some(got)) = (av_offsets(input)?, av_offsets(joined)?) else {
         return Ok(0.0);
+    };
+    let tolerance = if got.2 > 0 {
+        tolerance.max(1.5 * 1024.0 / f64::from(got.2))
+    } else {
+        tolerance
     };
     let drift = (want.0 - got.0).abs().max((want.1 - got.1).abs());
     if drift > tolerance {
