@@ -205,13 +205,15 @@ pub struct EnqueuedFile {
 /// Enqueues every file with its output; idempotent (the same input + preset + output is one
 /// job). `force` redoes finished jobs and replaces their outputs. A file found by walking a
 /// folder that is the output of a job in this queue is framekit's own work and is skipped
-/// (running in place twice must not transcode its own outputs).
+/// (running in place twice must not transcode its own outputs). With `segment`, a file longer
+/// than it is cut into segments ([`JobStore::enqueue_segmented`]).
 pub fn enqueue_files(
     queue: &mut dyn JobStore,
     files: &[InputFile],
     preset: &Preset,
     out: Option<&Path>,
     force: bool,
+    segment: Option<std::time::Duration>,
 ) -> Result<Vec<EnqueuedFile>, BatchError> {
     let mut own_outputs = Vec::new();
     for file in files.iter().filter(|f| f.walked) {
@@ -224,7 +226,8 @@ pub fn enqueue_files(
         .filter(|file| !own_outputs.contains(&file.path))
         .map(|file| {
             let output = output_for(file, out);
-            let outcome = queue.enqueue(&file.path, preset.name, &output, force)?;
+            let outcome =
+                queue.enqueue_segmented(&file.path, preset.name, &output, force, segment)?;
             Ok(EnqueuedFile {
                 input: file.path.clone(),
                 output,

@@ -39,6 +39,8 @@ pub struct RunPlan {
     pub out: Option<PathBuf>,
     /// Redo finished jobs and replace their outputs.
     pub force: bool,
+    /// Cut files longer than this into segments, each its own job (`None`: whole files).
+    pub segment: Option<std::time::Duration>,
     /// Jobs already in the queue that this run also runs (resumed, retried).
     pub ids: Vec<i64>,
     /// Put the failed ones among `ids` back to pending first.
@@ -62,6 +64,7 @@ impl RunPlan {
             preset: Preset::DEFAULT,
             out: None,
             force: false,
+            segment: None,
             ids: Vec::new(),
             retry_failed: false,
             refusals: Refusals::EndRun,
@@ -173,13 +176,27 @@ fn run(plan: RunPlan, tx: &Sender<RunEvent>, wake: &(dyn Fn() + Sync)) -> Result
     }
     let out = plan.out.as_deref();
     let enqueued = match plan.refusals {
-        Refusals::EndRun => enqueue_files(store.as_mut(), &files, &plan.preset, out, plan.force)?,
+        Refusals::EndRun => enqueue_files(
+            store.as_mut(),
+            &files,
+            &plan.preset,
+            out,
+            plan.force,
+            plan.segment,
+        )?,
         Refusals::Report => {
             // One file the queue refuses never costs the others.
             let mut enqueued = Vec::new();
             for file in &files {
                 let one = std::slice::from_ref(file);
-                match enqueue_files(store.as_mut(), one, &plan.preset, out, plan.force) {
+                match enqueue_files(
+                    store.as_mut(),
+                    one,
+                    &plan.preset,
+                    out,
+                    plan.force,
+                    plan.segment,
+                ) {
                     Ok(done) => enqueued.extend(done),
                     Err(e) => {
                         let _ = tx.send(RunEvent::Refused(file.path.clone(), e));

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use framekit::batch::{DEFAULT_JOBS, RunOptions, RunPlan};
-use framekit::jobs::{Job, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
+use framekit::jobs::{Job, JobPart, JobQuery, JobStatus, QueueLocation, WorkerRow, now_ms};
 
 use super::transcode::{QueueArg, jobs_in_range, run_with_progress};
 use super::{printable, shown};
@@ -214,15 +214,27 @@ fn print_jobs(location: &QueueLocation, jobs: &[Job]) {
             JobStatus::Processing => printable(job.lease_owner.as_deref().unwrap_or_default()),
             _ => String::new(),
         };
+        // A segmented job's progress is its parts done; a part names its job.
+        let done = match job.parts {
+            Some(parts) => format!("{}/{}", parts.done, parts.total),
+            None => format!("{:.0}%", job.progress * 100.0),
+        };
+        let input = match (job.parent, job.part) {
+            (Some(parent), Some(JobPart::Segment { .. })) => {
+                format!("{} (segment of #{parent})", shown(&job.input))
+            }
+            (Some(parent), Some(_)) => format!("{} (audio of #{parent})", shown(&job.input)),
+            _ => shown(&job.input),
+        };
         println!(
-            "{:>4}  {:<10} {:>8} {:>4.0}%  {:<9}  {:<20}  {:<40} {}",
+            "{:>4}  {:<10} {:>8} {:>5}  {:<9}  {:<20}  {:<40} {}",
             job.id,
             job.status.to_string(),
             job.attempts,
-            job.progress * 100.0,
+            done,
             printable(&job.preset),
             worker,
-            shown(&job.input),
+            input,
             result
         );
     }

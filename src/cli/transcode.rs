@@ -34,6 +34,39 @@ pub struct BatchArgs {
     /// Redo finished jobs and replace their outputs.
     #[arg(long)]
     pub force: bool,
+    /// Cut inputs longer than this (60s, 2m, 90) at keyframes into segments, each its own
+    /// job for any worker, joined by stream copy at the end (off by default).
+    #[arg(long, value_name = "LENGTH", value_parser = segment_length)]
+    pub segment: Option<Duration>,
+}
+
+/// `--segment`: a length such as `60s`, `2m`, `1.5m` or `90` (seconds), at least 1 s.
+pub(super) fn segment_length(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let (number, unit) = match trimmed.strip_suffix('s') {
+        Some(n) if !n.ends_with('m') => (n, 1.0),
+        _ => match trimmed
+            .strip_suffix("min")
+            .or_else(|| trimmed.strip_suffix('m'))
+        {
+            Some(n) => (n, 60.0),
+            None => match trimmed.strip_suffix('h') {
+                Some(n) => (n, 3600.0),
+                None => (trimmed, 1.0),
+            },
+        },
+    };
+    let seconds = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| v * unit)
+        .ok_or_else(|| format!("\"{text}\" is not a length: write 60s, 2m or 90"))?;
+    if !(1.0..=86_400.0).contains(&seconds) {
+        return Err(format!("{text}: a segment is 1 s to 24 h long"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 impl BatchArgs {
@@ -52,6 +85,7 @@ impl BatchArgs {
             &preset,
             self.out.as_deref(),
             self.force,
+            self.segment,
         )?)
     }
 }
@@ -111,6 +145,7 @@ pub fn run(args: &TranscodeArgs) -> anyhow::Result<()> {
     plan.preset = preset;
     plan.out = args.batch.out.clone();
     plan.force = args.batch.force;
+    plan.segment = args.batch.segment;
     plan.options = RunOptions {
         jobs: args.jobs,
         lease: args.lease.lease(),
@@ -145,15 +180,17 @@ pub(super) fn run_with_progress(plan: RunPlan) -> anyhow::Result<()> {
                     }
                 }
                 let ours = jobs.unwrap_or_default();
-                let to_run = ours
+                // A segmented job is its parts to run and its join.
+                let to_run: u64 = ours
                     .iter()
                     .filter(|j| j.status != JobStatus::Succeeded)
-                    .count();
+                    .map(|j| 1 + j.parts.map_or(0, |p| p.total.saturating_sub(p.done)))
+                    .sum();
                 let names: HashMap<i64, String> = ours
                     .into_iter()
                     .map(|j| (j.id, printable(&framekit::media::file_label(&j.input))))
                     .collect();
-                let reporter = Reporter::new(to_run as u64, names);
+                let reporter = Reporter::new(to_run, names);
                 let watch = super::signals::SignalWatch::install(stop.clone());
                 running = Some((reporter, watch, Instant::now()));
                 ids = queued;

@@ -46,8 +46,60 @@ pub const MAX_CRASHES: i64 = 5;
 
 /// The schema version this binary creates and understands (1 was the unversioned SQLite
 /// table of the first release; 3 added the `cancelled` status, which 2 stored as failed with
-/// the error "cancelled").
-pub const SCHEMA_VERSION: i64 = 3;
+/// the error "cancelled"; 4 added segmented transcoding: a job's parent, its part and its
+/// segment's time range).
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// What part of a segmented transcode a job is (none: a whole file, the usual job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum JobPart {
+    /// The video frames with pts in `[start, end)` (the input's video time base; `end`
+    /// `None`: to the end), encoded from the keyframe at `start`.
+    Segment { start: i64, end: Option<i64> },
+    /// Every audio track of the input.
+    Audio,
+    /// The parent: joins its children's outputs into its own output once they all succeeded.
+    Join,
+}
+
+impl JobPart {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobPart::Segment { .. } => "segment",
+            JobPart::Audio => "audio",
+            JobPart::Join => "join",
+        }
+    }
+
+    /// The part stored as `kind` with a segment's `start` and `end`.
+    fn from_columns(kind: Option<&str>, start: Option<i64>, end: Option<i64>) -> Option<JobPart> {
+        match kind? {
+            "segment" => Some(JobPart::Segment {
+                start: start.unwrap_or(0),
+                end,
+            }),
+            "audio" => Some(JobPart::Audio),
+            "join" => Some(JobPart::Join),
+            _ => None,
+        }
+    }
+
+    /// `(start, end)` columns.
+    fn range(self) -> (Option<i64>, Option<i64>) {
+        match self {
+            JobPart::Segment { start, end } => (Some(start), end),
+            _ => (None, None),
+        }
+    }
+}
+
+/// A segmented job's children: how many succeeded of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PartsProgress {
+    pub done: u64,
+    pub total: u64,
+}
 
 /// A worker that has not beaten for this long is listed as dead.
 pub const WORKER_DEAD_AFTER: Duration = Duration::from_secs(30);
@@ -116,6 +168,12 @@ pub struct Job {
     pub temp_path: Option<PathBuf>,
     /// Replace an existing output when publishing (set by `--force`).
     pub replace_output: bool,
+    /// The segmented job this one is part of.
+    pub parent: Option<i64>,
+    /// Which part of a segmented job this is (`None`: a whole file).
+    pub part: Option<JobPart>,
+    /// For a segmented job (the join): its children done and in all.
+    pub parts: Option<PartsProgress>,
 }
 
 /// A claimed job: only the holder of `token` may write its progress, publish or finish it.
@@ -150,7 +208,7 @@ impl Enqueued {
 /// Which jobs a claim may take.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFilter {
-    /// Only these ids (any job when empty).
+    /// Only these ids and their children (the parts of a segmented job; any job when empty).
     pub ids: Vec<i64>,
     /// `(index, count)`: only jobs with `id % count == index`.
     pub shard: Option<Shard>,
@@ -169,9 +227,11 @@ impl ClaimFilter {
         self.shard.map_or((0, 0), |s| (s.count, s.index))
     }
 
-    /// Whether `id` passes this filter.
-    pub fn admits(&self, id: i64) -> bool {
-        (self.ids.is_empty() || self.ids.contains(&id))
+    /// Whether `id` (a child of `parent`) passes this filter.
+    pub fn admits(&self, id: i64, parent: Option<i64>) -> bool {
+        (self.ids.is_empty()
+            || self.ids.contains(&id)
+            || parent.is_some_and(|p| self.ids.contains(&p)))
             && self.shard.is_none_or(|s| id.rem_euclid(s.count) == s.index)
     }
 }
@@ -211,6 +271,10 @@ pub struct NewJob {
     pub preset: String,
     pub output: String,
     pub force: bool,
+    /// The segmented job this one is part of (a child).
+    pub parent: Option<i64>,
+    /// Which part this is (`None`: a whole file).
+    pub part: Option<JobPart>,
 }
 
 impl NewJob {
@@ -254,6 +318,8 @@ impl NewJob {
             preset: preset.to_string(),
             output: output.display().to_string(),
             force,
+            parent: None,
+            part: None,
         })
     }
 
@@ -354,7 +420,8 @@ pub trait JobStore: Send {
 
     /// Cancels jobs by id from outside (`framekit jobs cancel`): pending and running ones
     /// become cancelled; a running one's lease is revoked, so its worker stops at its next
-    /// heartbeat and publishes nothing. Returns how many.
+    /// heartbeat and publishes nothing. A segmented job is cancelled with its parts, and
+    /// cancelling a part cancels its job and the other parts. Returns how many.
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError>;
 
     /// The running jobs and their lease owners, `(id, host:pid)`.
@@ -423,6 +490,73 @@ pub trait JobStore: Send {
     ) -> Result<Enqueued, JobError> {
         let job = NewJob::prepare(input, preset, output, force)?;
         self.add(&job)
+    }
+
+    /// [`JobStore::enqueue`], cut into segments when `segment` is given and the input is longer
+    /// than it ([`crate::transcode::segments::plan`]): the job itself becomes the join (its
+    /// output is the file's output), with one child job per segment and one for the audio,
+    /// whose outputs go to a hidden folder (or prefix) beside the output
+    /// ([`parts_folder`]). A file that cannot be planned (too short, no keyframe to cut at, or
+    /// not readable now: the worker then reports why) is one whole job. Idempotent like
+    /// `enqueue`: the children of a requeued job are added again, which keeps those that
+    /// succeeded.
+    fn enqueue_segmented(
+        &mut self,
+        input: &Path,
+        preset: &str,
+        output: &Path,
+        force: bool,
+        segment: Option<Duration>,
+    ) -> Result<Enqueued, JobError> {
+        let mut job = NewJob::prepare(input, preset, output, force)?;
+        let plan = segment.and_then(|length| {
+            crate::transcode::segments::plan(Path::new(&job.input), length)
+                .ok()
+                .flatten()
+        });
+        let Some(plan) = plan else {
+            return self.add(&job);
+        };
+        job.part = Some(JobPart::Join);
+        let outcome = self.add(&job)?;
+        let Some(existing) = self.get(outcome.id())? else {
+            return Ok(outcome);
+        };
+        // A job first enqueued whole stays whole; an existing segmented job keeps its parts
+        // (unless an enqueue stopped between adding it and adding them).
+        let has_parts = existing.parts.is_some_and(|p| p.total > 0);
+        let add_parts = match outcome {
+            Enqueued::New(_) | Enqueued::Requeued(_) => true,
+            Enqueued::Existing(_, status) => !has_parts && !status.is_finished(),
+        };
+        if existing.part != Some(JobPart::Join) || !add_parts {
+            return Ok(outcome);
+        }
+        let id = existing.id;
+        let folder = parts_folder(Path::new(&job.output));
+        let mut children: Vec<(PathBuf, JobPart)> = plan
+            .ranges
+            .iter()
+            .enumerate()
+            .map(|(i, &(start, end))| {
+                (
+                    folder.join(format!("v{:05}.mp4", i + 1)),
+                    JobPart::Segment { start, end },
+                )
+            })
+            .collect();
+        if plan.has_audio {
+            children.push((folder.join("audio.mp4"), JobPart::Audio));
+        }
+        for (path, part) in children {
+            self.add(&NewJob {
+                output: path.display().to_string(),
+                parent: Some(id),
+                part: Some(part),
+                ..job.clone()
+            })?;
+        }
+        Ok(outcome)
     }
 
     /// Claims the next runnable job: [`JobStore::claim_next`], then settles what needs no
@@ -494,6 +628,15 @@ pub trait JobStore: Send {
         }
         Ok(reclaimed)
     }
+}
+
+/// The hidden folder (or object prefix) beside `output` where a segmented job's parts are
+/// written until the join publishes `output`: `.NAME.framekit-parts`.
+pub fn parts_folder(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map_or("output.mp4".into(), |n| n.to_string_lossy().into_owned());
+    output.with_file_name(format!(".{name}.framekit-parts"))
 }
 
 /// A fenced write updated `rows` rows: one means the lease still held, none that it was lost.

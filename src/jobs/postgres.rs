@@ -13,9 +13,9 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, Row};
 
 use super::{
-    ClaimFilter, Enqueued, Job, JobError, JobQuery, JobStatus, JobStore, Lease, NewJob,
-    QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token, retry_after,
-    worker_alive,
+    ClaimFilter, Enqueued, Job, JobError, JobPart, JobQuery, JobStatus, JobStore, Lease, NewJob,
+    PartsProgress, QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token,
+    retry_after, worker_alive,
 };
 
 /// How long an operation keeps reconnecting before it reports the server as gone.
@@ -75,6 +75,11 @@ CREATE TABLE IF NOT EXISTS framekit_jobs (
     UNIQUE (input_path, preset, output_path)
 );
 CREATE INDEX IF NOT EXISTS framekit_jobs_claimable ON framekit_jobs (status, not_before);
+ALTER TABLE framekit_jobs ADD COLUMN IF NOT EXISTS parent_id BIGINT;
+ALTER TABLE framekit_jobs ADD COLUMN IF NOT EXISTS part TEXT;
+ALTER TABLE framekit_jobs ADD COLUMN IF NOT EXISTS seg_start BIGINT;
+ALTER TABLE framekit_jobs ADD COLUMN IF NOT EXISTS seg_end BIGINT;
+CREATE INDEX IF NOT EXISTS framekit_jobs_parent ON framekit_jobs (parent_id);
 CREATE TABLE IF NOT EXISTS framekit_workers (
     id             BIGSERIAL PRIMARY KEY,
     host           TEXT NOT NULL,
@@ -88,11 +93,22 @@ CREATE TABLE IF NOT EXISTS framekit_workers (
 );
 ";
 
-const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output";
+const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output,
+    parent_id, part, seg_start, seg_end,
+    (SELECT COUNT(*) FROM framekit_jobs c WHERE c.parent_id = framekit_jobs.id AND c.status = 'succeeded'),
+    (SELECT COUNT(*) FROM framekit_jobs c WHERE c.parent_id = framekit_jobs.id)";
 
-/// Jobs passing a filter: `$1` shard count (0: none), `$2` shard index, `$3` ids (empty: any).
+/// The index of `crashes` after [`COLUMNS`] in a claim's `RETURNING`.
+const CRASHES_COLUMN: usize = 18;
+
+/// A join is claimable only once every child of it succeeded.
+const JOIN_READY: &str = "(part IS DISTINCT FROM 'join' OR NOT EXISTS
+    (SELECT 1 FROM framekit_jobs c WHERE c.parent_id = framekit_jobs.id AND c.status <> 'succeeded'))";
+
+/// Jobs passing a filter: `$1` shard count (0: none), `$2` shard index, `$3` ids (empty: any;
+/// an id admits its children too).
 const FILTER: &str = "(CASE WHEN $1::bigint = 0 THEN true ELSE id % $1::bigint = $2::bigint END)
-     AND (cardinality($3::bigint[]) = 0 OR id = ANY($3::bigint[]))";
+     AND (cardinality($3::bigint[]) = 0 OR id = ANY($3::bigint[]) OR parent_id = ANY($3::bigint[]))";
 
 fn row_to_job(row: &Row) -> Job {
     Job {
@@ -108,6 +124,12 @@ fn row_to_job(row: &Row) -> Job {
         lease_expires: row.get(9),
         temp_path: row.get::<_, Option<String>>(10).map(PathBuf::from),
         replace_output: row.get(11),
+        parent: row.get(12),
+        part: JobPart::from_columns(row.get(13), row.get(14), row.get(15)),
+        parts: (row.get::<_, Option<&str>>(13) == Some("join")).then(|| PartsProgress {
+            done: row.get::<_, i64>(16).max(0) as u64,
+            total: row.get::<_, i64>(17).max(0) as u64,
+        }),
     }
 }
 
@@ -395,15 +417,19 @@ impl JobStore for PgQueue {
     }
 
     fn add(&mut self, job: &NewJob) -> Result<Enqueued, JobError> {
+        let part_name = job.part.map(JobPart::as_str);
+        let (start, end) = job.part.map_or((None, None), JobPart::range);
         self.run(|client| {
             let mut tx = client.transaction()?;
             let inserted = tx.query_opt(
                 &format!(
-                    "INSERT INTO framekit_jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, {NOW}, {NOW})
+                    "INSERT INTO framekit_jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at,
+                     parent_id, part, seg_start, seg_end)
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, {NOW}, {NOW}, $7, $8, $9, $10)
                      ON CONFLICT (input_path, preset, output_path) DO NOTHING RETURNING id"
                 ),
-                &[&job.input, &job.input_size, &job.input_mtime_ns, &job.preset, &job.output, &job.force],
+                &[&job.input, &job.input_size, &job.input_mtime_ns, &job.preset, &job.output, &job.force,
+                  &job.parent, &part_name, &start, &end],
             )?;
             if let Some(row) = inserted {
                 tx.commit()?;
@@ -451,7 +477,7 @@ impl JobStore for PgQueue {
              WHERE id = (
                 SELECT id FROM framekit_jobs
                 WHERE ((status = 'pending' AND not_before <= {NOW}) OR (status = 'processing' AND lease_expires < {NOW}))
-                  AND {FILTER}
+                  AND {FILTER} AND {JOIN_READY}
                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING {COLUMNS}, crashes"
         );
@@ -467,7 +493,7 @@ impl JobStore for PgQueue {
                     ..job
                 },
                 token: token.clone(),
-                crashes: row.get(12),
+                crashes: row.get(CRASHES_COLUMN),
             }
         }))
     }
@@ -547,6 +573,29 @@ impl JobStore for PgQueue {
             ),
             &[&status.as_str(), &error, &delay, &retrying],
         )?;
+        if let (JobStatus::Failed, Some(parent)) = (status, lease.job.parent) {
+            // A child that failed for good fails its parent with its reason; its pending
+            // siblings are cancelled (succeeded ones are kept for a retry of the parent).
+            let error = error.to_string();
+            self.run(|client| {
+                let mut tx = client.transaction()?;
+                tx.execute(
+                    &format!(
+                        "UPDATE framekit_jobs SET status = 'failed', last_error = $2, lease_token = NULL, lease_expires = NULL,
+                         updated_at = {NOW} WHERE id = $1 AND status IN ('pending', 'processing')"
+                    ),
+                    &[&parent, &error],
+                )?;
+                tx.execute(
+                    &format!(
+                        "UPDATE framekit_jobs SET status = 'cancelled', updated_at = {NOW} WHERE parent_id = $1 AND status = 'pending'"
+                    ),
+                    &[&parent],
+                )?;
+                tx.commit()?;
+                Ok(())
+            })?;
+        }
         Ok(status)
     }
 
@@ -571,14 +620,22 @@ impl JobStore for PgQueue {
                  WHERE id = $1 AND lease_token = $2 AND status = 'processing'"
             ),
             &[],
-        )
+        )?;
+        // A cancelled part cancels its segmented job (and the job's other parts).
+        if let Some(parent) = lease.job.parent {
+            self.cancel_ids(&[parent])?;
+        }
+        Ok(())
     }
 
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
         let ids = ids.to_vec();
         let sql = format!(
             "UPDATE framekit_jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL,
-             lease_expires = NULL, updated_at = {NOW} WHERE id = ANY($1) AND status IN ('pending', 'processing')"
+             lease_expires = NULL, updated_at = {NOW} WHERE status IN ('pending', 'processing')
+             AND (id = ANY($1) OR parent_id = ANY($1)
+                  OR id IN (SELECT parent_id FROM framekit_jobs WHERE id = ANY($1))
+                  OR parent_id IN (SELECT parent_id FROM framekit_jobs WHERE id = ANY($1)))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
         Ok(n as usize)
@@ -635,9 +692,12 @@ impl JobStore for PgQueue {
             "SELECT {COLUMNS} FROM framekit_jobs
              WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
              AND (cardinality($2::bigint[]) = 0 OR id = ANY($2))
+             AND ($4::bigint IS NULL OR parent_id = $4)
              ORDER BY id {order} LIMIT $3"
         );
-        let rows = self.run(|client| Ok(client.query(&sql, &[&statuses, &ids, &limit])?))?;
+        let parent = query.parent;
+        let rows =
+            self.run(|client| Ok(client.query(&sql, &[&statuses, &ids, &limit, &parent])?))?;
         Ok(rows.iter().map(row_to_job).collect())
     }
 
@@ -659,7 +719,7 @@ impl JobStore for PgQueue {
         let (count, index, ids) = filter_values(filter);
         let sql = format!(
             "SELECT MIN(CASE status WHEN 'pending' THEN not_before ELSE lease_expires END) - {NOW}
-             FROM framekit_jobs WHERE status IN ('pending', 'processing') AND {FILTER}"
+             FROM framekit_jobs WHERE status IN ('pending', 'processing') AND {FILTER} AND {JOIN_READY}"
         );
         let row = self.run(|client| Ok(client.query_one(&sql, &[&count, &index, &ids])?))?;
         let wait: Option<i64> = row.get(0);
@@ -671,8 +731,12 @@ impl JobStore for PgQueue {
         let sql = format!(
             "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL,
              updated_at = {NOW}
-             WHERE (status = 'failed' OR (status = 'cancelled' AND cardinality($1::bigint[]) > 0))
-             AND (cardinality($1::bigint[]) = 0 OR id = ANY($1))"
+             WHERE ((status = 'failed' OR (status = 'cancelled' AND cardinality($1::bigint[]) > 0))
+                    AND (cardinality($1::bigint[]) = 0 OR id = ANY($1)))
+             OR (status IN ('failed', 'cancelled') AND parent_id IN
+                 (SELECT p.id FROM framekit_jobs p
+                  WHERE (p.status = 'failed' OR (p.status = 'cancelled' AND cardinality($1::bigint[]) > 0))
+                  AND (cardinality($1::bigint[]) = 0 OR p.id = ANY($1))))"
         );
         let n = self.run(|client| Ok(client.execute(&sql, &[&ids])?))?;
         Ok(n as usize)

@@ -7,9 +7,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ClaimFilter, Enqueued, Job, JobError, JobQuery, JobStatus, JobStore, Lease, NewJob,
-    QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token, now_ms, retry_after,
-    worker_alive,
+    ClaimFilter, Enqueued, Job, JobError, JobPart, JobQuery, JobStatus, JobStore, Lease, NewJob,
+    PartsProgress, QueueLocation, SCHEMA_VERSION, StatusCounts, WorkerRow, fenced, new_token,
+    now_ms, retry_after, worker_alive,
 };
 
 /// The `jobs` table's columns and constraints, after `CREATE TABLE <name>`: the one
@@ -35,14 +35,27 @@ const JOBS_TABLE: &str = "(
     crashes        INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
+    parent_id      INTEGER,
+    part           TEXT,
+    seg_start      INTEGER,
+    seg_end        INTEGER,
     UNIQUE (input_path, preset, output_path)
 )";
 
 /// Every column of `jobs`, in [`JOBS_TABLE`]'s order (the rebuild copies them by name).
-const ALL_COLUMNS: &str = "id, input_path, input_size, input_mtime_ns, preset, output_path, status, attempts, last_error, progress, not_before, lease_owner, lease_token, lease_expires, temp_path, replace_output, crashes, created_at, updated_at";
+const ALL_COLUMNS: &str = "id, input_path, input_size, input_mtime_ns, preset, output_path, status, attempts, last_error, progress, not_before, lease_owner, lease_token, lease_expires, temp_path, replace_output, crashes, created_at, updated_at, parent_id, part, seg_start, seg_end";
 
 /// The indexes of `jobs` (made again after a rebuild drops them with the old table).
-const JOBS_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);";
+const JOBS_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent_id);";
+
+/// The columns schema version 4 added (segmented transcoding), with their types.
+const PART_COLUMNS: [(&str, &str); 4] = [
+    ("parent_id", "INTEGER"),
+    ("part", "TEXT"),
+    ("seg_start", "INTEGER"),
+    ("seg_end", "INTEGER"),
+];
 
 /// The tables besides `jobs`.
 const OTHER_TABLES: &str = "
@@ -60,14 +73,24 @@ CREATE TABLE IF NOT EXISTS workers (
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 ";
 
-const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output";
+const COLUMNS: &str = "id, input_path, preset, output_path, status, attempts, last_error, progress, lease_owner, lease_expires, temp_path, replace_output,
+    parent_id, part, seg_start, seg_end,
+    (SELECT COUNT(*) FROM jobs c WHERE c.parent_id = jobs.id AND c.status = 'succeeded'),
+    (SELECT COUNT(*) FROM jobs c WHERE c.parent_id = jobs.id)";
+
+/// The index of `crashes` after [`COLUMNS`] in a claim's `RETURNING`.
+const CRASHES_COLUMN: usize = 18;
 
 /// The claimable jobs passing a filter: `?1` now, `?2`/`?3` shard count/index (count 0: no
-/// shard), `?4` a JSON array of ids or NULL.
+/// shard), `?4` a JSON array of ids (which admit their children too) or NULL. A join is
+/// claimable only once every child of it succeeded.
 const CLAIMABLE: &str =
     "((status = 'pending' AND not_before <= ?1) OR (status = 'processing' AND lease_expires < ?1))
      AND (?2 = 0 OR id % ?2 = ?3)
-     AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))";
+     AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4))
+          OR parent_id IN (SELECT value FROM json_each(?4)))
+     AND (part IS NOT 'join' OR NOT EXISTS
+          (SELECT 1 FROM jobs c WHERE c.parent_id = jobs.id AND c.status != 'succeeded'))";
 
 fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
@@ -83,6 +106,20 @@ fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         lease_expires: row.get(9)?,
         temp_path: row.get::<_, Option<String>>(10)?.map(PathBuf::from),
         replace_output: row.get::<_, i64>(11)? != 0,
+        parent: row.get(12)?,
+        part: JobPart::from_columns(
+            row.get::<_, Option<String>>(13)?.as_deref(),
+            row.get(14)?,
+            row.get(15)?,
+        ),
+        parts: None,
+    })
+    .and_then(|job| {
+        let parts = (job.part == Some(JobPart::Join)).then_some(PartsProgress {
+            done: row.get::<_, i64>(16)?.max(0) as u64,
+            total: row.get::<_, i64>(17)?.max(0) as u64,
+        });
+        Ok(Job { parts, ..job })
     })
 }
 
@@ -248,10 +285,13 @@ impl JobStore for JobQueue {
             .map_err(&db)?;
         let result = match existing {
             None => {
+                let (start, end) = job.part.map_or((None, None), JobPart::range);
                 tx.execute(
-                    "INSERT INTO jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
-                    params![job.input, job.input_size, job.input_mtime_ns, job.preset, job.output, i64::from(job.force), now],
+                    "INSERT INTO jobs (input_path, input_size, input_mtime_ns, preset, output_path, status, replace_output, created_at, updated_at,
+                     parent_id, part, seg_start, seg_end)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
+                    params![job.input, job.input_size, job.input_mtime_ns, job.preset, job.output, i64::from(job.force), now,
+                        job.parent, job.part.map(JobPart::as_str), start, end],
                 )
                 .map_err(&db)?;
                 Enqueued::New(tx.last_insert_rowid())
@@ -306,7 +346,7 @@ impl JobStore for JobQueue {
                     token,
                     now + lease.as_millis() as i64
                 ],
-                |row| Ok((row_to_job(row)?, row.get::<_, i64>(12)?)),
+                |row| Ok((row_to_job(row)?, row.get::<_, i64>(CRASHES_COLUMN)?)),
             )
             .optional()
             .map_err(self.db())?;
@@ -395,6 +435,30 @@ impl JobStore for JobQueue {
              temp_path = NULL, updated_at = ?6 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
             &[&status.as_str(), &error, &not_before, &now],
         )?;
+        if let (JobStatus::Failed, Some(parent)) = (status, lease.job.parent) {
+            // A child that failed for good fails its parent with its reason; its pending
+            // siblings are cancelled (succeeded ones are kept for a retry of the parent).
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(self.db())?;
+            let done = self
+                .conn
+                .execute(
+                    "UPDATE jobs SET status = 'failed', last_error = ?2, lease_token = NULL, lease_expires = NULL, updated_at = ?3
+                     WHERE id = ?1 AND status IN ('pending', 'processing')",
+                    params![parent, error, now],
+                )
+                .and_then(|_| {
+                    self.conn.execute(
+                        "UPDATE jobs SET status = 'cancelled', updated_at = ?2 WHERE parent_id = ?1 AND status = 'pending'",
+                        params![parent, now],
+                    )
+                });
+            let end = if done.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = self.conn.execute_batch(end);
+            done.map_err(self.db())?;
+            ended.map_err(self.db())?;
+        }
         Ok(status)
     }
 
@@ -413,7 +477,12 @@ impl JobStore for JobQueue {
             "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
              temp_path = NULL, updated_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'processing'",
             &[&now_ms()],
-        )
+        )?;
+        // A cancelled part cancels its segmented job (and the job's other parts).
+        if let Some(parent) = lease.job.parent {
+            self.cancel_ids(&[parent])?;
+        }
+        Ok(())
     }
 
     fn cancel_ids(&mut self, ids: &[i64]) -> Result<usize, JobError> {
@@ -424,7 +493,9 @@ impl JobStore for JobQueue {
             count += tx
                 .execute(
                     "UPDATE jobs SET status = 'cancelled', last_error = NULL, lease_token = NULL, lease_expires = NULL,
-                     updated_at = ?2 WHERE id = ?1 AND status IN ('pending', 'processing')",
+                     updated_at = ?2 WHERE status IN ('pending', 'processing')
+                     AND (id = ?1 OR parent_id = ?1 OR id = (SELECT parent_id FROM jobs WHERE id = ?1)
+                          OR parent_id = (SELECT parent_id FROM jobs WHERE id = ?1))",
                     params![id, now_ms()],
                 )
                 .map_err(&db)?;
@@ -493,13 +564,14 @@ impl JobStore for JobQueue {
                 "SELECT {COLUMNS} FROM jobs
                  WHERE (?1 IS NULL OR status IN (SELECT value FROM json_each(?1)))
                  AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))
+                 AND (?4 IS NULL OR parent_id = ?4)
                  ORDER BY id {order} LIMIT ?3"
             ))
             .map_err(&db)?;
         // SQLite reads a negative LIMIT as "no limit".
         let limit = query.limit_value().unwrap_or(-1);
         let mapped = stmt
-            .query_map(params![statuses, ids, limit], row_to_job)
+            .query_map(params![statuses, ids, limit, query.parent], row_to_job)
             .map_err(&db)?;
         mapped.collect::<Result<_, _>>().map_err(&db)
     }
@@ -528,7 +600,10 @@ impl JobStore for JobQueue {
             .query_row(
                 "SELECT MIN(CASE status WHEN 'pending' THEN not_before ELSE lease_expires END) FROM jobs
                  WHERE status IN ('pending', 'processing') AND (?1 = 0 OR id % ?1 = ?2)
-                 AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))",
+                 AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3))
+                      OR parent_id IN (SELECT value FROM json_each(?3)))
+                 AND (part IS NOT 'join' OR NOT EXISTS
+                      (SELECT 1 FROM jobs c WHERE c.parent_id = jobs.id AND c.status != 'succeeded'))",
                 params![count, index, ids],
                 |r| r.get(0),
             )
@@ -542,8 +617,11 @@ impl JobStore for JobQueue {
         self.conn
             .execute(
                 "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, not_before = 0, last_error = NULL, updated_at = ?1
-                 WHERE (status = 'failed' OR (status = 'cancelled' AND ?2 IS NOT NULL))
-                 AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))",
+                 WHERE ((status = 'failed' OR (status = 'cancelled' AND ?2 IS NOT NULL))
+                        AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2))))
+                 OR (status IN ('failed', 'cancelled') AND parent_id IN
+                     (SELECT p.id FROM jobs p WHERE (p.status = 'failed' OR (p.status = 'cancelled' AND ?2 IS NOT NULL))
+                      AND (?2 IS NULL OR p.id IN (SELECT value FROM json_each(?2)))))",
                 params![now_ms(), ids],
             )
             .map_err(db)
@@ -660,6 +738,8 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 /// the schema version found or written.
 ///
 /// - 1 → 2: the `crashes` column.
+/// - 3 → 4: the segmented-transcoding columns (`parent_id`, `part`, `seg_start`, `seg_end`),
+///   added with `ALTER TABLE ADD COLUMN` (before a 2 → 3 rebuild, which copies them).
 /// - 2 → 3: the `cancelled` status. SQLite cannot change a CHECK constraint in place, so the
 ///   `jobs` table is rebuilt (new table, copy, drop, rename, indexes again); rows stored as
 ///   failed with the error "cancelled" become cancelled.
@@ -678,7 +758,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
             return Ok(version);
         }
         conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS jobs {JOBS_TABLE}; {JOBS_INDEXES} {OTHER_TABLES}"
+            "CREATE TABLE IF NOT EXISTS jobs {JOBS_TABLE}; {OTHER_TABLES}"
         ))?;
         let has_crashes: i64 = conn.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'crashes'",
@@ -688,6 +768,17 @@ fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
         if has_crashes == 0 {
             conn.execute_batch("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")?;
         }
+        for (column, kind) in PART_COLUMNS {
+            let has: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?1",
+                params![column],
+                |r| r.get(0),
+            )?;
+            if has == 0 {
+                conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}"))?;
+            }
+        }
+        conn.execute_batch(JOBS_INDEXES)?;
         if !allows_cancelled(conn)? {
             conn.execute_batch(&format!(
                 "CREATE TABLE jobs_migrating {JOBS_TABLE};

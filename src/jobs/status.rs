@@ -65,6 +65,8 @@ pub struct JobQuery {
     pub limit: Option<usize>,
     /// Highest id (newest) first instead of oldest first.
     pub newest_first: bool,
+    /// Only the children of this segmented job (any job when `None`).
+    pub parent: Option<i64>,
 }
 
 impl JobQuery {

@@ -2,13 +2,15 @@
 //! presets, output sizing, the encode pipeline (`pipeline`) and the check of a finished output
 //! against its input (`verify`).
 
+pub mod join;
 pub mod pipeline;
+pub mod segments;
 pub mod verify;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use pipeline::{Progress, TranscodeReport, transcode};
+pub use pipeline::{Progress, Scope, TranscodeReport, transcode, transcode_scope};
 pub use verify::verify_output;
 
 /// Why a transcode failed.
@@ -24,6 +26,10 @@ pub enum TranscodeError {
     Ffmpeg { stage: &'static str, reason: String },
     #[error("cancelled")]
     Cancelled,
+    /// Seeking to a segment's start landed past it (the pipeline then starts from further
+    /// back; only seen when even decoding from the beginning found no frame at the start).
+    #[error("the segment's first frame could not be reached by seeking")]
+    SeekOvershot,
     /// The check could not run (a file did not open): it may pass on another attempt.
     #[error("output check failed: {0}")]
     Verify(String),

@@ -89,6 +89,16 @@ struct VideoLane {
     chain: EncodeChain,
     input_time_base: Rational,
     size: (u32, u32),
+    /// Only frames with pts in `[start, end)`, moved back by `start` ([`Scope::VideoRange`]).
+    range: Option<(i64, Option<i64>)>,
+    /// A frame at or past the range's end came out of the decoder.
+    past_end: bool,
+    /// The first frame out of the decoder came after the range's start: the seek went past
+    /// the keyframe at the start.
+    overshot: bool,
+    decoded_any: bool,
+    /// The input was sought to the range (else decoded from its beginning: no overshoot).
+    after_seek: bool,
 }
 
 struct AudioLane {
@@ -142,6 +152,19 @@ fn filter_graph(
     )
 }
 
+/// Which part of the input an encode makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole file: video and every audio track.
+    Whole,
+    /// Only video frames with pts in `[start, end)` (the input video stream's time base; `end`
+    /// `None`: to the end), decoded from the keyframe at or before `start`, their timestamps
+    /// moved back by `start` (the segment starts at 0); no audio.
+    VideoRange { start: i64, end: Option<i64> },
+    /// Only the audio tracks, whole (timestamps as a whole encode gives them).
+    Audio,
+}
+
 /// Transcodes `input` to an MP4 at `output` (written in place; the caller publishes it).
 /// `on_progress` is called as video frames are encoded; `should_stop` is polled per packet and
 /// by FFmpeg's reads of the input (an interrupt callback, see [`crate::read_bound`]), and
@@ -152,7 +175,62 @@ pub fn transcode(
     output: &Path,
     preset: &Preset,
     should_stop: &dyn Fn() -> bool,
+    on_progress: impl FnMut(Progress),
+) -> Result<TranscodeReport, TranscodeError> {
+    transcode_scope(
+        input,
+        output,
+        preset,
+        Scope::Whole,
+        should_stop,
+        on_progress,
+    )
+}
+
+/// How far before a segment's start a seek aims on each try, in seconds (`None`: no seek,
+/// decode from the beginning). A container with an exact index (MP4, MKV) lands on the
+/// keyframe at the start at once; one whose seeks go by byte position and timestamps (MPEG-TS,
+/// PS) may land just past it, which the first decoded frame shows: then the encode starts
+/// again from further back.
+const SEEK_MARGINS: [Option<f64>; 3] = [Some(0.0), Some(10.0), None];
+
+/// [`transcode`] of a part of the input ([`Scope`]): a segment's video or the audio tracks.
+pub fn transcode_scope(
+    input: &Path,
+    output: &Path,
+    preset: &Preset,
+    scope: Scope,
+    should_stop: &dyn Fn() -> bool,
     mut on_progress: impl FnMut(Progress),
+) -> Result<TranscodeReport, TranscodeError> {
+    let mut last = Err(TranscodeError::Cancelled);
+    for margin in SEEK_MARGINS {
+        last = encode(
+            input,
+            output,
+            preset,
+            scope,
+            margin,
+            should_stop,
+            &mut on_progress,
+        );
+        if !matches!(last, Err(TranscodeError::SeekOvershot)) {
+            break;
+        }
+    }
+    last
+}
+
+/// One try of [`transcode_scope`]: a segment's seek aims `margin` seconds before its start
+/// (`None`: no seek).
+fn encode(
+    input: &Path,
+    output: &Path,
+    preset: &Preset,
+    scope: Scope,
+    margin: Option<f64>,
+    should_stop: &dyn Fn() -> bool,
+    on_progress: &mut dyn FnMut(Progress),
 ) -> Result<TranscodeReport, TranscodeError> {
     init_ffmpeg();
     let _stop_reads = crate::read_bound::stop_reads_when(should_stop);
@@ -180,13 +258,47 @@ pub fn transcode(
         .ok_or(TranscodeError::NoVideo {
             path: path_text.clone(),
         })?;
-    let mut video = video_lane(&video_stream, &mut octx, preset, &path_text)?;
+    let mut video = match scope {
+        Scope::Audio => None,
+        _ => Some(video_lane(&video_stream, &mut octx, preset, &path_text)?),
+    };
+    let video_index = video_stream.index();
+    let video_time_base = video_stream.time_base();
     let mut audio: Vec<AudioLane> = Vec::new();
     for stream in ictx
         .streams()
         .filter(|s| s.parameters().medium() == media::Type::Audio)
     {
-        audio.push(audio_lane(&stream, &mut octx, preset)?);
+        if scope == Scope::Whole || scope == Scope::Audio {
+            audio.push(audio_lane(&stream, &mut octx, preset)?);
+        }
+    }
+    let mut duration = duration;
+    if let (Scope::VideoRange { start, end }, Some(lane)) = (scope, video.as_mut()) {
+        lane.range = Some((start, end));
+        lane.after_seek = margin.is_some();
+        let seconds = |ts: i64| ts as f64 * f64::from(video_time_base);
+        duration = match end {
+            Some(end) => Some(seconds(end - start)),
+            None => duration.map(|d| (d - seconds(start)).max(0.0)),
+        };
+        let target = margin.map(|m| start - (m / f64::from(video_time_base)).round() as i64);
+        // SAFETY: the context is open and `video_index` is one of its streams; the seek goes to
+        // the keyframe at or before `target` in that stream's time base.
+        let sought = target.map_or(0, |target| unsafe {
+            ffmpeg::ffi::av_seek_frame(
+                ictx.as_mut_ptr(),
+                video_index as i32,
+                target,
+                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        });
+        if sought < 0 {
+            return Err(TranscodeError::Ffmpeg {
+                stage: "seek to the segment",
+                reason: ffmpeg::Error::from(sought).to_string(),
+            });
+        }
     }
 
     let mut mux_options = Dictionary::new();
@@ -205,28 +317,34 @@ pub fn transcode(
             return Err(TranscodeError::Cancelled);
         }
         let index = stream.index();
-        if index == video.input_index {
+        if let Some(video) = video.as_mut().filter(|v| v.input_index == index) {
             // Damaged packets are skipped; the output check catches real losses.
             let _ = video.decoder.send_packet(&packet);
-            video.drain_decoder(
-                &mut octx,
-                &output_time_bases,
-                &mut progress,
-                &mut on_progress,
-            )?;
+            video.drain_decoder(&mut octx, &output_time_bases, &mut progress, on_progress)?;
+            if video.overshot {
+                return Err(TranscodeError::SeekOvershot);
+            }
+            // Frames come out in presentation order: one at or past the segment's end means
+            // every later one is too.
+            if video.past_end {
+                break;
+            }
         } else if let Some(lane) = audio.iter_mut().find(|l| l.input_index == index) {
             let _ = lane.decoder.send_packet(&packet);
             lane.drain_decoder(&mut octx, &output_time_bases)?;
         }
     }
-    let _ = video.decoder.send_eof();
-    video.drain_decoder(
-        &mut octx,
-        &output_time_bases,
-        &mut progress,
-        &mut on_progress,
-    )?;
-    video.chain.finish(&mut octx, &output_time_bases)?;
+    if let Some(video) = video.as_mut() {
+        if !video.past_end {
+            let _ = video.decoder.send_eof();
+            video.drain_decoder(&mut octx, &output_time_bases, &mut progress, on_progress)?;
+        }
+        // Nothing decoded after a seek: it landed past the last keyframe it could use.
+        if video.overshot || (video.after_seek && !video.decoded_any) {
+            return Err(TranscodeError::SeekOvershot);
+        }
+        video.chain.finish(&mut octx, &output_time_bases)?;
+    }
     for lane in &mut audio {
         let _ = lane.decoder.send_eof();
         lane.drain_decoder(&mut octx, &output_time_bases)?;
@@ -234,7 +352,10 @@ pub fn transcode(
     }
     octx.write_trailer()
         .map_err(TranscodeError::ffmpeg("write MP4 index"))?;
-    if video.chain.frames == 0 {
+    let (size, video_frames) = video
+        .as_ref()
+        .map_or(((0, 0), 0), |v| (v.size, v.chain.frames));
+    if video.is_some() && video_frames == 0 {
         return Err(TranscodeError::Verify(format!(
             "{path_text}: no video frame could be decoded"
         )));
@@ -244,9 +365,9 @@ pub fn transcode(
         ..progress
     });
     Ok(TranscodeReport {
-        width: video.size.0,
-        height: video.size.1,
-        video_frames: video.chain.frames,
+        width: size.0,
+        height: size.1,
+        video_frames,
         decoded_frames: progress.frames,
         fps_changed: preset.fps.is_some(),
         audio_tracks: audio.len(),
@@ -407,11 +528,19 @@ fn video_lane(
         chain,
         input_time_base,
         size: (out_w, out_h),
+        range: None,
+        past_end: false,
+        overshot: false,
+        decoded_any: false,
+        after_seek: false,
     })
 }
 
 /// Copies the input's display matrix to the output stream, so players rotate it the same way.
-fn copy_display_matrix(input: &format::stream::Stream, output: &mut format::stream::StreamMut) {
+pub(super) fn copy_display_matrix(
+    input: &format::stream::Stream,
+    output: &mut format::stream::StreamMut,
+) {
     let Some(matrix) = input
         .side_data()
         .find(|sd| sd.kind() == codec::packet::side_data::Type::DisplayMatrix)
@@ -616,11 +745,28 @@ impl VideoLane {
         octx: &mut format::context::Output,
         output_time_bases: &[Rational],
         progress: &mut Progress,
-        on_progress: &mut impl FnMut(Progress),
+        on_progress: &mut dyn FnMut(Progress),
     ) -> Result<(), TranscodeError> {
         let mut decoded = frame::Video::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
-            let pts = decoded.timestamp();
+            let mut pts = decoded.timestamp();
+            if let Some((start, end)) = self.range {
+                let at = pts.unwrap_or(i64::MIN);
+                if !self.decoded_any {
+                    self.decoded_any = true;
+                    if at > start && self.after_seek {
+                        self.overshot = true;
+                        return Ok(());
+                    }
+                }
+                if end.is_some_and(|end| at >= end) {
+                    self.past_end = true;
+                }
+                if at < start || self.past_end {
+                    continue;
+                }
+                pts = Some(at - start);
+            }
             decoded.set_pts(pts);
             if let Some(p) = pts {
                 progress.position_seconds = p as f64 * f64::from(self.input_time_base);

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{ClaimFilter, JobError, JobStatus, JobStore, Lease, QueueLocation, lease_owner};
+use super::{
+    ClaimFilter, Job, JobError, JobPart, JobQuery, JobStatus, JobStore, Lease, QueueLocation,
+    lease_owner,
+};
 use crate::transcode::{self, Preset};
 
 /// Parallel encodes by default: on the 2-core machine this was measured on, two files at
@@ -189,13 +192,20 @@ pub fn run_jobs(
     cancels: &CancelRequests,
     events: &(dyn Fn(JobEvent) + Send + Sync),
 ) -> Result<(), JobError> {
-    queue.open()?.reclaim_dead_local_leases()?;
+    let mut store = queue.open()?;
+    store.reclaim_dead_local_leases()?;
     let owner = lease_owner();
-    // More workers than jobs would only wait.
+    // More workers than jobs would only wait (a segmented job counts its parts).
     let mut workers = options.jobs.clamp(1, MAX_JOBS);
     if !filter.ids.is_empty() {
-        workers = workers.min(filter.ids.len());
+        let jobs: usize = store
+            .jobs_with_ids(&filter.ids)?
+            .iter()
+            .map(|j| 1 + j.parts.map_or(0, |p| p.total as usize))
+            .sum();
+        workers = workers.min(jobs.max(filter.ids.len()));
     }
+    drop(store);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| scope.spawn(|| worker_loop(queue, filter, options, cancels, events, &owner)))
@@ -469,6 +479,21 @@ fn attempt(
         )
     })?;
     queue.set_temp(lease, temp)?;
+    // A join's parts: every child succeeded (the claim saw to it); their outputs as this
+    // machine sees them.
+    let parts = match job.part {
+        Some(JobPart::Join) => {
+            let mut children = queue.query(&JobQuery {
+                parent: Some(job.id),
+                ..JobQuery::default()
+            })?;
+            for child in &mut children {
+                child.output = options.path_map.apply(&child.output);
+            }
+            children
+        }
+        _ => Vec::new(),
+    };
     let lost = AtomicBool::new(false);
     let progress_bits = AtomicU64::new(0f64.to_bits());
     let encoding_done = AtomicBool::new(false);
@@ -500,7 +525,7 @@ fn attempt(
         });
         // Encode, verify and (for a bucket) upload under the heartbeat.
         let finished = (|| -> Result<_, AttemptError> {
-            let report = transcode::transcode(&job.input, temp, &preset, &should_stop, |p| {
+            let on_progress = |p: transcode::Progress| {
                 let fraction = p.fraction().unwrap_or(0.0);
                 progress_bits.store(fraction.to_bits(), Ordering::Relaxed);
                 let speed = p.position_seconds / started.elapsed().as_secs_f64().max(1e-3);
@@ -509,8 +534,45 @@ fn attempt(
                     fraction,
                     speed,
                 });
-            })?;
-            transcode::verify_output(&job.input, temp, Some(report.expected_output_frames()))?;
+            };
+            let frames = match job.part {
+                None => {
+                    let report =
+                        transcode::transcode(&job.input, temp, &preset, &should_stop, on_progress)?;
+                    transcode::verify_output(
+                        &job.input,
+                        temp,
+                        Some(report.expected_output_frames()),
+                    )?;
+                    report.decoded_frames
+                }
+                Some(JobPart::Segment { start, end }) => {
+                    let scope = transcode::Scope::VideoRange { start, end };
+                    let report = transcode::transcode_scope(
+                        &job.input,
+                        temp,
+                        &preset,
+                        scope,
+                        &should_stop,
+                        on_progress,
+                    )?;
+                    transcode::segments::verify_part(temp, Some(report.video_frames), 0)?;
+                    report.decoded_frames
+                }
+                Some(JobPart::Audio) => {
+                    let report = transcode::transcode_scope(
+                        &job.input,
+                        temp,
+                        &preset,
+                        transcode::Scope::Audio,
+                        &should_stop,
+                        on_progress,
+                    )?;
+                    transcode::segments::verify_part(temp, None, report.audio_tracks)?;
+                    0
+                }
+                Some(JobPart::Join) => join_parts(job, &parts, temp, &preset, &should_stop)?,
+            };
             let staged = match &object_output {
                 Some(output) => {
                     let name = temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -522,7 +584,7 @@ fn attempt(
                 }
                 None => None,
             };
-            Ok((report, staged))
+            Ok((frames, staged))
         })();
         encoding_done.store(true, Ordering::SeqCst);
         finished
@@ -538,7 +600,7 @@ fn attempt(
         }
         return Err(AttemptError::LeaseLost);
     }
-    let (report, staged) = result?;
+    let (frames, staged) = result?;
     match (&object_output, staged) {
         (Some(output), Some(staged)) => {
             // Published inside the fenced transaction: only the lease holder's copy runs,
@@ -553,7 +615,66 @@ fn attempt(
         }
         _ => queue.publish(lease, temp)?,
     }
-    Ok(report.decoded_frames)
+    if job.part == Some(JobPart::Join) {
+        remove_parts(&job.output, &parts);
+    }
+    Ok(frames)
+}
+
+/// The join of a segmented job: its segments (in order) and audio part copied into `temp`,
+/// then checked against the input as a whole (frame count, duration, A/V sync). Returns the
+/// frames joined.
+fn join_parts(
+    job: &Job,
+    parts: &[Job],
+    temp: &Path,
+    preset: &Preset,
+    should_stop: &dyn Fn() -> bool,
+) -> Result<u64, AttemptError> {
+    let mut segments: Vec<transcode::join::JoinSegment> = parts
+        .iter()
+        .filter_map(|part| match part.part {
+            Some(JobPart::Segment { start, .. }) => Some(transcode::join::JoinSegment {
+                path: part.output.clone(),
+                start,
+            }),
+            _ => None,
+        })
+        .collect();
+    segments.sort_by_key(|s| s.start);
+    let audio = parts
+        .iter()
+        .find(|part| part.part == Some(JobPart::Audio))
+        .map(|part| part.output.as_path());
+    let report = transcode::join::join(&job.input, &segments, audio, temp, should_stop)?;
+    // With a fixed output frame rate the input's frame count says nothing; each segment's
+    // count was checked when it was made.
+    let expected = match preset.fps {
+        Some(_) => None,
+        None => Some(transcode::segments::input_frames(&job.input)?),
+    };
+    transcode::verify_output(&job.input, temp, expected)?;
+    transcode::join::check_sync(&job.input, temp, transcode::join::SYNC_TOLERANCE)?;
+    Ok(report.video_frames)
+}
+
+/// Removes a published join's parts and their folder (or prefix); what cannot be removed now
+/// is left (a hidden name, never an output).
+fn remove_parts(output: &Path, parts: &[Job]) {
+    for part in parts {
+        match crate::storage::ObjectUrl::of(&part.output) {
+            Some(Ok(object)) => {
+                let _ = crate::storage::remove(&object);
+            }
+            Some(Err(_)) => {}
+            None => {
+                let _ = std::fs::remove_file(&part.output);
+            }
+        }
+    }
+    if !crate::storage::is_s3(output) {
+        let _ = std::fs::remove_dir(super::parts_folder(output));
+    }
 }
 
 /// Renews the lease (and stores progress) until the encode ends; flags a lost lease (a job
