@@ -992,3 +992,57 @@ fn a_transcode_run_ends_with_typed_errors() {
         [RunEvent::Done(Err(RunError::Jobs(_)))]
     ));
 }
+
+/// An MPEG-TS whose clock starts at 10 s (as broadcast captures do): the output starts at 0
+/// and lasts as long as the input, its audio still in step with its video.
+#[test]
+fn a_transport_stream_whose_clock_starts_late_keeps_its_length_and_sync() {
+    let source = with_audio();
+    let ts = clip(
+        "tc_late_clock.ts",
+        &[
+            "-i",
+            source.to_str().expect("utf-8"),
+            "-map",
+            "0:v",
+            "-map",
+            "0:a:0",
+            "-c",
+            "copy",
+            "-output_ts_offset",
+            "10",
+            "-f",
+            "mpegts",
+        ],
+    );
+    let dir = scratch();
+    let out = dir.path().join("out");
+    let queue = dir.path().join("queue.sqlite");
+    let args = cli_args(std::slice::from_ref(&ts), &out, &queue, &[]);
+    let result = transcode(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let output = out.join("tc_late_clock.mp4");
+    let (input_duration, output_duration) = (duration_of(&ts), duration_of(&output));
+    assert!(
+        (output_duration - input_duration).abs() < 0.1,
+        "output {output_duration} s, input {input_duration} s"
+    );
+    framekit::media::init_ffmpeg();
+    let opened = ffmpeg::format::input(&output).expect("open output");
+    let starts: Vec<f64> = opened
+        .streams()
+        .map(|s| s.start_time() as f64 * f64::from(s.time_base()))
+        .collect();
+    assert_eq!(starts.len(), 2, "video and audio");
+    for start in &starts {
+        assert!(*start < 0.1, "streams start near 0: {starts:?}");
+    }
+    assert!(
+        (starts[0] - starts[1]).abs() < 0.05,
+        "audio in step with video: {starts:?}"
+    );
+}

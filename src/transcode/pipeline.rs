@@ -99,12 +99,35 @@ struct VideoLane {
     decoded_any: bool,
     /// The input was sought to the range (else decoded from its beginning: no overshoot).
     after_seek: bool,
+    /// The input's start time in this stream's time base, taken off every timestamp of a
+    /// whole encode (an MPEG-TS clock starts anywhere: the output starts at 0).
+    origin: i64,
 }
 
 struct AudioLane {
     input_index: usize,
     decoder: ffmpeg::decoder::Audio,
     chain: EncodeChain,
+    /// As [`VideoLane::origin`], in the audio stream's time base (taken off always).
+    origin: i64,
+}
+
+/// The input's start time (`AV_TIME_BASE` units) when it is after 0, else 0: what whole
+/// encodes take off their timestamps.
+fn input_origin(ictx: &format::context::Input) -> i64 {
+    // SAFETY: the context is open; start_time is a plain field FFmpeg set while probing.
+    let start = unsafe { (*ictx.as_ptr()).start_time };
+    if start > 0 && start != ffmpeg::ffi::AV_NOPTS_VALUE {
+        start
+    } else {
+        0
+    }
+}
+
+/// `origin` (`AV_TIME_BASE` units) in `time_base`.
+fn origin_in(origin: i64, time_base: Rational) -> i64 {
+    use ffmpeg::Rescale;
+    origin.rescale(Rational::new(1, ffmpeg::ffi::AV_TIME_BASE), time_base)
 }
 
 const AAC_RATES: [u32; 13] = [
@@ -262,6 +285,10 @@ fn encode(
         Scope::Audio => None,
         _ => Some(video_lane(&video_stream, &mut octx, preset, &path_text)?),
     };
+    let origin = input_origin(&ictx);
+    if let Some(lane) = video.as_mut() {
+        lane.origin = origin_in(origin, video_stream.time_base());
+    }
     let video_index = video_stream.index();
     let video_time_base = video_stream.time_base();
     let mut audio: Vec<AudioLane> = Vec::new();
@@ -270,7 +297,9 @@ fn encode(
         .filter(|s| s.parameters().medium() == media::Type::Audio)
     {
         if scope == Scope::Whole || scope == Scope::Audio {
-            audio.push(audio_lane(&stream, &mut octx, preset)?);
+            let mut lane = audio_lane(&stream, &mut octx, preset)?;
+            lane.origin = origin_in(origin, stream.time_base());
+            audio.push(lane);
         }
     }
     let mut duration = duration;
@@ -533,6 +562,7 @@ fn video_lane(
         overshot: false,
         decoded_any: false,
         after_seek: false,
+        origin: 0,
     })
 }
 
@@ -647,6 +677,7 @@ fn audio_lane(
         input_index: stream.index(),
         decoder,
         chain,
+        origin: 0,
     })
 }
 
@@ -766,6 +797,8 @@ impl VideoLane {
                     continue;
                 }
                 pts = Some(at - start);
+            } else {
+                pts = pts.map(|p| p - self.origin);
             }
             decoded.set_pts(pts);
             if let Some(p) = pts {
@@ -787,7 +820,7 @@ impl AudioLane {
     ) -> Result<(), TranscodeError> {
         let mut decoded = frame::Audio::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
-            let pts = decoded.timestamp();
+            let pts = decoded.timestamp().map(|p| p - self.origin);
             decoded.set_pts(pts);
             self.chain.push(&decoded, octx, output_time_bases)?;
         }
