@@ -757,3 +757,97 @@ fn a_segment_of_a_transport_stream_holds_its_frames() {
     }
     assert_eq!(total, 200, "every frame in exactly one segment");
 }
+
+/// An input made of clips joined with `-c copy` (as the long-media fixtures are, and as many
+/// real files are): its audio comes out of the encoder some tens of milliseconds longer than it
+/// went in (whole AAC frames, gaps at the joins filled), in a whole encode too. The join
+/// accepts what a whole encode gives and the output keeps the whole encode's sync.
+#[test]
+fn an_input_of_joined_clips_is_joined_like_a_whole_encode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let piece = common::fixture(
+        "segments-piece.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=256x144:rate=30:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=500:duration=4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, format!("file '{}'\n", piece.display()).repeat(8)).expect("list");
+    let input = dir.path().join("joined.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+        ])
+        .arg(&list)
+        .args(["-c", "copy"])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let encode = |name: &str, segment: Option<&str>| -> PathBuf {
+        let out = dir.path().join(name);
+        let queue = dir.path().join(format!("{name}.sqlite"));
+        let mut args = vec![
+            "transcode",
+            input.to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--queue",
+            queue.to_str().expect("utf-8"),
+        ];
+        if let Some(length) = segment {
+            args.extend(["--segment", length]);
+        }
+        let output = framekit(&args);
+        assert!(
+            output.status.success(),
+            "transcode {name}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out.join("joined.mp4")
+    };
+    let whole = encode("whole", None);
+    let joined = encode("segmented", Some("4s"));
+    assert_eq!(
+        frames_and_duration(&joined).0,
+        frames_and_duration(&whole).0
+    );
+    framekit::media::init_ffmpeg();
+    let starts_and_ends = |path: &Path| -> Vec<(f64, f64)> {
+        let ctx = ffmpeg_next::format::input(&path).expect("open");
+        ctx.streams()
+            .map(|s| {
+                let base = f64::from(s.time_base());
+                let start = s.start_time() as f64 * base;
+                (start, start + s.duration() as f64 * base)
+            })
+            .collect()
+    };
+    let (w, j) = (starts_and_ends(&whole), starts_and_ends(&joined));
+    assert_eq!(w.len(), 2, "video and audio");
+    for (a, b) in w.iter().zip(&j) {
+        assert!(
+            (a.0 - b.0).abs() < 0.01 && (a.1 - b.1).abs() < 0.04,
+            "the join's streams span what the whole encode's do: {w:?} vs {j:?}"
+        );
+    }
+}

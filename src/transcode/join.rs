@@ -298,38 +298,40 @@ fn stream_span(stream: &format::stream::Stream) -> Option<(f64, f64)> {
         .then(|| (start as f64 * base, (start + duration) as f64 * base))
 }
 
-/// Video start minus audio start, and video end minus audio end, in seconds (the first
-/// audio stream), and that stream's sample rate, when the file has both.
-fn av_offsets(path: &Path) -> Result<Option<(f64, f64, u32)>, TranscodeError> {
+/// The video stream's span and the first audio stream's, in seconds, and that stream's sample
+/// rate, when the file has both.
+type Spans = ((f64, f64), (f64, f64), u32);
+
+fn spans(path: &Path) -> Result<Option<Spans>, TranscodeError> {
     let ctx = crate::media::open_input(path)
         .map_err(|e| TranscodeError::Verify(format!("{}: {e}", path.display())))?;
-    let span = |kind| {
-        ctx.streams()
-            .find(|s| s.parameters().medium() == kind)
-            .and_then(|s| stream_span(&s))
-    };
+    let audio = ctx
+        .streams()
+        .find(|s| s.parameters().medium() == media::Type::Audio);
     let video = ctx
         .streams()
         .best(media::Type::Video)
         .and_then(|s| stream_span(&s));
-    let rate = ctx
-        .streams()
-        .find(|s| s.parameters().medium() == media::Type::Audio)
+    let rate = audio
+        .as_ref()
         .and_then(|s| codec::context::Context::from_parameters(s.parameters()).ok())
         .and_then(|c| c.decoder().audio().ok())
         .map_or(0, |a| a.rate());
-    Ok(match (video, span(media::Type::Audio)) {
-        (Some(v), Some(a)) => Some((v.0 - a.0, v.1 - a.1, rate)),
+    Ok(match (video, audio.and_then(|s| stream_span(&s))) {
+        (Some(v), Some(a)) => Some((v, a, rate)),
         _ => None,
     })
 }
 
-/// The A/V sync check: the joined file's video starts and ends as far from its audio as the
-/// input's does, within `tolerance` seconds, or one and a half AAC frames (1024 samples) of
-/// its audio where that is more (low sample rates: the encoder ends on whole frames). Returns
-/// the larger of the two differences.
+/// The A/V sync check: the joined file's video starts as far from its audio as the input's
+/// does, and lasts as long as the input's video (a segment placed off its time would show in
+/// either), within `tolerance` seconds, or one and a half AAC frames (1024 samples) of its
+/// audio where that is more (low sample rates: the encoder ends on whole frames). The audio's
+/// own end is not compared: the audio part is the whole encode's audio, whose length the
+/// encoder rounds to whole frames and whose gaps the resampler fills. Returns the larger of
+/// the two differences.
 pub fn check_sync(input: &Path, joined: &Path, tolerance: f64) -> Result<f64, TranscodeError> {
-    let (Some(want), Some(got)) = (av_offsets(input)?, av_offsets(joined)?) else {
+    let (Some(want), Some(got)) = (spans(input)?, spans(joined)?) else {
         return Ok(0.0);
     };
     let tolerance = if got.2 > 0 {
@@ -337,11 +339,18 @@ pub fn check_sync(input: &Path, joined: &Path, tolerance: f64) -> Result<f64, Tr
     } else {
         tolerance
     };
-    let drift = (want.0 - got.0).abs().max((want.1 - got.1).abs());
+    let start_offset = |s: &Spans| s.0.0 - s.1.0;
+    let video_length = |s: &Spans| s.0.1 - s.0.0;
+    let drift = (start_offset(&want) - start_offset(&got))
+        .abs()
+        .max((video_length(&want) - video_length(&got)).abs());
     if drift > tolerance {
         return Err(TranscodeError::Mismatch(format!(
-            "audio and video are {drift:.3} s out of sync against the input (start {:+.3} s, end {:+.3} s; input {:+.3} s, {:+.3} s; allowed {tolerance:.3} s)",
-            got.0, got.1, want.0, want.1
+            "audio and video are {drift:.3} s out of sync against the input (video starts {:+.3} s after the audio and lasts {:.3} s; input {:+.3} s, {:.3} s; allowed {tolerance:.3} s)",
+            start_offset(&got),
+            video_length(&got),
+            start_offset(&want),
+            video_length(&want)
         )));
     }
     Ok(drift)
