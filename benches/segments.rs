@@ -26,6 +26,13 @@ use std::time::{Duration, Instant};
 
 use support::{bench_dir, ffmpeg};
 
+/// A framekit command on the S3 server directly (not through the tests' counting relay).
+fn framekit(server: &s3::S3Server) -> Command {
+    let mut command = server.framekit();
+    command.env("AWS_ENDPOINT_URL", server.direct_endpoint());
+    command
+}
+
 /// What `s3.rs` starts its commands with.
 fn framekit_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_framekit"))
@@ -87,7 +94,7 @@ fn run(
     segment: Option<&str>,
     workers: usize,
 ) -> Duration {
-    let mut enqueue = server.framekit();
+    let mut enqueue = framekit(server);
     enqueue.args([
         "enqueue",
         "s3://bench/in/film.mp4",
@@ -106,7 +113,7 @@ fn run(
     let started = Instant::now();
     let mut children: Vec<_> = (0..workers)
         .map(|_| {
-            let mut worker = server.framekit();
+            let mut worker = framekit(server);
             worker
                 .args(["worker", "--once", "--queue", url])
                 .stdout(Stdio::null())

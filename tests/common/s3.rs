@@ -20,6 +20,7 @@ pub const SECRET_KEY: &str = "framekit-test-secret-9f2c1e";
 pub struct S3Server {
     child: Child,
     root: tempfile::TempDir,
+    port: u16,
     relay_port: u16,
     sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -70,6 +71,7 @@ impl S3Server {
         S3Server {
             child,
             root,
+            port,
             relay_port,
             sent,
             stop,
@@ -79,6 +81,12 @@ impl S3Server {
     /// The endpoint clients use (the counting relay).
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.relay_port)
+    }
+
+    /// The server itself, without the relay (its small buffers slow bulk transfers: for
+    /// benches).
+    pub fn direct_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The folder that holds `bucket`'s objects.
