@@ -417,33 +417,37 @@ fn mean_psnr(a: &Path, b: &Path) -> f64 {
     summarize(&scores).expect("scores").psnr_avg_mean
 }
 
+/// `framekit transcode INPUT -o DIR/NAME --queue DIR/NAME.sqlite [--segment LENGTH]`, which
+/// must succeed; returns the output folder.
+fn transcode_into(dir: &Path, input: &Path, name: &str, segment: Option<&str>) -> PathBuf {
+    let out = dir.join(name);
+    let queue = dir.join(format!("{name}.sqlite"));
+    let mut args = vec![
+        "transcode",
+        input.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--queue",
+        queue.to_str().expect("utf-8"),
+    ];
+    if let Some(length) = segment {
+        args.extend(["--segment", length]);
+    }
+    let output = framekit(&args);
+    assert!(
+        output.status.success(),
+        "transcode {name}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
 #[test]
 fn a_segmented_encode_equals_a_whole_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = clip();
-    let run = |name: &str, segment: Option<&str>| -> PathBuf {
-        let out = dir.path().join(name);
-        let queue = dir.path().join(format!("{name}.sqlite"));
-        let mut args = vec![
-            "transcode",
-            input.to_str().expect("utf-8"),
-            "-o",
-            out.to_str().expect("utf-8"),
-            "--queue",
-            queue.to_str().expect("utf-8"),
-        ];
-        if let Some(length) = segment {
-            args.extend(["--segment", length]);
-        }
-        let output = framekit(&args);
-        assert!(
-            output.status.success(),
-            "transcode {name}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        out
-    };
+    let run = |name: &str, segment: Option<&str>| transcode_into(dir.path(), &input, name, segment);
     let whole_dir = run("whole", None);
     let joined_dir = run("segmented", Some("10s"));
     let (whole, joined) = (
@@ -802,28 +806,8 @@ fn an_input_of_joined_clips_is_joined_like_a_whole_encode() {
         .status()
         .expect("ffmpeg");
     assert!(made.success());
-    let encode = |name: &str, segment: Option<&str>| -> PathBuf {
-        let out = dir.path().join(name);
-        let queue = dir.path().join(format!("{name}.sqlite"));
-        let mut args = vec![
-            "transcode",
-            input.to_str().expect("utf-8"),
-            "-o",
-            out.to_str().expect("utf-8"),
-            "--queue",
-            queue.to_str().expect("utf-8"),
-        ];
-        if let Some(length) = segment {
-            args.extend(["--segment", length]);
-        }
-        let output = framekit(&args);
-        assert!(
-            output.status.success(),
-            "transcode {name}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        out.join("joined.mp4")
+    let encode = |name: &str, segment: Option<&str>| {
+        transcode_into(dir.path(), &input, name, segment).join("joined.mp4")
     };
     let whole = encode("whole", None);
     let joined = encode("segmented", Some("4s"));
