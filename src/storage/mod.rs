@@ -401,18 +401,6 @@ pub fn remove(url: &ObjectUrl) -> Result<(), StorageError> {
     }
 }
 
-/// Uploads `local` to `output` create-only in one go (stage beside it, publish, remove the
-/// staging object): for one-off writes such as `framekit transcode --out s3://...`'s
-/// callers that do not go through a job lease.
-pub fn upload_create(local: &Path, output: &ObjectUrl, replace: bool) -> Result<(), StorageError> {
-    let since = SystemTime::now();
-    let staging = staging_for(output, &format!("{:x}", std::process::id()));
-    let staged = stage(local, &staging, &|| false)?;
-    let published = publish(&staged, output, replace, since);
-    let _ = remove(&staging);
-    published
-}
-
 /// The staging key of an attempt identified by `token`: a hidden name beside the output
 /// (`.name.framekit-<token>.part.mp4`), which listings skip.
 pub fn staging_for(output: &ObjectUrl, token: &str) -> ObjectUrl {
