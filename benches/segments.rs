@@ -85,15 +85,45 @@ fn long_input(minutes: u32) -> std::path::PathBuf {
     long
 }
 
-/// Enqueues the film into `out`, runs `workers` worker processes until the queue is done,
-/// and returns the wall time from the first worker's start.
+/// Processor time (user + system) of the children this process has waited for.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct it is given; RUSAGE_CHILDREN needs nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// One run's wall time from the first worker's start, and the processor time its workers used.
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Timing {
+    fn line(&self) -> String {
+        format!(
+            "{:8.1} s  (workers' CPU {:7.1} s, {:.2} cores busy on average)",
+            self.wall.as_secs_f64(),
+            self.cpu.as_secs_f64(),
+            self.cpu.as_secs_f64() / self.wall.as_secs_f64()
+        )
+    }
+}
+
+/// Enqueues the film into `out`, runs `workers` worker processes until the queue is done
+/// (each one's job log in `target/bench/segments-<label>-<n>.log`), and times it.
 fn run(
     server: &s3::S3Server,
     url: &str,
     out: &str,
     segment: Option<&str>,
     workers: usize,
-) -> Duration {
+    label: &str,
+) -> Timing {
     let mut enqueue = framekit(server);
     enqueue.args([
         "enqueue",
@@ -110,14 +140,17 @@ fn run(
     }
     let status = enqueue.stdout(Stdio::null()).status().expect("enqueue");
     assert!(status.success(), "enqueue failed");
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let mut children: Vec<_> = (0..workers)
-        .map(|_| {
+        .map(|n| {
+            let log = std::fs::File::create(bench_dir().join(format!("segments-{label}-{n}.log")))
+                .expect("worker log");
             let mut worker = framekit(server);
             worker
-                .args(["worker", "--once", "--queue", url])
+                .args(["worker", "--once", "--log-format", "json", "--queue", url])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log)
                 .spawn()
                 .expect("worker")
         })
@@ -125,7 +158,10 @@ fn run(
     for child in &mut children {
         assert!(child.wait().expect("wait").success(), "a worker failed");
     }
-    started.elapsed()
+    Timing {
+        wall: started.elapsed(),
+        cpu: children_cpu().saturating_sub(cpu_before),
+    }
 }
 
 fn main() {
@@ -152,44 +188,38 @@ fn main() {
         "s3://bench/whole/",
         None,
         1,
+        "whole",
     );
-    println!(
-        "one whole job, 1 worker          {:8.1} s",
-        whole.as_secs_f64()
-    );
+    println!("one whole job, 1 worker          {}", whole.line());
     let one = run(
         &server,
         &cluster.fresh_database(),
         "s3://bench/seg1/",
         Some(&segment),
         1,
+        "one",
     );
-    println!(
-        "--segment {segment:<5}, 1 worker       {:8.1} s",
-        one.as_secs_f64()
-    );
+    println!("--segment {segment:<5}, 1 worker       {}", one.line());
     let two = run(
         &server,
         &cluster.fresh_database(),
         "s3://bench/seg2/",
         Some(&segment),
         2,
+        "two",
     );
-    println!(
-        "--segment {segment:<5}, 2 workers      {:8.1} s",
-        two.as_secs_f64()
-    );
+    println!("--segment {segment:<5}, 2 workers      {}", two.line());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "2 worker processes on this {cores}-core machine: {:.2}x one; segmenting alone: {:.2}x the whole job",
-        one.as_secs_f64() / two.as_secs_f64(),
-        whole.as_secs_f64() / one.as_secs_f64()
+        one.wall.as_secs_f64() / two.wall.as_secs_f64(),
+        whole.wall.as_secs_f64() / one.wall.as_secs_f64()
     );
     // N machines: the ten segments divide into rounds, the rest does not.
     let segments = 10.0f64;
     for machines in [1.0f64, 2.0, 4.0, 10.0] {
         let waves = (segments / machines).ceil();
-        let estimate = one.as_secs_f64() * waves / segments;
+        let estimate = one.wall.as_secs_f64() * waves / segments;
         println!(
             "{machines:>4} machine(s) like this one: about {estimate:8.1} s ({waves} round(s) of segments; \
              one worker's time shared out, the join and audio inside it)"

@@ -1,8 +1,8 @@
 //! The job table: every file to transcode is a row with a status (pending, processing,
 //! succeeded, failed, cancelled), an attempt count, the last error, progress and a lease
 //! (owner, token, expiry). One [`JobStore`] trait, two backends chosen by the queue's location
-//! ([`QueueLocation`]): SQLite for one machine (`sqlite.rs`, the default) and PostgreSQL for a
-//! fleet of workers on many machines (`postgres.rs`).
+//! ([`QueueLocation`]): SQLite for one machine (`sqlite/`, the default) and PostgreSQL for a
+//! fleet of workers on many machines (`postgres/`).
 //!
 //! - Enqueue is idempotent: input + preset + output is unique.
 //! - A claim is one statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one write

@@ -61,6 +61,13 @@ pub enum StorageError {
     Denied { url: String, code: String },
     #[error("{url}: already exists (outputs are never replaced without --force)")]
     AlreadyExists { url: String },
+    #[error(
+        "{url}: the output is {:.2} GiB, over the {:.0} GiB an S3 store copies in one piece, \
+         and outputs are published create-only by that copy; write it to a folder instead",
+        gib(*size),
+        gib(*limit)
+    )]
+    TooLarge { url: String, size: u64, limit: u64 },
     #[error("{url}: cannot reach the object store: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("{url}: {reason}")]
@@ -83,6 +90,7 @@ impl StorageError {
                 | StorageError::NoSuchBucket { .. }
                 | StorageError::Denied { .. }
                 | StorageError::AlreadyExists { .. }
+                | StorageError::TooLarge { .. }
         )
     }
 }
@@ -282,6 +290,27 @@ pub fn list(prefix: &ObjectUrl) -> Result<Vec<ObjectUrl>, StorageError> {
 pub struct Staged {
     pub staging: ObjectUrl,
     pub size: u64,
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+/// The largest object S3 copies in one request (CopyObject, and UploadPartCopy without a
+/// range): what [`publish`]'s create-only copy can move.
+pub const COPY_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Refuses an output of `size` bytes that [`publish`] could not copy into place (asked before
+/// anything is uploaded).
+pub fn check_publishable(output: &ObjectUrl, size: u64) -> Result<(), StorageError> {
+    if size > COPY_MAX {
+        return Err(StorageError::TooLarge {
+            url: output.to_string(),
+            size,
+            limit: COPY_MAX,
+        });
+    }
+    Ok(())
 }
 
 /// Uploads `local` to `staging` (one PUT up to [`SINGLE_PUT_MAX`], parts above it, at most
@@ -606,6 +635,20 @@ mod tests {
         assert_eq!(
             staging_for(&ObjectUrl::parse("s3://clips/a.mp4").unwrap(), "t1").key,
             ".a.mp4.framekit-t1.part.mp4"
+        );
+    }
+
+    #[test]
+    fn an_output_over_the_copy_limit_is_refused_before_uploading() {
+        let output = ObjectUrl::parse("s3://films/out/long.mp4").unwrap();
+        assert!(check_publishable(&output, COPY_MAX).is_ok());
+        let error = check_publishable(&output, COPY_MAX + 1).unwrap_err();
+        assert!(error.is_permanent());
+        assert_eq!(
+            error.to_string(),
+            "s3://films/out/long.mp4: the output is 5.00 GiB, over the 5 GiB an S3 store copies \
+             in one piece, and outputs are published create-only by that copy; write it to a \
+             folder instead"
         );
     }
 

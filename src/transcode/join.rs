@@ -120,7 +120,7 @@ pub fn join(
         // SAFETY: the stream was just added and its header is not written yet.
         unsafe { (*ost.parameters().as_mut_ptr()).codec_tag = 0 };
         ost.set_time_base(segment_base);
-        super::pipeline::copy_display_matrix(&video_in, &mut ost);
+        super::lanes::copy_display_matrix(&video_in, &mut ost);
     }
     drop(first_ctx);
     let mut audio_ctx = audio.map(open).transpose()?;

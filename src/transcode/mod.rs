@@ -3,6 +3,7 @@
 //! against its input (`verify`).
 
 pub mod join;
+mod lanes;
 pub mod pipeline;
 pub mod segments;
 pub mod verify;

@@ -10,7 +10,7 @@ use ffmpeg::{codec, media};
 use ffmpeg_next as ffmpeg;
 
 use super::TranscodeError;
-use crate::media::index::FrameIndex;
+use crate::media::index::{ContainerTable, FrameIndex};
 use crate::media::init_ffmpeg;
 
 /// Where a long input is cut.
@@ -143,7 +143,9 @@ pub fn verify_part(
     Ok(())
 }
 
-/// How many video frames `input` holds (one per packet of its video stream; a demux pass).
+/// How many video frames `input` holds: the container's sample table where it has a complete
+/// one (MP4/MOV, indexed AVI: no packet read, so a long input in a bucket is not downloaded
+/// again), else one per packet of its video stream (a demux pass, counted by the same rule).
 pub fn input_frames(input: &Path) -> Result<u64, TranscodeError> {
     init_ffmpeg();
     let path = input.display().to_string();
@@ -154,5 +156,8 @@ pub fn input_frames(input: &Path) -> Result<u64, TranscodeError> {
         .best(media::Type::Video)
         .map(|s| s.index())
         .ok_or(TranscodeError::NoVideo { path })?;
+    if let Some(table) = ContainerTable::read(&ictx, index) {
+        return Ok(table.frame_count as u64);
+    }
     Ok(FrameIndex::build(&mut ictx, index).len() as u64)
 }

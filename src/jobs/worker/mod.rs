@@ -575,6 +575,8 @@ fn attempt(
             };
             let staged = match &object_output {
                 Some(output) => {
+                    let size = std::fs::metadata(temp).map_or(0, |m| m.len());
+                    crate::storage::check_publishable(output, size).map_err(JobError::from)?;
                     let name = temp.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     let staging = output.sibling(name);
                     Some(
