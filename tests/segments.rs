@@ -25,17 +25,24 @@ const SEGMENT: Duration = Duration::from_secs(10);
 /// 32 s of a moving pattern (30 fps, a keyframe every 2 s) with a tone: cut at 10 s it makes
 /// four segments (10, 10, 10 and 2 s) and an audio part.
 fn clip() -> PathBuf {
+    clip_of(32)
+}
+
+/// [`clip`]'s recipe, `seconds` long.
+fn clip_of(seconds: u32) -> PathBuf {
+    let video = format!("testsrc2=size=256x144:rate=30:duration={seconds}");
+    let audio = format!("sine=frequency=440:duration={seconds}");
     common::fixture(
-        "segments-32s.mp4",
+        &format!("segments-{seconds}s.mp4"),
         &[
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=256x144:rate=30:duration=32",
+            &video,
             "-f",
             "lavfi",
             "-i",
-            "sine=frequency=440:duration=32",
+            &audio,
             "-c:v",
             "libx264",
             "-preset",
@@ -331,6 +338,71 @@ fn an_enqueue_stopped_before_the_parts_is_completed_by_the_next(backend: Backend
     assert_eq!(children(q.as_mut(), id).len(), 5);
 }
 
+/// The segment ranges of a parent's children, in order.
+fn segment_ranges(kids: &[Job]) -> Vec<(i64, Option<i64>)> {
+    let mut ranges: Vec<(i64, Option<i64>)> = kids
+        .iter()
+        .filter_map(|k| match k.part {
+            Some(JobPart::Segment { start, end }) => Some((start, end)),
+            _ => None,
+        })
+        .collect();
+    ranges.sort();
+    ranges
+}
+
+fn an_input_changed_before_the_join_is_cut_again(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = location(backend, dir.path());
+    let mut q = location.open().expect("open");
+    let input = dir.path().join("film.mp4");
+    let out = dir.path().join("out.mp4");
+    std::fs::copy(clip(), &input).expect("copy the input");
+    let id = match q
+        .enqueue_segmented(&input, "default", &out, false, Some(SEGMENT))
+        .expect("enqueue")
+    {
+        Enqueued::New(id) => id,
+        other => panic!("expected a new job, got {other:?}"),
+    };
+    assert_eq!(children(q.as_mut(), id).len(), 5);
+    // One part of the first cut finishes.
+    let lease = Duration::from_secs(30);
+    let first = q
+        .claim("test:1", lease, &ClaimFilter::ids(&[id]))
+        .expect("claim")
+        .expect("a part");
+    q.publish_with(&first, &mut || Ok(())).expect("publish");
+
+    // The file is replaced by a 22 s one before the rest ran, and enqueued again.
+    std::fs::copy(clip_of(22), &input).expect("replace the input");
+    let again = q
+        .enqueue_segmented(&input, "default", &out, false, Some(SEGMENT))
+        .expect("enqueue again");
+    assert!(
+        matches!(again, Enqueued::Requeued(i) if i == id),
+        "{again:?}"
+    );
+    let kids = children(q.as_mut(), id);
+    assert_eq!(kids.len(), 4, "three segments and the audio: {kids:#?}");
+    assert_eq!(
+        segment_ranges(&kids),
+        vec![
+            (0, Some(153_600)),
+            (153_600, Some(307_200)),
+            (307_200, None)
+        ]
+    );
+    assert!(
+        kids.iter().all(|k| k.status == JobStatus::Pending),
+        "the finished part of the old cut is redone: {kids:#?}"
+    );
+    assert_eq!(
+        q.get(id).expect("get").expect("parent").parts,
+        Some(PartsProgress { done: 0, total: 4 })
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -346,7 +418,8 @@ on_both_backends!(
     parent_and_children_and_the_join_waits,
     a_failed_child_fails_the_parent,
     cancelling_a_part_cancels_its_job,
-    an_enqueue_stopped_before_the_parts_is_completed_by_the_next
+    an_enqueue_stopped_before_the_parts_is_completed_by_the_next,
+    an_input_changed_before_the_join_is_cut_again
 );
 
 #[test]

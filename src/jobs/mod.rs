@@ -329,7 +329,8 @@ impl NewJob {
         let changed = old != (self.input_size, self.input_mtime_ns);
         match status {
             JobStatus::Failed | JobStatus::Cancelled => true,
-            JobStatus::Succeeded => self.force,
+            // A finished part of an input that changed since is stale: the join would fail.
+            JobStatus::Succeeded => self.force || (self.parent.is_some() && changed),
             JobStatus::Pending => self.force || changed,
             JobStatus::Processing => false,
         }
@@ -468,6 +469,10 @@ pub trait JobStore: Send {
     /// `all`.
     fn clear(&mut self, all: bool) -> Result<usize, JobError>;
 
+    /// Deletes the children of segmented job `parent` other than `keep` (parts of an earlier
+    /// cut of an input that changed), except those running; returns how many went.
+    fn remove_parts_except(&mut self, parent: i64, keep: &[i64]) -> Result<usize, JobError>;
+
     /// Registers this process as a worker; returns its row id.
     fn register_worker(&mut self, host: &str, pid: u32) -> Result<i64, JobError>;
 
@@ -548,13 +553,20 @@ pub trait JobStore: Send {
         if plan.has_audio {
             children.push((folder.join("audio.mp4"), JobPart::Audio));
         }
+        let mut kept = Vec::with_capacity(children.len());
         for (path, part) in children {
-            self.add(&NewJob {
+            let child = self.add(&NewJob {
                 output: path.display().to_string(),
                 parent: Some(id),
                 part: Some(part),
                 ..job.clone()
             })?;
+            kept.push(child.id());
+        }
+        // An input that changed since it was cut may be cut into fewer parts now.
+        let stale = self.remove_parts_except(id, &kept)?;
+        if stale > 0 {
+            tracing::info!(job = id, stale, "parts of an earlier cut removed");
         }
         Ok(outcome)
     }

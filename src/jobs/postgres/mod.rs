@@ -345,13 +345,15 @@ impl JobStore for PgQueue {
             )?;
             let (id, status): (i64, JobStatus) = (row.get(0), JobStatus::parse(row.get(1)));
             let result = if job.requeues(status, (row.get(2), row.get(3))) {
+                // A part requeued for a changed input takes the new cut's range.
+                let (start, end) = job.part.map_or((None, None), JobPart::range);
                 tx.execute(
                     &format!(
                         "UPDATE framekit_jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0,
                          not_before = 0, input_size = $2, input_mtime_ns = $3, replace_output = (replace_output OR $4),
-                         updated_at = {NOW} WHERE id = $1"
+                         seg_start = $5, seg_end = $6, updated_at = {NOW} WHERE id = $1"
                     ),
-                    &[&id, &job.input_size, &job.input_mtime_ns, &job.force],
+                    &[&id, &job.input_size, &job.input_mtime_ns, &job.force, &start, &end],
                 )?;
                 Enqueued::Requeued(id)
             } else {
@@ -652,6 +654,18 @@ impl JobStore for PgQueue {
             "DELETE FROM framekit_jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
         };
         let n = self.run(|client| Ok(client.execute(sql, &[])?))?;
+        Ok(n as usize)
+    }
+
+    fn remove_parts_except(&mut self, parent: i64, keep: &[i64]) -> Result<usize, JobError> {
+        let keep = keep.to_vec();
+        let n = self.run(|client| {
+            Ok(client.execute(
+                "DELETE FROM framekit_jobs WHERE parent_id = $1 AND status != 'processing'
+                 AND NOT (id = ANY($2))",
+                &[&parent, &keep],
+            )?)
+        })?;
         Ok(n as usize)
     }
 

@@ -241,10 +241,13 @@ impl JobStore for JobQueue {
             Some((id, status, old_size, old_mtime)) => {
                 let status = JobStatus::parse(&status);
                 if job.requeues(status, (old_size, old_mtime)) {
+                    // A part requeued for a changed input takes the new cut's range.
+                    let (start, end) = job.part.map_or((None, None), JobPart::range);
                     tx.execute(
                         "UPDATE jobs SET status = 'pending', attempts = 0, crashes = 0, last_error = NULL, progress = 0, not_before = 0,
-                         input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5 WHERE id = ?1",
-                        params![id, job.input_size, job.input_mtime_ns, i64::from(job.force), now],
+                         input_size = ?2, input_mtime_ns = ?3, replace_output = (replace_output OR ?4), updated_at = ?5,
+                         seg_start = ?6, seg_end = ?7 WHERE id = ?1",
+                        params![id, job.input_size, job.input_mtime_ns, i64::from(job.force), now, start, end],
                     )
                     .map_err(&db)?;
                     Enqueued::Requeued(id)
@@ -576,6 +579,17 @@ impl JobStore for JobQueue {
             "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled')"
         };
         self.conn.execute(sql, []).map_err(self.db())
+    }
+
+    fn remove_parts_except(&mut self, parent: i64, keep: &[i64]) -> Result<usize, JobError> {
+        let keep = serde_json::to_string(keep).unwrap_or_else(|_| "[]".to_string());
+        self.conn
+            .execute(
+                "DELETE FROM jobs WHERE parent_id = ?1 AND status != 'processing'
+                 AND id NOT IN (SELECT value FROM json_each(?2))",
+                params![parent, keep],
+            )
+            .map_err(self.db())
     }
 
     fn register_worker(&mut self, host: &str, pid: u32) -> Result<i64, JobError> {
