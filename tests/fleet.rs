@@ -10,10 +10,11 @@ mod common;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
+use common::worker::Worker;
 use framekit::jobs::{Job, JobStatus, QueueLocation};
 
 /// `count` copies of `clip` in a folder of their own.
@@ -52,79 +53,6 @@ fn enqueue(url: &str, inputs: &Path, out: &Path, preset: &str) -> Vec<serde_json
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("enqueue --json")
-}
-
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn start(url: &str, log: PathBuf, extra: &[&str]) -> Worker {
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = common::framekit_bin()
-            .args(["worker", "--queue", url, "--log-format", "json"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("start a worker");
-        Worker { child, log }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Waits for the process to exit (at most `limit`) and returns its exit code.
-    fn wait(&mut self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code().unwrap_or(-1);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "worker did not exit within {limit:?}; log:\n{}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the process to exit 0 (at most `limit`), showing its log when it does not.
-    fn wait_ok(&mut self, limit: Duration) {
-        let code = self.wait(limit);
-        assert_eq!(code, 0, "worker exited {code}; log:\n{}", self.log_text());
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The job ids of log lines whose message starts with `message`.
-    fn jobs_logged(&self, message: &str) -> Vec<i64> {
-        self.log_text()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|v| {
-                v["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with(message))
-            })
-            .filter_map(|v| v["job"].as_i64())
-            .collect()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn signal(pid: i32, signal: libc::c_int) {

@@ -8,11 +8,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
 use common::s3::{S3Server, SECRET_KEY};
+use common::worker::Worker;
 use framekit::jobs::{Job, JobStatus, QueueLocation};
 
 fn run(server: &S3Server, args: &[&str]) -> Output {
@@ -268,52 +269,6 @@ fn transcode_walks_a_prefix_and_publishes_outputs_create_only() {
     assert_eq!(probe_frames(&server, "s3://media/out/a.mp4"), 50);
 }
 
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn start(server: &S3Server, url: &str, log: PathBuf, extra: &[&str]) -> Worker {
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = server
-            .framekit()
-            .args(["worker", "--queue", url, "--log-format", "json"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("start a worker");
-        Worker { child, log }
-    }
-
-    fn wait_ok(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                assert!(
-                    status.success(),
-                    "worker exited {status}; log:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "worker did not exit in {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn jobs(url: &str) -> Vec<Job> {
     QueueLocation::Postgres(url.to_string())
         .open()
@@ -347,8 +302,8 @@ fn a_fleet_with_inputs_and_outputs_in_a_bucket_survives_a_killed_worker() {
     stdout_ok(&enqueued, "enqueue");
     assert_eq!(jobs(&url).len(), 3);
 
-    let mut doomed = Worker::start(
-        &server,
+    let mut doomed = Worker::start_command(
+        server.framekit(),
         &url,
         dir.path().join("a.log"),
         &["--lease-seconds", "2"],
@@ -378,8 +333,8 @@ fn a_fleet_with_inputs_and_outputs_in_a_bucket_survives_a_killed_worker() {
 
     let mut rescuers: Vec<Worker> = (0..2)
         .map(|i| {
-            Worker::start(
-                &server,
+            Worker::start_command(
+                server.framekit(),
                 &url,
                 dir.path().join(format!("r{i}.log")),
                 &["--once", "--lease-seconds", "10"],

@@ -7,6 +7,7 @@ pub mod capped;
 pub mod http;
 pub mod pg;
 pub mod s3;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
