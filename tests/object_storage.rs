@@ -121,6 +121,40 @@ fn frames_and_probe_read_a_long_object_lazily_and_match_the_local_file() {
         "probe read {} of {size} bytes",
         server.bytes_sent()
     );
+
+    // Cutting it into segments reads the sample table and the packets at the cuts.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = dir.path().join("q.sqlite");
+    server.reset_counts();
+    let enqueued = stdout_ok(
+        &run(
+            &server,
+            &[
+                "enqueue",
+                object,
+                "--segment",
+                "300s",
+                "-o",
+                "s3://media/out/",
+                "--queue",
+                queue.to_str().expect("utf-8"),
+                "--json",
+            ],
+        ),
+        "enqueue --segment",
+    );
+    let planned = server.bytes_sent();
+    eprintln!("enqueue --segment 300s of a {size}-byte object: {planned} bytes downloaded");
+    let mut q = QueueLocation::Sqlite(queue).open().expect("queue");
+    let parts = q.list().expect("list").len();
+    assert_eq!(
+        parts, 6,
+        "the join, four segments and the audio: {enqueued}"
+    );
+    assert!(
+        (planned as f64) < size as f64 * 0.05,
+        "planning segments read {planned} of {size} bytes"
+    );
 }
 
 #[test]

@@ -422,6 +422,57 @@ on_both_backends!(
     an_input_changed_before_the_join_is_cut_again
 );
 
+/// The cuts read from MP4 sample tables (a few packets) equal the cuts a scan of every packet
+/// finds, on B-frame, 10-bit, variable-frame-rate, edit-list and joined inputs; inputs
+/// without a usable table (Matroska, AVI without timestamps) are scanned.
+#[test]
+fn cuts_from_the_sample_table_equal_a_scan() {
+    use framekit::transcode::segments::{PlanReading, plan_with};
+    let mp4s = [
+        ("32 s x264 + AAC", clip(), 10.0),
+        ("B-frames", common::h264_mp4(), 1.0),
+        ("10-bit", common::h264_10bit(), 0.5),
+        ("variable frame rate", common::vfr_mp4(), 0.7),
+        ("edit list", common::edit_list_mp4(), 0.5),
+        ("joined clips", common::long_mp4(), 7.0),
+    ];
+    for (what, path, seconds) in &mp4s {
+        let length = Duration::from_secs_f64(*seconds);
+        let scanned = plan_with(path, length, PlanReading::Scan)
+            .expect("scan")
+            .unwrap_or_else(|| panic!("{what}: no cut"));
+        let from_table = plan_with(path, length, PlanReading::TableFirst)
+            .expect("table")
+            .expect("cuts");
+        assert!(scanned.ranges.len() >= 2, "{what}: {scanned:?}");
+        assert_eq!(scanned.read_by, PlanReading::Scan);
+        assert_eq!(from_table.ranges, scanned.ranges, "{what}");
+        assert_eq!(from_table.has_audio, scanned.has_audio, "{what}");
+        if *what != "edit list" {
+            assert_eq!(from_table.read_by, PlanReading::TableFirst, "{what}");
+        }
+    }
+    for (what, path) in [
+        ("Matroska", common::hevc_open_gop()),
+        (
+            "AVI, B-frames without timestamps",
+            common::xvid_bframes_avi(),
+        ),
+    ] {
+        let length = Duration::from_secs_f64(0.5);
+        let plan = plan_with(&path, length, PlanReading::TableFirst).expect("plan");
+        let scanned = plan_with(&path, length, PlanReading::Scan).expect("scan");
+        assert_eq!(
+            plan.as_ref().map(|p| &p.ranges),
+            scanned.as_ref().map(|p| &p.ranges),
+            "{what}"
+        );
+        if let Some(plan) = plan {
+            assert_eq!(plan.read_by, PlanReading::Scan, "{what}");
+        }
+    }
+}
+
 #[test]
 fn a_short_input_is_one_job_and_a_bad_length_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
