@@ -496,6 +496,8 @@ impl VideoReader {
                 .expect_last_frame(if forward { usize::MAX } else { last });
             self.previous_end = Some(last);
         }
+        // Frames between the wanted ones that nothing references are not decoded.
+        self.source.expect_frames(&in_file_order);
         let mut pictures = Vec::with_capacity(in_file_order.len());
         for &index in &in_file_order {
             pictures.push(self.decode(py, index)?);
