@@ -97,17 +97,23 @@ fn answer_together(group: &[(usize, FrameRequest)], options: &OpenOptions) -> Ve
     if let Some(&last) = zero_based.last() {
         source.expect_last_frame(last);
     }
-    // Each wanted frame's PNG, or `None` where it could not be made.
+    // Each wanted frame's PNG, or `None` where it could not be made. What is held stays
+    // within one answer's limit: the frames past it are left to requests answered alone.
+    let max_bytes = options.limits.max_answer_bytes;
     let mut pngs: BTreeMap<usize, Option<Vec<u8>>> = BTreeMap::new();
+    let mut held = 0usize;
     for &id in &wanted {
+        if held > max_bytes {
+            break;
+        }
         let png = source
             .frame(id - 1)
             .ok()
             .and_then(|frame| codec::encode_png(&frame).ok());
+        held = held.saturating_add(png.as_ref().map_or(0, Vec::len));
         pngs.insert(id, png);
     }
     drop(source);
-    let max_bytes = options.limits.max_answer_bytes;
     group
         .iter()
         .zip(&selections)
