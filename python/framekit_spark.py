@@ -137,7 +137,9 @@ def frames_df_inprocess(df, path_col="path", ids_col="ids", id_col=None, threads
     The same requests and answers as :func:`frames_df` (byte-identical frames), through the
     ``framekit`` module (``pip install`` on every executor) and ``mapInArrow``: each Arrow
     batch of rows is answered by ``threads`` decoders at once (default: one per task core)
-    sharing the task's cores (``spark.task.cpus``), with the GIL released while they decode.
+    sharing the task's cores (``spark.task.cpus``), with the GIL released while they decode;
+    the rows of a batch that name the same file share one reader, and each frame is decoded
+    and encoded once for all of them (``framekit.frames_grouped``).
     ``frames_as="base64"`` gives :data:`RESULT_SCHEMA` (``frames``: base64 PNGs joined by
     ``|``); ``frames_as="png"`` gives :data:`PNG_RESULT_SCHEMA` (``pngs``: one PNG's bytes per
     id). A bad file or id list is a row with ``error`` set, never a failed task.
@@ -165,7 +167,9 @@ def frames_df_inprocess(df, path_col="path", ids_col="ids", id_col=None, threads
                         for path, ids, key in zip(paths, id_lists, keys)]
             out = {"id": [], "path": [], "ids": [], "error": []}
             frames = []
-            for result in framekit.frames_batch(requests, threads=threads, cores=cores):
+            # The batch at once: rows naming the same clip share one reader, and each frame
+            # is decoded and encoded once for all of them.
+            for result in framekit.frames_grouped(requests, threads=threads, cores=cores):
                 out["id"].append(None if result["id"] is None else str(result["id"]))
                 out["path"].append(result["path"])
                 out["ids"].append(result["ids"])

@@ -170,10 +170,26 @@ pub fn write_frames_text(
     max_bytes: usize,
     out: &mut impl Write,
 ) -> Result<Vec<usize>, GetFramesError> {
-    // Ids ascend: decoding stops at the last one's packet.
+    // Ids ascend: decoding stops at the last one's packet, and frames between the wanted
+    // ones that nothing references are not decoded.
     if let Some(&last) = selection.ids.last() {
         source.expect_last_frame(last - 1);
     }
+    let wanted: Vec<usize> = selection.ids.iter().map(|id| id - 1).collect();
+    source.expect_frames(&wanted);
+    let result = write_each(source, selection, form, max_bytes, out);
+    // The hint is this list's only: a player's reader goes on reading frame after frame.
+    source.expect_frames(&[]);
+    result
+}
+
+fn write_each(
+    source: &mut MediaSource,
+    selection: &FrameSelection,
+    form: TextForm,
+    max_bytes: usize,
+    out: &mut impl Write,
+) -> Result<Vec<usize>, GetFramesError> {
     let mut written = 0usize;
     for (n, &id) in selection.ids.iter().enumerate() {
         let frame = source.frame(id - 1)?;

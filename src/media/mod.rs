@@ -360,6 +360,14 @@ impl MediaSource {
         }
     }
 
+    /// Says which frames (0-based) the next requests ask for, so a video's decoder skips
+    /// the frames between them that nothing references (see [`VideoReader::expect_frames`]).
+    pub fn expect_frames(&mut self, indices: &[usize]) {
+        if let MediaSource::Video(v) = self {
+            v.expect_frames(indices);
+        }
+    }
+
     /// Frame `index` (0-based, presentation order).
     pub fn frame(&mut self, index: usize) -> Result<Frame, MediaError> {
         match self {

@@ -1,9 +1,11 @@
 """framekit's Python module against PyAV and decord (and torchcodec where installed) on the
 same requests: 10 random exact frames of a 1080p clip and `ids 1,30`, with a new reader per
 call and with one reader reused. Run by `make bench` (scripts/bench-python.sh) in
-target/spark-venv. Prints seconds per request (median of interleaved rounds), ratios and
-whether each tool returned the exact frames (nearest to the sequential decode's frame)."""
+target/spark-venv. Prints milliseconds per request (median of interleaved rounds; wall time
+and the process's CPU time), ratios and whether each tool returned the exact frames (nearest
+to the sequential decode's frame)."""
 
+import gc
 import os
 import statistics
 import subprocess
@@ -15,6 +17,7 @@ import numpy as np
 import framekit
 
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
+BLOCK = int(os.environ.get("BLOCK", "3"))
 FOLDER = sys.argv[1]
 CLIP = os.path.join(FOLDER, "py_1080p.mp4")
 if not os.path.exists(CLIP):
@@ -53,19 +56,18 @@ def exact(indices, arrays, near):
 
 
 # --- the tools ------------------------------------------------------------------------------
+# Each tool is (open, run): `open()` makes a reader that is reused (None: `run` opens its own
+# every call), `run(reader, indices)` returns the frames.
 
-def framekit_new(indices):
+def framekit_new(_, indices):
     return framekit.VideoReader(CLIP).get_frames_at(indices)
 
 
-FRAMEKIT_READER = framekit.VideoReader(CLIP)
+def framekit_reused(reader, indices):
+    return reader.get_frames_at(indices)
 
 
-def framekit_reused(indices):
-    return FRAMEKIT_READER.get_frames_at(indices)
-
-
-def pyav_sequential(indices):
+def pyav_sequential(_, indices):
     """Exact by counting: decode from the start to the last wanted frame."""
     import av
 
@@ -106,10 +108,7 @@ class PyAvSeeking:
         return out
 
 
-PYAV_READER = None
-
-
-def pyav_seek_new(indices):
+def pyav_seek_new(_, indices):
     reader = PyAvSeeking()
     try:
         return reader.frames(indices)
@@ -117,29 +116,24 @@ def pyav_seek_new(indices):
         reader.container.close()
 
 
-def pyav_seek_reused(indices):
-    global PYAV_READER
-    if PYAV_READER is None:
-        PYAV_READER = PyAvSeeking()
-    return PYAV_READER.frames(indices)
+def pyav_seek_reused(reader, indices):
+    return reader.frames(indices)
 
 
-DECORD_READER = None
-
-
-def decord_new(indices):
+def decord_new(_, indices):
     import decord
 
     return decord.VideoReader(CLIP).get_batch(indices).asnumpy()
 
 
-def decord_reused(indices):
-    global DECORD_READER
+def decord_reused(reader, indices):
+    return reader.get_batch(indices).asnumpy()
+
+
+def decord_open():
     import decord
 
-    if DECORD_READER is None:
-        DECORD_READER = decord.VideoReader(CLIP)
-    return DECORD_READER.get_batch(indices).asnumpy()
+    return decord.VideoReader(CLIP)
 
 
 def torchcodec_tools():
@@ -148,48 +142,69 @@ def torchcodec_tools():
     except Exception as error:  # not installed here: reported, not measured
         print(f"torchcodec: not measured ({type(error).__name__}: {error})")
         return []
-    reused = VideoDecoder(CLIP, seek_mode="exact")
-    return [("torchcodec exact, new decoder",
-             lambda ix: VideoDecoder(CLIP, seek_mode="exact").get_frames_at(ix).data
+    return [("torchcodec exact, new decoder", None,
+             lambda _, ix: VideoDecoder(CLIP, seek_mode="exact").get_frames_at(ix).data
              .permute(0, 2, 3, 1).numpy()),
-            ("torchcodec exact, reused",
-             lambda ix: reused.get_frames_at(ix).data.permute(0, 2, 3, 1).numpy())]
+            ("torchcodec exact, reused", lambda: VideoDecoder(CLIP, seek_mode="exact"),
+             lambda reader, ix: reader.get_frames_at(ix).data.permute(0, 2, 3, 1).numpy())]
+
+
+def block(open_reader, run, indices):
+    """One tool's turn in a round: its reused reader is made and serves one request untimed,
+    then BLOCK requests are timed (wall and the process's CPU time, all threads), then the
+    reader is dropped. A reader never outlives its turn: an idle decord reader that has
+    served a request keeps a core half busy, which would slow whatever runs beside it."""
+    reader = open_reader() if open_reader else None
+    if reader is not None:
+        run(reader, indices)
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(BLOCK):
+        arrays = run(reader, indices)
+    wall = (time.perf_counter() - start) / BLOCK
+    cpu = (time.process_time() - cpu) / BLOCK
+    del reader
+    gc.collect()
+    return wall, cpu, arrays
 
 
 def main():
-    tools = [("framekit VideoReader, new reader", framekit_new),
-             ("framekit VideoReader, reused", framekit_reused),
-             ("PyAV decode to the frame, new container", pyav_sequential),
-             ("PyAV seek + pts, new container", pyav_seek_new),
-             ("PyAV seek + pts, reused", pyav_seek_reused)]
+    tools = [("framekit VideoReader, new reader", None, framekit_new),
+             ("framekit VideoReader, reused", lambda: framekit.VideoReader(CLIP),
+              framekit_reused),
+             ("PyAV decode to the frame, new container", None, pyav_sequential),
+             ("PyAV seek + pts, new container", None, pyav_seek_new),
+             ("PyAV seek + pts, reused", PyAvSeeking, pyav_seek_reused)]
     try:
         import decord  # noqa: F401
-        tools += [("decord get_batch, new reader", decord_new),
-                  ("decord get_batch, reused", decord_reused)]
+        tools += [("decord get_batch, new reader", None, decord_new),
+                  ("decord get_batch, reused", decord_open, decord_reused)]
     except Exception as error:
         print(f"decord: not measured ({error})")
     tools += torchcodec_tools()
     for name, indices in (("10 random exact frames", RANDOM), ("ids 1,30", FIRST)):
         near = reference(indices)
         print(f"\n== {name} of a 1080p H.264 clip (300 frames, B-frames, 2 s GOPs), "
-              f"median of {ROUNDS} interleaved rounds")
-        times = {tool: [] for tool, _ in tools}
+              f"median of {ROUNDS} interleaved rounds of {BLOCK} requests each "
+              f"(wall ms, and CPU ms of all the process's threads)")
+        times = {tool: [] for tool, _, _ in tools}
+        cpus = {tool: [] for tool, _, _ in tools}
         correct = {}
         for _ in range(ROUNDS):
-            for tool, run in tools:
-                start = time.perf_counter()
-                arrays = run(indices)
-                times[tool].append(time.perf_counter() - start)
+            for tool, open_reader, run in tools:
+                wall, cpu, arrays = block(open_reader, run, indices)
+                times[tool].append(wall)
+                cpus[tool].append(cpu)
                 correct[tool] = exact(indices, arrays, near)
         base = {"new": statistics.median(times[tools[0][0]]),
                 "reused": statistics.median(times[tools[1][0]])}
-        for tool, _ in tools:
+        for tool, _, _ in tools:
             seconds = statistics.median(times[tool])
+            cpu = statistics.median(cpus[tool])
             kind = "reused" if "reused" in tool else "new"
             ratio = seconds / base[kind]
-            print(f"{tool:44s} {seconds * 1000:8.1f} ms  exact {correct[tool]}/{len(indices)}"
-                  f"  framekit {ratio:5.2f}x faster" if not tool.startswith("framekit") else
-                  f"{tool:44s} {seconds * 1000:8.1f} ms  exact {correct[tool]}/{len(indices)}")
+            line = (f"{tool:44s} {seconds * 1000:8.1f} ms  cpu {cpu * 1000:7.1f} ms  "
+                    f"exact {correct[tool]}/{len(indices)}")
+            print(line if tool.startswith("framekit") else f"{line}  framekit {ratio:5.2f}x faster")
         if name == "ids 1,30":
             start = time.perf_counter()
             for _ in range(ROUNDS):

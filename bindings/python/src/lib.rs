@@ -496,6 +496,8 @@ impl VideoReader {
                 .expect_last_frame(if forward { usize::MAX } else { last });
             self.previous_end = Some(last);
         }
+        // Frames between the wanted ones that nothing references are not decoded.
+        self.source.expect_frames(&in_file_order);
         let mut pictures = Vec::with_capacity(in_file_order.len());
         for &index in &in_file_order {
             pictures.push(self.decode(py, index)?);
@@ -560,6 +562,48 @@ fn frames_batch(
     threads: usize,
     cores: Option<usize>,
 ) -> PyResult<FramesBatchResults> {
+    let (parsed, options) = batch_requests(py, requests, threads, cores)?;
+    let results = framekit_core::batch::frames::frames_batch(parsed.into_iter(), threads, options);
+    Ok(FramesBatchResults { results })
+}
+
+/// [`frames_batch`]'s answers for requests held at once, as a list in request order: the
+/// requests naming one file share a reader, and each frame any of them asks for is decoded
+/// and encoded once (one seek per GOP for all of them). For many rows on few clips (a Spark
+/// batch); `threads` files are read at once.
+#[pyfunction]
+#[pyo3(signature = (requests, threads = 2, cores = None))]
+fn frames_grouped<'py>(
+    py: Python<'py>,
+    requests: &Bound<'py, PyAny>,
+    threads: usize,
+    cores: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let (parsed, options) = batch_requests(py, requests, threads, cores)?;
+    let results =
+        py.detach(move || framekit_core::batch::grouped::frames_grouped(parsed, threads, options));
+    let json = py.import("json")?;
+    let mut rows = Vec::with_capacity(results.len());
+    for result in &results {
+        let text =
+            serde_json::to_string(result).map_err(|e| MediaError_::new_err(e.to_string()))?;
+        rows.push(json.call_method1("loads", (text,))?);
+    }
+    PyList::new(py, rows)
+}
+
+type ParsedRequest = Result<
+    framekit_core::batch::frames::FrameRequest,
+    Box<framekit_core::batch::frames::FrameResult>,
+>;
+
+/// The request dicts read as JSONL lines are, and the decoders' options.
+fn batch_requests(
+    py: Python<'_>,
+    requests: &Bound<'_, PyAny>,
+    threads: usize,
+    cores: Option<usize>,
+) -> PyResult<(Vec<ParsedRequest>, OpenOptions)> {
     if !(1..=64).contains(&threads) {
         return Err(PyValueError::new_err("threads must be 1 to 64"));
     }
@@ -567,23 +611,21 @@ fn frames_batch(
         return Err(PyValueError::new_err("cores must be at least 1"));
     }
     let json = py.import("json")?;
-    let mut lines = Vec::new();
+    let mut parsed = Vec::new();
     for request in requests.try_iter()? {
         let text: String = json.call_method1("dumps", (request?,))?.extract()?;
-        lines.push(text);
+        let line = parsed.len() + 1;
+        parsed.push(framekit_core::batch::frames::parse_request_line(
+            &text, line,
+        ));
     }
-    let parsed = lines
-        .into_iter()
-        .enumerate()
-        .map(|(n, line)| framekit_core::batch::frames::parse_request_line(&line, n + 1));
     let options = OpenOptions {
         decoder_threads: cores.map_or(0, |cores| {
             framekit_core::batch::frames::decoder_threads_for(cores, threads)
         }),
         ..OpenOptions::default()
     };
-    let results = framekit_core::batch::frames::frames_batch(parsed, threads, options);
-    Ok(FramesBatchResults { results })
+    Ok((parsed, options))
 }
 
 /// The iterator [`frames_batch`] returns.
@@ -612,7 +654,8 @@ impl FramesBatchResults {
     }
 }
 
-/// framekit in-process: `get_frames`, `frames`, `parse_b64`, `VideoReader`, `frames_batch`.
+/// framekit in-process: `get_frames`, `frames`, `parse_b64`, `VideoReader`, `frames_batch`,
+/// `frames_grouped`.
 #[pymodule]
 fn framekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -620,6 +663,7 @@ fn framekit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(frames, m)?)?;
     m.add_function(wrap_pyfunction!(parse_b64, m)?)?;
     m.add_function(wrap_pyfunction!(frames_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(frames_grouped, m)?)?;
     m.add_class::<VideoReader>()?;
     m.add_class::<FramesBatchResults>()?;
     m.add("MediaError", py.get_type::<MediaError_>())?;

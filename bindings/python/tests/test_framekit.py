@@ -182,3 +182,26 @@ def test_frames_batch_answers_in_order_with_error_rows(clip, tmp_path):
     assert results[0]["frames"] == cli_frames(clip, "1,30") and results[0]["error"] is None
     assert "no such file" in results[1]["error"]
     assert results[2]["ids"] == [132]
+
+
+def test_frames_grouped_answers_like_frames_batch(clip, tmp_path):
+    """Requests on one file share a reader and each frame is decoded once: every row is still
+    what frames_batch (and the CLI) answers for it alone, in request order."""
+    requests = [
+        {"id": "a", "path": clip, "ids": "1,30"},
+        {"id": "b", "path": str(tmp_path / "nope.mp4"), "ids": "1"},
+        {"id": "c", "path": clip, "ids": "30,2,31"},
+        {"id": "d", "path": clip, "ids": "1,,2"},
+        {"id": "e", "path": clip, "ids": "1,30"},
+        {"id": "f", "path": clip, "ids": "0,9999", "format": "datauri"},
+        {"id": "g", "path": clip, "ids": "132,100"},
+        {"path": clip},
+    ]
+    alone = list(framekit.frames_batch(requests, threads=1))
+    grouped = framekit.frames_grouped(requests, threads=2)
+    assert grouped == alone
+    assert [r["id"] for r in grouped[:7]] == list("abcdefg")
+    assert grouped[0]["frames"] == cli_frames(clip, "1,30")
+    assert grouped[2]["ids"] == [2, 30, 31]
+    assert grouped[3]["error"] and grouped[1]["error"] and grouped[7]["error"]
+    assert grouped[5]["frames"].startswith("data:image/png;base64,")

@@ -88,3 +88,19 @@ def test_inprocess_rows_equal_the_clis_answers(spark, requests):
         assert [bytes(p) for p in row["pngs"]] == parts, row["id"]
         if parts:
             assert parts[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_repeated_requests_in_a_batch_each_get_their_row(spark, requests):
+    """Rows asking for the same frames of the same file are decoded once per batch; every row
+    still comes back with its own id and the CLI's answer."""
+    clip = next(r["path"] for r in requests if not r["path"].endswith("missing.mp4"))
+    rows = [(f"r{n}", clip, "1,30" if n % 2 else "2") for n in range(6)]
+    expected = expected_rows([{"id": rid, "path": path, "ids": ids}
+                              for rid, path, ids in rows])
+    df = spark.createDataFrame(rows, "rid string, path string, ids string").coalesce(1)
+    got = [row.asDict() for row in
+           framekit_spark.frames_df_inprocess(df, id_col="rid").collect()]
+    assert sorted(row["id"] for row in got) == sorted(rid for rid, _, _ in rows)
+    for row in got:
+        assert row["frames"] == expected[row["id"]]["frames"], row["id"]
+        assert list(row["ids"]) == list(expected[row["id"]]["ids"])

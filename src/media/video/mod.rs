@@ -26,6 +26,7 @@ use super::{MediaError, MediaErrorKind, OpenOptions};
 mod display;
 mod learn;
 mod render;
+mod wanted;
 pub use display::display_size;
 pub use learn::{ScanJob, scan_file};
 
@@ -123,17 +124,23 @@ pub struct VideoReader {
     toward: Option<Toward>,
     /// The last frame the caller said it will ask for (see [`VideoReader::expect_last_frame`]).
     last_wanted: Option<usize>,
+    /// The frames the caller said it will ask for, ascending (see `wanted.rs`).
+    wanted: Vec<usize>,
+    /// While a frame is being found: the next wanted frame's timestamp (see `wanted.rs`).
+    skip_until: Option<i64>,
     stats: ReaderStats,
 }
 
 /// A frame being decoded toward. Non-reference frames shown before it are not needed
-/// (nothing is predicted from them), so the decoder skips them. When it is the last frame
+/// (nothing is predicted from them), so the decoder skips them, and so are those shown
+/// after it and before `skip_until`, the next frame wanted. When it is the last frame
 /// wanted, the decoder is drained once its packet is sent instead of fed on: the frames a
 /// reordering decoder would otherwise decode to push it out are never needed.
 #[derive(Debug, Clone, Copy)]
 struct Toward {
     pts: i64,
     last_wanted: bool,
+    skip_until: Option<i64>,
 }
 
 fn open_session(
@@ -493,6 +500,8 @@ impl VideoReader {
             outputs_since_start: None,
             toward: None,
             last_wanted: None,
+            wanted: Vec::new(),
+            skip_until: None,
             stats: ReaderStats::default(),
         }
     }
@@ -549,6 +558,7 @@ impl VideoReader {
     /// conversion, tone mapping and rotation (what `compare` scores, like FFmpeg's filters).
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
         self.check_in_range(index)?;
+        self.skip_until = self.next_wanted_pts(index);
         self.decoded_frame(index)
             .map_err(|e| self.guard_error().unwrap_or(e))
     }
@@ -673,6 +683,7 @@ impl VideoReader {
         self.toward = target.map(|pts| Toward {
             pts,
             last_wanted: self.last_wanted == Some(index),
+            skip_until: self.skip_until,
         });
         let result = self.decode_forward_to_pts(target);
         self.toward = None;
@@ -734,8 +745,12 @@ impl VideoReader {
             match next {
                 Some(packet) => {
                     let toward = self.toward;
-                    let skippable =
-                        matches!((toward, packet.pts()), (Some(t), Some(p)) if p < t.pts);
+                    let skippable = match (toward, packet.pts()) {
+                        (Some(t), Some(p)) => {
+                            p < t.pts || t.skip_until.is_some_and(|until| p > t.pts && p < until)
+                        }
+                        _ => false,
+                    };
                     let discard = if skippable {
                         Discard::NonReference
                     } else {
