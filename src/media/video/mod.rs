@@ -24,9 +24,11 @@ use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
 
 mod display;
+pub mod hwdec;
 mod learn;
 mod render;
 pub use display::display_size;
+use hwdec::{DecoderUsed, Downloaded, HwDecode, HwDecoder, open_decoder};
 pub use learn::{ScanJob, scan_file};
 
 /// How far ahead of the decoder's position a request is served by decoding on, not seeking.
@@ -73,6 +75,12 @@ struct DecodeSession {
     /// The deadline and cancel flag FFmpeg's I/O on `input` answers to; declared after
     /// `input` so it outlives it (FFmpeg holds a pointer to it).
     guard: Arc<super::IoGuard>,
+    /// The decoder's hardware side, while it decodes on a device.
+    hw: Option<HwDecoder>,
+    /// Which decoder this is, for the info.
+    used: DecoderUsed,
+    /// Why hardware decoding failed mid-request (the reader then reopens in software).
+    hw_failure: Option<String>,
 }
 
 /// What decoding forward toward a target found.
@@ -189,25 +197,7 @@ fn open_session(
             fail(MediaErrorKind::NoVideoStream(list))
         })?;
     let stream_index = stream.index();
-    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| fail(MediaErrorKind::Decode(e.to_string())))?;
-    context.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Frame,
-        count: shared.decoder_threads,
-        ..Default::default()
-    });
-    // Frames larger than the pixel limit are refused by the decoder itself, whatever the
-    // stream's parameters claimed (a PNG frame inside Matroska can say anything).
-    // SAFETY: the context is freshly made and not yet opened; max_pixels is a plain field.
-    unsafe {
-        (*context.as_mut_ptr()).max_pixels = shared.max_pixels.min(i64::MAX as u64) as i64;
-    }
-    let decoder = context.decoder().video().map_err(|e| {
-        fail(MediaErrorKind::Decode(format!(
-            "no decoder for {}: {e}",
-            stream.parameters().id().name()
-        )))
-    })?;
+    let (decoder, hw, used) = open_decoder(&stream, shared).map_err(fail)?;
     Ok((
         DecodeSession {
             input,
@@ -220,6 +210,9 @@ fn open_session(
             input_ended: false,
             synced_end: 0,
             guard: guard.clone(),
+            hw,
+            used,
+            hw_failure: None,
         },
         stream_index,
     ))
@@ -237,6 +230,8 @@ struct SessionSettings {
     local_files: bool,
     /// Whether a URL follows HTTP redirects (not when its addresses are checked).
     follow_redirects: bool,
+    /// Whether the decoder may use a hardware device (off again after a failure).
+    hwdec: HwDecode,
 }
 
 impl SessionSettings {
@@ -249,6 +244,7 @@ impl SessionSettings {
             deadline: options.deadline,
             local_files: options.local_files.any(),
             follow_redirects: options.addresses.follows_redirects(),
+            hwdec: options.hwdec,
         }
     }
 }
@@ -355,7 +351,7 @@ impl VideoReader {
         let hdr_peak = stream_tags
             .hdr()
             .map(|_| Peak::of_stream(&stream).unwrap_or(Peak::DEFAULT));
-        let info = probe::video_info(
+        let mut info = probe::video_info(
             path,
             &session.input,
             stream_index,
@@ -363,6 +359,9 @@ impl VideoReader {
             &index,
             orientation,
         );
+        if let Some(video) = info.video.as_mut() {
+            video.decoder = session.used.label();
+        }
         let mut shared = SharedVideo {
             path: path.to_path_buf(),
             stream_index,
@@ -549,8 +548,13 @@ impl VideoReader {
     /// conversion, tone mapping and rotation (what `compare` scores, like FFmpeg's filters).
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
         self.check_in_range(index)?;
-        self.decoded_frame(index)
-            .map_err(|e| self.guard_error().unwrap_or(e))
+        let mut result = self.decoded_frame(index);
+        if let Some(reason) = self.session.hw_failure.take() {
+            // The hardware failed on the way: decode in software from the keyframe again.
+            self.fall_back_to_software(reason)?;
+            result = self.decoded_frame(index);
+        }
+        result.map_err(|e| self.guard_error().unwrap_or(e))
     }
 
     /// Learns frame `index`'s packet, or says it is past the end.
@@ -706,10 +710,24 @@ impl VideoReader {
             match self.session.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
                     self.stats.frames_decoded += 1;
-                    return Ok(Some(frame));
+                    let Some(hw) = self.session.hw else {
+                        return Ok(Some(frame));
+                    };
+                    let software = self.session.decoder.format();
+                    return match hw.download(frame, software) {
+                        Ok(Downloaded::Frame(frame)) => Ok(Some(frame)),
+                        Ok(Downloaded::Software(frame)) => {
+                            self.note_software(format!("{} declined this stream", hw.device));
+                            Ok(Some(frame))
+                        }
+                        Err(reason) => Err(self.hardware_failed(reason)),
+                    };
                 }
                 Err(ffmpeg::Error::Eof) => return Ok(None),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
+                Err(e) if self.session.hw.is_some() => {
+                    return Err(self.hardware_failed(e.to_string()));
+                }
                 Err(e) => {
                     return Err(MediaError::new(
                         &self.shared.path,
