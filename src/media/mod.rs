@@ -159,8 +159,8 @@ pub struct OpenOptions {
     pub limits: DecodeLimits,
     /// How long a network connection or read may stall (URLs only).
     pub timeout: std::time::Duration,
-    /// Threads for one video decoder; 0 lets FFmpeg choose (one per core). A batch that runs
-    /// several decoders at once gives each a share of the cores instead.
+    /// Threads for one video decoder; 0: one per core this process may use, plus one. A batch
+    /// that runs several decoders at once gives each a share of the cores instead.
     pub decoder_threads: usize,
     /// Tone-map PQ/HLG video to SDR (the default) or convert it as tagged.
     pub hdr: HdrMode,

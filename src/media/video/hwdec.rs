@@ -371,6 +371,14 @@ fn relayout(frame: ffmpeg::frame::Video, software: Pixel) -> Result<ffmpeg::fram
     Ok(out)
 }
 
+/// Decoder threads when the caller leaves it to framekit: one per core this process may use
+/// (`available_parallelism` counts CPU quotas as well as affinity; FFmpeg's own count sees
+/// only the affinity) plus one, as FFmpeg's automatic count does, at most its maximum of 16.
+fn auto_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores > 1 { (cores + 1).min(16) } else { 1 }
+}
+
 /// Opens the stream's decoder: on a hardware device when asked and one works, else in
 /// software; says which.
 pub(super) fn open_decoder(
@@ -380,11 +388,21 @@ pub(super) fn open_decoder(
     let context = || -> Result<ffmpeg::codec::context::Context, MediaErrorKind> {
         let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| MediaErrorKind::Decode(e.to_string()))?;
+        let count = match settings.decoder_threads {
+            0 => auto_threads(),
+            n => n,
+        };
         context.set_threading(ffmpeg::codec::threading::Config {
             kind: ffmpeg::codec::threading::Type::Frame,
-            count: settings.decoder_threads,
+            count,
             ..Default::default()
         });
+        // Frame threading where the codec has it (H.264, HEVC, VP9, AV1...), else slice
+        // threading (MPEG-2, DNxHD...): FFmpeg uses one of them, never both.
+        // SAFETY: the context is not yet opened; thread_type is a plain bit field it reads then.
+        unsafe {
+            (*context.as_mut_ptr()).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
+        }
         // Frames larger than the pixel limit are refused by the decoder itself, whatever the
         // stream's parameters claimed (a PNG frame inside Matroska can say anything).
         // SAFETY: the context is freshly made and not yet opened; max_pixels is a plain field.
