@@ -32,12 +32,18 @@ pub struct Cli {
     /// The app's memory budget for decoded frames, in MiB.
     #[arg(long, default_value_t = 512, value_name = "MIB")]
     cache_mib: usize,
+    /// The app decodes video on a hardware device where one works (`auto`, the default;
+    /// software when none does, the info panel says why) or only in software (`none`).
+    #[arg(long, value_enum, default_value_t = HwdecArg::Auto)]
+    hwdec: HwdecArg,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show what a video or image holds: codec, size, frame rates, exact frame count, colour.
     Probe(probe::ProbeArgs),
+    /// List the hardware decoders this FFmpeg was built with and whether each opens here.
+    Hwdec(probe::HwdecArgs),
     /// Extract frames by 1-based id as base64 PNGs joined by '|' (the get_frames rules).
     Frames(frames::FramesArgs),
     /// PSNR and SSIM of two videos or images, frame by frame (FFmpeg's filters), with a summary.
@@ -133,6 +139,11 @@ pub struct OpenArgs {
     /// HDR (PQ/HLG) video: tone-map to SDR BT.709 for 8-bit output, or convert it as tagged.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
+    /// Decode video on a hardware device (VAAPI, VDPAU, CUDA, as this FFmpeg was built):
+    /// `auto` uses one where it works and falls back to software decoding (`probe` says
+    /// which ran and why); `none` decodes in software, the same frames on every machine.
+    #[arg(long, value_enum, default_value_t = HwdecArg::None)]
+    pub hwdec: HwdecArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -142,6 +153,22 @@ pub struct OpenArgs {
 pub enum HdrArg {
     Tonemap,
     None,
+}
+
+/// `--hwdec`: whether video may decode on a hardware device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HwdecArg {
+    Auto,
+    None,
+}
+
+impl HwdecArg {
+    pub fn mode(self) -> framekit::media::HwDecode {
+        match self {
+            HwdecArg::Auto => framekit::media::HwDecode::Auto,
+            HwdecArg::None => framekit::media::HwDecode::Off,
+        }
+    }
 }
 
 impl HdrArg {
@@ -168,6 +195,7 @@ impl OpenArgs {
             limits: self.limits.limits(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             hdr: self.hdr.mode(),
+            hwdec: self.hwdec.mode(),
             deadline: match self.deadline {
                 None => framekit::media::Deadline::UrlDefault,
                 Some(0) => framekit::media::Deadline::Never,
@@ -214,6 +242,7 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Some(Command::Probe(args)) => probe::run(&args),
+        Some(Command::Hwdec(args)) => probe::run_hwdec(&args),
         Some(Command::Frames(args)) => {
             if let Err(message) = check_parallelism(&args) {
                 eprintln!("framekit: {message}");
@@ -231,7 +260,7 @@ pub fn run() -> i32 {
         Some(Command::Worker(args)) => fleet::worker(&args),
         Some(Command::Completions(args)) => install::completions(&args),
         Some(Command::Man) => install::man(),
-        None => return open_app(cli.file, cli.compare, cli.cache_mib),
+        None => return open_app(cli.file, cli.compare, cli.cache_mib, cli.hwdec.mode()),
     };
     match result {
         Ok(()) => 0,
@@ -300,13 +329,23 @@ fn check_parallelism(args: &frames::FramesArgs) -> Result<(), String> {
 }
 
 #[cfg(feature = "gui")]
-fn open_app(file: Option<PathBuf>, compare: Option<PathBuf>, cache_mib: usize) -> i32 {
-    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20))
+fn open_app(
+    file: Option<PathBuf>,
+    compare: Option<PathBuf>,
+    cache_mib: usize,
+    hwdec: framekit::media::HwDecode,
+) -> i32 {
+    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20), hwdec)
 }
 
 /// A headless build (without the `gui` feature) has no app to open.
 #[cfg(not(feature = "gui"))]
-fn open_app(_file: Option<PathBuf>, _compare: Option<PathBuf>, _cache_mib: usize) -> i32 {
+fn open_app(
+    _file: Option<PathBuf>,
+    _compare: Option<PathBuf>,
+    _cache_mib: usize,
+    _hwdec: framekit::media::HwDecode,
+) -> i32 {
     eprintln!(
         "framekit: this build has no app (built without the `gui` feature); \
          use a subcommand: framekit probe, frames, encode, decode, transcode, jobs (see framekit --help)"

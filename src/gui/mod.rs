@@ -70,7 +70,12 @@ fn app_icon() -> egui::IconData {
 
 /// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames.
 /// Returns the process exit code.
-pub fn run(file: Option<PathBuf>, compare: Option<PathBuf>, cache_bytes: usize) -> i32 {
+pub fn run(
+    file: Option<PathBuf>,
+    compare: Option<PathBuf>,
+    cache_bytes: usize,
+    hwdec: crate::media::HwDecode,
+) -> i32 {
     if !display_available() {
         eprintln!(
             "framekit: no display available (DISPLAY and WAYLAND_DISPLAY are not set); \
@@ -97,6 +102,7 @@ pub fn run(file: Option<PathBuf>, compare: Option<PathBuf>, cache_bytes: usize) 
             options.file = file;
             options.compare = compare;
             options.player.cache_budget_bytes = cache_bytes;
+            options.player.open.hwdec = hwdec;
             Ok(Box::new(FramekitApp::new(cc, options)))
         }),
     );

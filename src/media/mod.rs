@@ -35,6 +35,7 @@ pub use probe::{MediaInfo, MediaKind};
 pub use still::StillImage;
 pub use tonemap::HdrMode;
 pub use video::VideoReader;
+pub use video::hwdec::HwDecode;
 
 use crate::frame::{DeepFrame, Frame};
 
@@ -158,11 +159,14 @@ pub struct OpenOptions {
     pub limits: DecodeLimits,
     /// How long a network connection or read may stall (URLs only).
     pub timeout: std::time::Duration,
-    /// Threads for one video decoder; 0 lets FFmpeg choose (one per core). A batch that runs
-    /// several decoders at once gives each a share of the cores instead.
+    /// Threads for one video decoder; 0: one per core this process may use, plus one. A batch
+    /// that runs several decoders at once gives each a share of the cores instead.
     pub decoder_threads: usize,
     /// Tone-map PQ/HLG video to SDR (the default) or convert it as tagged.
     pub hdr: HdrMode,
+    /// Decode video on a hardware device where one works (off by default: software
+    /// decoding, the same frames on every machine; the app's viewer turns it on).
+    pub hwdec: HwDecode,
     /// How long reading the input may take in all.
     pub deadline: Deadline,
     /// Open HLS/DASH playlists and concat lists (off: refused, as they open other inputs).
@@ -183,6 +187,7 @@ impl Default for OpenOptions {
             timeout: DEFAULT_NETWORK_TIMEOUT,
             decoder_threads: 0,
             hdr: HdrMode::Tonemap,
+            hwdec: HwDecode::Off,
             deadline: Deadline::UrlDefault,
             allow_playlists: false,
             local_files: LocalFiles::Any,

@@ -83,6 +83,8 @@ pub struct VideoInfo {
     pub has_alpha: bool,
     pub color: ColorInfo,
     pub rotation: Orientation,
+    /// Which decoder runs: `hardware (vaapi)`, or `software (why not hardware)`.
+    pub decoder: String,
 }
 
 /// Colour as the stream is tagged and as framekit converts it.
@@ -221,6 +223,7 @@ pub fn video_info(
                 tone_map: None,
             },
             rotation: orientation,
+            decoder: "software".to_string(),
         }),
         audio,
     }
@@ -336,6 +339,7 @@ impl MediaInfo {
                     (false, false) => "",
                 };
                 line("rotation", format!("{} deg clockwise{flips}", r.rotate_cw));
+                line("decoder", v.decoder.clone());
             }
         }
         if video_file && self.audio.is_empty() {

@@ -353,6 +353,7 @@ fn describe(path: &Path, name: &str, times: &[Option<f64>], first: &Frame) -> Me
                 tone_map: None,
             },
             rotation: Orientation::default(),
+            decoder: "software".to_string(),
         }),
         audio: Vec::new(),
     }

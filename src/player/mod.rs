@@ -233,8 +233,11 @@ impl Default for PlayerOptions {
         PlayerOptions {
             cache_budget_bytes: 512 << 20,
             // A viewer keeps a URL open as long as it likes.
+            // The viewer decodes on a hardware device where one works (frames stay exact:
+            // the codecs are bit-exact, and any failure falls back to software).
             open: OpenOptions {
                 deadline: crate::media::Deadline::Never,
+                hwdec: crate::media::HwDecode::Auto,
                 ..OpenOptions::default()
             },
             filmstrip: true,

@@ -24,10 +24,12 @@ use super::tonemap::{HdrMode, Peak, SourceTags, ToneMapInfo, ToneMapper};
 use super::{MediaError, MediaErrorKind, OpenOptions};
 
 mod display;
+pub mod hwdec;
 mod learn;
 mod render;
 mod wanted;
 pub use display::display_size;
+use hwdec::{DecoderUsed, Downloaded, HwDecode, HwDecoder, open_decoder};
 pub use learn::{ScanJob, scan_file};
 
 /// How far ahead of the decoder's position a request is served by decoding on, not seeking.
@@ -74,6 +76,12 @@ struct DecodeSession {
     /// The deadline and cancel flag FFmpeg's I/O on `input` answers to; declared after
     /// `input` so it outlives it (FFmpeg holds a pointer to it).
     guard: Arc<super::IoGuard>,
+    /// The decoder's hardware side, while it decodes on a device.
+    hw: Option<HwDecoder>,
+    /// Which decoder this is, for the info.
+    used: DecoderUsed,
+    /// Why hardware decoding failed mid-request (the reader then reopens in software).
+    hw_failure: Option<String>,
 }
 
 /// What decoding forward toward a target found.
@@ -196,25 +204,7 @@ fn open_session(
             fail(MediaErrorKind::NoVideoStream(list))
         })?;
     let stream_index = stream.index();
-    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| fail(MediaErrorKind::Decode(e.to_string())))?;
-    context.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Frame,
-        count: shared.decoder_threads,
-        ..Default::default()
-    });
-    // Frames larger than the pixel limit are refused by the decoder itself, whatever the
-    // stream's parameters claimed (a PNG frame inside Matroska can say anything).
-    // SAFETY: the context is freshly made and not yet opened; max_pixels is a plain field.
-    unsafe {
-        (*context.as_mut_ptr()).max_pixels = shared.max_pixels.min(i64::MAX as u64) as i64;
-    }
-    let decoder = context.decoder().video().map_err(|e| {
-        fail(MediaErrorKind::Decode(format!(
-            "no decoder for {}: {e}",
-            stream.parameters().id().name()
-        )))
-    })?;
+    let (decoder, hw, used) = open_decoder(&stream, shared).map_err(fail)?;
     Ok((
         DecodeSession {
             input,
@@ -227,6 +217,9 @@ fn open_session(
             input_ended: false,
             synced_end: 0,
             guard: guard.clone(),
+            hw,
+            used,
+            hw_failure: None,
         },
         stream_index,
     ))
@@ -244,6 +237,8 @@ struct SessionSettings {
     local_files: bool,
     /// Whether a URL follows HTTP redirects (not when its addresses are checked).
     follow_redirects: bool,
+    /// Whether the decoder may use a hardware device (off again after a failure).
+    hwdec: HwDecode,
 }
 
 impl SessionSettings {
@@ -256,6 +251,7 @@ impl SessionSettings {
             deadline: options.deadline,
             local_files: options.local_files.any(),
             follow_redirects: options.addresses.follows_redirects(),
+            hwdec: options.hwdec,
         }
     }
 }
@@ -362,7 +358,7 @@ impl VideoReader {
         let hdr_peak = stream_tags
             .hdr()
             .map(|_| Peak::of_stream(&stream).unwrap_or(Peak::DEFAULT));
-        let info = probe::video_info(
+        let mut info = probe::video_info(
             path,
             &session.input,
             stream_index,
@@ -370,6 +366,9 @@ impl VideoReader {
             &index,
             orientation,
         );
+        if let Some(video) = info.video.as_mut() {
+            video.decoder = session.used.label();
+        }
         let mut shared = SharedVideo {
             path: path.to_path_buf(),
             stream_index,
@@ -559,8 +558,14 @@ impl VideoReader {
     pub fn decoded(&mut self, index: usize) -> Result<ffmpeg::frame::Video, MediaError> {
         self.check_in_range(index)?;
         self.skip_until = self.next_wanted_pts(index);
-        self.decoded_frame(index)
-            .map_err(|e| self.guard_error().unwrap_or(e))
+        let mut result = self.decoded_frame(index);
+        if let Some(reason) = self.session.hw_failure.take() {
+            // The hardware failed on the way: decode in software from the keyframe again.
+            self.fall_back_to_software(reason)?;
+            self.skip_until = self.next_wanted_pts(index);
+            result = self.decoded_frame(index);
+        }
+        result.map_err(|e| self.guard_error().unwrap_or(e))
     }
 
     /// Learns frame `index`'s packet, or says it is past the end.
@@ -717,10 +722,24 @@ impl VideoReader {
             match self.session.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
                     self.stats.frames_decoded += 1;
-                    return Ok(Some(frame));
+                    let Some(hw) = self.session.hw else {
+                        return Ok(Some(frame));
+                    };
+                    let software = self.session.decoder.format();
+                    return match hw.download(frame, software) {
+                        Ok(Downloaded::Frame(frame)) => Ok(Some(frame)),
+                        Ok(Downloaded::Software(frame)) => {
+                            self.note_software(format!("{} declined this stream", hw.device));
+                            Ok(Some(frame))
+                        }
+                        Err(reason) => Err(self.hardware_failed(reason)),
+                    };
                 }
                 Err(ffmpeg::Error::Eof) => return Ok(None),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
+                Err(e) if self.session.hw.is_some() => {
+                    return Err(self.hardware_failed(e.to_string()));
+                }
                 Err(e) => {
                     return Err(MediaError::new(
                         &self.shared.path,
