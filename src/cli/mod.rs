@@ -32,6 +32,19 @@ pub struct Cli {
     /// The app's memory budget for decoded frames, in MiB.
     #[arg(long, default_value_t = 512, value_name = "MIB")]
     cache_mib: usize,
+    /// How the app converts frames for display: on the GPU (a shader), on the CPU, or on the
+    /// GPU where there is a hardware one (not software OpenGL). Exports, copies and the
+    /// inspector always use the CPU's exact path.
+    #[arg(long, value_enum, default_value_t = DisplayArg::Auto, env = "FRAMEKIT_DISPLAY")]
+    display: DisplayArg,
+}
+
+/// `--display`: which path converts the app's frames for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DisplayArg {
+    Cpu,
+    Gpu,
+    Auto,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,7 +244,7 @@ pub fn run() -> i32 {
         Some(Command::Worker(args)) => fleet::worker(&args),
         Some(Command::Completions(args)) => install::completions(&args),
         Some(Command::Man) => install::man(),
-        None => return open_app(cli.file, cli.compare, cli.cache_mib),
+        None => return open_app(cli.file, cli.compare, cli.cache_mib, cli.display),
     };
     match result {
         Ok(()) => 0,
@@ -300,13 +313,28 @@ fn check_parallelism(args: &frames::FramesArgs) -> Result<(), String> {
 }
 
 #[cfg(feature = "gui")]
-fn open_app(file: Option<PathBuf>, compare: Option<PathBuf>, cache_mib: usize) -> i32 {
-    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20))
+fn open_app(
+    file: Option<PathBuf>,
+    compare: Option<PathBuf>,
+    cache_mib: usize,
+    display: DisplayArg,
+) -> i32 {
+    let display = match display {
+        DisplayArg::Cpu => framekit::gui::DisplayMode::Cpu,
+        DisplayArg::Gpu => framekit::gui::DisplayMode::Gpu,
+        DisplayArg::Auto => framekit::gui::DisplayMode::Auto,
+    };
+    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20), display)
 }
 
 /// A headless build (without the `gui` feature) has no app to open.
 #[cfg(not(feature = "gui"))]
-fn open_app(_file: Option<PathBuf>, _compare: Option<PathBuf>, _cache_mib: usize) -> i32 {
+fn open_app(
+    _file: Option<PathBuf>,
+    _compare: Option<PathBuf>,
+    _cache_mib: usize,
+    _display: DisplayArg,
+) -> i32 {
     eprintln!(
         "framekit: this build has no app (built without the `gui` feature); \
          use a subcommand: framekit probe, frames, encode, decode, transcode, jobs (see framekit --help)"
