@@ -100,12 +100,15 @@ struct Timed {
     cpu_ms: f64,
 }
 
-/// Converts `path`'s first frame on the GPU and on the CPU: (GPU RGB, CPU RGB, size).
+/// GPU RGB, CPU RGB and the size of one frame.
+type Converted = (Vec<u8>, Vec<u8>, (usize, usize));
+
+/// Converts `path`'s first frame on the GPU and on the CPU.
 fn both(
     gl: &glow::Context,
     converter: &mut GpuConverter,
     path: &Path,
-) -> Result<(Vec<u8>, Vec<u8>, (usize, usize)), String> {
+) -> Result<Converted, String> {
     let mut reader = VideoReader::open(path, &OpenOptions::default()).map_err(|e| e.to_string())?;
     let decoded = reader.decoded(0).map_err(|e| e.to_string())?;
     let cpu = reader

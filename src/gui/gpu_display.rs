@@ -127,12 +127,7 @@ float linear_light(float level) {
 }
 
 float hable(float x) {
-    const float a = 0.15;
-    const float b = 0.50;
-    const float c = 0.10;
-    const float d = 0.20;
-    const float e = 0.02;
-    const float f = 0.30;
+    const float a = 0.15, b = 0.50, c = 0.10, d = 0.20, e = 0.02, f = 0.30;
     return (x * (x * a + b * c) + d * e) / (x * (x * a + b) + d * f) - e / f;
 }
 
