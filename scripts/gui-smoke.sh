@@ -33,7 +33,10 @@ trap cleanup EXIT
 for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
 
 # A throwaway home keeps the smoke run from touching the user's recent-files list.
-XDG_DATA_HOME=$(mktemp -d) LIBGL_ALWAYS_SOFTWARE=1 "$bin" "$sample" >"$log" 2>&1 &
+# The GPU display (a shader on Mesa's software GL here; `auto` would pick the CPU on it) unless
+# FRAMEKIT_DISPLAY says otherwise.
+XDG_DATA_HOME=$(mktemp -d) LIBGL_ALWAYS_SOFTWARE=1 FRAMEKIT_DISPLAY=${FRAMEKIT_DISPLAY:-gpu} \
+  "$bin" "$sample" >"$log" 2>&1 &
 app_pid=$!
 window=""
 for _ in $(seq 150); do

@@ -36,6 +36,19 @@ pub struct Cli {
     /// software when none does, the info panel says why) or only in software (`none`).
     #[arg(long, value_enum, default_value_t = HwdecArg::Auto)]
     hwdec: HwdecArg,
+    /// How the app converts frames for display: on the GPU (a shader), on the CPU, or on the
+    /// GPU where there is a hardware one (not software OpenGL). Exports, copies and the
+    /// inspector always use the CPU's exact path.
+    #[arg(long, value_enum, default_value_t = DisplayArg::Auto, env = "FRAMEKIT_DISPLAY")]
+    display: DisplayArg,
+}
+
+/// `--display`: which path converts the app's frames for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DisplayArg {
+    Cpu,
+    Gpu,
+    Auto,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,9 +59,9 @@ enum Command {
     Hwdec(probe::HwdecArgs),
     /// Extract frames by 1-based id as base64 PNGs joined by '|' (the get_frames rules).
     Frames(frames::FramesArgs),
-    /// PSNR and SSIM of two videos or images, frame by frame (FFmpeg's filters), with a summary.
     /// Write a frame's waveform, RGB parade, vectorscope and histogram as PNGs.
     Scope(scope::ScopeArgs),
+    /// PSNR and SSIM of two videos or images, frame by frame (FFmpeg's filters), with a summary.
     Compare(compare::CompareArgs),
     /// Turn base64 text (one image or a '|' list) into image files.
     Decode(decode::DecodeArgs),
@@ -260,7 +273,15 @@ pub fn run() -> i32 {
         Some(Command::Worker(args)) => fleet::worker(&args),
         Some(Command::Completions(args)) => install::completions(&args),
         Some(Command::Man) => install::man(),
-        None => return open_app(cli.file, cli.compare, cli.cache_mib, cli.hwdec.mode()),
+        None => {
+            return open_app(
+                cli.file,
+                cli.compare,
+                cli.cache_mib,
+                cli.hwdec.mode(),
+                cli.display,
+            );
+        }
     };
     match result {
         Ok(()) => 0,
@@ -334,8 +355,20 @@ fn open_app(
     compare: Option<PathBuf>,
     cache_mib: usize,
     hwdec: framekit::media::HwDecode,
+    display: DisplayArg,
 ) -> i32 {
-    framekit::gui::run(file, compare, cache_mib.saturating_mul(1 << 20), hwdec)
+    let display = match display {
+        DisplayArg::Cpu => framekit::gui::DisplayMode::Cpu,
+        DisplayArg::Gpu => framekit::gui::DisplayMode::Gpu,
+        DisplayArg::Auto => framekit::gui::DisplayMode::Auto,
+    };
+    framekit::gui::run(
+        file,
+        compare,
+        cache_mib.saturating_mul(1 << 20),
+        hwdec,
+        display,
+    )
 }
 
 /// A headless build (without the `gui` feature) has no app to open.
@@ -345,6 +378,7 @@ fn open_app(
     _compare: Option<PathBuf>,
     _cache_mib: usize,
     _hwdec: framekit::media::HwDecode,
+    _display: DisplayArg,
 ) -> i32 {
     eprintln!(
         "framekit: this build has no app (built without the `gui` feature); \

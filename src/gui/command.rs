@@ -39,6 +39,8 @@ pub enum Command {
     ToggleScopes,
     /// Tone-map HDR video to SDR, or show it as tagged (View menu, H).
     SetHdr(crate::media::HdrMode),
+    /// Frames converted for display on the GPU (shader) or the CPU (View menu).
+    SetGpuDisplay(bool),
     TogglePastePanel,
     /// Reopen the file a paste replaced, on the frame it showed.
     BackBeforePaste,

@@ -16,6 +16,7 @@ pub mod app;
 pub mod command;
 pub mod compare_view;
 pub mod dialogs;
+pub mod gpu_display;
 pub mod scopes;
 pub mod state;
 pub mod timeline;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 
 pub use app::{AppOptions, FramekitApp};
 pub use command::Command;
+pub use gpu_display::DisplayMode;
 
 /// The player builds the texture image on its own thread; the UI thread only uploads it.
 impl crate::player::FrameImage for egui::ColorImage {
@@ -68,13 +70,15 @@ fn app_icon() -> egui::IconData {
     }
 }
 
-/// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames.
-/// Returns the process exit code.
+/// Opens the app window, optionally on a file, with `cache_bytes` for decoded frames, video
+/// decoded as `hwdec` says and frames converted for display by `display`. Returns the process
+/// exit code.
 pub fn run(
     file: Option<PathBuf>,
     compare: Option<PathBuf>,
     cache_bytes: usize,
     hwdec: crate::media::HwDecode,
+    display: DisplayMode,
 ) -> i32 {
     if !display_available() {
         eprintln!(
@@ -103,6 +107,7 @@ pub fn run(
             options.compare = compare;
             options.player.cache_budget_bytes = cache_bytes;
             options.player.open.hwdec = hwdec;
+            options.display = display;
             Ok(Box::new(FramekitApp::new(cc, options)))
         }),
     );

@@ -50,9 +50,13 @@ impl OpenMedia {
 pub struct ShownFrame {
     pub index: usize,
     pub exact: bool,
-    pub texture: TextureHandle,
+    /// The CPU path's picture as a texture; `None` while the GPU display draws `planes`
+    /// (uploaded when compare or the CPU display needs it).
+    pub texture: Option<TextureHandle>,
     /// Kept to re-upload with other sampling when the zoom crosses 200%.
     pub image: Arc<egui::ColorImage>,
+    /// The decoded planes for the GPU display (when it is on and takes this frame).
+    pub planes: Option<Arc<crate::media::display_planes::DisplayPlanes>>,
     pub frame: Arc<Frame>,
     pub samples: Option<Arc<SourceSamples>>,
     /// The frame's full size (oriented); `frame` is smaller while playing when the view

@@ -5,6 +5,7 @@ use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
 use super::command::Command;
 use super::compare_view::{self, CompareLayout, CompareView};
+use super::gpu_display::GpuDisplay;
 pub use super::state::Zoom;
 use super::state::{MIN_SCALE, Screen, ViewState};
 
@@ -99,6 +100,7 @@ pub fn viewer_ui(
     view_state: &ViewState,
     screen: &Screen,
     compare: Option<&CompareView>,
+    gpu: Option<&GpuDisplay>,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let (full_view, response) =
@@ -145,19 +147,22 @@ pub fn viewer_ui(
     if compare.is_none() && shown.frame.layout == crate::frame::PixelLayout::Rgba8 {
         checkerboard(&painter, rect.intersect(view));
     }
-    match compare {
-        Some(compare) => commands.extend(compare_view::draw_views(
-            ui,
-            &painter,
-            full_view,
-            &layout,
-            shown.texture.id(),
-            compare,
+    let texture = shown.texture.as_ref().map(egui::TextureHandle::id);
+    match (compare, gpu, &shown.planes, texture) {
+        (Some(compare), _, _, Some(texture)) => commands.extend(compare_view::draw_views(
+            ui, &painter, full_view, &layout, texture, compare,
         )),
-        None => {
-            let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
-            painter.image(shown.texture.id(), rect, uv, Color32::WHITE);
+        // The GPU display: the planes converted by the shader, drawn through eframe's glow
+        // renderer.
+        (None, Some(gpu), Some(planes), _) => {
+            painter.add(gpu.paint_callback(rect, planes.clone(), nearest));
         }
+        (None, _, _, Some(texture)) => {
+            let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+            painter.image(texture, rect, uv, Color32::WHITE);
+        }
+        // Its picture is on its way (uploaded next frame, or asked for again).
+        _ => {}
     }
     let scale = view_state.zoom.scale_for(full_w, full_h, Some(view));
     let fit = if view_state.zoom == Zoom::Fit {

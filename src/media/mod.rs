@@ -6,6 +6,7 @@
 //! frame n, what is the file.
 
 pub mod color;
+pub mod display_planes;
 pub mod extensions;
 pub mod graph;
 pub mod index;
@@ -444,6 +445,47 @@ impl MediaSource {
                     full_size,
                 })
             }
+        }
+    }
+
+    /// Frame `index` from what [`MediaSource::decode_only`] gave, for a display that converts
+    /// the planes itself (the app's GPU display): the planes with their conversion's
+    /// parameters, and a [`ViewFrame`] without RGB (an empty frame: its pixels are not
+    /// converted) but with the samples and the full size. `None` for images and for what a
+    /// display cannot convert as the CPU path does (then [`MediaSource::frame_from_decoded`]).
+    pub fn planes_from_decoded(
+        &mut self,
+        index: usize,
+        decoded: Option<&ffmpeg_next::frame::Video>,
+    ) -> Option<(ViewFrame, display_planes::DisplayPlanes)> {
+        let (MediaSource::Video(v), Some(decoded)) = (self, decoded) else {
+            return None;
+        };
+        let planes = v.display_planes(decoded)?;
+        let view = ViewFrame {
+            frame: Frame {
+                index,
+                time_seconds: v.frame_time(index),
+                width: 0,
+                height: 0,
+                layout: crate::frame::PixelLayout::Rgb8,
+                pixels: Vec::new(),
+            },
+            samples: v.samples_of(decoded),
+            full_size: v.shown_size(decoded),
+        };
+        Some((view, planes))
+    }
+
+    /// The planes behind a frame already shown (its samples' decoded frame), for a display
+    /// that converts them itself; see [`MediaSource::planes_from_decoded`].
+    pub fn display_planes(
+        &mut self,
+        decoded: &ffmpeg_next::frame::Video,
+    ) -> Option<display_planes::DisplayPlanes> {
+        match self {
+            MediaSource::Video(v) => v.display_planes(decoded),
+            MediaSource::Still(_) => None,
         }
     }
 

@@ -62,7 +62,9 @@ pub struct Coefficients {
 }
 
 impl Coefficients {
-    fn new(depth: u32, matrix: Matrix, range: Range) -> Option<Coefficients> {
+    /// The factors for samples of `depth` bits (8 to 16) with `matrix` and `range`; `None`
+    /// for [`Matrix::Rgb`]. The GPU display takes the same ones ([`super::display_planes`]).
+    pub fn new(depth: u32, matrix: Matrix, range: Range) -> Option<Coefficients> {
         let (kr, kb) = matrix.kr_kb()?;
         let kg = 1.0 - kr - kb;
         let scale = f64::from(1u32 << (depth - 8));

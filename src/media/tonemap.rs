@@ -21,7 +21,11 @@ use ffmpeg::util::frame::side_data::Type as FrameSideData;
 use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
-use super::color::{ConvertError, Hdr, conversion_threads, decide, pixel_format_name};
+use std::sync::Arc;
+
+use super::color::{
+    ColorDecision, ConvertError, Hdr, conversion_threads, decide, pixel_format_name,
+};
 use super::tonemap_lut::{self, Gamut, LutKey, ToneLut};
 
 /// What framekit does with HDR video.
@@ -253,7 +257,7 @@ pub enum ToneMapped {
 pub struct ToneMapper {
     graph: Option<(GraphKey, ffmpeg::filter::Graph)>,
     next_pts: i64,
-    lut: Option<ToneLut>,
+    lut: Option<Arc<ToneLut>>,
     filter_only: bool,
 }
 
@@ -292,6 +296,32 @@ impl ToneMapper {
         tags: SourceTags,
         peak: Peak,
     ) -> Option<Vec<u8>> {
+        let (lut, decision) = self.tables_for(decoded, tags, peak)?;
+        lut.map(decoded, decision, conversion_threads())
+    }
+
+    /// The tables [`ToneMapper::run`] maps `decoded` with, and the matrix and range it reads
+    /// it with: what a display that tone-maps on its own (the GPU shader) needs to agree
+    /// with it. `None` where `run` would use the filter graph.
+    pub fn tables_for_display(
+        &mut self,
+        decoded: &ffmpeg::frame::Video,
+        tags: SourceTags,
+        stream_peak: Peak,
+    ) -> Option<(Arc<ToneLut>, ColorDecision)> {
+        if self.filter_only {
+            return None;
+        }
+        let peak = Peak::of_frame(decoded).unwrap_or(stream_peak);
+        self.tables_for(decoded, tags, peak)
+    }
+
+    fn tables_for(
+        &mut self,
+        decoded: &ffmpeg::frame::Video,
+        tags: SourceTags,
+        peak: Peak,
+    ) -> Option<(Arc<ToneLut>, ColorDecision)> {
         let tags = tags.assuming_hdr_defaults();
         // The matrices zscale and the tables agree on (constant luminance, YCgCo and the
         // like are left to zscale).
@@ -313,9 +343,9 @@ impl ToneMapper {
         }
         let lut = match &mut self.lut {
             Some(lut) if lut.key() == key => lut,
-            slot => slot.insert(ToneLut::new(key)),
+            slot => slot.insert(Arc::new(ToneLut::new(key))),
         };
-        lut.map(decoded, decision, conversion_threads())
+        Some((lut.clone(), decision))
     }
 
     /// Runs the frame through the libavfilter graph of [`filter_spec`] with `peak`, to

@@ -271,6 +271,21 @@ impl ToneLut {
         self.key
     }
 
+    /// The tables and constants, for a display that runs the same steps itself (the GPU
+    /// shader, [`super::display_planes`]).
+    pub fn tables(&self) -> super::display_planes::ToneTables<'_> {
+        super::display_planes::ToneTables {
+            to_linear: &self.to_linear[..],
+            linear_low: LINEAR_LOW,
+            linear_per_unit: LINEAR_PER_UNIT,
+            to_display: &self.to_display[..],
+            display_lowest_bits: DISPLAY_LOWEST_BITS,
+            display_shift: DISPLAY_SHIFT,
+            gamut: self.gamut,
+            hable_peak: self.hable_peak,
+        }
+    }
+
     /// Whether [`ToneLut::map`] takes a frame of `format` converted with `decision`.
     pub fn supports(format: ffmpeg::format::Pixel, decision: ColorDecision) -> bool {
         decision.matrix != Matrix::Rgb && super::planar::supports(format, decision)

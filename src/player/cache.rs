@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::frame::Frame;
 use crate::media::color::SourceSamples;
+use crate::media::display_planes::DisplayPlanes;
 
 /// A decoded frame and the samples behind it.
 #[derive(Clone)]
@@ -15,6 +16,9 @@ pub(super) struct Decoded {
     /// The frame's full size (oriented); the frame itself is smaller when it was converted
     /// for display while playing.
     pub full_size: (u32, u32),
+    /// The planes with their conversion's parameters, for a display that converts them
+    /// itself (the GPU display); `frame` is empty when they came instead of RGB.
+    pub planes: Option<Arc<DisplayPlanes>>,
 }
 
 impl Decoded {
@@ -24,7 +28,12 @@ impl Decoded {
     }
 
     fn byte_size(&self) -> usize {
-        self.frame.byte_size() + self.samples.as_ref().map_or(0, |s| s.byte_size())
+        // The planes are the samples' frame (another reference), counted once.
+        let planes = match (&self.samples, &self.planes) {
+            (None, Some(planes)) => planes.byte_size(),
+            _ => 0,
+        };
+        self.frame.byte_size() + self.samples.as_ref().map_or(0, |s| s.byte_size()) + planes
     }
 }
 
@@ -110,6 +119,7 @@ mod tests {
             }),
             samples: None,
             full_size: (1, 1),
+            planes: None,
         }
     }
 

@@ -87,6 +87,12 @@ pub enum Request {
     PasteBitmap(Bitmap),
     /// Tone-map HDR video or show it as tagged; an open video file is opened again with it.
     SetHdr(crate::media::HdrMode),
+    /// For a display that converts frames itself (the app's GPU display), or not (the
+    /// default). While on, every frame comes with its planes where the display can convert
+    /// them as the CPU path does ([`ReadyFrame::planes`]), and frames asked for while playing
+    /// ([`Request::ShowAt`]) come with their planes only: no RGB conversion, an empty
+    /// `frame` (a later [`Request::Show`] of the same frame converts it from the kept planes).
+    DisplayPlanes(bool),
 }
 
 /// Which kind of request an error belongs to.
@@ -141,6 +147,9 @@ pub struct ReadyFrame<I> {
     /// The frame's full size (oriented). `frame` is smaller when it was converted for
     /// display ([`Request::ShowAt`]).
     pub full_size: (u32, u32),
+    /// The decoded planes and how to convert them as the CPU path does, when the caller
+    /// asked for them ([`Request::DisplayPlanes`]) and a display can convert this frame.
+    pub planes: Option<Arc<crate::media::display_planes::DisplayPlanes>>,
 }
 
 impl<I> ReadyFrame<I> {
@@ -161,6 +170,7 @@ impl<I> Clone for ReadyFrame<I> {
             samples: self.samples.clone(),
             exact: self.exact,
             full_size: self.full_size,
+            planes: self.planes.clone(),
         }
     }
 }

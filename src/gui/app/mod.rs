@@ -28,6 +28,7 @@ use crate::clipboard::{
 };
 
 mod compare;
+mod display;
 mod keys;
 mod panels;
 mod playback;
@@ -79,6 +80,8 @@ pub struct AppOptions {
     pub native_dialogs: bool,
     /// The transcode panel's output folder (`None`: beside each input), as last chosen.
     pub output_dir: Option<PathBuf>,
+    /// Which path converts frames for display (the GPU one needs eframe's OpenGL context).
+    pub display: super::gpu_display::DisplayMode,
 }
 
 impl AppOptions {
@@ -93,6 +96,7 @@ impl AppOptions {
             queue: crate::jobs::QueueLocation::default_local(),
             native_dialogs: true,
             output_dir: None,
+            display: super::gpu_display::DisplayMode::default(),
         }
     }
 }
@@ -151,6 +155,8 @@ pub struct FramekitApp {
     scopes: ScopesView,
     /// The frame asked for again at full size after playback stopped on it.
     full_asked: Option<usize>,
+    /// Which path converts frames for display (GPU shader or CPU).
+    display: display::DisplayState,
 }
 
 impl FramekitApp {
@@ -164,12 +170,15 @@ impl FramekitApp {
             .storage
             .and_then(|s| eframe::get_value::<Option<PathBuf>>(s, OUTPUT_DIR_KEY))
             .flatten();
-        FramekitApp::with_options(&cc.egui_ctx, options)
+        let mut app = FramekitApp::with_options(&cc.egui_ctx, options);
+        app.start_display(cc.gl.clone());
+        app
     }
 
     /// Creates the app (tests call this with a memory clipboard and their own options).
     pub fn with_options(ctx: &egui::Context, options: AppOptions) -> FramekitApp {
         let repaint = ctx.clone();
+        let display_mode = options.display;
         let mut player_options = options.player;
         let hdr = player_options.open.hdr;
         let compare_player = PlayerOptions {
@@ -224,7 +233,9 @@ impl FramekitApp {
             pending_compare: options.compare,
             scopes: ScopesView::default(),
             full_asked: None,
+            display: display::DisplayState::default(),
         };
+        app.display.mode = display_mode;
         if let Some(path) = options.file {
             app.apply(ctx, Command::Open(path));
         }
@@ -428,6 +439,7 @@ impl FramekitApp {
             }
             Command::ToggleInfo => self.show_info = Some(!self.info_drawn),
             Command::ToggleScopes => self.scopes.toggle(),
+            Command::SetGpuDisplay(on) => self.choose_gpu_display(on),
             Command::SetHdr(mode) => {
                 if mode != self.hdr {
                     self.hdr = mode;
@@ -466,8 +478,10 @@ impl FramekitApp {
             Command::ViewRect(rect) => self.view.last_view = Some(rect),
             Command::SetNearest(nearest) => {
                 self.view.nearest = nearest;
-                if let Some(shown) = &mut self.screen.shown {
-                    shown.texture.set(shown.image.clone(), sampling(nearest));
+                if let Some(shown) = &mut self.screen.shown
+                    && let Some(texture) = &mut shown.texture
+                {
+                    texture.set(shown.image.clone(), sampling(nearest));
                 }
             }
             Command::ShowError(message) => self.messages.error = Some(message),
@@ -567,6 +581,7 @@ impl eframe::App for FramekitApp {
             self.dialog_outcome(ctx, outcome);
         }
         self.drain_replies(ctx);
+        self.check_display(ctx);
         if self.screen.media.is_some()
             && let Some(b) = self.pending_compare.take()
         {
@@ -648,6 +663,7 @@ impl eframe::App for FramekitApp {
                 &self.view,
                 &self.screen,
                 self.compare.as_ref(),
+                self.gpu_for_view(),
             ))
         });
         commands.extend(self.paste_panel_ui(&ctx));
@@ -684,7 +700,8 @@ impl eframe::App for FramekitApp {
         );
     }
 
-    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        self.stop_display(gl);
         // Running jobs go back to pending; a job whose thread dies with the process is
         // reclaimed at the next start (its lease owner is gone).
         self.transcode.stop_all();

@@ -125,6 +125,17 @@ impl FramekitApp {
                         crate::media::HdrMode::None
                     }));
                 }
+                let mut gpu = self.display_path() == "GPU shader";
+                if ui
+                    .checkbox(&mut gpu, "Convert frames on the GPU")
+                    .on_hover_text(
+                        "playback and stepping drawn by a shader from the decoded planes; \
+                         copies, the inspector and compare always use the CPU's exact RGB",
+                    )
+                    .changed()
+                {
+                    commands.push(Command::SetGpuDisplay(gpu));
+                }
                 let mut scopes = self.scopes.is_open();
                 if ui
                     .checkbox(&mut scopes, "Scopes  (S)")
@@ -216,6 +227,13 @@ impl FramekitApp {
                                 );
                                 ui.end_row();
                             }
+                            ui.label("display");
+                            let path = match self.display_note() {
+                                Some(why) => format!("{} ({why})", self.display_path()),
+                                None => self.display_path().to_string(),
+                            };
+                            ui.add(egui::Label::new(egui::RichText::new(path).monospace()).wrap());
+                            ui.end_row();
                         });
                 }
                 None => {

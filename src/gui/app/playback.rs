@@ -63,9 +63,12 @@ impl FramekitApp {
         });
         if due != self.screen.target {
             self.screen.target = due;
-            let request = match self.display_fit(ctx) {
-                Some(fit) => Request::ShowAt { frame: due, fit },
-                None => Request::Show { frame: due },
+            // The GPU display takes every frame as planes (no conversion on the CPU).
+            let full = self.screen.shown.as_ref().map(|s| s.full_size);
+            let request = match (self.display_fit(ctx), full) {
+                (Some(fit), _) => Request::ShowAt { frame: due, fit },
+                (None, Some(fit)) if self.gpu_display_on() => Request::ShowAt { frame: due, fit },
+                _ => Request::Show { frame: due },
             };
             self.send(request);
         }

@@ -243,17 +243,26 @@ impl FramekitApp {
             }
         }
         let options = sampling(self.view.nearest);
-        let texture = match self.screen.shown.take() {
-            Some(mut shown) if shown.texture.size() == ready.image.size => {
-                shown.texture.set(ready.image.clone(), options);
-                shown.texture
-            }
-            _ => ctx.load_texture("frame", ready.image.clone(), options),
+        // The GPU display draws the planes: the CPU's picture is uploaded only when drawn
+        // (compare, the CPU display; see `check_display`).
+        let gpu_draws = self.gpu_display_on() && ready.planes.is_some();
+        let old = self.screen.shown.take().and_then(|shown| shown.texture);
+        let texture = if gpu_draws || ready.frame.width == 0 {
+            None
+        } else {
+            Some(match old {
+                Some(mut texture) if texture.size() == ready.image.size => {
+                    texture.set(ready.image.clone(), options);
+                    texture
+                }
+                _ => ctx.load_texture("frame", ready.image.clone(), options),
+            })
         };
         self.screen.shown = Some(ShownFrame {
             index: ready.index,
             exact: ready.exact,
             texture,
+            planes: ready.planes,
             image: ready.image,
             frame: ready.frame,
             samples: ready.samples,

@@ -17,7 +17,8 @@ use super::VideoReader;
 use crate::frame::Frame;
 use crate::media::MediaError;
 use crate::media::color::{Converter, Range, assumed_space, decision_of};
-use crate::media::tonemap::{SourceTags, ToneMapper};
+use crate::media::display_planes::DisplayPlanes;
+use crate::media::tonemap::{HdrMode, SourceTags, ToneMapper};
 
 /// The display path's own scaler and converters (so the full-size path keeps its cached
 /// contexts and tone-map tables while playback alternates with pauses).
@@ -159,6 +160,36 @@ impl VideoReader {
         };
         self.display = display;
         result
+    }
+}
+
+impl VideoReader {
+    /// `decoded`'s planes with what a display needs to convert them as
+    /// [`VideoReader::shown_from_decoded`] does (matrix, range, the tone map's tables when HDR
+    /// is tone-mapped, orientation), for the app's GPU display. `None` where that conversion
+    /// is not one a display can repeat (formats other than planar YUV, the filter-graph tone
+    /// map).
+    pub fn display_planes(&mut self, decoded: &ffmpeg::frame::Video) -> Option<DisplayPlanes> {
+        let tags = SourceTags::of_frame(decoded, self.shared.stream_tags);
+        let tone_map = match self.shared.hdr_mode {
+            HdrMode::Tonemap => self.shared.hdr_peak.filter(|_| tags.hdr().is_some()),
+            HdrMode::None => None,
+        };
+        let orientation = self.shown_orientation();
+        match tone_map {
+            Some(stream_peak) => {
+                let (lut, decision) =
+                    self.display
+                        .tone_mapper
+                        .tables_for_display(decoded, tags, stream_peak)?;
+                DisplayPlanes::new(decoded, decision, Some(lut), orientation)
+            }
+            None => {
+                let space = assumed_space(tags.space, tags.transfer);
+                let decision = decision_of(decoded, space, tags.range);
+                DisplayPlanes::new(decoded, decision, None, orientation)
+            }
+        }
     }
 }
 

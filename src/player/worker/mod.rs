@@ -125,6 +125,8 @@ pub(super) struct Worker<I> {
     fit: Option<(u32, u32)>,
     /// Frames asked for and dropped late since the last one shown.
     late_in_a_row: usize,
+    /// The caller converts planes itself ([`super::Request::DisplayPlanes`]).
+    planes: bool,
     /// Seconds one frame takes to decode (a running average over decodes).
     decode_seconds: Option<f64>,
     options: PlayerOptions,
@@ -170,6 +172,7 @@ impl<I: FrameImage> Worker<I> {
             counters: shared.counters,
             fit: None,
             late_in_a_row: 0,
+            planes: false,
             decode_seconds: None,
             options,
             source: None,
@@ -231,6 +234,15 @@ impl<I: FrameImage> Worker<I> {
             Message::Other(Request::Paste { text }) => self.paste(&text),
             Message::Other(Request::PasteBitmap(bitmap)) => self.paste_bitmap(bitmap),
             Message::Other(Request::SetHdr(mode)) => self.set_hdr(mode),
+            Message::Other(Request::DisplayPlanes(on)) => {
+                if self.planes != on {
+                    // Frames cached without RGB are only for a display that converts them.
+                    self.planes = on;
+                    self.cache.clear();
+                    self.prefetch.clear();
+                }
+                true
+            }
         }
     }
 
@@ -410,12 +422,14 @@ impl<I: FrameImage> Worker<I> {
             && (fit.is_some() || !frame.is_reduced())
         {
             self.plan_prefetch(index);
+            let frame = self.with_planes(frame);
             return self.send_frame(frame, generation, true);
         }
-        if let Some(nearest) = self.cache.nearest(index)
-            && !self.send_frame(nearest, generation, false)
-        {
-            return false;
+        if let Some(nearest) = self.cache.nearest(index) {
+            let nearest = self.with_planes(nearest);
+            if !self.send_frame(nearest, generation, false) {
+                return false;
+            }
         }
         if let Some(gate) = &self.options.decode_gate {
             let _ = gate.recv();
@@ -427,12 +441,25 @@ impl<I: FrameImage> Worker<I> {
             Ok(Some(frame)) => {
                 self.late_in_a_row = 0;
                 self.plan_prefetch(index);
+                let frame = self.with_planes(frame);
                 self.send_frame(frame, generation, true)
             }
             // Late: a newer request is waiting.
             Ok(None) => true,
             Err(error) => self.fail(Operation::Show, error),
         }
+    }
+
+    /// `decoded` with its planes for the caller's display, when it asked for them and they
+    /// are not there yet.
+    fn with_planes(&mut self, mut decoded: Decoded) -> Decoded {
+        if self.planes
+            && decoded.planes.is_none()
+            && let (Some(samples), Some(source)) = (&decoded.samples, self.source.as_mut())
+        {
+            decoded.planes = source.display_planes(samples.decoded()).map(Arc::new);
+        }
+        decoded
     }
 
     fn send_frame(&self, decoded: Decoded, generation: u64, exact: bool) -> bool {
@@ -447,6 +474,7 @@ impl<I: FrameImage> Worker<I> {
             frame,
             samples,
             full_size,
+            planes,
         } = decoded;
         self.outbox.deliver(Reply::Frame(ReadyFrame {
             index: frame.index,
@@ -456,6 +484,7 @@ impl<I: FrameImage> Worker<I> {
             samples,
             exact,
             full_size,
+            planes,
         }))
     }
 
@@ -552,6 +581,20 @@ impl<I: FrameImage> Worker<I> {
             return Ok(None);
         }
         let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        // Playing for a display that converts planes itself: no RGB conversion at all.
+        if self.planes
+            && fit.is_some()
+            && let Some((view, display)) = source.planes_from_decoded(index, planes.as_ref())
+        {
+            let decoded = Decoded {
+                frame: Arc::new(view.frame),
+                samples: view.samples.map(Arc::new),
+                full_size: view.full_size,
+                planes: Some(Arc::new(display)),
+            };
+            self.cache.insert(decoded.clone());
+            return Ok(Some(decoded));
+        }
         let view = source.frame_from_decoded(index, planes.as_ref(), fit)?;
         Ok(Some(self.keep(view)))
     }
@@ -562,6 +605,7 @@ impl<I: FrameImage> Worker<I> {
             frame: Arc::new(view.frame),
             samples: view.samples.map(Arc::new),
             full_size: view.full_size,
+            planes: None,
         };
         self.counters.converted.fetch_add(1, Ordering::SeqCst);
         if decoded.is_reduced() {
