@@ -13,35 +13,15 @@ use ffmpeg::format::Pixel;
 use ffmpeg_next as ffmpeg;
 
 use super::color::{ColorDecision, Matrix, Range};
+use super::display_planes::PlaneLayout as Layout;
 
 /// Chroma is interpolated in eighths of a sample (vertical weights 3:1 times horizontal 1:1).
 pub const CHROMA_STEPS: i32 = 8;
 
-/// A planar YUV layout this path converts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Layout {
-    /// log2 of the chroma subsampling (horizontal, vertical).
-    shift_x: u32,
-    shift_y: u32,
-    /// Bits per sample: 8, or 10 stored in 16-bit little-endian words.
-    depth: u32,
-}
-
+/// The planar YUV layouts this path converts: those a display takes, at 8 and 10 bits (12 and
+/// 16 bits go through swscale).
 fn layout(format: Pixel) -> Option<Layout> {
-    let (shift_x, shift_y, depth) = match format {
-        Pixel::YUV420P | Pixel::YUVJ420P => (1, 1, 8),
-        Pixel::YUV422P | Pixel::YUVJ422P => (1, 0, 8),
-        Pixel::YUV444P | Pixel::YUVJ444P => (0, 0, 8),
-        Pixel::YUV420P10LE => (1, 1, 10),
-        Pixel::YUV422P10LE => (1, 0, 10),
-        Pixel::YUV444P10LE => (0, 0, 10),
-        _ => return None,
-    };
-    Some(Layout {
-        shift_x,
-        shift_y,
-        depth,
-    })
+    Layout::of(format).filter(|layout| layout.depth <= 10)
 }
 
 /// Whether this path converts `format` with `decision` (planar YUV with a known matrix).
