@@ -20,6 +20,10 @@ use framekit::{MediaSource, OpenOptions};
 /// Upper bound on UI steps while waiting for the decoder (each step sleeps briefly).
 const STEP_LIMIT: usize = 4000;
 
+/// How long [`step_until`] waits at least, however fast the steps go: a transcode or a fleet
+/// enqueue on a loaded machine can take longer than [`STEP_LIMIT`] short steps.
+const STEP_DEADLINE: Duration = Duration::from_secs(90);
+
 fn harness(
     file: Option<PathBuf>,
     clipboard: &MemoryClipboard,
@@ -81,16 +85,26 @@ fn step_until(
     what: &str,
     done: impl Fn(&FramekitApp) -> bool,
 ) {
-    for _ in 0..STEP_LIMIT {
+    let deadline = std::time::Instant::now() + STEP_DEADLINE;
+    let mut steps = 0;
+    while steps < STEP_LIMIT || std::time::Instant::now() < deadline {
         harness.step();
         if done(harness.state()) {
             return;
         }
+        steps += 1;
         std::thread::sleep(Duration::from_millis(5));
     }
+    let panel = harness.state().transcode();
     panic!(
-        "gave up waiting for {what}; app error: {:?}",
-        harness.state().messages().error
+        "gave up waiting for {what}; app error: {:?}; transcode panel: staged {}, running {}, \
+         rows {:?}, error {:?}, fleet counts {:?}",
+        harness.state().messages().error,
+        panel.staged().len(),
+        panel.is_running(),
+        panel.rows().values().map(|r| r.status).collect::<Vec<_>>(),
+        panel.error(),
+        panel.fleet_counts()
     );
 }
 
