@@ -47,15 +47,7 @@ impl VideoReader {
         // tried again: the file holds fewer packets than its table lists.
         let mut fresh_starts = 0;
         loop {
-            if self
-                .session
-                .cursor
-                .as_ref()
-                .is_some_and(|c| c.start() <= index && index < c.settled_end())
-            {
-                self.sync_cursor();
-            }
-            if self.shared.index.covers(index) {
+            if self.index_knows(index) {
                 return Ok(true);
             }
             if self.shared.index.total().is_some_and(|t| index >= t) {
@@ -103,6 +95,20 @@ impl VideoReader {
                 }
             }
         }
+    }
+
+    /// Settles the cursor's placed frames into the index when they reach frame `index`;
+    /// whether the index knows its packet now.
+    pub(super) fn index_knows(&mut self, index: usize) -> bool {
+        if self
+            .session
+            .cursor
+            .as_ref()
+            .is_some_and(|c| c.start() <= index && index < c.settled_end())
+        {
+            self.sync_cursor();
+        }
+        self.shared.index.covers(index)
     }
 
     pub(super) fn margin(&self) -> usize {

@@ -29,8 +29,8 @@ impl VideoReader {
     /// it, which bounds the frames the decoder may skip, learnt by reading ahead when it is
     /// near. `None` when there is none, it is far, or the index has no container table.
     pub(super) fn next_wanted_pts(&mut self, index: usize) -> Option<i64> {
-        let index_knows = &self.shared.index;
-        if index_knows.table().is_none() || !index_knows.timestamps_identify_frames() {
+        let frame_index = &self.shared.index;
+        if frame_index.table().is_none() || !frame_index.timestamps_identify_frames() {
             return None;
         }
         let next = *self
@@ -48,15 +48,7 @@ impl VideoReader {
     /// kept.
     fn read_ahead_to(&mut self, index: usize) {
         loop {
-            if self
-                .session
-                .cursor
-                .as_ref()
-                .is_some_and(|c| c.start() <= index && index < c.settled_end())
-            {
-                self.sync_cursor();
-            }
-            if self.shared.index.covers(index) {
+            if self.index_knows(index) {
                 return;
             }
             let on_the_way = self.session.cursor.as_ref().is_some_and(|c| {
