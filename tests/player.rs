@@ -179,6 +179,21 @@ fn pasted_text_becomes_steppable_frames() {
     assert_eq!(frame.pixels, source.frame(6).expect("frame").pixels);
 }
 
+/// A headless player without a filmstrip, `clip` sent to it (not waited for).
+fn open_without_filmstrip(clip: &std::path::Path) -> Player<()> {
+    let player: Player<()> = Player::spawn(
+        PlayerOptions {
+            filmstrip: false,
+            ..PlayerOptions::default()
+        },
+        || {},
+    );
+    player
+        .send(Request::Open(clip.to_path_buf()))
+        .expect("open");
+    player
+}
+
 fn exact_frame(player: &Player<()>, index: usize) -> framekit::player::ReadyFrame<()> {
     wait_for(
         player,
@@ -194,14 +209,7 @@ fn exact_frame(player: &Player<()>, index: usize) -> framekit::player::ReadyFram
 #[test]
 fn playing_a_large_clip_gives_display_size_frames_and_paused_full_size() {
     let clip = common::solid_720p_untagged();
-    let player: Player<()> = Player::spawn(
-        PlayerOptions {
-            filmstrip: false,
-            ..PlayerOptions::default()
-        },
-        || {},
-    );
-    player.send(Request::Open(clip.clone())).expect("open");
+    let player = open_without_filmstrip(&clip);
     assert_eq!(opened(&player), 90);
     // Playing in a 320x200 view: converted at 320x180, the full size said beside it.
     player
@@ -318,14 +326,7 @@ fn hdr_frames_at_display_size_are_tone_mapped_like_the_full_ones() {
         &["-c:v", "libx264", "-qp", "0"],
         "arib-std-b67",
     );
-    let player: Player<()> = Player::spawn(
-        PlayerOptions {
-            filmstrip: false,
-            ..PlayerOptions::default()
-        },
-        || {},
-    );
-    player.send(Request::Open(clip.clone())).expect("open");
+    let player = open_without_filmstrip(&clip);
     opened(&player);
     player
         .send(Request::ShowAt {

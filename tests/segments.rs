@@ -9,11 +9,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
 use common::s3::S3Server;
+use common::worker::Worker;
 use framekit::compare::{Comparison, Pairing, summarize};
 use framekit::jobs::{
     ClaimFilter, Enqueued, Job, JobPart, JobQuery, JobStatus, JobStore, PartsProgress,
@@ -615,63 +616,6 @@ fn a_segmented_encode_equals_a_whole_one() {
     );
 }
 
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn start_with(
-        mut command: std::process::Command,
-        url: &str,
-        log: PathBuf,
-        extra: &[&str],
-    ) -> Worker {
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = command
-            .args([
-                "worker",
-                "--queue",
-                url,
-                "--log-format",
-                "json",
-                "--jobs",
-                "1",
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("start a worker");
-        Worker { child, log }
-    }
-
-    fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "worker did not exit within {limit:?}; log:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_worker_killed_mid_segment_costs_that_segment_only() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -769,7 +713,12 @@ fn killed_mid_segment(
         .expect("a join");
 
     // Kill the worker while it encodes a segment after the first part succeeded.
-    let mut doomed = Worker::start_with(framekit_command(), &url, dir.join("a.log"), &[]);
+    let mut doomed = Worker::start_command(
+        framekit_command(),
+        &url,
+        dir.join("a.log"),
+        &["--jobs", "1"],
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     let victim = loop {
         let kids = children(q.as_mut(), parent.id);
@@ -803,8 +752,13 @@ fn killed_mid_segment(
         "the segment was still running when its worker died"
     );
 
-    let mut rescuer = Worker::start_with(framekit_command(), &url, dir.join("b.log"), &["--once"]);
-    assert_eq!(rescuer.wait(Duration::from_secs(300)), Some(0));
+    let mut rescuer = Worker::start_command(
+        framekit_command(),
+        &url,
+        dir.join("b.log"),
+        &["--jobs", "1", "--once"],
+    );
+    assert_eq!(rescuer.wait(Duration::from_secs(300)), 0);
     let after = children(q.as_mut(), parent.id);
     let joined = q.get(parent.id).expect("get").expect("parent");
     assert_eq!(
