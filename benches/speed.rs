@@ -329,6 +329,8 @@ struct UiSimulation {
     started: Instant,
     /// The frame on screen and whether it is exact.
     shown: Option<(usize, bool)>,
+    /// Whether the frame on screen is at full size (not converted for the view).
+    shown_full: bool,
     requested: Option<usize>,
     /// While playing, the view the frames are shown in (the app's `Request::ShowAt`).
     fit: Option<(u32, u32)>,
@@ -352,6 +354,7 @@ impl UiSimulation {
             player,
             started: Instant::now(),
             shown: None,
+            shown_full: false,
             requested: None,
             fit: None,
         };
@@ -390,6 +393,7 @@ impl UiSimulation {
         while let Some(reply) = self.player.try_recv().expect("alive") {
             if let Reply::Frame(ready) = reply {
                 newest = Some((ready.index, ready.exact));
+                self.shown_full = !ready.is_reduced();
             }
         }
         let elapsed = self.started.elapsed();
@@ -540,16 +544,55 @@ fn bench_display_conversion(clip: &Path) {
 /// The view playback is shown in (a maximised window on a 1080p screen).
 const PLAYBACK_VIEW: (u32, u32) = (1600, 900);
 
+/// As the app settles after a move: once no step came for this long, the frame on screen is
+/// asked for at full size (`gui::app::playback::SETTLE`).
+const SETTLE: Duration = Duration::from_millis(150);
+
+/// After a move stops on `target`: waits the app's settle time, asks for the frame at full
+/// size and returns how long after the last step it was on screen at full size.
+fn full_size_after_settle(sim: &mut UiSimulation, target: usize, last_step: Duration) -> String {
+    while sim.shown != Some((target, true)) {
+        sim.tick();
+        if sim.started.elapsed() > last_step + Duration::from_secs(10) {
+            return "never".to_string();
+        }
+    }
+    if sim.shown_full {
+        return "at once (not reduced for the view)".to_string();
+    }
+    while sim.started.elapsed() < last_step + SETTLE {
+        sim.tick();
+    }
+    sim.fit = None;
+    sim.requested = None;
+    sim.request(target);
+    let deadline = sim.started.elapsed() + Duration::from_secs(10);
+    while !(sim.shown == Some((target, true)) && sim.shown_full) {
+        sim.tick();
+        if sim.started.elapsed() > deadline {
+            return "never".to_string();
+        }
+    }
+    ms(sim.started.elapsed() - last_step)
+}
+
 fn viewer_pace(clip: &Path, count: usize, fps: f64) {
-    // Held Right: the key repeats every 40 ms; each repeat steps one frame.
+    // Held Right: the key repeats every 40 ms; each repeat steps one frame. As in the app,
+    // the first press asks for the frame at full size and the repeats (a move) at the size
+    // of the view; the frame the key stops on comes at full size once it settles.
     let mut sim = UiSimulation::open(clip);
     let mut distinct = std::collections::BTreeSet::new();
     let mut target = 0usize;
     let mut next_press = Duration::ZERO;
+    let mut last_step = Duration::ZERO;
     let hold = Duration::from_secs(3);
     while sim.started.elapsed() < hold {
         if sim.started.elapsed() >= next_press && target + 1 < count {
             target += 1;
+            if target > 1 {
+                sim.fit = Some(PLAYBACK_VIEW);
+            }
+            last_step = sim.started.elapsed();
             next_press += Duration::from_millis(40);
             sim.request(target);
         }
@@ -557,8 +600,11 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
             distinct.insert(index);
         }
     }
+    let settled = full_size_after_settle(&mut sim, target, last_step);
     println!(
-        "held Right (25 presses/s, 3 s): {:.1} distinct exact frames/s shown (target 25), {} of {target} steps",
+        "held Right (25 presses/s, 3 s, {}x{} view): {:.1} distinct exact frames/s shown (target 25), {} of {target} steps; full size {settled} after the last step",
+        PLAYBACK_VIEW.0,
+        PLAYBACK_VIEW.1,
         distinct.len() as f64 / hold.as_secs_f64(),
         distinct.len()
     );
@@ -596,8 +642,10 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
         counts.late_skipped - before.late_skipped,
     );
 
-    // A timeline drag across the whole clip in 2 s, then release.
+    // A timeline drag across the whole clip in 2 s (frames at the view's size, as the app
+    // asks while the playhead moves), then release.
     let mut sim = UiSimulation::open(clip);
+    sim.fit = Some(PLAYBACK_VIEW);
     let sweep = Duration::from_secs(2);
     let mut reached_at: Vec<Option<Duration>> = vec![None; count];
     let mut lags = Vec::new();
@@ -634,8 +682,14 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
             break;
         }
     }
+    let settled = match released_at {
+        Some(released) if exact_after_release.is_some() => {
+            full_size_after_settle(&mut sim, count - 1, released)
+        }
+        _ => "never".to_string(),
+    };
     println!(
-        "drag (whole clip in 2 s): shown frame behind the pointer median {} p95 {} (target ~150 ms); exact frame {} after release (target 300 ms)",
+        "drag (whole clip in 2 s): shown frame behind the pointer median {} p95 {} (target ~150 ms); exact frame {} after release (target 300 ms), full size {settled}",
         ms(median(lags.clone())),
         ms(percentile(lags, 0.95)),
         exact_after_release.map_or("never".to_string(), ms)

@@ -1875,6 +1875,48 @@ fn playback_shows_frames_at_display_size_and_pausing_brings_the_full_frame() {
 }
 
 #[test]
+fn a_held_key_steps_at_display_size_and_the_frame_it_stops_on_comes_at_full_size() {
+    // 1280x720 fitted in a 1100x700 window: shown at well under half its pixels.
+    let clip = common::solid_720p_untagged();
+    let clipboard = MemoryClipboard::default();
+    let mut harness = harness(Some(clip.clone()), &clipboard, PlayerOptions::default());
+    step_until(&mut harness, "the first frame", showing(0));
+    harness.run_steps(2);
+
+    // One press: a single step, asked for at full size at once.
+    harness.key_press(Key::ArrowRight);
+    step_until(&mut harness, "frame 2", showing(1));
+    let shown = harness.state().screen().shown.as_ref().expect("a frame");
+    assert!(!shown.is_reduced(), "a single step comes at full size");
+
+    // Held: a press and its repeats within one UI frame are a move. Its frames come at the
+    // view's size; the one it stops on is asked for again at full size once it settles.
+    harness.input_mut().events.push(right_press(false));
+    for _ in 0..3 {
+        harness.input_mut().events.push(right_press(true));
+    }
+    harness.step();
+    assert_eq!(harness.state().screen().target, 5);
+    let reduced_seen = std::cell::Cell::new(false);
+    step_until(&mut harness, "frame 6 at full size", |app| {
+        let Some(shown) = app.screen().shown.as_ref() else {
+            return false;
+        };
+        if shown.index == 5 && shown.exact && shown.is_reduced() {
+            reduced_seen.set(true);
+            assert_eq!(shown.full_size, (1280, 720));
+            assert!(shown.frame.width < 1280 && shown.frame.height < 720);
+        }
+        app.screen().is_showing(5) && !shown.is_reduced()
+    });
+    assert!(
+        reduced_seen.get(),
+        "the held key's last frame never came at display size"
+    );
+    assert_eq!(shown_pixels(&harness), library_frame(&clip, 5));
+}
+
+#[test]
 fn while_comparing_the_scopes_show_a_and_b() {
     use framekit::gui::compare_view::CompareCommand;
     use framekit::media::scope::{ScopeKind, bar_targets, vector_cell};

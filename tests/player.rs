@@ -206,6 +206,50 @@ fn exact_frame(player: &Player<()>, index: usize) -> framekit::player::ReadyFram
     )
 }
 
+/// Waits until the worker stops converting (its idle prefetch is done).
+fn until_idle(player: &Player<()>) {
+    let mut last = player.counts().converted;
+    loop {
+        std::thread::sleep(Duration::from_millis(150));
+        let now = player.counts().converted;
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+#[test]
+fn stepping_forward_under_a_small_cache_converts_each_frame_once() {
+    // Room for about ten 720p frames (RGB and the samples behind it): the frames prefetched
+    // ahead of the playhead must outlive the ones it has passed, or each step decodes again
+    // the frame it asks for (in a long GOP, from the keyframe).
+    let clip = common::solid_720p_untagged();
+    let player: Player<()> = Player::spawn(
+        PlayerOptions {
+            filmstrip: false,
+            cache_budget_bytes: 42 << 20,
+            ..PlayerOptions::default()
+        },
+        || {},
+    );
+    player.send(Request::Open(clip)).expect("open");
+    assert_eq!(opened(&player), 90);
+    let steps = 20;
+    for index in 0..=steps {
+        player.send(Request::Show { frame: index }).expect("show");
+        exact_frame(&player, index);
+        until_idle(&player);
+    }
+    // Frames 0..=20 and at most the ten prefetched past the last: each converted once.
+    let converted = player.counts().converted;
+    assert!(
+        converted <= steps as u64 + 1 + 10,
+        "{converted} conversions for {} frames stepped through",
+        steps + 1
+    );
+}
+
 #[test]
 fn playing_a_large_clip_gives_display_size_frames_and_paused_full_size() {
     let clip = common::solid_720p_untagged();

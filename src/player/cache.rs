@@ -1,5 +1,8 @@
 //! The player's frame cache: decoded frames (and the samples behind them) under a memory
-//! budget, least recently used out first.
+//! budget. Out first: the frame farthest from the playhead, frames it has passed counting
+//! four times as far while it moves (so frames prefetched ahead of playback outlive the ones
+//! shown), sparing the playhead and the frame used last; before any playhead, the least
+//! recently used.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -37,13 +40,28 @@ impl Decoded {
     }
 }
 
-/// Decoded frames under a memory budget, least recently used out first.
+/// Decoded frames under a memory budget, farthest from the playhead out first.
 pub(super) struct FrameCache {
     budget: usize,
     used: usize,
     frames: HashMap<usize, Decoded>,
+    /// Least recently used first.
     order: VecDeque<usize>,
+    /// The frame asked for last, and where it is heading.
+    playhead: Option<(usize, Heading)>,
 }
+
+/// Which way the playhead moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Heading {
+    Forward,
+    Backward,
+    /// A jump, or the first frame.
+    Still,
+}
+
+/// Frames behind a moving playhead count this many times as far when choosing what to evict.
+const PASSED_WEIGHT: usize = 4;
 
 impl FrameCache {
     pub fn new(budget: usize) -> FrameCache {
@@ -52,13 +70,21 @@ impl FrameCache {
             used: 0,
             frames: HashMap::new(),
             order: VecDeque::new(),
+            playhead: None,
         }
+    }
+
+    /// Says which frame is asked for now and where the playhead heads: eviction keeps the
+    /// frames nearest to it, ahead of it first.
+    pub fn set_playhead(&mut self, index: usize, heading: Heading) {
+        self.playhead = Some((index, heading));
     }
 
     pub fn clear(&mut self) {
         self.frames.clear();
         self.order.clear();
         self.used = 0;
+        self.playhead = None;
     }
 
     pub fn get(&mut self, index: usize) -> Option<Decoded> {
@@ -87,10 +113,42 @@ impl FrameCache {
         self.used += frame.byte_size();
         self.order.push_back(index);
         while self.used > self.budget && self.order.len() > 1 {
-            if let Some(evicted) = self.order.pop_front().and_then(|i| self.frames.remove(&i)) {
+            let Some(out) = self.next_out() else { break };
+            self.order.retain(|&i| i != out);
+            if let Some(evicted) = self.frames.remove(&out) {
                 self.used -= evicted.byte_size();
             }
         }
+    }
+
+    /// The frame to evict: the farthest from the playhead (of equally far ones, the least
+    /// recently used), never the playhead itself nor the frame used last besides it (a
+    /// toggle between two frames); without a playhead, the least recently used.
+    fn next_out(&self) -> Option<usize> {
+        let Some((playhead, heading)) = self.playhead else {
+            return self.order.front().copied();
+        };
+        let distance = |i: usize| {
+            let passed = match heading {
+                Heading::Forward => i < playhead,
+                Heading::Backward => i > playhead,
+                Heading::Still => false,
+            };
+            let distance = i.abs_diff(playhead);
+            if passed {
+                distance.saturating_mul(PASSED_WEIGHT)
+            } else {
+                distance
+            }
+        };
+        let last_other = self.order.iter().rev().copied().find(|&i| i != playhead);
+        self.order
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| i != playhead && Some(i) != last_other)
+            .max_by_key(|&(age, &i)| (distance(i), std::cmp::Reverse(age)))
+            .map(|(_, &i)| i)
+            .or_else(|| self.order.front().copied())
     }
 
     /// The cached frame nearest to `index`.
@@ -137,5 +195,37 @@ mod tests {
         assert!(cache.get(2).is_some());
         cache.insert(frame(5, 300));
         assert!(cache.contains(2) && !cache.contains(3));
+    }
+
+    #[test]
+    fn with_a_playhead_the_farthest_frame_goes_first_and_frames_ahead_outlive_those_passed() {
+        // Playing forward: frames 0..=3 shown (each touched as the playhead reached it),
+        // then 4..=6 prefetched ahead of it; room for 5.
+        let mut cache = FrameCache::new(1500);
+        for index in 0..=3 {
+            cache.set_playhead(index, Heading::Forward);
+            cache.insert(frame(index, 300));
+            assert!(cache.get(index).is_some());
+        }
+        for index in 4..=6 {
+            cache.insert(frame(index, 300));
+        }
+        // Least recently used would have evicted 4, the next frame due; the frames passed
+        // go first, the farthest (0) before 1.
+        assert!(!cache.contains(0) && !cache.contains(1));
+        assert!((2..=6).all(|i| cache.contains(i)));
+        // Frame 2, one behind, counts as farther than 6, three ahead.
+        cache.insert(frame(7, 300));
+        assert!(!cache.contains(2) && cache.contains(6) && cache.contains(7));
+        // A jump back to 0: the playhead is kept, and the frame used last (7) too; of the
+        // others the farthest from 0 goes.
+        cache.set_playhead(0, Heading::Still);
+        cache.insert(frame(0, 300));
+        assert!(cache.contains(0) && cache.contains(7));
+        assert!(
+            !cache.contains(6),
+            "the farthest from 0 but the newest goes"
+        );
+        assert!((3..=5).all(|i| cache.contains(i)));
     }
 }

@@ -153,8 +153,11 @@ pub struct FramekitApp {
     pending_compare: Option<PathBuf>,
     /// The scopes panel (S) and its worker.
     scopes: ScopesView,
-    /// The frame asked for again at full size after playback stopped on it.
+    /// The frame asked for again at full size after playback or a held key stopped on it.
     full_asked: Option<usize>,
+    /// When (egui input time) the last step or timeline frame was asked for: requests that
+    /// follow each other closer than [`playback::SETTLE`] are a move (a held key, a drag).
+    last_step_at: Option<f64>,
     /// Which path converts frames for display (GPU shader or CPU).
     display: display::DisplayState,
 }
@@ -233,6 +236,7 @@ impl FramekitApp {
             pending_compare: options.compare,
             scopes: ScopesView::default(),
             full_asked: None,
+            last_step_at: None,
             display: display::DisplayState::default(),
         };
         app.display.mode = display_mode;
@@ -316,7 +320,9 @@ impl FramekitApp {
     }
 
     /// Asks for frame `index` (clamped), unless it is already the target and on screen.
-    fn request_frame(&mut self, index: usize) {
+    /// While the user moves (a held key, a timeline drag) frames come at the size the view
+    /// shows them; the one the move stops on follows at full size.
+    fn request_frame(&mut self, ctx: &egui::Context, index: usize) {
         let count = self.frame_count();
         if count == 0 {
             return;
@@ -332,7 +338,18 @@ impl FramekitApp {
         }
         self.screen.target = index;
         self.screen.filmstrip_follows = true;
-        self.send(Request::Show { frame: index });
+        let now = ctx.input(|i| i.time);
+        let moving = self
+            .last_step_at
+            .replace(now)
+            .is_some_and(|last| now - last < playback::SETTLE);
+        let request = if moving {
+            self.moving_request(ctx, index)
+        } else {
+            Request::Show { frame: index }
+        };
+        self.full_asked = None;
+        self.send(request);
     }
 
     fn remember_recent(&mut self, path: &Path) {
@@ -354,12 +371,12 @@ impl FramekitApp {
             Command::PickFile => self.ask_for_path(ctx, PathPurpose::OpenFile),
             Command::Goto(index) => {
                 self.playback = None;
-                self.request_frame(index);
+                self.request_frame(ctx, index);
             }
             Command::Step(delta) => {
                 self.playback = None;
                 let target = (self.screen.target as i64 + delta).max(0) as usize;
-                self.request_frame(target);
+                self.request_frame(ctx, target);
             }
             Command::StepSeconds(seconds) => {
                 let frames = self.screen.media.as_ref().map_or(25.0, OpenMedia::fps) * seconds;
@@ -601,7 +618,7 @@ impl eframe::App for FramekitApp {
             self.apply(ctx, command);
         }
         self.advance_playback(ctx);
-        self.ask_full_size_when_paused();
+        self.ask_full_size_when_paused(ctx);
         self.expire_note(ctx);
         self.screen.playing = self.playback.is_some();
         let title = self.window_title();

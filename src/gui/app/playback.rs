@@ -1,10 +1,15 @@
 //! Playback at the clip's own timing: the frame due now is asked for once per UI frame, and
 //! frames due but never shown are counted (the status line's dropped-frame counter). While
-//! playing, frames are asked for at the size the view shows them (the player converts a 4K
-//! frame shown in a 1600-pixel view at that size); paused, the frame on screen is asked for
-//! again at full size.
+//! playing, and while a held key or a drag moves the playhead, frames are asked for at the
+//! size the view shows them (the player converts a 4K frame shown in a 1600-pixel view at
+//! that size); once the playhead settles, the frame on screen is asked for again at full size.
 
 use super::{FramekitApp, Playback, PlaybackCount, Request};
+
+/// Frame requests closer together than this (seconds) are one move (key repeat is 25-33 a
+/// second; a drag asks every UI frame); a frame shown at display size is asked for at full
+/// size once no request came for this long.
+pub(super) const SETTLE: f64 = 0.15;
 
 impl FramekitApp {
     pub(super) fn toggle_play(&mut self, ctx: &egui::Context) {
@@ -63,19 +68,25 @@ impl FramekitApp {
         });
         if due != self.screen.target {
             self.screen.target = due;
-            // The GPU display takes every frame as planes (no conversion on the CPU).
-            let full = self.screen.shown.as_ref().map(|s| s.full_size);
-            let request = match (self.display_fit(ctx), full) {
-                (Some(fit), _) => Request::ShowAt { frame: due, fit },
-                (None, Some(fit)) if self.gpu_display_on() => Request::ShowAt { frame: due, fit },
-                _ => Request::Show { frame: due },
-            };
+            let request = self.moving_request(ctx, due);
             self.send(request);
         }
         if at_end {
             self.playback = None;
         } else {
             ctx.request_repaint();
+        }
+    }
+
+    /// The request for frame `index` while the playhead moves: at the view's size when the
+    /// view shows the frame smaller, as planes for the GPU display (no conversion on the
+    /// CPU), else at full size.
+    pub(super) fn moving_request(&self, ctx: &egui::Context, index: usize) -> Request {
+        let full = self.screen.shown.as_ref().map(|s| s.full_size);
+        match (self.display_fit(ctx), full) {
+            (Some(fit), _) => Request::ShowAt { frame: index, fit },
+            (None, Some(fit)) if self.gpu_display_on() => Request::ShowAt { frame: index, fit },
+            _ => Request::Show { frame: index },
         }
     }
 
@@ -96,22 +107,31 @@ impl FramekitApp {
         Some((fit(width), fit(height)))
     }
 
-    /// Once playback stops on a frame converted at display size, asks for it at full size
-    /// (the inspector, copies and zoom want the exact pixels).
-    pub(super) fn ask_full_size_when_paused(&mut self) {
+    /// Once playback or a move stops on a frame converted at display size, asks for it at
+    /// full size (the inspector, copies and zoom want the exact pixels); after a move, once
+    /// no step came for [`SETTLE`].
+    pub(super) fn ask_full_size_when_paused(&mut self, ctx: &egui::Context) {
         if self.playback.is_some() {
             return;
         }
         let Some(shown) = &self.screen.shown else {
             return;
         };
-        if shown.is_reduced()
-            && shown.index == self.screen.target
-            && self.full_asked != Some(shown.index)
+        if !shown.is_reduced()
+            || shown.index != self.screen.target
+            || self.full_asked == Some(shown.index)
         {
-            let index = shown.index;
-            self.full_asked = Some(index);
-            self.send(Request::Show { frame: index });
+            return;
         }
+        let since_step = self.last_step_at.map(|at| ctx.input(|i| i.time) - at);
+        if let Some(since) = since_step
+            && since < SETTLE
+        {
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(SETTLE - since));
+            return;
+        }
+        let index = shown.index;
+        self.full_asked = Some(index);
+        self.send(Request::Show { frame: index });
     }
 }

@@ -18,7 +18,7 @@ mod copy_paste;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::cache::{Decoded, FrameCache};
+use super::cache::{Decoded, FrameCache, Heading};
 use super::{
     Counters, FrameImage, Message, Operation, PlayerError, PlayerOptions, ReadyFrame, Reply,
     Request, THUMBNAIL_HEIGHT,
@@ -418,6 +418,12 @@ impl<I: FrameImage> Worker<I> {
         if !self.is_current(generation) {
             return true;
         }
+        let heading = match self.last_target {
+            Some(last) if index > last && index - last <= MOVING_WINDOW => Heading::Forward,
+            Some(last) if index < last && last - index <= MOVING_WINDOW => Heading::Backward,
+            _ => Heading::Still,
+        };
+        self.cache.set_playhead(index, heading);
         if let Some(frame) = self.cache.get(index)
             && (fit.is_some() || !frame.is_reduced())
         {
@@ -694,6 +700,7 @@ impl<I: FrameImage> Worker<I> {
         let media_id = self.media_id.load(Ordering::SeqCst);
         let current = self.media_id.clone();
         let outbox = self.outbox.clone();
+        let requests = self.generation.clone();
         let _ = std::thread::Builder::new()
             .name("framekit-filmstrip".into())
             .spawn(move || {
@@ -702,8 +709,14 @@ impl<I: FrameImage> Worker<I> {
                     return;
                 };
                 let wanted = THUMBNAIL_COUNT.min(count);
+                let mut seen = requests.load(Ordering::SeqCst);
                 for slot in 0..wanted {
                     if outbox.stopping() || current.load(Ordering::SeqCst) != media_id {
+                        return;
+                    }
+                    // Thumbnails wait while frames are being asked for (playback, held
+                    // keys, a drag): the cores go to the frame on screen.
+                    if !wait_for_quiet(&requests, &mut seen, &outbox, &current, media_id) {
                         return;
                     }
                     let index = slot * (count - 1) / (wanted - 1).max(1);
@@ -726,6 +739,32 @@ impl<I: FrameImage> Worker<I> {
                     std::thread::sleep((started.elapsed() * 2).max(Duration::from_millis(15)));
                 }
             });
+    }
+}
+
+/// The filmstrip starts a thumbnail only once no frame was asked for during this long.
+const FILMSTRIP_QUIET: Duration = Duration::from_millis(250);
+
+/// Waits until no frame request came for [`FILMSTRIP_QUIET`]: `seen` is the request
+/// generation of the last look, so an idle viewer costs no wait at all. False when the
+/// player stops or another file was opened meanwhile.
+fn wait_for_quiet<I>(
+    requests: &AtomicU64,
+    seen: &mut u64,
+    outbox: &Outbox<I>,
+    current: &AtomicU64,
+    media_id: u64,
+) -> bool {
+    loop {
+        if outbox.stopping() || current.load(Ordering::SeqCst) != media_id {
+            return false;
+        }
+        let now = requests.load(Ordering::SeqCst);
+        if now == *seen {
+            return true;
+        }
+        *seen = now;
+        std::thread::sleep(FILMSTRIP_QUIET);
     }
 }
 
