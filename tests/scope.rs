@@ -153,6 +153,7 @@ fn request_for(
         side,
         samples: std::sync::Arc::new(samples.expect("samples")),
         shown: std::sync::Arc::new(frame),
+        planes: None,
         decision: color.used,
         hdr: color.tagged.hdr,
     }
@@ -266,4 +267,86 @@ fn a_display_size_frame_reads_the_same_parade_as_the_full_one() {
     let reduced = ScopeData::compute(&decoded, color.used, None, &small).expect("scopes");
     assert_eq!(full.histogram, reduced.histogram);
     assert_eq!(full.parade, reduced.parade);
+}
+
+/// The scopes the worker draws for `request` (waits up to a minute).
+fn drawn(
+    worker: &framekit::player::scopes::ScopeWorker<Pixels>,
+    request: framekit::player::scopes::ScopeRequest,
+) -> framekit::player::scopes::Scopes<Pixels> {
+    use framekit::player::scopes::ScopeReply;
+    let generation = worker.send(request).expect("send");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        match worker
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .expect("alive")
+        {
+            Some(ScopeReply::Ready(scopes)) if scopes.generation == generation => return scopes,
+            Some(ScopeReply::Failed { error, .. }) => panic!("scopes failed: {error}"),
+            _ => {}
+        }
+    }
+    panic!("no scopes within a minute");
+}
+
+#[test]
+fn a_frame_the_gpu_display_draws_has_the_scopes_of_the_cpu_picture() {
+    use framekit::player::scopes::{ScopeRequest, ScopeSide, ScopeWorker};
+    use std::sync::Arc;
+    // While the GPU display plays, the player sends planes and no RGB: the parade and the
+    // histogram are then read from the CPU path's RGB of those planes, made on the scopes
+    // thread. SDR bars and an HLG clip tone-mapped by the tables.
+    let worker: ScopeWorker<Pixels> = ScopeWorker::spawn(|| {});
+    for clip in [common::colour_patch(BARS[3]), common::hlg_x264()] {
+        let MediaSource::Video(mut reader) =
+            MediaSource::open(&clip, &OpenOptions::default()).expect("open")
+        else {
+            panic!("a video");
+        };
+        let color = reader.info().video.as_ref().expect("video").color.clone();
+        let decoded = reader.decoded(0).expect("decode");
+        let (shown, samples) = reader.frame_with_samples(0).expect("frame");
+        let samples = Arc::new(samples.expect("samples"));
+        let planes = Arc::new(reader.display_planes(&decoded).expect("planes"));
+        assert_eq!(
+            planes.tone.is_some(),
+            color.tagged.hdr.is_some(),
+            "HLG is tone-mapped"
+        );
+        let empty = framekit::Frame {
+            pixels: Vec::new(),
+            width: 0,
+            height: 0,
+            ..shown.clone()
+        };
+        let request = |shown: framekit::Frame, planes: Option<Arc<_>>| ScopeRequest {
+            side: ScopeSide::A,
+            samples: samples.clone(),
+            shown: Arc::new(shown),
+            planes,
+            decision: color.used,
+            hdr: color.tagged.hdr,
+        };
+        let cpu = drawn(&worker, request(shown.clone(), None));
+        let gpu = drawn(&worker, request(empty.clone(), Some(planes.clone())));
+        let blank = drawn(&worker, request(empty, None));
+        for ((c, g), b) in cpu.images.iter().zip(&gpu.images).zip(&blank.images) {
+            assert_eq!(c.kind, g.kind);
+            assert!(
+                c.image.0.pixels == g.image.0.pixels,
+                "{:?} of {}",
+                c.kind,
+                clip.display()
+            );
+            if matches!(c.kind, ScopeKind::Parade | ScopeKind::Histogram) {
+                assert!(
+                    c.image.0.pixels != b.image.0.pixels,
+                    "{:?} of {} does not read the RGB",
+                    c.kind,
+                    clip.display()
+                );
+            }
+        }
+    }
 }

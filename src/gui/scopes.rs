@@ -14,6 +14,7 @@ use super::state::Screen;
 use crate::frame::Frame;
 use crate::media::MediaInfo;
 use crate::media::color::SourceSamples;
+use crate::media::display_planes::DisplayPlanes;
 use crate::media::scope::ScopeKind;
 use crate::player::scopes::{ScopeReply, ScopeRequest, ScopeSide, ScopeWorker};
 
@@ -102,15 +103,19 @@ impl ScopesView {
         let a = screen
             .shown
             .as_ref()
-            .map(|s| (&s.frame, s.samples.as_ref()));
+            .map(|s| (&s.frame, s.samples.as_ref(), s.planes.as_ref()));
         let a_info = screen.media.as_ref().map(|m| &m.info);
-        let b = compare.and_then(|c| c.b_shown.as_ref().map(|b| (&b.frame, b.samples.as_ref())));
+        let b = compare.and_then(|c| {
+            c.b_shown
+                .as_ref()
+                .map(|b| (&b.frame, b.samples.as_ref(), None))
+        });
         let b_info = compare.and_then(|c| c.b_info.as_ref());
         if compare.is_none() {
             self.sides[1] = Side::default();
         }
         for (side, frame, info) in [(ScopeSide::A, a, a_info), (ScopeSide::B, b, b_info)] {
-            let Some((frame, samples)) = frame else {
+            let Some((frame, samples, planes)) = frame else {
                 continue;
             };
             let state = &mut self.sides[slot(side)];
@@ -122,7 +127,7 @@ impl ScopesView {
                 continue;
             }
             state.requested = Some(frame.clone());
-            match request_for(side, frame, samples, info) {
+            match request_for(side, frame, samples, planes, info) {
                 Ok(request) => match worker.send(request) {
                     Ok(generation) => state.generation = generation,
                     // Busy: asked again next frame.
@@ -154,6 +159,7 @@ fn request_for(
     side: ScopeSide,
     frame: &Arc<Frame>,
     samples: Option<&Arc<SourceSamples>>,
+    planes: Option<&Arc<DisplayPlanes>>,
     info: Option<&MediaInfo>,
 ) -> Result<ScopeRequest, String> {
     let video = info.and_then(|i| i.video.as_ref());
@@ -164,6 +170,7 @@ fn request_for(
         side,
         samples: samples.clone(),
         shown: frame.clone(),
+        planes: planes.cloned(),
         decision: video.color.used,
         hdr: video.color.tagged.hdr,
     })

@@ -189,6 +189,30 @@ impl DisplayPlanes {
         complete.then_some(planes)
     }
 
+    /// The RGB the CPU path makes of these planes (the threaded planar converter, or the
+    /// tone map's tables), in the stored orientation: for what reads the picture's RGB while
+    /// the GPU display draws it (the scopes). `None` for a format only swscale converts.
+    pub fn stored_rgb(&self, index: usize) -> Option<crate::frame::Frame> {
+        let threads = super::color::conversion_threads();
+        let pixels = match &self.tone {
+            Some(tone) => tone.map(&self.frame, self.decision, threads)?,
+            None => super::planar::to_rgb(&self.frame, self.decision, threads)?,
+        };
+        Some(crate::frame::Frame {
+            index,
+            time_seconds: None,
+            width: self.width as u32,
+            height: self.height as u32,
+            layout: crate::frame::PixelLayout::Rgb8,
+            pixels,
+        })
+    }
+
+    /// The decoded frame's pixel format.
+    pub fn pixel_format(&self) -> Pixel {
+        self.frame.format()
+    }
+
     /// Samples across and rows of plane `index` (0 luma, 1 Cb, 2 Cr).
     pub fn plane_size(&self, index: usize) -> (usize, usize) {
         if index == 0 {

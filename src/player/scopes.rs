@@ -14,6 +14,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use super::{FrameImage, PlayerError};
 use crate::frame::{Frame, PixelLayout};
 use crate::media::color::{ColorDecision, Hdr, Orientation, SourceSamples};
+use crate::media::display_planes::DisplayPlanes;
 use crate::media::scope::{LEVEL_ROWS, ScopeData, ScopeError, ScopeKind};
 
 /// Which picture the scopes are of.
@@ -39,8 +40,11 @@ pub struct ScopeRequest {
     pub side: ScopeSide,
     /// The decoded samples (the player's [`super::ReadyFrame::samples`]).
     pub samples: Arc<SourceSamples>,
-    /// The frame as shown (oriented; full size or the player's display size).
+    /// The frame as shown (oriented; full size or the player's display size); empty while
+    /// the GPU display draws `planes` (then the RGB is made from them here).
     pub shown: Arc<Frame>,
+    /// The planes the GPU display draws, when `shown` has no pixels.
+    pub planes: Option<Arc<DisplayPlanes>>,
     /// The matrix and range the stream is read with.
     pub decision: ColorDecision,
     /// The stream's transfer when HDR (the waveform then reads in nits).
@@ -232,7 +236,17 @@ type Computed<I> = (Vec<ScopeImage<I>>, Vec<(f32, String)>);
 
 fn compute<I: FrameImage>(request: &ScopeRequest) -> Result<Computed<I>, ScopeError> {
     let samples = &request.samples;
-    let shown = unrotated(&request.shown, samples.orientation);
+    let shown = match &request.planes {
+        // The GPU display's frame: the CPU path's RGB of its planes, already stored-oriented.
+        Some(planes) if request.shown.pixels.is_empty() => {
+            std::borrow::Cow::Owned(planes.stored_rgb(request.shown.index).ok_or_else(|| {
+                ScopeError::UnsupportedFormat(crate::media::color::pixel_format_name(
+                    planes.pixel_format(),
+                ))
+            })?)
+        }
+        _ => unrotated(&request.shown, samples.orientation),
+    };
     let data = ScopeData::compute(samples.decoded(), request.decision, request.hdr, &shown)?;
     let images = ScopeKind::ALL
         .iter()
