@@ -197,6 +197,12 @@ pub enum Reply<I> {
         frame_times: Vec<Option<f64>>,
         keyframes: Vec<bool>,
     },
+    /// The open media's facts changed after it opened: its decoder fell back to software
+    /// mid-stream (the info's `decoder` says why).
+    InfoChanged {
+        media_id: u64,
+        info: Box<MediaInfo>,
+    },
     Thumbnail {
         media_id: u64,
         index: usize,

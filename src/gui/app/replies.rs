@@ -187,6 +187,11 @@ impl FramekitApp {
                     media.indexing = None;
                 }
             }
+            Reply::InfoChanged { media_id, info } => {
+                if let Some(media) = self.current_media(media_id) {
+                    media.info = *info;
+                }
+            }
             Reply::Busy(note) => self.messages.busy = Some(note),
             Reply::Copied { payload, summary } => {
                 // The clipboard thread puts it there; arboard's PNG encode of a bitmap runs

@@ -386,6 +386,8 @@ impl CompareView {
                     self.b_times = frame_times;
                     self.b_info = Some(*info);
                 }
+                // B's decoder fell back to software.
+                Ok(Some(Reply::InfoChanged { info, .. })) => self.b_info = Some(*info),
                 Ok(Some(Reply::Frame(ready))) => newest = Some(ready),
                 Ok(Some(Reply::Failed { error, .. })) => {
                     self.error = Some(format!("B: {error}"));

@@ -457,7 +457,7 @@ impl VideoReader {
 
     /// Replaces a hardware decoder that failed with a software one; the next request seeks
     /// to its keyframe again, so frames stay exact.
-    pub(super) fn fall_back_to_software(&mut self, reason: String) -> Result<(), MediaError> {
+    pub(crate) fn fall_back_to_software(&mut self, reason: String) -> Result<(), MediaError> {
         let device = self.session.hw.map_or("hardware", |hw| hw.device);
         self.shared.settings.hwdec = HwDecode::Off;
         let stream = self

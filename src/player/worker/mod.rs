@@ -139,6 +139,8 @@ pub(super) struct Worker<I> {
     media_id: Arc<AtomicU64>,
     /// News from the background indexer of the open video.
     index_news: (Sender<IndexNews>, Receiver<IndexNews>),
+    /// The decoder the caller was last told of (a fallback mid-stream changes it).
+    decoder_told: Option<String>,
 }
 
 /// Every frame's time and keyframe flag, for the caller's timeline.
@@ -148,6 +150,11 @@ fn timeline_of(source: &MediaSource) -> (Vec<Option<f64>>, Vec<bool>) {
         (0..count).map(|i| source.frame_time(i)).collect(),
         (0..count).map(|i| source.is_keyframe(i)).collect(),
     )
+}
+
+/// The decoder the open video reads with (its info's `decoder` label).
+fn decoder_of(source: &MediaSource) -> Option<String> {
+    source.info().video.as_ref().map(|v| v.decoder.clone())
 }
 
 /// What the background indexer reports to the worker.
@@ -181,6 +188,7 @@ impl<I: FrameImage> Worker<I> {
             last_target: None,
             media_id: Arc::new(AtomicU64::new(0)),
             index_news: crossbeam_channel::bounded(4),
+            decoder_told: None,
         }
     }
 
@@ -343,6 +351,7 @@ impl<I: FrameImage> Worker<I> {
             return true;
         };
         let (frame_times, keyframes) = timeline_of(source);
+        self.decoder_told = decoder_of(source);
         let reply = Reply::Indexed {
             media_id,
             info: Box::new(source.info().clone()),
@@ -397,6 +406,7 @@ impl<I: FrameImage> Worker<I> {
         };
         let (frame_times, keyframes) = timeline_of(source);
         let info = Box::new(source.info().clone());
+        self.decoder_told = decoder_of(source);
         self.cache.clear();
         self.prefetch.clear();
         self.last_target = None;
@@ -517,8 +527,11 @@ impl<I: FrameImage> Worker<I> {
             MediaSource::Still(_) => 0,
         };
         let started = std::time::Instant::now();
-        let planes = source.decode_only(index)?;
+        let planes = source.decode_only(index);
         let elapsed = started.elapsed().as_secs_f64();
+        self.tell_decoder_change();
+        let source = self.source.as_mut().ok_or(PlayerError::NothingOpen)?;
+        let planes = planes?;
         if let MediaSource::Video(video) = source {
             let frames = video.stats().frames_decoded.saturating_sub(decoded_before);
             if frames > 0 {
@@ -530,6 +543,26 @@ impl<I: FrameImage> Worker<I> {
             }
         }
         Ok(planes)
+    }
+
+    /// Tells the caller when the open video's decoder changed since it was told (hardware
+    /// decoding failed mid-stream and software took over), so its info panel says so.
+    fn tell_decoder_change(&mut self) {
+        let Some(source) = &self.source else { return };
+        let decoder = decoder_of(source);
+        if decoder == self.decoder_told {
+            return;
+        }
+        tracing::warn!(
+            "{}: decoding continues with {}",
+            source.info().path,
+            decoder.as_deref().unwrap_or("another decoder")
+        );
+        self.decoder_told = decoder;
+        let media_id = self.media_id.load(Ordering::SeqCst);
+        let info = Box::new(source.info().clone());
+        // A caller that is gone stops the worker at its next delivery.
+        let _ = self.outbox.deliver(Reply::InfoChanged { media_id, info });
     }
 
     /// Whether decoded frame `index` is dropped before its conversion (see [`LateIf`]).
@@ -777,5 +810,60 @@ fn lower_thread_priority() {
     unsafe {
         let tid = libc::gettid();
         let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decoder that falls back to software mid-stream (what a hardware failure does) is
+    /// told to the caller once, with the info's new decoder label.
+    #[test]
+    fn a_decoder_fallback_mid_stream_is_told_to_the_caller() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
+        let (_request_tx, request_rx) = crossbeam_channel::bounded(4);
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded::<Reply<()>>(64);
+        let outbox = Outbox {
+            replies: reply_tx,
+            wake: Arc::new(|| {}),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let shared = Shared {
+            generation: Arc::new(AtomicU64::new(1)),
+            wanted: Arc::new(AtomicUsize::new(0)),
+            counters: Arc::new(Counters::default()),
+        };
+        let options = PlayerOptions {
+            filmstrip: false,
+            ..PlayerOptions::default()
+        };
+        let mut worker: Worker<()> = Worker::new(request_rx, outbox, shared, options);
+        assert!(worker.open(path));
+        assert!(worker.show(0, 1, None));
+        assert!(worker.show(1, 1, None));
+        let told = |rx: &Receiver<Reply<()>>| {
+            rx.try_iter()
+                .filter_map(|reply| match reply {
+                    Reply::InfoChanged { info, .. } => info.video.map(|v| v.decoder),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(told(&reply_rx).is_empty(), "nothing changed yet");
+
+        let Some(MediaSource::Video(video)) = worker.source.as_mut() else {
+            panic!("a video");
+        };
+        video
+            .fall_back_to_software("simulated".to_string())
+            .expect("fall back");
+        assert!(worker.show(40, 1, None));
+        assert!(worker.show(41, 1, None));
+        assert_eq!(
+            told(&reply_rx),
+            ["software (hardware failed mid-stream: simulated)"],
+            "told once"
+        );
     }
 }
