@@ -632,10 +632,13 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64) {
     }
     let nominal = count as f64 / fps;
     let counts = sim.player.counts();
+    // Frame 0 is on screen when playback starts: the frames due are the others.
+    shown.remove(&0);
+    let due = count - 1;
     println!(
-        "playback: {} of {count} frames shown, {:.1}% dropped (target < 2%), last frame at {:.2} s for {nominal:.2} s; {} converted ({} at display size), {} dropped late before conversion",
+        "playback: {} of the {due} frames due shown, {:.1}% dropped (target < 2%), last frame at {:.2} s for {nominal:.2} s; {} converted ({} at display size), {} dropped late before conversion",
         shown.len(),
-        100.0 * (count - shown.len()) as f64 / count as f64,
+        100.0 * (due - shown.len()) as f64 / due as f64,
         last_shown_at.as_secs_f64(),
         counts.converted - before.converted,
         counts.converted_for_display - before.converted_for_display,

@@ -60,6 +60,11 @@ impl FramekitApp {
             due += 1;
         }
         let at_end = due + 1 >= media.frame_count();
+        // When the frame after it is due, on the clip's clock.
+        let next_due = (!at_end).then(|| {
+            let next_time = media.frame_times[due + 1].unwrap_or((due + 1) as f64 / fps);
+            (next_time - due_time).clamp(0.0, 1.0)
+        });
         // Frames due so far against those that reached the screen: the dropped-frame count.
         let due_so_far = due + 1 - play.from_index;
         self.screen.playback_frames = Some(PlaybackCount {
@@ -74,7 +79,10 @@ impl FramekitApp {
         if at_end {
             self.playback = None;
         } else {
-            ctx.request_repaint();
+            // The next UI frame when the next video frame is due (a frame arriving wakes the
+            // UI too): no redraws in between, which on software OpenGL cost a core.
+            let wait = next_due.unwrap_or(0.0);
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait));
         }
     }
 
