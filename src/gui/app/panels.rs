@@ -220,20 +220,27 @@ impl FramekitApp {
                         .num_columns(2)
                         .striped(true)
                         .show(ui, |ui| {
-                            for (key, value) in media.info.to_rows() {
-                                ui.label(key);
-                                ui.add(
-                                    egui::Label::new(egui::RichText::new(value).monospace()).wrap(),
-                                );
-                                ui.end_row();
-                            }
-                            ui.label("display");
-                            let path = match self.display_note() {
+                            let display = match self.display_note() {
                                 Some(why) => format!("{} ({why})", self.display_path()),
                                 None => self.display_path().to_string(),
                             };
-                            ui.add(egui::Label::new(egui::RichText::new(path).monospace()).wrap());
-                            ui.end_row();
+                            let rows = media.info.to_rows().into_iter();
+                            for (key, value) in rows.chain([("display".to_string(), display)]) {
+                                ui.label(key.as_str());
+                                // Which decoder and display run, and why: the short answer
+                                // shown, the whole reason on hover.
+                                let (shown, whole) = match key.as_str() {
+                                    "decoder" | "display" => short_reason(&value),
+                                    _ => (value, None),
+                                };
+                                let label = ui.add(
+                                    egui::Label::new(egui::RichText::new(shown).monospace()).wrap(),
+                                );
+                                if let Some(whole) = whole {
+                                    label.on_hover_text(whole);
+                                }
+                                ui.end_row();
+                            }
                         });
                 }
                 None => {
@@ -273,4 +280,44 @@ fn menu_item(ui: &mut egui::Ui, label: &str, key: egui::Key) -> bool {
         .replace("Minus", "-");
     ui.add(egui::Button::new(label).shortcut_text(text))
         .clicked()
+}
+
+/// `software (no hardware device: cuda: …; vaapi: …)` as `software (no hardware device)`
+/// and the whole text (for a hover), when the reason in brackets says more than its first
+/// clause; other values as they are.
+fn short_reason(value: &str) -> (String, Option<String>) {
+    let Some((head, reason)) = value.split_once(" (") else {
+        return (value.to_string(), None);
+    };
+    let reason = reason.strip_suffix(')').unwrap_or(reason);
+    match reason.find([':', ';', '(']) {
+        Some(end) if reason[..end].trim().len() > 2 => (
+            format!("{head} ({}…)", reason[..end].trim_end()),
+            Some(value.to_string()),
+        ),
+        _ => (value.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_reason;
+
+    #[test]
+    fn long_reasons_are_shortened_to_their_first_clause() {
+        let (shown, whole) = short_reason(
+            "software (no hardware device: cuda: Operation not permitted; vaapi: Generic error)",
+        );
+        assert_eq!(shown, "software (no hardware device…)");
+        assert!(whole.is_some_and(|w| w.contains("vaapi: Generic error")));
+        assert_eq!(
+            short_reason("hardware (vaapi)"),
+            ("hardware (vaapi)".to_string(), None)
+        );
+        assert_eq!(short_reason("CPU"), ("CPU".to_string(), None));
+        let (shown, _) = short_reason(
+            "CPU (auto: llvmpipe (LLVM 15.0.6, 256 bits) is software OpenGL, slower than the CPU converter)",
+        );
+        assert_eq!(shown, "CPU (auto…)");
+    }
 }
