@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use framekit::codec::{self, DecodeLimits, PngSpeed};
 use framekit::media::{OpenOptions, VideoReader};
+use framekit::player::scopes::{ScopeRequest, ScopeSide, ScopeWorker};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
 
 const RUNS: usize = 7;
@@ -334,6 +335,12 @@ struct UiSimulation {
     requested: Option<usize>,
     /// While playing, the view the frames are shown in (the app's `Request::ShowAt`).
     fit: Option<(u32, u32)>,
+    /// The video's colour, for scope requests.
+    color: Option<framekit::media::probe::ColorInfo>,
+    /// With the scopes panel open: its worker, as the app feeds it while playing (at most
+    /// 10 frames a second, every other row and column of frames over 2 MP), the time of the
+    /// last request and how many scopes came back.
+    scopes: Option<(ScopeWorker<egui::ColorImage>, Duration, usize)>,
 }
 
 const UI_TICK: Duration = Duration::from_micros(16_667);
@@ -357,9 +364,12 @@ impl UiSimulation {
             shown_full: false,
             requested: None,
             fit: None,
+            color: None,
+            scopes: None,
         };
         loop {
-            if let Some(Reply::Opened { .. }) = sim.player.try_recv().expect("alive") {
+            if let Some(Reply::Opened { info, .. }) = sim.player.try_recv().expect("alive") {
+                sim.color = info.video.map(|v| v.color);
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -390,10 +400,37 @@ impl UiSimulation {
     /// Returns the frame shown now if it changed.
     fn tick(&mut self) -> Option<(usize, bool)> {
         let mut newest = None;
+        let mut newest_ready = None;
         while let Some(reply) = self.player.try_recv().expect("alive") {
             if let Reply::Frame(ready) = reply {
                 newest = Some((ready.index, ready.exact));
                 self.shown_full = !ready.is_reduced();
+                newest_ready = Some(ready);
+            }
+        }
+        if let (Some((worker, last, drawn)), Some(ready), Some(color)) =
+            (&mut self.scopes, newest_ready, &self.color)
+        {
+            while let Ok(Some(reply)) = worker.try_recv() {
+                if matches!(reply, framekit::player::scopes::ScopeReply::Ready(_)) {
+                    *drawn += 1;
+                }
+            }
+            let now = self.started.elapsed();
+            if let Some(samples) = ready.samples.clone()
+                && now.saturating_sub(*last) >= Duration::from_millis(100)
+            {
+                *last = now;
+                let large = u64::from(samples.width) * u64::from(samples.height) > 2_000_000;
+                let _ = worker.send(ScopeRequest {
+                    side: ScopeSide::A,
+                    samples,
+                    shown: ready.frame.clone(),
+                    planes: None,
+                    decision: color.used,
+                    hdr: color.tagged.hdr,
+                    sample_step: if large { 2 } else { 1 },
+                });
             }
         }
         let elapsed = self.started.elapsed();
@@ -611,41 +648,9 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64, drop_target: f64) {
         distinct.len()
     );
 
-    // Playback at the clip's own rate from frame 0, shown fitted in a 1600x900 view (a
-    // maximised window on a 1080p screen), as the app asks while playing.
-    let mut sim = UiSimulation::open(clip);
-    sim.fit = Some(PLAYBACK_VIEW);
-    let before = sim.player.counts();
-    let mut shown = std::collections::BTreeSet::new();
-    let mut last_shown_at = Duration::ZERO;
-    loop {
-        let due = ((sim.started.elapsed().as_secs_f64() * fps) as usize).min(count - 1);
-        sim.request(due);
-        if let Some((index, true)) = sim.tick() {
-            shown.insert(index);
-            last_shown_at = sim.started.elapsed();
-        }
-        if sim.shown == Some((count - 1, true)) {
-            break;
-        }
-        if sim.started.elapsed() > Duration::from_secs_f64(count as f64 / fps * 3.0) {
-            break;
-        }
+    for with_scopes in [false, true] {
+        playback_pace(clip, count, fps, drop_target, with_scopes);
     }
-    let nominal = count as f64 / fps;
-    let counts = sim.player.counts();
-    // Frame 0 is on screen when playback starts: the frames due are the others.
-    shown.remove(&0);
-    let due = count - 1;
-    println!(
-        "playback: {} of the {due} frames due shown, {:.1}% dropped (target < {drop_target}%), last frame at {:.2} s for {nominal:.2} s; {} converted ({} at display size), {} dropped late before conversion",
-        shown.len(),
-        100.0 * (due - shown.len()) as f64 / due as f64,
-        last_shown_at.as_secs_f64(),
-        counts.converted - before.converted,
-        counts.converted_for_display - before.converted_for_display,
-        counts.late_skipped - before.late_skipped,
-    );
 
     // A timeline drag across the whole clip in 2 s (frames at the view's size, as the app
     // asks while the playhead moves), then release.
@@ -698,6 +703,52 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64, drop_target: f64) {
         ms(median(lags.clone())),
         ms(percentile(lags, 0.95)),
         exact_after_release.map_or("never".to_string(), ms)
+    );
+}
+
+/// Playback at the clip's own rate from frame 0, shown fitted in a 1600x900 view (a
+/// maximised window on a 1080p screen), as the app asks while playing; `with_scopes`: with
+/// the scopes panel open, fed as the app feeds it.
+fn playback_pace(clip: &Path, count: usize, fps: f64, drop_target: f64, with_scopes: bool) {
+    let mut sim = UiSimulation::open(clip);
+    sim.fit = Some(PLAYBACK_VIEW);
+    if with_scopes {
+        sim.scopes = Some((ScopeWorker::spawn(|| {}), Duration::ZERO, 0));
+    }
+    let before = sim.player.counts();
+    let mut shown = std::collections::BTreeSet::new();
+    let mut last_shown_at = Duration::ZERO;
+    loop {
+        let due = ((sim.started.elapsed().as_secs_f64() * fps) as usize).min(count - 1);
+        sim.request(due);
+        if let Some((index, true)) = sim.tick() {
+            shown.insert(index);
+            last_shown_at = sim.started.elapsed();
+        }
+        if sim.shown == Some((count - 1, true)) {
+            break;
+        }
+        if sim.started.elapsed() > Duration::from_secs_f64(count as f64 / fps * 3.0) {
+            break;
+        }
+    }
+    let nominal = count as f64 / fps;
+    let counts = sim.player.counts();
+    // Frame 0 is on screen when playback starts: the frames due are the others.
+    shown.remove(&0);
+    let due = count - 1;
+    let scopes = match &sim.scopes {
+        Some((_, _, drawn)) => format!(" with the scopes open ({drawn} drawn)"),
+        None => String::new(),
+    };
+    println!(
+        "playback{scopes}: {} of the {due} frames due shown, {:.1}% dropped (target < {drop_target}%), last frame at {:.2} s for {nominal:.2} s; {} converted ({} at display size), {} dropped late before conversion",
+        shown.len(),
+        100.0 * (due - shown.len()) as f64 / due as f64,
+        last_shown_at.as_secs_f64(),
+        counts.converted - before.converted,
+        counts.converted_for_display - before.converted_for_display,
+        counts.late_skipped - before.late_skipped,
     );
 }
 

@@ -156,6 +156,7 @@ fn request_for(
         planes: None,
         decision: color.used,
         hdr: color.tagged.hdr,
+        sample_step: 1,
     }
 }
 
@@ -327,6 +328,7 @@ fn a_frame_the_gpu_display_draws_has_the_scopes_of_the_cpu_picture() {
             planes,
             decision: color.used,
             hdr: color.tagged.hdr,
+            sample_step: 1,
         };
         let cpu = drawn(&worker, request(shown.clone(), None));
         let gpu = drawn(&worker, request(empty.clone(), Some(planes.clone())));
@@ -348,5 +350,38 @@ fn a_frame_the_gpu_display_draws_has_the_scopes_of_the_cpu_picture() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn sampled_scopes_read_a_quarter_of_the_pixels_and_land_in_the_same_places() {
+    // While playing a large frame the player's scopes read every other row and column.
+    let clip = common::colour_patch(BARS[1]);
+    let MediaSource::Video(mut reader) =
+        MediaSource::open(&clip, &OpenOptions::default()).expect("open")
+    else {
+        panic!("a video");
+    };
+    let color = reader.info().video.as_ref().expect("video").color.clone();
+    let decoded = reader.decoded(0).expect("decode");
+    let shown = reader.convert_decoded(0, &decoded).expect("convert");
+    let full = ScopeData::compute(&decoded, color.used, None, &shown).expect("scopes");
+    let sampled =
+        ScopeData::compute_sampled(&decoded, color.used, None, &shown, 2).expect("scopes");
+    let (w, h) = (decoded.width() as u64, decoded.height() as u64);
+    let total = |histogram: &[u32; 256]| histogram.iter().map(|&n| u64::from(n)).sum::<u64>();
+    assert_eq!(total(&full.histogram[0]), w * h);
+    assert_eq!(total(&sampled.histogram[0]), w.div_ceil(2) * h.div_ceil(2));
+    let cells = |counts: &[u32]| -> Vec<usize> {
+        counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    assert_eq!(cells(&full.vectorscope), cells(&sampled.vectorscope));
+    for c in 0..4 {
+        assert_eq!(cells(&full.histogram[c]), cells(&sampled.histogram[c]));
     }
 }

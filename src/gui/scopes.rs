@@ -45,10 +45,21 @@ struct Side {
     requested: Option<Arc<Frame>>,
     /// The generation of that request; older replies are dropped.
     generation: u64,
+    /// When (egui input time) it was sent: while playing, scopes follow at most
+    /// [`PLAYING_RATE`] frames a second.
+    sent_at: f64,
     shown: Option<ShownScopes>,
     /// Why this side has no scopes (an image, an RGB stream).
     note: Option<String>,
 }
+
+/// Scopes a second at most while playing (each takes tens of milliseconds of the cores the
+/// decoder needs; paused, every frame gets its own at once).
+const PLAYING_RATE: f64 = 10.0;
+
+/// While playing, frames with more decoded pixels than this get scopes of every other row
+/// and column (a quarter of the samples); paused, every pixel counts.
+const SAMPLED_ABOVE_PIXELS: u64 = 2_000_000;
 
 /// The scopes panel's state.
 #[derive(Default)]
@@ -126,8 +137,26 @@ impl ScopesView {
             {
                 continue;
             }
+            let now = ctx.input(|i| i.time);
+            let since = now - state.sent_at;
+            if screen.playing && state.requested.is_some() && since < 1.0 / PLAYING_RATE {
+                ctx.request_repaint_after(std::time::Duration::from_secs_f64(
+                    1.0 / PLAYING_RATE - since,
+                ));
+                continue;
+            }
             state.requested = Some(frame.clone());
-            match request_for(side, frame, samples, planes, info) {
+            state.sent_at = now;
+            let sample_step = match samples {
+                Some(s)
+                    if screen.playing
+                        && u64::from(s.width) * u64::from(s.height) > SAMPLED_ABOVE_PIXELS =>
+                {
+                    2
+                }
+                _ => 1,
+            };
+            match request_for(side, frame, samples, planes, info, sample_step) {
                 Ok(request) => match worker.send(request) {
                     Ok(generation) => state.generation = generation,
                     // Busy: asked again next frame.
@@ -161,6 +190,7 @@ fn request_for(
     samples: Option<&Arc<SourceSamples>>,
     planes: Option<&Arc<DisplayPlanes>>,
     info: Option<&MediaInfo>,
+    sample_step: usize,
 ) -> Result<ScopeRequest, String> {
     let video = info.and_then(|i| i.video.as_ref());
     let (Some(samples), Some(video)) = (samples, video) else {
@@ -173,6 +203,7 @@ fn request_for(
         planes: planes.cloned(),
         decision: video.color.used,
         hdr: video.color.tagged.hdr,
+        sample_step,
     })
 }
 

@@ -14,7 +14,7 @@
 use ffmpeg_next as ffmpeg;
 
 use super::color::{ColorDecision, Hdr, Matrix, Range};
-use super::planar::{CHROMA_STEPS, Planar};
+use super::planar::{CHROMA_STEPS, Planar, Rows};
 use crate::frame::Frame;
 
 /// Which scope.
@@ -164,6 +164,30 @@ fn kr_kb(matrix: Matrix) -> Option<(f32, f32)> {
     matrix.kr_kb().map(|(kr, kb)| (kr as f32, kb as f32))
 }
 
+/// The per-value and per-column tables [`ScopeData::count_row`] reads.
+struct Tables<'a> {
+    luma_rows: &'a [u16],
+    /// Vectorscope (x, y) of a chroma value from `-chroma_reach` up, in eighths of a sample.
+    chroma_cells: &'a [(u16, u16)],
+    chroma_reach: i32,
+    waveform_columns: &'a [u16],
+    shown_columns: &'a [usize],
+}
+
+/// One row of the shown frame: its bytes and bytes per pixel.
+struct ShownRow<'a> {
+    pixels: &'a [u8],
+    channels: usize,
+}
+
+/// Row `y` of `shown` (`None` past its end or when it has no pixels).
+fn shown_row(shown: &Frame, y: usize) -> Option<ShownRow<'_>> {
+    let channels = shown.layout.channels();
+    let stride = shown.width as usize * channels;
+    let pixels = shown.pixels.get(y * stride..(y + 1) * stride)?;
+    Some(ShownRow { pixels, channels })
+}
+
 impl ScopeData {
     /// Counts the scopes of `decoded` (read with `decision`; `hdr` its transfer when HDR) and
     /// of `shown`, the frame as displayed (unrotated), for the parade. `shown` may be smaller
@@ -175,6 +199,19 @@ impl ScopeData {
         hdr: Option<Hdr>,
         shown: &Frame,
     ) -> Result<ScopeData, ScopeError> {
+        Self::compute_sampled(decoded, decision, hdr, shown, 1)
+    }
+
+    /// [`ScopeData::compute`] reading every `step`th row and column only (a player's scopes
+    /// while playing a large frame: a quarter of the samples at 2); 1 reads every pixel.
+    pub fn compute_sampled(
+        decoded: &ffmpeg::frame::Video,
+        decision: ColorDecision,
+        hdr: Option<Hdr>,
+        shown: &Frame,
+        step: usize,
+    ) -> Result<ScopeData, ScopeError> {
+        let step = step.max(1);
         if decision.matrix == Matrix::Rgb {
             return Err(ScopeError::NotYuv);
         }
@@ -190,38 +227,143 @@ impl ScopeData {
         };
         let chroma_unit = 1.0 / (chroma_span * CHROMA_STEPS as f32);
         let columns = WAVEFORM_COLUMNS.min(width);
-        let mut data = ScopeData {
+        // Per-sample answers as tables (the same arithmetic, once per value or column rather
+        // than once per pixel): a luma code's waveform row, a chroma value's vectorscope cell,
+        // each column's waveform column and shown column.
+        let luma_rows: Vec<u16> = (0..1u32 << planar.depth())
+            .map(|code| level_row((code as f32 - luma_low) / luma_span) as u16)
+            .collect();
+        let chroma_reach = (1i32 << planar.depth()) * CHROMA_STEPS;
+        let chroma_cells: Vec<(u16, u16)> = (-chroma_reach..=chroma_reach)
+            .map(|value| {
+                let unit = value as f32 * chroma_unit;
+                let (x, _) = vector_cell(unit, 0.0);
+                let (_, y) = vector_cell(0.0, unit);
+                (x as u16, y as u16)
+            })
+            .collect();
+        let (shown_w, shown_h) = (shown.width as usize, shown.height as usize);
+        let shown_columns: Vec<usize> = (0..width).map(|x| x * shown_w / width).collect();
+        let waveform_columns: Vec<u16> = (0..width).map(|x| (x * columns / width) as u16).collect();
+        let tables = Tables {
+            luma_rows: &luma_rows,
+            chroma_cells: &chroma_cells,
+            chroma_reach,
+            waveform_columns: &waveform_columns,
+            shown_columns: &shown_columns,
+        };
+        // Bands of rows on the conversion threads, each counting into its own data.
+        let threads = super::color::conversion_threads().clamp(1, height.max(1));
+        let band = height.div_ceil(threads);
+        let count_rows = |rows: std::ops::Range<usize>| {
+            let mut data = ScopeData::empty(columns, Vec::new());
+            let mut samples = planar.rows();
+            for y in rows.filter(|y| y % step == 0) {
+                planar.read_row(y, &mut samples);
+                let shown_row = shown_row(shown, y * shown_h / height);
+                data.count_row(&samples, shown_row, &tables, step);
+            }
+            data
+        };
+        let mut parts = std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .map(|i| {
+                    let rows = (i * band).min(height)..((i + 1) * band).min(height);
+                    scope.spawn(move || count_rows(rows))
+                })
+                .collect();
+            let mut parts = vec![count_rows(0..band.min(height))];
+            parts.extend(workers.into_iter().filter_map(|w| w.join().ok()));
+            parts
+        });
+        if parts.len() != threads {
+            // A counting thread panicked: count on this one instead of returning partial data.
+            parts = vec![count_rows(0..height)];
+        }
+        let mut data = ScopeData::empty(columns, graticule(hdr));
+        for part in &parts {
+            data.add(part);
+        }
+        Ok(data)
+    }
+
+    fn empty(columns: usize, graticule: Vec<(usize, String)>) -> ScopeData {
+        ScopeData {
             waveform: vec![[0; LEVEL_ROWS]; columns],
             parade: std::array::from_fn(|_| vec![[0; LEVEL_ROWS]; columns]),
             vectorscope: vec![0; VECTOR_SIDE * VECTOR_SIDE],
             histogram: [[0; 256]; 4],
-            graticule: graticule(hdr),
+            graticule,
+        }
+    }
+
+    /// Counts one decoded row, and the shown row it was scaled into (`None`: no RGB).
+    fn count_row(
+        &mut self,
+        samples: &Rows,
+        shown: Option<ShownRow<'_>>,
+        tables: &Tables<'_>,
+        step: usize,
+    ) {
+        let chroma_cell = |value: i32| {
+            let at = (value.clamp(-tables.chroma_reach, tables.chroma_reach) + tables.chroma_reach)
+                as usize;
+            tables.chroma_cells[at]
         };
-        let (shown_w, shown_h) = (shown.width as usize, shown.height as usize);
-        let mut rows = planar.rows();
-        for y in 0..height {
-            planar.read_row(y, &mut rows);
-            let shown_y = (y * shown_h / height) as u32;
-            for x in 0..width {
-                let column = x * columns / width;
-                let luma = (f32::from(rows.luma[x]) - luma_low) / luma_span;
-                data.waveform[column][level_row(luma)] += 1;
-                data.histogram[0][level_row(luma)] += 1;
-                let (cb, cr) = (
-                    rows.cb[x] as f32 * chroma_unit,
-                    rows.cr[x] as f32 * chroma_unit,
-                );
-                let (vx, vy) = vector_cell(cb, cr);
-                data.vectorscope[vy * VECTOR_SIDE + vx] += 1;
-                if let Some(pixel) = shown.rgba_at((x * shown_w / width) as u32, shown_y) {
-                    for (c, &value) in pixel[..3].iter().enumerate() {
-                        data.parade[c][column][usize::from(value)] += 1;
-                        data.histogram[c + 1][usize::from(value)] += 1;
+        for (x, ((&luma, &cb), &cr)) in samples
+            .luma
+            .iter()
+            .zip(&samples.cb)
+            .zip(&samples.cr)
+            .enumerate()
+            .step_by(step)
+        {
+            let column = usize::from(tables.waveform_columns[x]);
+            let row = usize::from(
+                tables
+                    .luma_rows
+                    .get(usize::from(luma))
+                    .copied()
+                    .unwrap_or(LEVEL_ROWS as u16 - 1),
+            );
+            self.waveform[column][row] += 1;
+            self.histogram[0][row] += 1;
+            let (vx, _) = chroma_cell(cb);
+            let (_, vy) = chroma_cell(cr);
+            self.vectorscope[usize::from(vy) * VECTOR_SIDE + usize::from(vx)] += 1;
+            if let Some(shown) = &shown {
+                let at = tables.shown_columns[x] * shown.channels;
+                if let Some(pixel) = shown.pixels.get(at..at + 3) {
+                    for (c, &value) in pixel.iter().enumerate() {
+                        self.parade[c][column][usize::from(value)] += 1;
+                        self.histogram[c + 1][usize::from(value)] += 1;
                     }
                 }
             }
         }
-        Ok(data)
+    }
+
+    /// Adds another part's counts to these.
+    fn add(&mut self, other: &ScopeData) {
+        let add_levels = |to: &mut Vec<[u32; LEVEL_ROWS]>, from: &Vec<[u32; LEVEL_ROWS]>| {
+            for (a, b) in to.iter_mut().zip(from) {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+            }
+        };
+        add_levels(&mut self.waveform, &other.waveform);
+        for c in 0..3 {
+            add_levels(&mut self.parade[c], &other.parade[c]);
+        }
+        for (a, b) in self.vectorscope.iter_mut().zip(&other.vectorscope) {
+            *a += b;
+        }
+        for (a, b) in self.histogram.iter_mut().zip(&other.histogram) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
     }
 
     /// The scope drawn as an image.

@@ -49,6 +49,9 @@ pub struct ScopeRequest {
     pub decision: ColorDecision,
     /// The stream's transfer when HDR (the waveform then reads in nits).
     pub hdr: Option<Hdr>,
+    /// Read every `sample_step`th row and column (1: every pixel; 2 while playing a large
+    /// frame, a quarter of the work).
+    pub sample_step: usize,
 }
 
 /// One rendered scope, as the caller's image.
@@ -247,7 +250,13 @@ fn compute<I: FrameImage>(request: &ScopeRequest) -> Result<Computed<I>, ScopeEr
         }
         _ => unrotated(&request.shown, samples.orientation),
     };
-    let data = ScopeData::compute(samples.decoded(), request.decision, request.hdr, &shown)?;
+    let data = ScopeData::compute_sampled(
+        samples.decoded(),
+        request.decision,
+        request.hdr,
+        &shown,
+        request.sample_step,
+    )?;
     let images = ScopeKind::ALL
         .iter()
         .map(|&kind| {
