@@ -249,19 +249,32 @@ fn the_scopes_worker_draws_the_newest_frame_of_each_side() {
     assert_eq!(a.graticule.last().map(|(h, _)| *h), Some(1.0));
 }
 
-#[test]
-fn a_display_size_frame_reads_the_same_parade_as_the_full_one() {
-    // The player hands out frames at display size while playing: the parade reads each
-    // decoded pixel's shown pixel at that scale, so a patch's levels stay where they are.
-    let clip = common::colour_patch(BARS[5]);
+/// The clip's reader, colour, first frame as decoded and that frame converted.
+fn first_frame(
+    clip: &std::path::Path,
+) -> (
+    Box<framekit::media::VideoReader>,
+    framekit::media::probe::ColorInfo,
+    ffmpeg_next::frame::Video,
+    framekit::Frame,
+) {
     let MediaSource::Video(mut reader) =
-        MediaSource::open(&clip, &OpenOptions::default()).expect("open")
+        MediaSource::open(clip, &OpenOptions::default()).expect("open")
     else {
         panic!("a video");
     };
     let color = reader.info().video.as_ref().expect("video").color.clone();
     let decoded = reader.decoded(0).expect("decode");
     let shown = reader.convert_decoded(0, &decoded).expect("convert");
+    (reader, color, decoded, shown)
+}
+
+#[test]
+fn a_display_size_frame_reads_the_same_parade_as_the_full_one() {
+    // The player hands out frames at display size while playing: the parade reads each
+    // decoded pixel's shown pixel at that scale, so a patch's levels stay where they are.
+    let clip = common::colour_patch(BARS[5]);
+    let (_, color, decoded, shown) = first_frame(&clip);
     let small = shown.thumbnail(16, 16);
     assert_eq!((small.width, small.height), (16, 16));
     let full = ScopeData::compute(&decoded, color.used, None, &shown).expect("scopes");
@@ -300,13 +313,7 @@ fn a_frame_the_gpu_display_draws_has_the_scopes_of_the_cpu_picture() {
     // thread. SDR bars and an HLG clip tone-mapped by the tables.
     let worker: ScopeWorker<Pixels> = ScopeWorker::spawn(|| {});
     for clip in [common::colour_patch(BARS[3]), common::hlg_x264()] {
-        let MediaSource::Video(mut reader) =
-            MediaSource::open(&clip, &OpenOptions::default()).expect("open")
-        else {
-            panic!("a video");
-        };
-        let color = reader.info().video.as_ref().expect("video").color.clone();
-        let decoded = reader.decoded(0).expect("decode");
+        let (mut reader, color, decoded, _) = first_frame(&clip);
         let (shown, samples) = reader.frame_with_samples(0).expect("frame");
         let samples = Arc::new(samples.expect("samples"));
         let planes = Arc::new(reader.display_planes(&decoded).expect("planes"));
@@ -357,14 +364,7 @@ fn a_frame_the_gpu_display_draws_has_the_scopes_of_the_cpu_picture() {
 fn sampled_scopes_read_a_quarter_of_the_pixels_and_land_in_the_same_places() {
     // While playing a large frame the player's scopes read every other row and column.
     let clip = common::colour_patch(BARS[1]);
-    let MediaSource::Video(mut reader) =
-        MediaSource::open(&clip, &OpenOptions::default()).expect("open")
-    else {
-        panic!("a video");
-    };
-    let color = reader.info().video.as_ref().expect("video").color.clone();
-    let decoded = reader.decoded(0).expect("decode");
-    let shown = reader.convert_decoded(0, &decoded).expect("convert");
+    let (_, color, decoded, shown) = first_frame(&clip);
     let full = ScopeData::compute(&decoded, color.used, None, &shown).expect("scopes");
     let sampled =
         ScopeData::compute_sampled(&decoded, color.used, None, &shown, 2).expect("scopes");
