@@ -1046,3 +1046,53 @@ fn a_transport_stream_whose_clock_starts_late_keeps_its_length_and_sync() {
         "audio in step with video: {starts:?}"
     );
 }
+
+#[test]
+fn the_inputs_facts_come_from_one_open_and_the_sync_check_catches_shifted_audio() {
+    use framekit::transcode::SourceFacts;
+    // Frames from the MP4 sample table and from a Matroska demux pass, as a player counts them.
+    for clip in [common::h264_mp4(), common::h264_mkv()] {
+        let facts = SourceFacts::read(&clip, true).expect("facts");
+        let frames = framekit::MediaSource::open(&clip, &framekit::OpenOptions::default())
+            .expect("open")
+            .frame_count() as u64;
+        assert_eq!(facts.video_frames, Some(frames), "{}", clip.display());
+        assert!(facts.duration_seconds.is_some_and(|d| d > 4.0));
+        assert_eq!(
+            SourceFacts::read(&clip, false).expect("facts").video_frames,
+            None
+        );
+    }
+    let clip = common::h264_mp4();
+    let facts = SourceFacts::read(&clip, false).expect("facts");
+    assert_eq!(facts.audio_streams, 1);
+    assert!(facts.spans.is_some(), "video and audio spans");
+
+    // The same streams with the audio 0.5 s late: the check against the input says so.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shifted = dir.path().join("shifted.mp4");
+    common::succeed(std::process::Command::new("ffmpeg").args([
+        "-v",
+        "error",
+        "-i",
+        &clip.to_string_lossy(),
+        "-itsoffset",
+        "0.5",
+        "-i",
+        &clip.to_string_lossy(),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c",
+        "copy",
+        &shifted.to_string_lossy(),
+    ]));
+    let tolerance = framekit::transcode::join::SYNC_TOLERANCE;
+    let same = framekit::transcode::join::check_sync_against(facts.spans, &clip, tolerance)
+        .expect("in sync with itself");
+    assert!(same < 1e-6, "{same}");
+    let error = framekit::transcode::join::check_sync_against(facts.spans, &shifted, tolerance)
+        .expect_err("shifted audio");
+    assert!(error.to_string().contains("out of sync"), "{error}");
+}

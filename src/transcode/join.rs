@@ -71,19 +71,16 @@ fn video_stream_of(
 }
 
 /// Joins `segments` (in order) and the audio part `audio` into `output` by stream copy.
-/// `input` is the original file (for its video time base). Polls `should_stop` per packet.
+/// `source_base` is the original file's video time base (the segments' starts are in it).
+/// Polls `should_stop` per packet.
 pub fn join(
-    input: &Path,
+    source_base: Rational,
     segments: &[JoinSegment],
     audio: Option<&Path>,
     output: &Path,
     should_stop: &dyn Fn() -> bool,
 ) -> Result<JoinReport, TranscodeError> {
     init_ffmpeg();
-    let source_base = {
-        let ictx = open(input)?;
-        video_stream_of(&ictx, input)?.1
-    };
     let Some(first) = segments.first() else {
         return Err(TranscodeError::Mismatch("no segments to join".into()));
     };
@@ -300,11 +297,16 @@ fn stream_span(stream: &format::stream::Stream) -> Option<(f64, f64)> {
 
 /// The video stream's span and the first audio stream's, in seconds, and that stream's sample
 /// rate, when the file has both.
-type Spans = ((f64, f64), (f64, f64), u32);
+pub type Spans = ((f64, f64), (f64, f64), u32);
 
 fn spans(path: &Path) -> Result<Option<Spans>, TranscodeError> {
     let ctx = crate::media::open_input(path)
         .map_err(|e| TranscodeError::Verify(format!("{}: {e}", path.display())))?;
+    Ok(spans_of(&ctx))
+}
+
+/// [`Spans`] of an open file.
+pub(super) fn spans_of(ctx: &format::context::Input) -> Option<Spans> {
     let audio = ctx
         .streams()
         .find(|s| s.parameters().medium() == media::Type::Audio);
@@ -317,10 +319,10 @@ fn spans(path: &Path) -> Result<Option<Spans>, TranscodeError> {
         .and_then(|s| codec::context::Context::from_parameters(s.parameters()).ok())
         .and_then(|c| c.decoder().audio().ok())
         .map_or(0, |a| a.rate());
-    Ok(match (video, audio.and_then(|s| stream_span(&s))) {
+    match (video, audio.and_then(|s| stream_span(&s))) {
         (Some(v), Some(a)) => Some((v, a, rate)),
         _ => None,
-    })
+    }
 }
 
 /// The A/V sync check: the joined file's video starts as far from its audio as the input's
@@ -331,7 +333,16 @@ fn spans(path: &Path) -> Result<Option<Spans>, TranscodeError> {
 /// encoder rounds to whole frames and whose gaps the resampler fills. Returns the larger of
 /// the two differences.
 pub fn check_sync(input: &Path, joined: &Path, tolerance: f64) -> Result<f64, TranscodeError> {
-    let (Some(want), Some(got)) = (spans(input)?, spans(joined)?) else {
+    check_sync_against(spans(input)?, joined, tolerance)
+}
+
+/// [`check_sync`] against the input's spans read already ([`super::SourceFacts::spans`]).
+pub fn check_sync_against(
+    want: Option<Spans>,
+    joined: &Path,
+    tolerance: f64,
+) -> Result<f64, TranscodeError> {
+    let (Some(want), Some(got)) = (want, spans(joined)?) else {
         return Ok(0.0);
     };
     let tolerance = if got.2 > 0 {

@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use pipeline::{Progress, Scope, TranscodeReport, transcode, transcode_scope};
-pub use verify::verify_output;
+pub use verify::{SourceFacts, verify_against, verify_output};
 
 /// Why a transcode failed.
 #[derive(Debug, thiserror::Error)]

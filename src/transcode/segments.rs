@@ -338,22 +338,3 @@ pub fn verify_part(
     }
     Ok(())
 }
-
-/// How many video frames `input` holds: the container's sample table where it has a complete
-/// one (MP4/MOV, indexed AVI: no packet read, so a long input in a bucket is not downloaded
-/// again), else one per packet of its video stream (a demux pass, counted by the same rule).
-pub fn input_frames(input: &Path) -> Result<u64, TranscodeError> {
-    init_ffmpeg();
-    let path = input.display().to_string();
-    let mut ictx = crate::media::open_input(input)
-        .map_err(|e| TranscodeError::Verify(format!("cannot reopen the input: {e}")))?;
-    let index = ictx
-        .streams()
-        .best(media::Type::Video)
-        .map(|s| s.index())
-        .ok_or(TranscodeError::NoVideo { path })?;
-    if let Some(table) = ContainerTable::read(&ictx, index) {
-        return Ok(table.frame_count as u64);
-    }
-    Ok(FrameIndex::build(&mut ictx, index).len() as u64)
-}

@@ -648,15 +648,14 @@ fn join_parts(
         .iter()
         .find(|part| part.part == Some(JobPart::Audio))
         .map(|part| part.output.as_path());
-    let report = transcode::join::join(&job.input, &segments, audio, temp, should_stop)?;
-    // With a fixed output frame rate the input's frame count says nothing; each segment's
-    // count was checked when it was made.
-    let expected = match preset.fps {
-        Some(_) => None,
-        None => Some(transcode::segments::input_frames(&job.input)?),
-    };
-    transcode::verify_output(&job.input, temp, expected)?;
-    transcode::join::check_sync(&job.input, temp, transcode::join::SYNC_TOLERANCE)?;
+    // One open of the input for the join and its checks (a film in a bucket costs requests
+    // per open). With a fixed output frame rate the input's frame count says nothing; each
+    // segment's count was checked when it was made.
+    let source = transcode::SourceFacts::read(&job.input, preset.fps.is_none())?;
+    let report =
+        transcode::join::join(source.video_time_base, &segments, audio, temp, should_stop)?;
+    transcode::verify_against(&source, temp, source.video_frames)?;
+    transcode::join::check_sync_against(source.spans, temp, transcode::join::SYNC_TOLERANCE)?;
     Ok(report.video_frames)
 }
 
