@@ -70,14 +70,28 @@ fn gated_options() -> (crossbeam_channel::Sender<()>, PlayerOptions) {
 }
 
 /// Adds one file to the transcode panel, waits until it is checked and staged, and presses
-/// Start.
+/// Start. A click lands where the button was drawn last; if the panel's layout moved under
+/// it (a background answer arriving in between), Start is pressed again.
 fn stage_and_start(harness: &mut Harness<'_, FramekitApp>, clip: std::path::PathBuf) {
     apply(harness, Command::Panel(PanelCommand::AddFiles(vec![clip])));
     step_until(harness, "the file checked and staged", |app| {
         app.transcode().staged().len() == 1
     });
-    harness.run_steps(2);
-    harness.get_by_label("Start (1)").click();
+    let started = |app: &FramekitApp| {
+        let panel = app.transcode();
+        panel.is_running() || panel.is_enqueuing() || panel.staged().is_empty()
+    };
+    for _ in 0..3 {
+        harness.run_steps(2);
+        harness.get_by_label("Start (1)").click();
+        for _ in 0..20 {
+            harness.step();
+            if started(harness.state()) {
+                return;
+            }
+        }
+    }
+    panic!("pressing Start (1) three times started nothing");
 }
 
 fn step_until(
@@ -98,10 +112,11 @@ fn step_until(
     let panel = harness.state().transcode();
     panic!(
         "gave up waiting for {what}; app error: {:?}; transcode panel: staged {}, running {}, \
-         rows {:?}, error {:?}, fleet counts {:?}",
+         enqueuing {}, rows {:?}, error {:?}, fleet counts {:?}",
         harness.state().messages().error,
         panel.staged().len(),
         panel.is_running(),
+        panel.is_enqueuing(),
         panel.rows().values().map(|r| r.status).collect::<Vec<_>>(),
         panel.error(),
         panel.fleet_counts()

@@ -275,6 +275,11 @@ impl TranscodePanel {
         self.output_dir.as_deref()
     }
 
+    /// Whether files sent to the fleet are still being enqueued.
+    pub fn is_enqueuing(&self) -> bool {
+        !self.fleet_enqueues.is_empty()
+    }
+
     /// The fleet queue's counts by state, as the watcher last read them.
     pub fn fleet_counts(&self) -> Option<StatusCounts> {
         self.fleet_counts
