@@ -95,12 +95,14 @@ fn pq_waveform_graticule_reads_in_nits() {
 
 #[test]
 fn the_scope_command_writes_pngs_and_keeps_existing_ones() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let temp = tempfile::tempdir().expect("tempdir");
+    // A folder that does not exist yet is made, as `frames --out` makes it.
+    let dir = temp.path().join("scopes").join("frame-1");
     let clip = common::colour_patch(BARS[0]);
     let run = |extra: &[&str]| {
         common::framekit_bin()
             .args(["scope", "--ids", "1", "--out"])
-            .arg(dir.path())
+            .arg(&dir)
             .args(extra)
             .arg(&clip)
             .output()
@@ -113,9 +115,7 @@ fn the_scope_command_writes_pngs_and_keeps_existing_ones() {
         String::from_utf8_lossy(&first.stderr)
     );
     for kind in ScopeKind::ALL {
-        let path = dir
-            .path()
-            .join(format!("scope_patch_bf0000_f1_{}.png", kind.name()));
+        let path = dir.join(format!("scope_patch_bf0000_f1_{}.png", kind.name()));
         let image = image::open(&path).expect("a PNG");
         assert!(image.width() > 0);
     }
@@ -124,7 +124,7 @@ fn the_scope_command_writes_pngs_and_keeps_existing_ones() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert!(run(&["--kind", "waveform", "--force"]).status.success());
     // No temporary names left behind.
-    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 4);
+    assert_eq!(std::fs::read_dir(&dir).expect("list").count(), 4);
 }
 
 /// The scope images as RGBA frames (what the app gets as textures, headless).

@@ -66,6 +66,9 @@ pub fn run(args: &ScopeArgs) -> anyhow::Result<()> {
         let decoded = reader.decoded(index)?;
         let shown = reader.convert_decoded(index, &decoded)?;
         let data = ScopeData::compute(&decoded, decision, hdr, &shown)?;
+        // The folder is made once there is something to put in it (as `frames --out` does).
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("{}: cannot create output folder", args.out.display()))?;
         for &kind in &kinds {
             let image = data.render(kind);
             let frame = Frame {
