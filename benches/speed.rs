@@ -613,22 +613,40 @@ fn full_size_after_settle(sim: &mut UiSimulation, target: usize, last_step: Dura
     ms(sim.started.elapsed() - last_step)
 }
 
-/// The viewer driven like the UI on `clip` (`count` frames at `fps`); `drop_target` is the
-/// share of frames playback may drop (percent).
-fn viewer_pace(clip: &Path, count: usize, fps: f64, drop_target: f64) {
-    // Held Right: the key repeats every 40 ms; each repeat steps one frame. As in the app,
-    // the first press asks for the frame at full size and the repeats (a move) at the size
-    // of the view; the frame the key stops on comes at full size once it settles.
+/// Held Right (`forward`, from the first frame) or Left (from the last): the key repeats
+/// every 40 ms and each repeat steps one frame. As in the app, the first press asks for the
+/// frame at full size and the repeats (a move) at the size of the view; the frame the key
+/// stops on comes at full size once it settles.
+fn held_key(clip: &Path, count: usize, forward: bool) {
     let mut sim = UiSimulation::open(clip);
-    let mut distinct = std::collections::BTreeSet::new();
     let mut target = 0usize;
+    if !forward {
+        // Start on the last frame, settled (its GOP prefetched behind it, as a user would
+        // have it after looking at it).
+        target = count - 1;
+        sim.request(target);
+        while sim.shown != Some((target, true)) {
+            sim.tick();
+        }
+        std::thread::sleep(Duration::from_millis(800));
+        sim.tick();
+        sim.started = Instant::now();
+    }
+    let mut distinct = std::collections::BTreeSet::new();
+    let mut steps = 0;
     let mut next_press = Duration::ZERO;
     let mut last_step = Duration::ZERO;
     let hold = Duration::from_secs(3);
     while sim.started.elapsed() < hold {
-        if sim.started.elapsed() >= next_press && target + 1 < count {
-            target += 1;
-            if target > 1 {
+        let can_step = if forward {
+            target + 1 < count
+        } else {
+            target > 0
+        };
+        if sim.started.elapsed() >= next_press && can_step {
+            target = if forward { target + 1 } else { target - 1 };
+            steps += 1;
+            if steps > 1 {
                 sim.fit = Some(PLAYBACK_VIEW);
             }
             last_step = sim.started.elapsed();
@@ -641,12 +659,20 @@ fn viewer_pace(clip: &Path, count: usize, fps: f64, drop_target: f64) {
     }
     let settled = full_size_after_settle(&mut sim, target, last_step);
     println!(
-        "held Right (25 presses/s, 3 s, {}x{} view): {:.1} distinct exact frames/s shown (target 25), {} of {target} steps; full size {settled} after the last step",
+        "held {} (25 presses/s, 3 s, {}x{} view): {:.1} distinct exact frames/s shown (target 25), {} of {steps} steps; full size {settled} after the last step",
+        if forward { "Right" } else { "Left" },
         PLAYBACK_VIEW.0,
         PLAYBACK_VIEW.1,
         distinct.len() as f64 / hold.as_secs_f64(),
         distinct.len()
     );
+}
+
+/// The viewer driven like the UI on `clip` (`count` frames at `fps`); `drop_target` is the
+/// share of frames playback may drop (percent).
+fn viewer_pace(clip: &Path, count: usize, fps: f64, drop_target: f64) {
+    held_key(clip, count, true);
+    held_key(clip, count, false);
 
     for with_scopes in [false, true] {
         playback_pace(clip, count, fps, drop_target, with_scopes);

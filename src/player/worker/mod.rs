@@ -35,6 +35,9 @@ const PREFETCH_AHEAD: usize = 4;
 const PREFETCH_AHEAD_MOVING: usize = 10;
 /// A request this close after the last one continues a forward move.
 const MOVING_WINDOW: usize = 10;
+/// Stepping back onto a frame not cached, at most this many frames before it are decoded
+/// and kept with it (see `Worker::fill_behind`).
+const FILL_BEHIND: usize = 30;
 /// Filmstrip size.
 const THUMBNAIL_COUNT: usize = 16;
 /// Frames above this many pixels get a "working" note before encoding.
@@ -453,6 +456,9 @@ impl<I: FrameImage> Worker<I> {
         if !self.is_current(generation) {
             return true;
         }
+        if heading == Heading::Backward {
+            self.fill_behind(index, fit);
+        }
         match self.decode(index, fit, LateIf::Superseded(generation)) {
             Ok(Some(frame)) => {
                 self.late_in_a_row = 0;
@@ -463,6 +469,38 @@ impl<I: FrameImage> Worker<I> {
             // Late: a newer request is waiting.
             Ok(None) => true,
             Err(error) => self.fail(Operation::Show, error),
+        }
+    }
+
+    /// Stepping back onto a frame that is not cached: first decodes the frames before it in
+    /// its GOP, ascending (one seek to the keyframe serves them all), and keeps them, up to
+    /// what the cache holds besides two: the steps back that follow find them cached instead
+    /// of each decoding from the keyframe again. Stops once a newer request wants a frame
+    /// outside them.
+    fn fill_behind(&mut self, index: usize, fit: Option<(u32, u32)>) {
+        let Some(MediaSource::Video(video)) = &self.source else {
+            return;
+        };
+        let Some(keyframe) = video.index().keyframe_for(index) else {
+            return;
+        };
+        let room = self
+            .cache
+            .frames_that_fit()
+            .map_or(FILL_BEHIND, |n| n.saturating_sub(2))
+            .min(FILL_BEHIND);
+        let start = index.saturating_sub(room).max(keyframe);
+        for behind in start..index {
+            let wanted = self.wanted.load(Ordering::SeqCst);
+            if wanted < start || wanted > index {
+                return;
+            }
+            if self.cache.contains(behind) {
+                continue;
+            }
+            if self.decode(behind, fit, LateIf::Never).is_err() {
+                return;
+            }
         }
     }
 
@@ -817,13 +855,10 @@ fn lower_thread_priority() {
 mod tests {
     use super::*;
 
-    /// A decoder that falls back to software mid-stream (what a hardware failure does) is
-    /// told to the caller once, with the info's new decoder label.
-    #[test]
-    fn a_decoder_fallback_mid_stream_is_told_to_the_caller() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
+    /// A worker without a thread (its requests are handled by calling it) and its replies.
+    fn worker_on(path: &std::path::Path) -> (Worker<()>, Receiver<Reply<()>>) {
         let (_request_tx, request_rx) = crossbeam_channel::bounded(4);
-        let (reply_tx, reply_rx) = crossbeam_channel::bounded::<Reply<()>>(64);
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded::<Reply<()>>(256);
         let outbox = Outbox {
             replies: reply_tx,
             wake: Arc::new(|| {}),
@@ -839,7 +874,66 @@ mod tests {
             ..PlayerOptions::default()
         };
         let mut worker: Worker<()> = Worker::new(request_rx, outbox, shared, options);
-        assert!(worker.open(path));
+        assert!(worker.open(path.to_path_buf()));
+        (worker, reply_rx)
+    }
+
+    /// The reader's seeks so far.
+    fn seeks(worker: &Worker<()>) -> usize {
+        match &worker.source {
+            Some(MediaSource::Video(video)) => video.stats().seeks,
+            _ => 0,
+        }
+    }
+
+    /// Stepping back onto a frame not cached decodes the frames before it in the same pass
+    /// (one seek) and keeps them: the steps back after it are served from the cache.
+    #[test]
+    fn a_step_back_keeps_the_frames_before_it_for_the_next_steps() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
+        let (mut worker, replies) = worker_on(&path);
+        assert!(worker.show(100, 1, None));
+        worker.plan_prefetch(100);
+        let before = seeks(&worker);
+        worker.wanted.store(99, Ordering::SeqCst);
+        assert!(worker.show(99, 1, None));
+        assert_eq!(seeks(&worker), before + 1, "one seek back to the keyframe");
+        let keyframe = match &worker.source {
+            Some(MediaSource::Video(video)) => video.index().keyframe_for(99).expect("keyframe"),
+            _ => unreachable!(),
+        };
+        let first_kept = 99usize.saturating_sub(FILL_BEHIND).max(keyframe);
+        assert!(first_kept < 99);
+        for index in (first_kept..99).rev() {
+            worker.wanted.store(index, Ordering::SeqCst);
+            assert!(worker.cache.contains(index), "frame {index} kept");
+            assert!(worker.show(index, 1, None));
+        }
+        assert_eq!(
+            seeks(&worker),
+            before + 1,
+            "the steps back found their frames cached"
+        );
+        let exact: Vec<usize> = replies
+            .try_iter()
+            .filter_map(|reply| match reply {
+                Reply::Frame(ready) if ready.exact => Some(ready.index),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<usize> = [100, 99]
+            .into_iter()
+            .chain((first_kept..99).rev())
+            .collect();
+        assert_eq!(exact, expected);
+    }
+
+    /// A decoder that falls back to software mid-stream (what a hardware failure does) is
+    /// told to the caller once, with the info's new decoder label.
+    #[test]
+    fn a_decoder_fallback_mid_stream_is_told_to_the_caller() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
+        let (mut worker, reply_rx) = worker_on(&path);
         assert!(worker.show(0, 1, None));
         assert!(worker.show(1, 1, None));
         let told = |rx: &Receiver<Reply<()>>| {
