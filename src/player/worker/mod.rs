@@ -5,8 +5,8 @@
 //! that are no longer current, and the caller drops replies for old generations. While the
 //! exact frame decodes, the nearest cached frame is sent at once as a placeholder. When idle,
 //! the worker prefetches around the playhead (the frames just before it inside its GOP, and a
-//! few after), under the cache's memory budget. A filmstrip thread builds thumbnails at low
-//! priority from a second reader that shares the frame index.
+//! few after), under the cache's memory budget. Its background threads (the indexer, the
+//! filmstrip) are in `background`, copies and pastes in `copy_paste`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -14,17 +14,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod background;
 mod copy_paste;
+#[cfg(test)]
+mod tests;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::cache::{Decoded, FrameCache, Heading};
 use super::{
     Counters, FrameImage, Message, Operation, PlayerError, PlayerOptions, ReadyFrame, Reply,
-    Request, THUMBNAIL_HEIGHT,
+    Request,
 };
 use crate::media::MediaSource;
-use crate::media::index::FrameIndex;
+use background::IndexNews;
 
 /// Frames decoded around the playhead when idle: this many before it (inside its GOP)...
 const PREFETCH_BEHIND: usize = 12;
@@ -38,8 +41,6 @@ const MOVING_WINDOW: usize = 10;
 /// Stepping back onto a frame not cached, at most this many frames before it are decoded
 /// and kept with it (see `Worker::fill_behind`).
 const FILL_BEHIND: usize = 30;
-/// Filmstrip size.
-const THUMBNAIL_COUNT: usize = 16;
 /// Frames above this many pixels get a "working" note before encoding.
 const LARGE_FRAME_PIXELS: u64 = 1_000_000;
 
@@ -160,12 +161,6 @@ fn decoder_of(source: &MediaSource) -> Option<String> {
     source.info().video.as_ref().map(|v| v.decoder.clone())
 }
 
-/// What the background indexer reports to the worker.
-enum IndexNews {
-    Progress { media_id: u64, fraction: f32 },
-    Done { media_id: u64, index: FrameIndex },
-}
-
 impl<I: FrameImage> Worker<I> {
     pub fn new(
         requests: Receiver<Message>,
@@ -275,100 +270,6 @@ impl<I: FrameImage> Worker<I> {
             }
             Err(e) => self.fail(Operation::Open, e.into()),
         }
-    }
-
-    /// Scans the open video's every packet on a thread of its own (a second input), when
-    /// the index does not know every frame yet: the count for a file without a sample
-    /// table, exact times and keyframes for one with. A URL with a table is not scanned
-    /// (that would download it whole): its count and keyframes come from the table.
-    fn spawn_indexer(&self) {
-        let Some(MediaSource::Video(video)) = &self.source else {
-            return;
-        };
-        let Some(job) = video.scan_job() else {
-            return;
-        };
-        if crate::media::url_of(job.path()).is_some() && video.index().total().is_some() {
-            return;
-        }
-        let media_id = self.media_id.load(Ordering::SeqCst);
-        let current = self.media_id.clone();
-        let news = self.index_news.0.clone();
-        let gate = self.options.index_gate.clone();
-        let wake = self.outbox.wake.clone();
-        let stop = self.outbox.stop.clone();
-        let _ = std::thread::Builder::new()
-            .name("framekit-index".into())
-            .spawn(move || {
-                lower_thread_priority();
-                if let Some(gate) = gate {
-                    let _ = gate.recv();
-                }
-                let mut last = -1.0f32;
-                let scanned = job.run(&mut |fraction| {
-                    let fraction = fraction as f32;
-                    if fraction - last >= 0.01 {
-                        last = fraction;
-                        let _ = news.try_send(IndexNews::Progress { media_id, fraction });
-                        wake();
-                    }
-                    !stop.load(Ordering::SeqCst) && current.load(Ordering::SeqCst) == media_id
-                });
-                if let Ok(index) = scanned {
-                    let _ = news.send(IndexNews::Done { media_id, index });
-                    wake();
-                }
-            });
-    }
-
-    /// Applies what the background indexer said; false when the caller is gone.
-    fn take_index_news(&mut self) -> bool {
-        while let Ok(news) = self.index_news.1.try_recv() {
-            let current = self.media_id.load(Ordering::SeqCst);
-            let delivered = match news {
-                IndexNews::Progress { media_id, fraction } if media_id == current => {
-                    self.outbox.deliver(Reply::Indexing { media_id, fraction })
-                }
-                IndexNews::Done { media_id, index } if media_id == current => {
-                    self.adopt_index(media_id, index)
-                }
-                // News of a file since replaced.
-                _ => true,
-            };
-            if !delivered {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Takes the background index of the open video and tells the caller the whole count,
-    /// frame times and keyframes; false when the caller is gone.
-    fn adopt_index(&mut self, media_id: u64, index: FrameIndex) -> bool {
-        let Some(MediaSource::Video(video)) = self.source.as_mut() else {
-            return true;
-        };
-        let had_count = video.index().total().is_some();
-        video.adopt_index(Arc::new(index));
-        let Some(source) = &self.source else {
-            return true;
-        };
-        let (frame_times, keyframes) = timeline_of(source);
-        self.decoder_told = decoder_of(source);
-        let reply = Reply::Indexed {
-            media_id,
-            info: Box::new(source.info().clone()),
-            frame_times,
-            keyframes,
-        };
-        if !self.outbox.deliver(reply) {
-            return false;
-        }
-        // The filmstrip waited for the count.
-        if !had_count && self.options.filmstrip {
-            self.spawn_filmstrip();
-        }
-        true
     }
 
     /// Switches HDR conversion in place: the open video keeps its index and decoder; cached
@@ -757,207 +658,5 @@ impl<I: FrameImage> Worker<I> {
         if self.decode(index, self.fit, LateIf::Passed(index)).is_err() {
             self.prefetch.clear();
         }
-    }
-
-    /// Builds the filmstrip on its own thread with a second reader that shares the frame
-    /// index (no second index pass), so it never delays a seek.
-    fn spawn_filmstrip(&self) {
-        let Some(source) = &self.source else { return };
-        let count = source.frame_count();
-        if count < 2 {
-            return;
-        }
-        let shared = source.shared();
-        let media_id = self.media_id.load(Ordering::SeqCst);
-        let current = self.media_id.clone();
-        let outbox = self.outbox.clone();
-        let requests = self.generation.clone();
-        let _ = std::thread::Builder::new()
-            .name("framekit-filmstrip".into())
-            .spawn(move || {
-                lower_thread_priority();
-                let Ok(mut reader) = shared.open() else {
-                    return;
-                };
-                let wanted = THUMBNAIL_COUNT.min(count);
-                let mut seen = requests.load(Ordering::SeqCst);
-                for slot in 0..wanted {
-                    if outbox.stopping() || current.load(Ordering::SeqCst) != media_id {
-                        return;
-                    }
-                    // Thumbnails wait while frames are being asked for (playback, held
-                    // keys, a drag): the cores go to the frame on screen.
-                    if !wait_for_quiet(&requests, &mut seen, &outbox, &current, media_id) {
-                        return;
-                    }
-                    let index = slot * (count - 1) / (wanted - 1).max(1);
-                    let started = std::time::Instant::now();
-                    let Ok(frame) = reader.frame(index) else {
-                        return;
-                    };
-                    let thumb = frame.thumbnail(THUMBNAIL_HEIGHT * 3, THUMBNAIL_HEIGHT);
-                    let image = Arc::new(I::from_frame(&thumb));
-                    if !outbox.deliver(Reply::Thumbnail {
-                        media_id,
-                        index,
-                        image,
-                    }) {
-                        return;
-                    }
-                    // Low priority, and a pause twice as long as the thumbnail took: the
-                    // filmstrip takes at most a third of the time, so frames that are slow
-                    // to decode (4K, long GOPs) leave the cores to the frame on screen.
-                    std::thread::sleep((started.elapsed() * 2).max(Duration::from_millis(15)));
-                }
-            });
-    }
-}
-
-/// The filmstrip starts a thumbnail only once no frame was asked for during this long.
-const FILMSTRIP_QUIET: Duration = Duration::from_millis(250);
-
-/// Waits until no frame request came for [`FILMSTRIP_QUIET`]: `seen` is the request
-/// generation of the last look, so an idle viewer costs no wait at all. False when the
-/// player stops or another file was opened meanwhile.
-fn wait_for_quiet<I>(
-    requests: &AtomicU64,
-    seen: &mut u64,
-    outbox: &Outbox<I>,
-    current: &AtomicU64,
-    media_id: u64,
-) -> bool {
-    loop {
-        if outbox.stopping() || current.load(Ordering::SeqCst) != media_id {
-            return false;
-        }
-        let now = requests.load(Ordering::SeqCst);
-        if now == *seen {
-            return true;
-        }
-        *seen = now;
-        std::thread::sleep(FILMSTRIP_QUIET);
-    }
-}
-
-/// Lowers the calling thread's scheduling priority (Linux: its nice value; threads it starts,
-/// such as FFmpeg's decoder threads, inherit it), so thumbnails never slow the frame on screen.
-fn lower_thread_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours; on Linux
-    // the nice value is per thread, so this changes only the calling thread.
-    unsafe {
-        let tid = libc::gettid();
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A worker without a thread (its requests are handled by calling it) and its replies.
-    fn worker_on(path: &std::path::Path) -> (Worker<()>, Receiver<Reply<()>>) {
-        let (_request_tx, request_rx) = crossbeam_channel::bounded(4);
-        let (reply_tx, reply_rx) = crossbeam_channel::bounded::<Reply<()>>(256);
-        let outbox = Outbox {
-            replies: reply_tx,
-            wake: Arc::new(|| {}),
-            stop: Arc::new(AtomicBool::new(false)),
-        };
-        let shared = Shared {
-            generation: Arc::new(AtomicU64::new(1)),
-            wanted: Arc::new(AtomicUsize::new(0)),
-            counters: Arc::new(Counters::default()),
-        };
-        let options = PlayerOptions {
-            filmstrip: false,
-            ..PlayerOptions::default()
-        };
-        let mut worker: Worker<()> = Worker::new(request_rx, outbox, shared, options);
-        assert!(worker.open(path.to_path_buf()));
-        (worker, reply_rx)
-    }
-
-    /// The reader's seeks so far.
-    fn seeks(worker: &Worker<()>) -> usize {
-        match &worker.source {
-            Some(MediaSource::Video(video)) => video.stats().seeks,
-            _ => 0,
-        }
-    }
-
-    /// Stepping back onto a frame not cached decodes the frames before it in the same pass
-    /// (one seek) and keeps them: the steps back after it are served from the cache.
-    #[test]
-    fn a_step_back_keeps_the_frames_before_it_for_the_next_steps() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
-        let (mut worker, replies) = worker_on(&path);
-        assert!(worker.show(100, 1, None));
-        worker.plan_prefetch(100);
-        let before = seeks(&worker);
-        worker.wanted.store(99, Ordering::SeqCst);
-        assert!(worker.show(99, 1, None));
-        assert_eq!(seeks(&worker), before + 1, "one seek back to the keyframe");
-        let keyframe = match &worker.source {
-            Some(MediaSource::Video(video)) => video.index().keyframe_for(99).expect("keyframe"),
-            _ => unreachable!(),
-        };
-        let first_kept = 99usize.saturating_sub(FILL_BEHIND).max(keyframe);
-        assert!(first_kept < 99);
-        for index in (first_kept..99).rev() {
-            worker.wanted.store(index, Ordering::SeqCst);
-            assert!(worker.cache.contains(index), "frame {index} kept");
-            assert!(worker.show(index, 1, None));
-        }
-        assert_eq!(
-            seeks(&worker),
-            before + 1,
-            "the steps back found their frames cached"
-        );
-        let exact: Vec<usize> = replies
-            .try_iter()
-            .filter_map(|reply| match reply {
-                Reply::Frame(ready) if ready.exact => Some(ready.index),
-                _ => None,
-            })
-            .collect();
-        let expected: Vec<usize> = [100, 99]
-            .into_iter()
-            .chain((first_kept..99).rev())
-            .collect();
-        assert_eq!(exact, expected);
-    }
-
-    /// A decoder that falls back to software mid-stream (what a hardware failure does) is
-    /// told to the caller once, with the info's new decoder label.
-    #[test]
-    fn a_decoder_fallback_mid_stream_is_told_to_the_caller() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample.mp4");
-        let (mut worker, reply_rx) = worker_on(&path);
-        assert!(worker.show(0, 1, None));
-        assert!(worker.show(1, 1, None));
-        let told = |rx: &Receiver<Reply<()>>| {
-            rx.try_iter()
-                .filter_map(|reply| match reply {
-                    Reply::InfoChanged { info, .. } => info.video.map(|v| v.decoder),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        };
-        assert!(told(&reply_rx).is_empty(), "nothing changed yet");
-
-        let Some(MediaSource::Video(video)) = worker.source.as_mut() else {
-            panic!("a video");
-        };
-        video
-            .fall_back_to_software("simulated".to_string())
-            .expect("fall back");
-        assert!(worker.show(40, 1, None));
-        assert!(worker.show(41, 1, None));
-        assert_eq!(
-            told(&reply_rx),
-            ["software (hardware failed mid-stream: simulated)"],
-            "told once"
-        );
     }
 }
