@@ -36,7 +36,7 @@ const PREFETCH_AHEAD: usize = 4;
 /// ...or, while the playhead moves forward (held Right, playback), this many after it and
 /// none before: decoding on is cheap, going back to the keyframe is not.
 const PREFETCH_AHEAD_MOVING: usize = 10;
-/// A request this close after the last one continues a forward move.
+/// A request this close after the last one continues a move (forward or back).
 const MOVING_WINDOW: usize = 10;
 /// Stepping back onto a frame not cached, at most this many frames before it are decoded
 /// and kept with it (see `Worker::fill_behind`).
@@ -154,6 +154,16 @@ fn timeline_of(source: &MediaSource) -> (Vec<Option<f64>>, Vec<bool>) {
         (0..count).map(|i| source.frame_time(i)).collect(),
         (0..count).map(|i| source.is_keyframe(i)).collect(),
     )
+}
+
+/// Which way a request for `index` moves the playhead from the one before it: a step of at
+/// most [`MOVING_WINDOW`] frames continues a move; anything else is a jump.
+fn heading_of(previous: Option<usize>, index: usize) -> Heading {
+    match previous {
+        Some(last) if index > last && index - last <= MOVING_WINDOW => Heading::Forward,
+        Some(last) if index < last && last - index <= MOVING_WINDOW => Heading::Backward,
+        _ => Heading::Still,
+    }
 }
 
 /// The decoder the open video reads with (its info's `decoder` label).
@@ -332,11 +342,7 @@ impl<I: FrameImage> Worker<I> {
         if !self.is_current(generation) {
             return true;
         }
-        let heading = match self.last_target {
-            Some(last) if index > last && index - last <= MOVING_WINDOW => Heading::Forward,
-            Some(last) if index < last && last - index <= MOVING_WINDOW => Heading::Backward,
-            _ => Heading::Still,
-        };
+        let heading = heading_of(self.last_target, index);
         self.cache.set_playhead(index, heading);
         if let Some(frame) = self.cache.get(index)
             && (fit.is_some() || !frame.is_reduced())
@@ -603,8 +609,9 @@ impl<I: FrameImage> Worker<I> {
         let previous = self.last_target.replace(index);
         let Some(source) = &self.source else { return };
         let count = source.frame_count();
-        let moving_forward = previous.is_some_and(|p| index > p && index - p <= MOVING_WINDOW);
-        let stepping_back = previous.is_some_and(|p| index < p && p - index <= MOVING_WINDOW);
+        let heading = heading_of(previous, index);
+        let moving_forward = heading == Heading::Forward;
+        let stepping_back = heading == Heading::Backward;
         // No more than the cache holds besides the frame shown and one spare: beyond that
         // each prefetched frame evicts one prefetched before it, and the frame asked for next
         // is decoded again (for a 4K clip with one GOP, from the start of the clip).
