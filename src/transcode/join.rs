@@ -4,7 +4,8 @@
 //! segment must carry the same H.264 parameter sets (SPS/PPS) as the first, so the joined
 //! stream decodes as one; each segment starts with a new encode, so with an IDR frame and a
 //! closed GOP. The joined file is then checked against the input as a whole: frame count,
-//! duration ([`super::verify_output`]) and A/V sync ([`check_sync`]).
+//! duration ([`super::verify_against`]) and A/V sync ([`check_sync_against`]), with what
+//! one open of the input said of it ([`super::SourceFacts`]).
 
 use std::path::{Path, PathBuf};
 
@@ -330,13 +331,8 @@ pub(super) fn spans_of(ctx: &format::context::Input) -> Option<Spans> {
 /// either), within `tolerance` seconds, or one and a half AAC frames (1024 samples) of its
 /// audio where that is more (low sample rates: the encoder ends on whole frames). The audio's
 /// own end is not compared: the audio part is the whole encode's audio, whose length the
-/// encoder rounds to whole frames and whose gaps the resampler fills. Returns the larger of
-/// the two differences.
-pub fn check_sync(input: &Path, joined: &Path, tolerance: f64) -> Result<f64, TranscodeError> {
-    check_sync_against(spans(input)?, joined, tolerance)
-}
-
-/// [`check_sync`] against the input's spans read already ([`super::SourceFacts::spans`]).
+/// encoder rounds to whole frames and whose gaps the resampler fills. `want` is the input's
+/// spans ([`super::SourceFacts::spans`]). Returns the larger of the two differences.
 pub fn check_sync_against(
     want: Option<Spans>,
     joined: &Path,
