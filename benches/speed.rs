@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use framekit::codec::{self, DecodeLimits, PngSpeed};
 use framekit::media::{OpenOptions, VideoReader};
-use framekit::player::scopes::{ScopeRequest, ScopeSide, ScopeWorker};
+use framekit::player::scopes::{PLAYING_RATE, ScopeRequest, ScopeSide, ScopeWorker, sample_step};
 use framekit::player::{Player, PlayerOptions, Reply, Request};
 
 const RUNS: usize = 7;
@@ -337,9 +337,9 @@ struct UiSimulation {
     fit: Option<(u32, u32)>,
     /// The video's colour, for scope requests.
     color: Option<framekit::media::probe::ColorInfo>,
-    /// With the scopes panel open: its worker, as the app feeds it while playing (at most
-    /// 10 frames a second, every other row and column of frames over 2 MP), the time of the
-    /// last request and how many scopes came back.
+    /// With the scopes panel open: its worker, fed as the app feeds it while playing
+    /// (`PLAYING_RATE`, `sample_step`), the time of the last request and how many scopes
+    /// came back.
     scopes: Option<(ScopeWorker<egui::ColorImage>, Duration, usize)>,
 }
 
@@ -418,10 +418,10 @@ impl UiSimulation {
             }
             let now = self.started.elapsed();
             if let Some(samples) = ready.samples.clone()
-                && now.saturating_sub(*last) >= Duration::from_millis(100)
+                && now.saturating_sub(*last) >= Duration::from_secs_f64(1.0 / PLAYING_RATE)
             {
                 *last = now;
-                let large = u64::from(samples.width) * u64::from(samples.height) > 2_000_000;
+                let sample_step = sample_step(&samples, true);
                 let _ = worker.send(ScopeRequest {
                     side: ScopeSide::A,
                     samples,
@@ -429,7 +429,7 @@ impl UiSimulation {
                     planes: None,
                     decision: color.used,
                     hdr: color.tagged.hdr,
-                    sample_step: if large { 2 } else { 1 },
+                    sample_step,
                 });
             }
         }

@@ -16,7 +16,9 @@ use crate::media::MediaInfo;
 use crate::media::color::SourceSamples;
 use crate::media::display_planes::DisplayPlanes;
 use crate::media::scope::ScopeKind;
-use crate::player::scopes::{ScopeReply, ScopeRequest, ScopeSide, ScopeWorker};
+use crate::player::scopes::{
+    PLAYING_RATE, ScopeReply, ScopeRequest, ScopeSide, ScopeWorker, sample_step,
+};
 
 /// The scopes of one side, as uploaded.
 pub struct ShownScopes {
@@ -52,14 +54,6 @@ struct Side {
     /// Why this side has no scopes (an image, an RGB stream).
     note: Option<String>,
 }
-
-/// Scopes a second at most while playing (each takes tens of milliseconds of the cores the
-/// decoder needs; paused, every frame gets its own at once).
-const PLAYING_RATE: f64 = 10.0;
-
-/// While playing, frames with more decoded pixels than this get scopes of every other row
-/// and column (a quarter of the samples); paused, every pixel counts.
-const SAMPLED_ABOVE_PIXELS: u64 = 2_000_000;
 
 /// The scopes panel's state.
 #[derive(Default)]
@@ -147,15 +141,7 @@ impl ScopesView {
             }
             state.requested = Some(frame.clone());
             state.sent_at = now;
-            let sample_step = match samples {
-                Some(s)
-                    if screen.playing
-                        && u64::from(s.width) * u64::from(s.height) > SAMPLED_ABOVE_PIXELS =>
-                {
-                    2
-                }
-                _ => 1,
-            };
+            let sample_step = samples.map_or(1, |s| sample_step(s, screen.playing));
             match request_for(side, frame, samples, planes, info, sample_step) {
                 Ok(request) => match worker.send(request) {
                     Ok(generation) => state.generation = generation,

@@ -54,6 +54,24 @@ pub struct ScopeRequest {
     pub sample_step: usize,
 }
 
+/// While playing, scopes follow at most this many frames a second (each takes tens of
+/// milliseconds of the cores the decoder needs; paused, every frame gets its own at once).
+pub const PLAYING_RATE: f64 = 10.0;
+
+/// While playing, frames with more decoded pixels than this get scopes of every other row
+/// and column (a quarter of the samples); paused, every pixel counts.
+const SAMPLED_ABOVE_PIXELS: u64 = 2_000_000;
+
+/// The [`ScopeRequest::sample_step`] for scopes of `samples`, while playing or not.
+pub fn sample_step(samples: &SourceSamples, playing: bool) -> usize {
+    let pixels = u64::from(samples.width) * u64::from(samples.height);
+    if playing && pixels > SAMPLED_ABOVE_PIXELS {
+        2
+    } else {
+        1
+    }
+}
+
 /// One rendered scope, as the caller's image.
 pub struct ScopeImage<I> {
     pub kind: ScopeKind,
