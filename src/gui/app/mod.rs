@@ -319,39 +319,6 @@ impl FramekitApp {
         }
     }
 
-    /// Asks for frame `index` (clamped), unless it is already the target and on screen.
-    /// While the user moves (a held key, a timeline drag) frames come at the size the view
-    /// shows them; the one the move stops on follows at full size.
-    fn request_frame(&mut self, ctx: &egui::Context, index: usize) {
-        let count = self.frame_count();
-        if count == 0 {
-            return;
-        }
-        let index = index.min(count - 1);
-        let on_screen = self
-            .screen
-            .shown
-            .as_ref()
-            .is_some_and(|s| s.index == index && s.exact && !s.is_reduced());
-        if index == self.screen.target && on_screen {
-            return;
-        }
-        self.screen.target = index;
-        self.screen.filmstrip_follows = true;
-        let now = ctx.input(|i| i.time);
-        let moving = self
-            .last_step_at
-            .replace(now)
-            .is_some_and(|last| now - last < playback::SETTLE);
-        let request = if moving {
-            self.moving_request(ctx, index)
-        } else {
-            Request::Show { frame: index }
-        };
-        self.full_asked = None;
-        self.send(request);
-    }
-
     fn remember_recent(&mut self, path: &Path) {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         self.recent.retain(|p| p != &path);

@@ -1,4 +1,5 @@
-//! Playback at the clip's own timing: the frame due now is asked for once per UI frame, and
+//! How the app asks for frames: a step or a jump ([`FramekitApp::request_frame`]), and
+//! playback at the clip's own timing: the frame due now is asked for once per UI frame, and
 //! frames due but never shown are counted (the status line's dropped-frame counter). While
 //! playing, and while a held key or a drag moves the playhead, frames are asked for at the
 //! size the view shows them (the player converts a 4K frame shown in a 1600-pixel view at
@@ -84,6 +85,39 @@ impl FramekitApp {
             let wait = next_due.unwrap_or(0.0);
             ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait));
         }
+    }
+
+    /// Asks for frame `index` (clamped), unless it is already the target and on screen.
+    /// While the user moves (a held key, a timeline drag) frames come at the size the view
+    /// shows them; the one the move stops on follows at full size.
+    pub(super) fn request_frame(&mut self, ctx: &egui::Context, index: usize) {
+        let count = self.frame_count();
+        if count == 0 {
+            return;
+        }
+        let index = index.min(count - 1);
+        let on_screen = self
+            .screen
+            .shown
+            .as_ref()
+            .is_some_and(|s| s.index == index && s.exact && !s.is_reduced());
+        if index == self.screen.target && on_screen {
+            return;
+        }
+        self.screen.target = index;
+        self.screen.filmstrip_follows = true;
+        let now = ctx.input(|i| i.time);
+        let moving = self
+            .last_step_at
+            .replace(now)
+            .is_some_and(|last| now - last < SETTLE);
+        let request = if moving {
+            self.moving_request(ctx, index)
+        } else {
+            Request::Show { frame: index }
+        };
+        self.full_asked = None;
+        self.send(request);
     }
 
     /// The request for frame `index` while the playhead moves: at the view's size when the
