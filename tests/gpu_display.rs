@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::BT709_LIMITED;
 use eframe::glow::{self, HasContext};
 use framekit::gui::gpu_display::GpuConverter;
 use framekit::media::{OpenOptions, VideoReader};
@@ -29,17 +30,6 @@ fn clip(name: &str, size: &str, pix_fmt: &str, tags: &[&str]) -> PathBuf {
     args.extend_from_slice(&["-c:v", "ffv1", "-frames:v", "1"]);
     common::fixture(name, &args)
 }
-
-const BT709_LIMITED: &[&str] = &[
-    "-colorspace",
-    "bt709",
-    "-color_primaries",
-    "bt709",
-    "-color_trc",
-    "bt709",
-    "-color_range",
-    "tv",
-];
 
 /// The frames compared, by name.
 fn cases() -> Vec<(&'static str, PathBuf)> {

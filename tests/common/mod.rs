@@ -456,34 +456,37 @@ pub fn solid_720p_untagged() -> PathBuf {
     )
 }
 
+/// Output arguments tagging a stream BT.709 (matrix, primaries, transfer), limited range.
+pub const BT709_LIMITED: &[&str] = &[
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+];
+
 /// A 64x64 patch of one colour, converted to YUV 4:4:4 with the BT.709 matrix (limited
 /// range), losslessly coded.
 pub fn colour_patch([r, g, b]: [u8; 3]) -> std::path::PathBuf {
     let source = format!("color=c=0x{r:02X}{g:02X}{b:02X}:s=64x64:r=25:d=0.2");
-    fixture(
-        &format!("scope_patch_{r:02x}{g:02x}{b:02x}.mkv"),
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &source,
-            "-vf",
-            "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,\
-             format=yuv444p",
-            "-c:v",
-            "libx264",
-            "-qp",
-            "0",
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
-        ],
-    )
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        &source,
+        "-vf",
+        "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,\
+         format=yuv444p",
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+    ];
+    args.extend_from_slice(BT709_LIMITED);
+    fixture(&format!("scope_patch_{r:02x}{g:02x}{b:02x}.mkv"), &args)
 }
 
 /// 10-bit PQ HDR (SMPTE 2084), SMPTE HD bars, no light-level metadata: tone-mapped with the
